@@ -1,0 +1,82 @@
+package dev.kiln.backend;
+
+import dev.kiln.compile.Program;
+import dev.kiln.graph.Node;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.ServiceLoader;
+import java.util.logging.Logger;
+
+/**
+ * An execution target (CPU, CUDA). Found with {@link ServiceLoader}; {@link #auto()} picks the
+ * usable one of highest priority and logs why the others were passed over. The system property
+ * {@code kiln.backend} (e.g. {@code -Dkiln.backend=cpu}) forces one, and that is logged too.
+ */
+public interface Backend {
+    String PROPERTY = "kiln.backend";
+
+    /** "cpu", "cuda". */
+    String name();
+
+    /** Higher wins in {@link #auto()} when usable. */
+    int priority();
+
+    /** The checks that decide whether this backend can run here. */
+    Availability availability();
+
+    /** Lowers a program to this backend's kernels. */
+    Executable compile(Program program);
+
+    /**
+     * Evaluates one node eagerly from its inputs' values (eager mode), with the same kernels the
+     * compiled path uses. {@code inputs[i]} holds input i's value, {@code out} receives the result.
+     */
+    void evaluate(Node node, float[][] inputs, float[] out);
+
+    /** Every backend on the class path, usable or not. */
+    static List<Backend> all() {
+        List<Backend> list = new ArrayList<>();
+        for (Backend b : ServiceLoader.load(Backend.class)) list.add(b);
+        list.sort(Comparator.comparingInt(Backend::priority).reversed());
+        return list;
+    }
+
+    /** The backend named {@code name}, or an error listing those found. */
+    static Backend named(String name) {
+        List<String> names = new ArrayList<>();
+        for (Backend b : all()) {
+            if (b.name().equals(name)) {
+                Availability a = b.availability();
+                if (!a.usable()) throw new IllegalStateException("backend '" + name + "' is not usable here: " + a.summary() + " " + a.checks());
+                return b;
+            }
+            names.add(b.name());
+        }
+        throw new IllegalStateException("no backend named '" + name + "'; found " + names + " (is kiln-cpu on the class path?)");
+    }
+
+    /** The best usable backend, honouring {@code -Dkiln.backend}; says which and why. */
+    static Backend auto() {
+        Logger log = Logger.getLogger("dev.kiln.backend");
+        String forced = System.getProperty(PROPERTY);
+        if (forced != null && !forced.isBlank()) {
+            Backend b = named(forced.trim());
+            log.info("backend " + b.name() + " chosen by -D" + PROPERTY + "=" + forced);
+            return b;
+        }
+        Backend chosen = null;
+        for (Backend b : all()) {
+            Availability a = b.availability();
+            if (a.usable() && chosen == null) {
+                chosen = b;
+                log.fine(() -> "backend " + b.name() + ": " + a.summary());
+            } else if (!a.usable()) {
+                log.fine(() -> "backend " + b.name() + " passed over: " + a.summary() + " " + a.checks());
+            }
+        }
+        if (chosen == null) throw new IllegalStateException("no usable backend found; add kiln-cpu to the class path");
+        return chosen;
+    }
+}

@@ -1,0 +1,32 @@
+package dev.kiln.backend;
+
+import dev.kiln.compile.Program;
+
+/**
+ * A {@link Program} made runnable by a backend. Not thread-safe: one Executable per thread
+ * (compile the program again for another thread; the variables are shared).
+ * {@link #run()} allocates nothing in the steady state.
+ */
+public interface Executable extends AutoCloseable {
+    Program program();
+
+    /** Copies {@code data} (exactly the input's size) into program input {@code slot}. */
+    void setInput(int slot, float[] data);
+
+    /** Runs every instruction once: values, then in-place updates. */
+    void run();
+
+    /** Copies output {@code slot} into {@code dst} (at least the output's size). */
+    void readOutput(int slot, float[] dst);
+
+    /** The single value of a scalar output. */
+    float outputScalar(int slot);
+
+    /**
+     * Makes the host copy of every variable current. A no-op where variables already live on
+     * the host (CPU); a device backend copies them back.
+     */
+    default void syncVariables() {}
+
+    @Override default void close() {}
+}

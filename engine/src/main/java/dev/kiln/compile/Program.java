@@ -1,0 +1,63 @@
+package dev.kiln.compile;
+
+import dev.kiln.graph.Constant;
+import dev.kiln.graph.Node;
+import dev.kiln.graph.Variable;
+
+import java.util.List;
+
+/**
+ * The compiler's output: a flat list of kernel calls over planned buffers. Values live in one
+ * arena of {@code arenaSize} floats (offsets chosen by the memory planner, reused once dead),
+ * in the program's inputs, in variables, or in constants. Easy to print ({@link #dump()}), diff
+ * and test; backends turn it into an {@link dev.kiln.backend.Executable}.
+ *
+ * @param inputs        the graph's Input nodes, in slot order
+ * @param outputs       where each returned value can be read after a run
+ * @param checkNumerics when set, executables check every instruction's output for NaN/Inf and
+ *                      name the first instruction that produced one
+ */
+public record Program(List<Instruction> instructions, List<Node> inputs, List<Slot> outputs,
+                      List<Variable> variables, List<Constant> constants, int arenaSize,
+                      boolean checkNumerics) {
+    public Program {
+        instructions = List.copyOf(instructions);
+        inputs = List.copyOf(inputs);
+        outputs = List.copyOf(outputs);
+        variables = List.copyOf(variables);
+        constants = List.copyOf(constants);
+    }
+
+    /** Index of the input named {@code name}, or an error listing the names. */
+    public int inputSlot(String name) {
+        for (int i = 0; i < inputs.size(); i++) {
+            if (((dev.kiln.graph.Input) inputs.get(i).op()).inputName().equals(name)) return i;
+        }
+        throw new IllegalArgumentException("program has no input named '" + name + "'; inputs: " + inputNames());
+    }
+
+    public List<String> inputNames() {
+        return inputs.stream().map(n -> ((dev.kiln.graph.Input) n.op()).inputName()).toList();
+    }
+
+    /** One line per instruction: output slot, op, input slots, and where the node was made. */
+    public String dump() {
+        StringBuilder sb = new StringBuilder();
+        sb.append("program: ").append(instructions.size()).append(" instructions, arena ")
+          .append(arenaSize).append(" floats (").append(arenaSize * 4L / 1024).append(" KiB), ")
+          .append(inputs.size()).append(" inputs, ").append(variables.size()).append(" variables\n");
+        for (int i = 0; i < inputs.size(); i++) sb.append("  in").append(i).append(" = ").append(((dev.kiln.graph.Input) inputs.get(i).op()).inputName()).append(inputs.get(i).shape()).append('\n');
+        for (int i = 0; i < variables.size(); i++) sb.append("  var").append(i).append(" = ").append(variables.get(i).name()).append(variables.get(i).shape()).append('\n');
+        int k = 0;
+        for (Instruction ins : instructions) {
+            sb.append(String.format("%4d  ", k++));
+            sb.append(ins.output() == null ? "(in place)" : ins.output().toString()).append(" = ").append(ins.op().name()).append('(');
+            for (int i = 0; i < ins.inputs().size(); i++) { if (i > 0) sb.append(", "); sb.append(ins.inputs().get(i)); }
+            sb.append(')');
+            if (ins.node().label() != null) sb.append("  # ").append(ins.node().label());
+            sb.append('\n');
+        }
+        for (int i = 0; i < outputs.size(); i++) sb.append("  out").append(i).append(" = ").append(outputs.get(i)).append('\n');
+        return sb.toString();
+    }
+}

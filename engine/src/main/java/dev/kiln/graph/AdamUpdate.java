@@ -1,0 +1,24 @@
+package dev.kiln.graph;
+
+import dev.kiln.tensor.Shape;
+
+import java.util.List;
+
+/**
+ * In-place Adam/AdamW step, as PyTorch's torch.optim.Adam / AdamW:
+ * AdamW first decays p *= 1 - lr·wd, Adam adds wd·p to g; m = β1 m + (1-β1) g; v = β2 v + (1-β2) g²;
+ * p -= lr / (1-β1^t) · m / (sqrt(v) / sqrt(1-β2^t) + eps).
+ * Inputs: param, grad, m, v, lr (scalar), step t (scalar, counting from 1). Updates param, m, v.
+ */
+public record AdamUpdate(double beta1, double beta2, double epsilon, double weightDecay, boolean decoupled) implements Op {
+    public String name() { return decoupled ? "adamw_update" : "adam_update"; }
+    public int arity() { return 6; }
+    public boolean isEffect() { return true; }
+    public Shape inferShape(List<Shape> in) {
+        Shape p = in.get(0);
+        for (int i = 1; i < 4; i++) if (!in.get(i).equals(p)) throw new IllegalArgumentException("param, grad, m and v must share a shape, got " + in.subList(0, 4));
+        if (in.get(4).size() != 1 || in.get(5).size() != 1) throw new IllegalArgumentException("learning rate and step must be scalars");
+        return Shape.SCALAR;
+    }
+    public List<Node> gradient(Node out, Node g) { throw new UnsupportedOperationException("an optimizer update has no gradient"); }
+}
