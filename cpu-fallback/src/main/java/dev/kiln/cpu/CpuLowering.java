@@ -1,0 +1,203 @@
+package dev.kiln.cpu;
+
+import dev.kiln.graph.AdamUpdate;
+import dev.kiln.graph.BatchNorm;
+import dev.kiln.graph.Binary;
+import dev.kiln.graph.Broadcast;
+import dev.kiln.graph.Concat;
+import dev.kiln.graph.Constant;
+import dev.kiln.graph.Conv2d;
+import dev.kiln.graph.Conv2dBackwardData;
+import dev.kiln.graph.Conv2dBackwardFilter;
+import dev.kiln.graph.Dropout;
+import dev.kiln.graph.Full;
+import dev.kiln.graph.Fused;
+import dev.kiln.graph.Input;
+import dev.kiln.graph.MatMul;
+import dev.kiln.graph.Node;
+import dev.kiln.graph.OneHot;
+import dev.kiln.graph.Pad;
+import dev.kiln.graph.Param;
+import dev.kiln.graph.Pool2d;
+import dev.kiln.graph.Pool2dGrad;
+import dev.kiln.graph.Reduce;
+import dev.kiln.graph.Reshape;
+import dev.kiln.graph.SgdUpdate;
+import dev.kiln.graph.Slice;
+import dev.kiln.graph.Softmax;
+import dev.kiln.graph.SoftmaxCrossEntropy;
+import dev.kiln.graph.Transpose;
+import dev.kiln.graph.Unary;
+import dev.kiln.graph.Where;
+import dev.kiln.tensor.Shape;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Lowers one node to a pre-bound CPU {@link Step}: the exhaustive switch over the op catalogue
+ * (no default, so a new op does not compile until it is handled here). Shape-derived plans,
+ * workspaces and views are made here, once; {@link Step#run()} allocates nothing.
+ */
+final class CpuLowering {
+    private final ElementwiseKernels k;
+
+    CpuLowering(ElementwiseKernels kernels) { this.k = kernels; }
+
+    /**
+     * @param node the node to run
+     * @param in   where each input lives
+     * @param out  where the output goes (null for in-place updates)
+     */
+    Step lower(Node node, Buf[] in, Buf out) {
+        Shape os = node.shape();
+        int n = os.size();
+        return switch (node.op()) {
+            case Input i -> throw leaf(node);
+            case Param p -> throw leaf(node);
+            case Full f -> throw leaf(node);
+            case Constant c -> throw leaf(node);
+            case Unary u -> {
+                Buf x = in[0];
+                yield () -> k.unary(u.fn(), x.array(), x.offset(), out.array(), out.offset(), n);
+            }
+            case Binary b -> {
+                Buf x = in[0], y = in[1];
+                StridedView xv = StridedView.of(os, node.input(0).shape()), yv = StridedView.of(os, node.input(1).shape());
+                yield () -> k.binary(b.fn(), x.array(), x.offset(), xv, y.array(), y.offset(), yv, out.array(), out.offset(), n);
+            }
+            case Where w -> {
+                Buf c = in[0], x = in[1], y = in[2];
+                StridedView cv = StridedView.of(os, node.input(0).shape()), xv = StridedView.of(os, node.input(1).shape()),
+                        yv = StridedView.of(os, node.input(2).shape());
+                yield () -> k.where(c.array(), c.offset(), cv, x.array(), x.offset(), xv, y.array(), y.offset(), yv, out.array(), out.offset(), n);
+            }
+            case Reduce r -> {
+                Buf x = in[0];
+                ReducePlan plan = ReducePlan.of(node.input(0).shape(), r.axes());
+                yield () -> k.reduce(r.fn(), plan, x.array(), x.offset(), out.array(), out.offset());
+            }
+            case Reshape r -> copyStep(in[0], StridedView.of(os, os), out, n);
+            case Transpose t -> copyStep(in[0], StridedView.transpose(node.input(0).shape(), t.perm()), out, n);
+            case Broadcast b -> copyStep(in[0], StridedView.of(os, node.input(0).shape()), out, n);
+            case Slice s -> copyStep(in[0], StridedView.slice(node.input(0).shape(), s.start(), s.end()), out, n);
+            case Concat c -> {
+                List<Step> parts = new ArrayList<>();
+                int offset = 0;
+                for (int i = 0; i < in.length; i++) {
+                    Shape part = node.input(i).shape();
+                    List<Integer> start = new ArrayList<>();
+                    for (int d = 0; d < os.rank(); d++) start.add(d == c.axis() ? offset : 0);
+                    parts.add(scatterStep(in[i], part, StridedView.subRegion(os, start, part), out));
+                    offset += part.dim(c.axis());
+                }
+                Step[] steps = parts.toArray(Step[]::new);
+                yield () -> { for (Step s : steps) s.run(); };
+            }
+            case Pad p -> {
+                Shape part = node.input(0).shape();
+                Step scatter = scatterStep(in[0], part, StridedView.subRegion(os, p.before(), part), out);
+                float value = (float) p.value();
+                yield () -> { k.fill(out.array(), out.offset(), n, value); scatter.run(); };
+            }
+            case MatMul m -> {
+                Buf a = in[0], b = in[1];
+                MatMulPlan plan = MatMulPlan.of(node.input(0).shape(), node.input(1).shape(), m.transposeA(), m.transposeB());
+                yield () -> Gemm.matmul(plan, a.array(), a.offset(), b.array(), b.offset(), out.array(), out.offset());
+            }
+            case Conv2d c -> {
+                Buf x = in[0], w = in[1];
+                Conv2dKernel kernel = Conv2dKernel.prepare(c.geometry(node.input(0).shape(), node.input(1).shape()));
+                yield () -> kernel.forward(x.array(), x.offset(), w.array(), w.offset(), out.array(), out.offset());
+            }
+            case Conv2dBackwardData c -> {
+                Buf dy = in[0], w = in[1];
+                Conv2dKernel kernel = Conv2dKernel.prepare(c.geometry(node.input(1).shape()));
+                yield () -> kernel.backwardData(dy.array(), dy.offset(), w.array(), w.offset(), out.array(), out.offset());
+            }
+            case Conv2dBackwardFilter c -> {
+                Buf x = in[0], dy = in[1];
+                Conv2dKernel kernel = Conv2dKernel.prepare(c.geometry(node.input(0).shape()));
+                yield () -> kernel.backwardFilter(x.array(), x.offset(), dy.array(), dy.offset(), out.array(), out.offset());
+            }
+            case Pool2d p -> {
+                Buf x = in[0];
+                Pool2dKernel kernel = Pool2dKernel.prepare(p, p.geometry(node.input(0).shape()));
+                yield () -> kernel.forward(x.array(), x.offset(), out.array(), out.offset());
+            }
+            case Pool2dGrad p -> {
+                Buf x = in[0], dy = in[1];
+                Pool2dKernel kernel = Pool2dKernel.prepare(p.pool(), p.pool().geometry(node.input(0).shape()));
+                yield () -> kernel.backward(x.array(), x.offset(), dy.array(), dy.offset(), out.array(), out.offset());
+            }
+            case BatchNorm bn -> {
+                Buf x = in[0], mean = in[1], var = in[2], gamma = in[3], beta = in[4];
+                int channels = os.dim(-1), rows = n / channels;
+                double eps = bn.epsilon();
+                yield () -> k.batchNorm(x.array(), x.offset(), mean.array(), mean.offset(), var.array(), var.offset(),
+                        gamma.array(), gamma.offset(), beta.array(), beta.offset(), eps, out.array(), out.offset(), rows, channels);
+            }
+            case Dropout d -> {
+                Buf x = in[0], step = in[1];
+                double rate = d.rate();
+                long seed = d.seed();
+                yield () -> k.dropout(x.array(), x.offset(), out.array(), out.offset(), n, rate, seed, (long) step.array()[step.offset()]);
+            }
+            case Softmax s -> {
+                Buf x = in[0];
+                int cols = os.dim(-1), rows = n / cols;
+                boolean log = s.log();
+                yield () -> k.softmax(log, x.array(), x.offset(), out.array(), out.offset(), rows, cols);
+            }
+            case SoftmaxCrossEntropy s -> {
+                Buf z = in[0], labels = in[1];
+                int cols = node.input(0).shape().dim(-1), rows = n;
+                yield () -> k.softmaxCrossEntropy(z.array(), z.offset(), labels.array(), labels.offset(), out.array(), out.offset(), rows, cols);
+            }
+            case OneHot o -> {
+                Buf idx = in[0];
+                int count = node.input(0).shape().size(), depth = o.depth();
+                yield () -> k.oneHot(idx.array(), idx.offset(), out.array(), out.offset(), count, depth);
+            }
+            case SgdUpdate s -> {
+                Buf p = in[0], g = in[1], v = in[2], lr = in[3];
+                int size = node.input(0).shape().size();
+                double momentum = s.momentum(), wd = s.weightDecay();
+                boolean nesterov = s.nesterov();
+                yield () -> k.sgdUpdate(p.array(), p.offset(), g.array(), g.offset(), v.array(), v.offset(), size,
+                        lr.array()[lr.offset()], momentum, nesterov, wd);
+            }
+            case AdamUpdate a -> {
+                Buf p = in[0], g = in[1], m = in[2], v = in[3], lr = in[4], step = in[5];
+                int size = node.input(0).shape().size();
+                double b1 = a.beta1(), b2 = a.beta2(), eps = a.epsilon(), wd = a.weightDecay();
+                boolean decoupled = a.decoupled();
+                yield () -> k.adamUpdate(p.array(), p.offset(), g.array(), g.offset(), m.array(), m.offset(), v.array(), v.offset(), size,
+                        lr.array()[lr.offset()], (long) step.array()[step.offset()], b1, b2, eps, wd, decoupled);
+            }
+            case Fused f -> {
+                List<Shape> shapes = new ArrayList<>();
+                for (Node i : node.inputs()) shapes.add(i.shape());
+                FusedKernel kernel = FusedKernel.prepare(f, shapes, k);
+                float[][] arrays = new float[in.length][];
+                int[] offsets = new int[in.length];
+                for (int i = 0; i < in.length; i++) { arrays[i] = in[i].array(); offsets[i] = in[i].offset(); }
+                yield () -> kernel.run(arrays, offsets, out.array(), out.offset());
+            }
+        };
+    }
+
+    private Step copyStep(Buf x, StridedView view, Buf out, int n) {
+        return () -> k.copy(x.array(), x.offset(), view, out.array(), out.offset(), n);
+    }
+
+    /** Copies a dense {@code part} into the region of {@code out} that {@code region} describes. */
+    private Step scatterStep(Buf x, Shape part, StridedView region, Buf out) {
+        int n = part.size();
+        return () -> k.scatter(x.array(), x.offset(), out.array(), out.offset(), region, n);
+    }
+
+    private static IllegalStateException leaf(Node node) {
+        return new IllegalStateException(node.describe() + " is a leaf: its value is bound, not computed by a kernel");
+    }
+}

@@ -1,0 +1,22 @@
+package dev.kiln.optim;
+
+import dev.kiln.graph.Node;
+import dev.kiln.graph.Variable;
+
+import java.util.List;
+
+/**
+ * Turns gradients into in-place update ops (graph effects), so that updates compile, fuse and
+ * stay where the weights live. The learning rate and the step counter are scalar nodes
+ * (normally program inputs), so schedules change them without recompiling.
+ */
+public sealed interface Optimizer permits Sgd, Adam {
+    /** The base learning rate a trainer feeds (schedules scale it). */
+    double learningRate();
+
+    /** One update effect per parameter; optimizer state (slots) is created on first use and kept. */
+    List<Node> updates(List<Variable> params, List<Node> grads, Node lr, Node step);
+
+    /** Every slot variable created so far (for saving and resuming). */
+    List<Variable> slots();
+}

@@ -1,0 +1,145 @@
+package dev.kiln.tensor;
+
+import dev.kiln.autodiff.Autodiff;
+import dev.kiln.backend.Backend;
+import dev.kiln.graph.Constant;
+import dev.kiln.graph.Full;
+import dev.kiln.graph.Graph;
+import dev.kiln.graph.Node;
+import dev.kiln.graph.Ops;
+import dev.kiln.graph.Param;
+import dev.kiln.graph.Variable;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * An eager f32 tensor: a value plus the graph node that made it. Each op runs at once through the
+ * same op catalogue and backend kernels as compiled programs, one kernel per op (no fusion, no
+ * arena). {@link #gradients} differentiates the recorded graph with the same {@link Autodiff}
+ * and evaluates it eagerly; leaves hold the data, so nothing else is kept between steps.
+ *
+ * <pre>{@code
+ * Tensor a = Tensor.of(Shape.of(2, 2), 1, 2, 3, 4);
+ * Tensor y = a.matmul(a).relu().sum();
+ * }</pre>
+ */
+public final class Tensor {
+    private final Node node;
+    private final float[] data;
+
+    private Tensor(Node node, float[] data) {
+        this.node = node;
+        this.data = data;
+    }
+
+    public static Tensor of(Shape shape, float... values) {
+        float[] copy = values.clone();
+        return new Tensor(Ops.constant(shape, copy), copy);
+    }
+
+    public static Tensor scalar(double v) { return of(Shape.SCALAR, (float) v); }
+
+    /** A live view of a variable: reads see its current value; gradients flow to it. */
+    public static Tensor of(Variable v) { return new Tensor(Ops.param(v), v.value()); }
+
+    public Node node() { return node; }
+    public Shape shape() { return node.shape(); }
+    /** A copy of the values. */
+    public float[] toArray() { return data.clone(); }
+    public float item() {
+        if (data.length != 1) throw new IllegalStateException("item() needs a single value, tensor has shape " + shape());
+        return data[0];
+    }
+
+    /** Applies a graph op to eager tensors: {@code Tensor.apply(Ops::matmul, a, b)}-style helpers below use it. */
+    public static Tensor apply(Node node, Tensor... inputs) {
+        float[][] in = new float[inputs.length][];
+        for (int i = 0; i < inputs.length; i++) in[i] = inputs[i].data;
+        float[] out = node.op().isEffect() ? null : new float[node.shape().size()];
+        Eager.backend().evaluate(node, in, out);
+        return new Tensor(node, out);
+    }
+
+    private Tensor un(Function<Node, Node> f) { return apply(f.apply(node), this); }
+
+    public Tensor add(Tensor o) { return apply(Ops.add(node, o.node), this, o); }
+    public Tensor sub(Tensor o) { return apply(Ops.sub(node, o.node), this, o); }
+    public Tensor mul(Tensor o) { return apply(Ops.mul(node, o.node), this, o); }
+    public Tensor div(Tensor o) { return apply(Ops.div(node, o.node), this, o); }
+    public Tensor matmul(Tensor o) { return apply(Ops.matmul(node, o.node), this, o); }
+    public Tensor relu() { return un(Ops::relu); }
+    public Tensor sigmoid() { return un(Ops::sigmoid); }
+    public Tensor tanh() { return un(Ops::tanh); }
+    public Tensor exp() { return un(Ops::exp); }
+    public Tensor log() { return un(Ops::log); }
+    public Tensor neg() { return un(Ops::neg); }
+    public Tensor abs() { return un(Ops::abs); }
+    public Tensor square() { return apply(Ops.square(node), this); }
+    public Tensor softmax() { return un(Ops::softmax); }
+    public Tensor sum() { return un(Ops::sumAll); }
+    public Tensor mean() { return un(Ops::meanAll); }
+    public Tensor reshape(Shape to) { return apply(Ops.reshape(node, to), this); }
+
+    /** d this / d each of {@code wrt}, evaluated eagerly; {@code this} must be a scalar. */
+    public List<Tensor> gradients(List<Tensor> wrt) {
+        List<Node> wrtNodes = new ArrayList<>();
+        for (Tensor t : wrt) wrtNodes.add(t.node);
+        List<Node> grads = Autodiff.gradients(node, wrtNodes);
+        Map<Node, float[]> values = Eager.evaluate(new Graph(grads, List.of()));
+        List<Tensor> out = new ArrayList<>();
+        for (Node g : grads) out.add(new Tensor(g, values.get(g)));
+        return out;
+    }
+
+    @Override public String toString() {
+        StringBuilder sb = new StringBuilder("Tensor").append(shape()).append(" [");
+        for (int i = 0; i < Math.min(data.length, 8); i++) { if (i > 0) sb.append(", "); sb.append(data[i]); }
+        if (data.length > 8) sb.append(", …");
+        return sb.append(']').toString();
+    }
+
+    /** Op-by-op evaluation of graphs whose leaves hold their data (eager mode). */
+    public static final class Eager {
+        private static volatile Backend backend;
+
+        private Eager() {}
+
+        /** The backend eager ops run on: {@link Backend#auto()}, chosen once. */
+        public static Backend backend() {
+            Backend b = backend;
+            if (b == null) {
+                synchronized (Eager.class) {
+                    if (backend == null) backend = Backend.auto();
+                    b = backend;
+                }
+            }
+            return b;
+        }
+
+        /** Runs every node of {@code g} once, in order, with one kernel each; effects are applied last. */
+        public static Map<Node, float[]> evaluate(Graph g) {
+            Map<Node, float[]> values = new HashMap<>();
+            for (Node n : g.schedule()) {
+                float[] v = switch (n.op()) {
+                    case Constant c -> c.data();
+                    case Param p -> p.variable().value();
+                    case Full f -> { float[] a = new float[f.shape().size()]; java.util.Arrays.fill(a, (float) f.value()); yield a; }
+                    default -> {
+                        if (n.inputs().isEmpty()) throw new IllegalArgumentException(n.describe() + " has no value in eager mode: feed inputs through a compiled program");
+                        float[][] in = new float[n.inputs().size()][];
+                        for (int i = 0; i < in.length; i++) in[i] = values.get(n.input(i));
+                        float[] out = n.op().isEffect() ? null : new float[n.shape().size()];
+                        backend().evaluate(n, in, out);
+                        yield out;
+                    }
+                };
+                values.put(n, v);
+            }
+            return values;
+        }
+    }
+}
