@@ -1,6 +1,7 @@
 package dev.kiln.cpu;
 
 import dev.kiln.graph.AdamUpdate;
+import dev.kiln.graph.Assign;
 import dev.kiln.graph.BatchNorm;
 import dev.kiln.graph.Binary;
 import dev.kiln.graph.Broadcast;
@@ -174,6 +175,11 @@ final class CpuLowering {
                 boolean decoupled = a.decoupled();
                 yield () -> k.adamUpdate(p.array(), p.offset(), g.array(), g.offset(), m.array(), m.offset(), v.array(), v.offset(), size,
                         lr.array()[lr.offset()], (long) step.array()[step.offset()], b1, b2, eps, wd, decoupled);
+            }
+            case Assign a -> {
+                Buf target = in[0], value = in[1];
+                int size = node.input(0).shape().size();
+                yield () -> System.arraycopy(value.array(), value.offset(), target.array(), target.offset(), size);
             }
             case Fused f -> {
                 List<Shape> shapes = new ArrayList<>();

@@ -18,7 +18,7 @@ public sealed interface Op
                 Reshape, Transpose, Broadcast, Slice, Concat, Pad,
                 MatMul, Conv2d, Conv2dBackwardData, Conv2dBackwardFilter,
                 Pool2d, Pool2dGrad, BatchNorm, Dropout, Softmax, SoftmaxCrossEntropy, OneHot,
-                SgdUpdate, AdamUpdate,
+                SgdUpdate, AdamUpdate, Assign,
                 Fused {
 
     /** Short lower-case name used in dumps and error messages. */
