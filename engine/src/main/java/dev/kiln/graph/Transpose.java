@@ -32,7 +32,8 @@ public record Transpose(List<Integer> perm) implements Op, Movement {
     }
     public List<Node> gradient(Node out, Node g) { return List.of(transpose(g, inverse())); }
 
-    static List<Integer> identity(int rank) {
+    /** The permutation 0, 1, ..., rank - 1 (also: "every axis below rank"). */
+    public static List<Integer> identity(int rank) {
         List<Integer> p = new ArrayList<>();
         for (int i = 0; i < rank; i++) p.add(i);
         return p;

@@ -1,0 +1,68 @@
+package dev.kiln.nn;
+
+import dev.kiln.graph.Variable;
+import dev.kiln.tensor.Shape;
+import dev.kiln.tensor.ShapeException;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** Bookkeeping every layer shares: its name, trainable flag and weights. */
+public abstract class AbstractLayer implements Layer {
+    private String name;
+    private boolean trainable = true;
+    private final List<Variable> weights = new ArrayList<>();
+    private Shape builtFor;
+
+    @Override public String name() { return name == null ? defaultName() : name; }
+
+    /** Names the layer (unique within its model). */
+    @SuppressWarnings("unchecked")
+    public <L extends AbstractLayer> L named(String n) { this.name = n; return (L) this; }
+
+    void assignNameIfMissing(String n) { if (name == null) name = n; }
+
+    boolean hasName() { return name != null; }
+
+    protected String defaultName() { return type().toLowerCase(); }
+
+    @Override public boolean trainable() { return trainable; }
+
+    @Override public void setTrainable(boolean t) {
+        trainable = t;
+        for (Variable v : weights) if (isTrainableWeight(v)) v.setTrainable(t);
+    }
+
+    /** Whether {@code v} is one the optimizer may update when the layer is trainable (not moving statistics). */
+    protected boolean isTrainableWeight(Variable v) { return true; }
+
+    @Override public List<Variable> weights() { return List.copyOf(weights); }
+
+    @Override public final void build(Shape input, BuildContext ctx) {
+        if (builtFor != null) {
+            if (!builtFor.equals(input)) throw new ShapeException(type() + " layer '" + name() + "' was built for input " + builtFor + " and cannot take " + input);
+            return;
+        }
+        outputShape(input);
+        createWeights(input, ctx);
+        builtFor = input;
+    }
+
+    public boolean isBuilt() { return builtFor != null; }
+
+    /** Creates the layer's weights through {@link #addWeight}; nothing for weightless layers. */
+    protected void createWeights(Shape input, BuildContext ctx) {}
+
+    protected Variable addWeight(BuildContext ctx, String n, Shape shape, Initializer init, boolean trainableWeight) {
+        Variable v = ctx.weight(n, shape, init, trainableWeight && trainable);
+        weights.add(v);
+        return v;
+    }
+
+    /** A shape error naming this layer and both shapes. */
+    protected ShapeException shapeError(String expected, Shape given) {
+        return new ShapeException(type() + " layer '" + name() + "' expects " + expected + " but got input shape " + given + " (per example, without the batch axis)");
+    }
+
+    @Override public String toString() { return type() + "(" + name() + ")"; }
+}

@@ -1,0 +1,41 @@
+package dev.kiln.nn;
+
+import dev.kiln.graph.Node;
+import dev.kiln.graph.Variable;
+import dev.kiln.tensor.Shape;
+
+import java.util.List;
+
+/**
+ * A layer, with Keras's lifecycle in Java idiom: a validated factory configures it,
+ * {@link #build} creates its weights once the input shape is known, {@link #call} adds its
+ * computation to a graph, {@link #outputShape} infers shapes for {@code summary()}.
+ * Shapes here are per example (no batch axis); nodes in {@link #call} carry the batch axis first.
+ */
+public interface Layer {
+    /** Unique within a model ("dense_2"); set when the model is assembled. */
+    String name();
+
+    /** Keras's class name ("Dense", "Conv2D") for summaries and model files. */
+    String type();
+
+    /** Output shape for one example, or an error naming this layer, the expected and the given shape. */
+    Shape outputShape(Shape input);
+
+    /** Creates the weights for this input shape. Called once, before the first {@link #call}. */
+    void build(Shape input, BuildContext ctx);
+
+    /** The layer's computation on a batch. */
+    Node call(Node x, CallContext ctx);
+
+    /** Every weight, trainable or not (moving statistics are not trainable). */
+    List<Variable> weights();
+
+    /** Whether the optimizer updates this layer's weights (freeze a pretrained base with false). */
+    boolean trainable();
+
+    void setTrainable(boolean trainable);
+
+    /** The layer's configuration for model files: the factory arguments, as JSON-ready values. */
+    java.util.Map<String, Object> config();
+}
