@@ -36,6 +36,11 @@ public interface Layer {
 
     void setTrainable(boolean trainable);
 
+    /** Applies the layer to a symbolic value (functional API); checks the shape at once. */
+    default Symbol apply(Symbol input) {
+        return new Symbol(this, java.util.List.of(input), outputShape(input.shape()), null);
+    }
+
     /** The layer's configuration for model files: the factory arguments, as JSON-ready values. */
     java.util.Map<String, Object> config();
 }
