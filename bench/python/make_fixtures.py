@@ -143,7 +143,18 @@ def pooling():
         y.backward(dy)
         save(name, "pool2d", {"x": x, "y": y, "dy": dy, "dx": x.grad},
              kind=kind, window=k, stride=s, pad_top=p, pad_bottom=p, pad_left=p, pad_right=p,
-             padding="valid" if p == 0 else "explicit", count_include_pad=False)
+             padding=keras_padding_label(xs[1], xs[2], k, s, p), count_include_pad=False)
+
+
+def keras_padding_label(h, w, k, s, p):
+    """'valid', or 'same' when Keras SAME resolves to this symmetric pad, else 'explicit'."""
+    if p == 0 and h >= k and w >= k:
+        return "valid"
+    for n in (h, w):
+        total = max((-(-n // s) - 1) * s + k - n, 0)
+        if (total // 2, total - total // 2) != (p, p):
+            return "explicit"
+    return "same"
 
 
 # ---------------------------------------------------------------- batch norm

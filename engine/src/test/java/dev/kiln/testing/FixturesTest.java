@@ -101,7 +101,13 @@ class FixturesTest {
         Padding explicit = Padding.explicit(fx.intAttr("pad_top"), fx.intAttr("pad_bottom"), fx.intAttr("pad_left"), fx.intAttr("pad_right"));
         Shape y = new Pool2d(kind, k, k, s, s, explicit).inferShape(List.of(fx.shape("x")));
         assertEquals(y, fx.shape("y"), fx.name());
-        if (fx.attr("padding").equals("valid")) assertEquals(y, new Pool2d(kind, k, k, s, s, Padding.VALID).inferShape(List.of(fx.shape("x"))));
+        switch (fx.attr("padding")) {
+            case "valid" -> assertEquals(y, new Pool2d(kind, k, k, s, s, Padding.VALID).inferShape(List.of(fx.shape("x"))), fx.name());
+            case "same" -> assertEquals(new Pool2d(kind, k, k, s, s, explicit).geometry(fx.shape("x")),
+                    new Pool2d(kind, k, k, s, s, Padding.SAME).geometry(fx.shape("x")), fx.name() + ": SAME resolves to the recorded amounts");
+            case "explicit" -> { }
+            default -> fail(fx.name() + ": padding label " + fx.attr("padding"));
+        }
         assertFalse(fx.boolAttr("count_include_pad"), "Kiln's average pool excludes padding");
         sameShapes(fx, "y", "dy");
         sameShapes(fx, "x", "dx");
