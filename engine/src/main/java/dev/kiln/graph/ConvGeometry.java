@@ -38,7 +38,6 @@ public record ConvGeometry(int n, int h, int w, int c, int kh, int kw, int f, in
                 oh = (hp - ekh) / strideH + 1;
                 ow = (wp - ekw) / strideW + 1;
             }
-            default -> throw new IllegalStateException();
         }
         return new ConvGeometry(n, h, w, c, kh, kw, f, groups, strideH, strideW, dilationH, dilationW, top, left, oh, ow);
     }
