@@ -17,28 +17,22 @@ public record ConvGeometry(int n, int h, int w, int c, int kh, int kw, int f, in
         if (strideH < 1 || strideW < 1 || dilationH < 1 || dilationW < 1) throw new IllegalArgumentException("strides and dilations must be >= 1");
         int n = x.dim(0), h = x.dim(1), w = x.dim(2), c = x.dim(3);
         int ekh = (kh - 1) * dilationH + 1, ekw = (kw - 1) * dilationW + 1;
-        int top, left, oh, ow;
-        switch (padding.mode()) {
+        int[] pads = switch (padding.mode()) {
             case VALID -> {
-                top = 0; left = 0;
-                oh = (h - ekh) / strideH + 1;
-                ow = (w - ekw) / strideW + 1;
                 if (h < ekh || w < ekw) throw new IllegalArgumentException("window " + ekh + "x" + ekw + " is larger than the " + h + "x" + w + " input with valid padding");
+                yield new int[] {0, 0, (h - ekh) / strideH + 1, (w - ekw) / strideW + 1};
             }
             case SAME -> {
-                oh = (h + strideH - 1) / strideH;
-                ow = (w + strideW - 1) / strideW;
-                top = Math.max((oh - 1) * strideH + ekh - h, 0) / 2;
-                left = Math.max((ow - 1) * strideW + ekw - w, 0) / 2;
+                int sh = (h + strideH - 1) / strideH, sw = (w + strideW - 1) / strideW;
+                yield new int[] {Math.max((sh - 1) * strideH + ekh - h, 0) / 2, Math.max((sw - 1) * strideW + ekw - w, 0) / 2, sh, sw};
             }
             case EXPLICIT -> {
-                top = padding.top(); left = padding.left();
                 int hp = h + padding.top() + padding.bottom(), wp = w + padding.left() + padding.right();
                 if (hp < ekh || wp < ekw) throw new IllegalArgumentException("window " + ekh + "x" + ekw + " is larger than the padded " + hp + "x" + wp + " input");
-                oh = (hp - ekh) / strideH + 1;
-                ow = (wp - ekw) / strideW + 1;
+                yield new int[] {padding.top(), padding.left(), (hp - ekh) / strideH + 1, (wp - ekw) / strideW + 1};
             }
-        }
+        };
+        int top = pads[0], left = pads[1], oh = pads[2], ow = pads[3];
         return new ConvGeometry(n, h, w, c, kh, kw, f, groups, strideH, strideW, dilationH, dilationW, top, left, oh, ow);
     }
 
