@@ -47,8 +47,7 @@ public final class CudaBackend implements Backend {
             for (Requirement r : LIBRARIES) checks.add(probeLibrary(r, arena));
         }
         checks.add("kernels: " + NOT_IMPLEMENTED);
-        String summary = driverProblem.map(p -> "unusable: " + p + "; Kiln runs on the CPU backend")
-                .orElse("unusable: " + NOT_IMPLEMENTED);
+        String summary = driverProblem.map(p -> p + "; Kiln runs on the CPU backend").orElse(NOT_IMPLEMENTED);
         return Availability.unavailable(summary, checks);
     }
 
@@ -96,14 +95,14 @@ public final class CudaBackend implements Backend {
             SharedLibrary lib = search.library().get();
             return r.name() + ": " + lib.soname() + " loaded from " + lib.location();
         }
-        String tried = String.join(", ", r.sonames());
+        String missing = r.sonames().size() == 1 ? r.sonames().getFirst() + " not found" : "none of " + String.join(", ", r.sonames()) + " found";
         if (!search.presentButUnloadable().isEmpty()) {
             List<String> files = new ArrayList<>();
             for (Path p : search.presentButUnloadable()) files.add(p.toString());
             return r.name() + ": " + String.join(", ", files) + " exists but does not load (check it with ldd: "
                     + "a dependency may be missing); " + r.fix();
         }
-        return r.name() + ": none of " + tried + " found on the loader path or in the CUDA toolkit folders; " + r.fix();
+        return r.name() + ": " + missing + " on the loader path or in the CUDA toolkit folders; " + r.fix();
     }
 
     @Override public Executable compile(Program program) {
