@@ -1,0 +1,68 @@
+package dev.kiln.cuda;
+
+import dev.kiln.backend.Availability;
+import dev.kiln.backend.Backend;
+import dev.kiln.cuda.ffi.Driver;
+import dev.kiln.cuda.ffi.SharedLibrary;
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.Arena;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+class CudaBackendTest {
+
+    private static boolean driverLoads() {
+        try (Arena arena = Arena.ofConfined()) {
+            return SharedLibrary.find(Driver.SONAMES, arena).library().isPresent();
+        }
+    }
+
+    @Test
+    void isRegisteredAsAServiceAbovePriorityOfTheCpuBackend() {
+        Backend cuda = null;
+        for (Backend b : Backend.all()) if (b.name().equals("cuda")) cuda = b;
+        assertTrue(cuda instanceof CudaBackend, "META-INF/services must register dev.kiln.cuda.CudaBackend");
+        assertEquals(100, cuda.priority());
+    }
+
+    @Test
+    void withoutTheNvidiaDriverIsUnusableAndSaysLibcudaIsMissing() {
+        assumeFalse(driverLoads(), "libcuda.so.1 loads on this machine; the GPU-present test covers it");
+        Availability a = new CudaBackend().availability();
+        assertFalse(a.usable());
+        assertTrue(a.summary().contains("libcuda.so.1 not found"), a.summary());
+        assertTrue(a.checks().getFirst().startsWith("libcuda.so.1 not found: no NVIDIA driver"), a.checks().toString());
+    }
+
+    @Test
+    void withTheNvidiaDriverIsStillUnusableBecauseKernelsAreMissing() {
+        assumeTrue(driverLoads(), "no libcuda.so.1 here; the driver-absent test covers this machine");
+        Availability a = new CudaBackend().availability();
+        assertFalse(a.usable());
+        assertTrue(a.checks().stream().anyMatch(c -> c.startsWith("cuDriverGetVersion")), a.checks().toString());
+    }
+
+    @Test
+    void reportsOneCheckPerLibraryAndTheMissingKernelsEverywhere() {
+        Availability a = new CudaBackend().availability();
+        for (String lib : new String[] {"cuBLAS: ", "cuDNN: ", "NVRTC: "}) {
+            assertEquals(1, a.checks().stream().filter(c -> c.startsWith(lib)).count(), lib + " in " + a.checks());
+        }
+        assertTrue(a.checks().contains("kernels: " + CudaBackend.NOT_IMPLEMENTED), a.checks().toString());
+    }
+
+    @Test
+    void compileAndEvaluateRefuseNamingTheCpuBackend() {
+        CudaBackend cuda = new CudaBackend();
+        var e1 = assertThrows(UnsupportedOperationException.class, () -> cuda.compile(null));
+        var e2 = assertThrows(UnsupportedOperationException.class, () -> cuda.evaluate(null, new float[0][], new float[0]));
+        assertTrue(e1.getMessage().contains("use the CPU backend"), e1.getMessage());
+        assertEquals(e1.getMessage(), e2.getMessage());
+    }
+}
