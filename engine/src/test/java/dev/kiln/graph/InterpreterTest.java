@@ -37,6 +37,20 @@ class InterpreterTest {
     }
 
     @Test
+    void convDilationAndAsymmetricSamePadding() {
+        double[] oneTo25 = new double[25];
+        for (int i = 0; i < 25; i++) oneTo25[i] = i + 1;
+        Node x5 = input("x", Shape.of(1, 5, 5, 1));
+        Node w = full(Shape.of(3, 3, 1, 1), 1);
+        // dilation 2, valid: taps at rows and columns 0, 2, 4 → 1+3+5 + 11+13+15 + 21+23+25
+        assertArrayEquals(new double[] {117}, eval(conv2d(x5, w, new Conv2d(1, 1, Padding.VALID, 2, 2, 1)), x5, oneTo25), EXACT);
+        // 4x4 input, 3x3 window, stride 2, SAME: out 2x2, total padding 1, all of it at the bottom/right
+        Node x4 = input("x", Shape.of(1, 4, 4, 1));
+        double[] oneTo16 = java.util.Arrays.copyOf(oneTo25, 16);
+        assertArrayEquals(new double[] {54, 45, 72, 54}, eval(conv2d(x4, w, Conv2d.of(2, Padding.SAME)), x4, oneTo16), EXACT);
+    }
+
+    @Test
     void convWithTwoGroupsKeepsChannelsApart() {
         // x [1,1,1,2] = (3, 5); 1x1 filters [1,1,1,2]: group 0 sees channel 0 only, group 1 channel 1 only
         Node x = input("x", Shape.of(1, 1, 1, 2));

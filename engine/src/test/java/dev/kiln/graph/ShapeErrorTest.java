@@ -38,7 +38,7 @@ class ShapeErrorTest {
     @Test
     void scopeNamesTheLayer() {
         Node a = input("a", Shape.of(2, 3)), b = input("b", Shape.of(4));
-        try (var s = Scope.enter("dense_2")) {
+        try (var _ = Scope.enter("dense_2")) {
             var e = assertThrows(ShapeException.class, () -> mul(a, b));
             assertMentions(e.getMessage(), "in dense_2", "mul");
         }
