@@ -123,6 +123,7 @@ public final class Interpreter {
             // effects have no value: they update the variable state
             case SgdUpdate s -> { sgdUpdate(s, n, in); yield null; }
             case AdamUpdate a -> { adamUpdate(a, n, in); yield null; }
+            case Assign a -> { variables.put(variableOf(n, 0), in[1].clone()); yield null; }
             case Fused f -> fused(f, in, n.inputs());
         };
     }

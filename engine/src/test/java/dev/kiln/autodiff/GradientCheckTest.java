@@ -261,6 +261,8 @@ class GradientCheckTest {
         Node adam = adamUpdate(p, g, p, p, full(s(1), 0.1), full(s(1), 1), new AdamUpdate(0.9, 0.999, 1e-8, 0, false));
         assertThrows(UnsupportedOperationException.class, () -> sgd.op().gradient(sgd, full(s(), 1)));
         assertThrows(UnsupportedOperationException.class, () -> adam.op().gradient(adam, full(s(), 1)));
+        Node assignment = assign(p, g);
+        assertThrows(UnsupportedOperationException.class, () -> assignment.op().gradient(assignment, full(s(), 1)));
     }
 
     @Test
@@ -274,7 +276,7 @@ class GradientCheckTest {
     private static Node ones(Node n) { return full(n.shape(), 1); }
 
     /** Op classes whose non-differentiability is asserted by the tests above. */
-    private static final Set<Class<? extends Op>> DECLARED_NOT_DIFFERENTIABLE = Set.of(OneHot.class, SgdUpdate.class, AdamUpdate.class);
+    private static final Set<Class<? extends Op>> DECLARED_NOT_DIFFERENTIABLE = Set.of(OneHot.class, SgdUpdate.class, AdamUpdate.class, Assign.class);
 
     @Test
     void everyOpInTheCatalogueIsCovered() {
