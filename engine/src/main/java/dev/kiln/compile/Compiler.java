@@ -1,0 +1,94 @@
+package dev.kiln.compile;
+
+import dev.kiln.graph.Graph;
+import dev.kiln.graph.Leaf;
+import dev.kiln.graph.Node;
+import dev.kiln.graph.Reshape;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Graph to {@link Program}: the passes in order (verified between them when assertions or
+ * {@code -Dkiln.verify=true} are on), then the schedule (values first, in-place updates last),
+ * the memory plan, and one instruction per value that is not a leaf or a reshape (a view), plus
+ * one per in-place update.
+ *
+ * <pre>{@code
+ * Program p = Compiler.compile(Graph.of(loss), Compiler.Options.defaults().withCheckNumerics(true));
+ * System.out.print(p.dump());
+ * }</pre>
+ */
+public final class Compiler {
+    /** System property that turns verification between passes on without assertions. */
+    public static final String VERIFY_PROPERTY = "kiln.verify";
+
+    private Compiler() {}
+
+    /**
+     * @param passes        run in this order
+     * @param checkNumerics executables check each instruction's output for NaN/Inf
+     * @param inputs        the program's input order (Input nodes, matched by name and shape);
+     *                      empty: order of first appearance in the schedule
+     */
+    public record Options(List<Pass> passes, boolean checkNumerics, List<Node> inputs) {
+        public Options {
+            passes = List.copyOf(passes);
+            inputs = List.copyOf(inputs);
+        }
+
+        public static Options defaults() { return new Options(defaultPasses(), false, List.of()); }
+
+        public Options withPasses(List<Pass> p) { return new Options(p, checkNumerics, inputs); }
+        public Options withCheckNumerics(boolean c) { return new Options(passes, c, inputs); }
+        public Options withInputs(List<Node> in) { return new Options(passes, checkNumerics, in); }
+    }
+
+    /**
+     * The standard pipeline. CSE runs first so that folding and simplification see each value once,
+     * and again after them because their rewrites make new equal nodes; fusion runs last, on the
+     * smallest graph.
+     */
+    public static List<Pass> defaultPasses() {
+        return List.of(new DeadCodeElimination(), new CommonSubexpressionElimination(), new ConstantFolding(),
+                new AlgebraicSimplification(), new CommonSubexpressionElimination(), new ElementwiseFusion());
+    }
+
+    public static Program compile(Graph g) { return compile(g, Options.defaults()); }
+
+    public static Program compile(Graph g, Options opts) {
+        Graph h = optimize(g, opts);
+        List<Node> schedule = h.schedule();
+        MemoryPlanner.Plan plan = MemoryPlanner.plan(schedule, h.outputs(), opts.inputs());
+        List<Instruction> instructions = new ArrayList<>();
+        for (Node n : schedule) {
+            if (n.op() instanceof Leaf || n.op() instanceof Reshape) continue;
+            List<Slot> ins = new ArrayList<>(n.inputs().size());
+            for (Node in : n.inputs()) ins.add(plan.slot(in));
+            instructions.add(new Instruction(n, ins, n.op().isEffect() ? null : plan.slot(n)));
+        }
+        List<Slot> outputs = new ArrayList<>(h.outputs().size());
+        for (Node o : h.outputs()) outputs.add(plan.slot(o));
+        return new Program(instructions, plan.inputs(), outputs, plan.variables(), plan.constants(), plan.arenaSize(), opts.checkNumerics());
+    }
+
+    /** Runs the passes of {@code opts} over {@code g}, verifying after each when {@link #verifying()}. */
+    public static Graph optimize(Graph g, Options opts) {
+        Objects.requireNonNull(g, "graph");
+        boolean verify = verifying();
+        if (verify) Verifier.verify("input", g);
+        Graph cur = g;
+        for (Pass p : opts.passes()) {
+            Graph next = p.run(cur);
+            if (verify) Verifier.verify(p.name(), cur, next);
+            cur = next;
+        }
+        return cur;
+    }
+
+    /** Whether passes are verified: with assertions on ({@code -ea}) or {@code -Dkiln.verify=true}. */
+    public static boolean verifying() {
+        return Boolean.getBoolean(VERIFY_PROPERTY) || Compiler.class.desiredAssertionStatus();
+    }
+}
