@@ -4,7 +4,6 @@ import dev.kiln.graph.Graph;
 import dev.kiln.graph.Node;
 import dev.kiln.graph.Op;
 import dev.kiln.graph.Ops;
-import dev.kiln.graph.Scope;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -14,7 +13,7 @@ import java.util.Map;
 /**
  * The mechanism every pass shares: walk the schedule once, hand each node its already-rewritten
  * inputs to a {@link Rule}, and rebuild outputs and effects from the results. New nodes keep the
- * scope label of the node they replace, so dumps and errors still name the layer.
+ * scope label and call site of the node they replace, so dumps and errors still name the layer and line.
  */
 final class Rebuild {
     private Rebuild() {}
@@ -51,9 +50,6 @@ final class Rebuild {
 
     /** A new node for {@code op} over {@code inputs}, labelled like {@code like}. */
     static Node node(Node like, Op op, List<Node> inputs) {
-        if (like.label() == null) return Ops.node(op, inputs);
-        try (Scope s = Scope.enter(like.label())) {
-            return Ops.node(op, inputs);
-        }
+        return Ops.derived(like, op, inputs);
     }
 }

@@ -2,7 +2,6 @@ package dev.kiln.graph;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -67,28 +66,5 @@ public record Graph(List<Node> outputs, List<Node> effects) {
         return users;
     }
 
-    /** Rebuilds the graph with nodes replaced (and their users rebuilt) according to {@code replace}. */
-    public Graph rewrite(Map<Node, Node> replace) {
-        Map<Node, Node> memo = new HashMap<>(replace);
-        for (Node n : schedule()) {
-            if (memo.containsKey(n)) continue;
-            boolean changed = false;
-            List<Node> ins = new ArrayList<>(n.inputs().size());
-            for (Node in : n.inputs()) {
-                Node r = memo.getOrDefault(in, in);
-                changed |= r != in;
-                ins.add(r);
-            }
-            memo.put(n, changed ? Ops.node(n.op(), ins) : n);
-        }
-        List<Node> outs = new ArrayList<>();
-        for (Node o : outputs) outs.add(memo.getOrDefault(o, o));
-        List<Node> effs = new ArrayList<>();
-        for (Node e : effects) effs.add(memo.getOrDefault(e, e));
-        return new Graph(outs, effs);
-    }
-
     public int size() { return schedule().size(); }
-
-    public List<Node> outputsView() { return Collections.unmodifiableList(outputs); }
 }

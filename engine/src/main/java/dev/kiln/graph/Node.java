@@ -25,12 +25,15 @@ public final class Node {
     private final String site;
     private final String label;
 
-    Node(Op op, List<Node> inputs) {
+    Node(Op op, List<Node> inputs) { this(op, inputs, null); }
+
+    /** A node that stands in for {@code origin} (a compiler rewrite): it keeps origin's scope and call site. */
+    Node(Op op, List<Node> inputs, Node origin) {
         this.id = IDS.incrementAndGet();
         this.op = op;
         this.inputs = List.copyOf(inputs);
-        this.label = Scope.current();
-        this.site = callSite();
+        this.label = origin != null ? origin.label : Scope.current();
+        this.site = origin != null ? origin.site : callSite();
         if (op.arity() >= 0 && inputs.size() != op.arity()) {
             throw new ShapeException(describeFailure(op, inputs, op.name() + " takes " + op.arity() + " inputs, got " + inputs.size()));
         }

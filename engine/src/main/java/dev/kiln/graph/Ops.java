@@ -21,6 +21,8 @@ public final class Ops {
 
     public static Node node(Op op, Node... inputs) { return new Node(op, Arrays.asList(inputs)); }
     public static Node node(Op op, List<Node> inputs) { return new Node(op, inputs); }
+    /** A node replacing {@code origin} in a rewrite: same scope label and call site, for errors and dumps. */
+    public static Node derived(Node origin, Op op, List<Node> inputs) { return new Node(op, inputs, origin); }
 
     // ---- leaves
     public static Node input(String name, Shape shape) { return node(new Input(name, shape)); }

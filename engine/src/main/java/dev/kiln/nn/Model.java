@@ -1,0 +1,383 @@
+package dev.kiln.nn;
+
+import dev.kiln.autodiff.Autodiff;
+import dev.kiln.backend.Backend;
+import dev.kiln.backend.Executable;
+import dev.kiln.compile.Compiler;
+import dev.kiln.graph.Graph;
+import dev.kiln.graph.Node;
+import dev.kiln.graph.Ops;
+import dev.kiln.graph.Scope;
+import dev.kiln.graph.Variable;
+import dev.kiln.loss.Loss;
+import dev.kiln.metric.Metric;
+import dev.kiln.optim.Optimizer;
+import dev.kiln.tensor.Shape;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+
+/**
+ * A model: layers wired from inputs to outputs (built by {@link Sequential#of} or
+ * {@link #of(Symbol, Symbol)}), compiled with an optimizer, a loss and metrics, then trained with
+ * {@code fit}. Each (batch size, mode) gets one compiled program, reused every step.
+ *
+ * <pre>{@code
+ * model.compile(Adam.lr(1e-3), Loss.sparseCategoricalCrossentropy(), Metric.accuracy());
+ * History h = model.fit(train, Fit.epochs(10).batchSize(64).validation(test));
+ * }</pre>
+ *
+ * Not thread-safe: one model (and its programs) per training thread.
+ */
+public final class Model {
+    private final String name;
+    private final List<Symbol> inputs, outputs;
+    private final List<Symbol> order = new ArrayList<>();
+    private final List<Layer> layers = new ArrayList<>();
+    private long seed = 0;
+    private boolean built;
+    private Optimizer optimizer;
+    private Loss loss;
+    private List<Metric> metrics = List.of();
+    private Backend backend;
+    private boolean checkNumerics;
+    private long iterations;
+    private final Map<String, Executable> programs = new HashMap<>();
+
+    Model(String name, List<Symbol> inputs, List<Symbol> outputs) {
+        this.name = name;
+        this.inputs = List.copyOf(inputs);
+        this.outputs = List.copyOf(outputs);
+        topologicalOrder();
+        nameLayers();
+    }
+
+    /** A functional model from one input to one output. */
+    public static Model of(Symbol input, Symbol output) { return of(List.of(input), List.of(output)); }
+
+    /** A functional model of several inputs and outputs. */
+    public static Model of(List<Symbol> inputs, List<Symbol> outputs) { return new Model("functional", inputs, outputs); }
+
+    private void topologicalOrder() {
+        Set<Symbol> seen = new HashSet<>();
+        for (Symbol o : outputs) visit(o, seen);
+        for (Symbol s : order) {
+            if (s.isInput() && !inputs.contains(s)) throw new IllegalArgumentException("the outputs depend on " + s + ", which is not among the model's inputs");
+        }
+        for (Symbol s : inputs) {
+            if (!s.isInput()) throw new IllegalArgumentException(s + " is not an Input");
+            if (!seen.contains(s)) throw new IllegalArgumentException("input " + s + " does not reach any output");
+        }
+    }
+
+    private void visit(Symbol s, Set<Symbol> seen) {
+        if (!seen.add(s)) return;
+        for (Symbol p : s.parents()) visit(p, seen);
+        order.add(s);
+        if (!s.isInput() && !layers.contains(s.layer())) layers.add(s.layer());
+    }
+
+    private void nameLayers() {
+        Set<String> taken = new HashSet<>();
+        for (Layer l : layers) if (l instanceof AbstractLayer a && a.hasName() && !taken.add(a.name())) {
+            throw new IllegalArgumentException("two layers are named '" + a.name() + "': layer names must be unique within a model");
+        }
+        Map<String, Integer> counters = new HashMap<>();
+        for (Layer l : layers) {
+            if (l instanceof AbstractLayer a && !a.hasName()) {
+                String base = a.defaultName(), n;
+                do {
+                    int k = counters.merge(base, 1, Integer::sum) - 1;
+                    n = k == 0 ? base : base + "_" + k;
+                } while (!taken.add(n));
+                a.assignNameIfMissing(n);
+            }
+        }
+    }
+
+    public String name() { return name; }
+    public List<Layer> layers() { return List.copyOf(layers); }
+    public List<Symbol> inputs() { return inputs; }
+    public List<Symbol> outputs() { return outputs; }
+
+    public Layer layer(String layerName) {
+        for (Layer l : layers) if (l.name().equals(layerName)) return l;
+        List<String> names = new ArrayList<>();
+        for (Layer l : layers) names.add(l.name());
+        throw new IllegalArgumentException("no layer named '" + layerName + "'; layers: " + names);
+    }
+
+    /** Seeds weight initialisation and dropout; call before the model is built (before compile or summary). */
+    public Model seed(long s) {
+        if (built) throw new IllegalStateException("seed(" + s + ") comes too late: the weights of model '" + name + "' already exist; call seed() first");
+        this.seed = s;
+        return this;
+    }
+
+    /** Creates every layer's weights (done on first need: compile, summary, fit, predict). */
+    public Model build() {
+        if (built) return this;
+        SplittableRandom root = new SplittableRandom(seed);
+        for (Symbol s : order) {
+            if (s.isInput()) continue;
+            SplittableRandom r = root.split();
+            // merge layers build on their first input's shape; their weights (if any) do not depend on the rest
+            s.layer().build(s.parents().get(0).shape(), new BuildContext(r, s.layer().name()));
+        }
+        built = true;
+        return this;
+    }
+
+    /** Every weight, in layer order. */
+    public List<Variable> weights() {
+        build();
+        List<Variable> all = new ArrayList<>();
+        for (Layer l : layers) all.addAll(l.weights());
+        return all;
+    }
+
+    public List<Variable> trainableWeights() {
+        List<Variable> t = new ArrayList<>();
+        for (Variable v : weights()) if (v.trainable()) t.add(v);
+        return t;
+    }
+
+    /** Freezes or unfreezes every layer. */
+    public void setTrainable(boolean trainable) {
+        build();
+        for (Layer l : layers) l.setTrainable(trainable);
+        programs.clear();
+    }
+
+    /** Sets the optimizer, loss and metrics (Keras's compile); programs are compiled on first use. */
+    public void compile(Optimizer optimizer, Loss loss, Metric... metrics) {
+        build();
+        if (outputs.size() != 1) throw new UnsupportedOperationException("training a model with " + outputs.size() + " outputs is not supported yet; predict() works");
+        loss.targetShape(outputs.get(0).shape());
+        this.optimizer = optimizer;
+        this.loss = loss;
+        this.metrics = List.of(metrics);
+        programs.clear();
+    }
+
+    public Optimizer optimizer() { return optimizer; }
+    public Loss loss() { requireCompiled(); return loss; }
+    public List<Metric> metrics() { return metrics; }
+
+    /** Optimizer steps taken so far (Adam's t; dropout's step counter). */
+    public long iterations() { return iterations; }
+    public void setIterations(long t) { iterations = t; }
+
+    /** The backend programs run on: {@link Backend#auto()} unless set. */
+    public Backend backend() {
+        if (backend == null) backend = Backend.auto();
+        return backend;
+    }
+
+    public Model backend(Backend b) { this.backend = b; programs.clear(); return this; }
+
+    /** Checks every op's output for NaN/Inf in training programs and names the first op that made one. */
+    public Model checkNumerics(boolean on) { this.checkNumerics = on; programs.clear(); return this; }
+
+    void requireCompiled() {
+        if (loss == null) throw new IllegalStateException("model '" + name + "' is not compiled: call compile(optimizer, loss, metrics...) before fit or evaluate");
+    }
+
+    /**
+     * Traces the model into a graph: one node per output, from one node per input (each with the
+     * batch axis first).
+     */
+    public List<Node> trace(List<Node> inputNodes, CallContext ctx) {
+        build();
+        if (inputNodes.size() != inputs.size()) throw new IllegalArgumentException("model '" + name + "' takes " + inputs.size() + " inputs, got " + inputNodes.size());
+        Map<Symbol, Node> values = new IdentityHashMap<>();
+        for (int i = 0; i < inputs.size(); i++) {
+            Node in = inputNodes.get(i);
+            Shape expected = inputs.get(i).shape();
+            Shape given = perExample(in.shape());
+            if (!expected.equals(given)) {
+                throw new dev.kiln.tensor.ShapeException("model '" + name + "' input " + i + " ('" + inputs.get(i).inputName() + "') expects examples of shape "
+                        + expected + " but was given " + given + " (batch shape " + in.shape() + ")");
+            }
+            values.put(inputs.get(i), in);
+        }
+        for (Symbol s : order) {
+            if (s.isInput()) continue;
+            try (Scope scope = Scope.enter(s.layer().name())) {
+                Node y;
+                if (s.layer() instanceof MergeLayer m) {
+                    List<Node> ins = new ArrayList<>();
+                    for (Symbol p : s.parents()) ins.add(values.get(p));
+                    y = m.call(ins, ctx);
+                } else {
+                    y = s.layer().call(values.get(s.parents().get(0)), ctx);
+                }
+                values.put(s, y);
+            }
+        }
+        List<Node> outs = new ArrayList<>();
+        for (Symbol o : outputs) outs.add(values.get(o));
+        return outs;
+    }
+
+    static Shape perExample(Shape batched) {
+        int[] d = batched.dims();
+        return Shape.of(java.util.Arrays.copyOfRange(d, 1, d.length));
+    }
+
+    static Shape batched(int batch, Shape perExample) {
+        int[] d = new int[perExample.rank() + 1];
+        d[0] = batch;
+        for (int i = 0; i < perExample.rank(); i++) d[i + 1] = perExample.dim(i);
+        return Shape.of(d);
+    }
+
+    /** The per-example shape of input {@code i}. */
+    public Shape inputShape(int i) { return inputs.get(i).shape(); }
+
+    /** The per-example shape of output {@code i}. */
+    public Shape outputShape(int i) { return outputs.get(i).shape(); }
+
+    /** The per-example shape the loss expects for targets. */
+    public Shape targetShape() { requireCompiled(); return loss.targetShape(outputs.get(0).shape()); }
+
+    /**
+     * The compiled training step for {@code batch} examples. Inputs: x₀..xₖ, y, lr, step.
+     * Outputs: loss, predictions. Effects: optimizer updates and moving statistics.
+     */
+    public Executable trainingProgram(int batch) {
+        requireCompiled();
+        if (optimizer == null) throw new IllegalStateException("model '" + name + "' was compiled without an optimizer");
+        return programs.computeIfAbsent("train/" + batch, k -> {
+            List<Node> xs = inputNodes(batch);
+            Node y = Ops.input("y", batched(batch, targetShape()));
+            Node lr = Ops.input("lr", Shape.SCALAR), step = Ops.input("step", Shape.SCALAR);
+            CallContext ctx = new CallContext(true, step);
+            Node pred = trace(xs, ctx).get(0);
+            Node lossNode;
+            try (Scope s = Scope.enter("loss")) { lossNode = loss.compute(pred, y); }
+            List<Variable> params = new ArrayList<>();
+            List<Node> paramNodes = new ArrayList<>();
+            for (Map.Entry<Variable, Node> e : ctx.params().entrySet()) {
+                if (e.getKey().trainable()) { params.add(e.getKey()); paramNodes.add(e.getValue()); }
+            }
+            List<Node> effects = new ArrayList<>(ctx.updates());
+            if (!params.isEmpty()) {
+                List<Node> grads = Autodiff.gradients(lossNode, paramNodes);
+                try (Scope s = Scope.enter("optimizer")) { effects.addAll(optimizer.updates(params, grads, lr, step)); }
+            }
+            List<Node> ins = new ArrayList<>(xs);
+            ins.add(y); ins.add(lr); ins.add(step);
+            return compileProgram(new Graph(List.of(lossNode, pred), effects), ins);
+        });
+    }
+
+    /** The compiled evaluation step (inference mode). Inputs: x₀..xₖ, y. Outputs: loss, predictions. */
+    public Executable evaluationProgram(int batch) {
+        requireCompiled();
+        return programs.computeIfAbsent("eval/" + batch, k -> {
+            List<Node> xs = inputNodes(batch);
+            Node y = Ops.input("y", batched(batch, targetShape()));
+            Node pred = trace(xs, new CallContext(false, null)).get(0);
+            Node lossNode;
+            try (Scope s = Scope.enter("loss")) { lossNode = loss.compute(pred, y); }
+            List<Node> ins = new ArrayList<>(xs);
+            ins.add(y);
+            return compileProgram(new Graph(List.of(lossNode, pred), List.of()), ins);
+        });
+    }
+
+    /** The compiled inference step. Inputs: x₀..xₖ. Outputs: every model output. */
+    public Executable predictionProgram(int batch) {
+        return programs.computeIfAbsent("predict/" + batch, k -> {
+            List<Node> xs = inputNodes(batch);
+            List<Node> preds = trace(xs, new CallContext(false, null));
+            return compileProgram(new Graph(preds, List.of()), xs);
+        });
+    }
+
+    private List<Node> inputNodes(int batch) {
+        List<Node> xs = new ArrayList<>();
+        for (Symbol s : inputs) xs.add(Ops.input(s.inputName().equals("input") && inputs.size() == 1 ? "x" : s.inputName(), batched(batch, s.shape())));
+        return xs;
+    }
+
+    private Executable compileProgram(Graph g, List<Node> ins) {
+        var opts = Compiler.Options.defaults().withInputs(ins).withCheckNumerics(checkNumerics);
+        return backend().compile(Compiler.compile(g, opts));
+    }
+
+    /** Drops compiled programs (after changing trainable flags or loading weights of a new shape). */
+    public void invalidatePrograms() { programs.clear(); }
+
+    /** Predictions for {@code rows} examples of a single-input, single-output model, in batches. */
+    public float[] predict(float[] x, int batchSize) {
+        build();
+        if (inputs.size() != 1 || outputs.size() != 1) throw new UnsupportedOperationException("predict(float[]) needs one input and one output; use predict(List<float[]>, ...)");
+        return predict(List.of(x), batchSize).get(0);
+    }
+
+    /** Predictions for several inputs (each [rows, ...inputShape(i)]), one array per output. */
+    public List<float[]> predict(List<float[]> xs, int batchSize) {
+        build();
+        int perIn0 = inputs.get(0).shape().size();
+        if (xs.get(0).length % perIn0 != 0) {
+            throw new dev.kiln.tensor.ShapeException("predict: input 0 has " + xs.get(0).length + " values, not a whole number of examples of shape " + inputs.get(0).shape());
+        }
+        int rows = xs.get(0).length / perIn0;
+        for (int i = 0; i < xs.size(); i++) {
+            int per = inputs.get(i).shape().size();
+            if (xs.get(i).length != rows * per) {
+                throw new dev.kiln.tensor.ShapeException("predict: input " + i + " ('" + inputs.get(i).inputName() + "') expects " + rows + " examples of shape "
+                        + inputs.get(i).shape() + " (" + rows * per + " values), got " + xs.get(i).length + " values");
+            }
+        }
+        List<float[]> result = new ArrayList<>();
+        for (Symbol o : outputs) result.add(new float[rows * o.shape().size()]);
+        for (int start = 0; start < rows; start += batchSize) {
+            int n = Math.min(batchSize, rows - start);
+            Executable e = predictionProgram(n);
+            for (int i = 0; i < xs.size(); i++) {
+                int per = inputs.get(i).shape().size();
+                e.setInput(i, java.util.Arrays.copyOfRange(xs.get(i), start * per, (start + n) * per));
+            }
+            e.run();
+            for (int o = 0; o < outputs.size(); o++) {
+                int per = outputs.get(o).shape().size();
+                float[] tmp = new float[n * per];
+                e.readOutput(o, tmp);
+                System.arraycopy(tmp, 0, result.get(o), start * per, n * per);
+            }
+        }
+        return result;
+    }
+
+    /** The layer table Keras prints: name (type), output shape, parameter count, and totals. */
+    public String summary() { return Summary.of(this); }
+
+    /** The receptive field of every convolution and pooling layer along the model's main path. */
+    public List<ReceptiveField> receptiveField() { return Summary.receptiveFields(this); }
+
+    /** Parameter counts: total, trainable. */
+    public long[] parameterCounts() {
+        long total = 0, trainable = 0;
+        for (Variable v : weights()) { total += v.shape().size(); if (v.trainable()) trainable += v.shape().size(); }
+        return new long[] {total, trainable};
+    }
+
+    List<Symbol> order() { return order; }
+
+    /** Layer name → config, in order: the architecture part of a model file. */
+    public Map<String, Map<String, Object>> configs() {
+        Map<String, Map<String, Object>> c = new LinkedHashMap<>();
+        for (Layer l : layers) c.put(l.name(), l.config());
+        return c;
+    }
+}
