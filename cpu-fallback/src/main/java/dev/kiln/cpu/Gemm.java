@@ -207,12 +207,22 @@ public final class Gemm {
             c51 = a5.fma(b1, c51);
         }
         if (rows == MR && cols == NR) {
-            store(c00, c01, c, ic, add);
-            store(c10, c11, c, ic + ldc, add);
-            store(c20, c21, c, ic + 2 * ldc, add);
-            store(c30, c31, c, ic + 3 * ldc, add);
-            store(c40, c41, c, ic + 4 * ldc, add);
-            store(c50, c51, c, ic + 5 * ldc, add);
+            // written out, not a helper taking vectors: a call C2 declines to inline would box every vector
+            int r0 = ic, r1 = ic + ldc, r2 = r1 + ldc, r3 = r2 + ldc, r4 = r3 + ldc, r5 = r4 + ldc;
+            if (add) {
+                c00 = c00.add(FloatVector.fromArray(SPECIES, c, r0)); c01 = c01.add(FloatVector.fromArray(SPECIES, c, r0 + VL));
+                c10 = c10.add(FloatVector.fromArray(SPECIES, c, r1)); c11 = c11.add(FloatVector.fromArray(SPECIES, c, r1 + VL));
+                c20 = c20.add(FloatVector.fromArray(SPECIES, c, r2)); c21 = c21.add(FloatVector.fromArray(SPECIES, c, r2 + VL));
+                c30 = c30.add(FloatVector.fromArray(SPECIES, c, r3)); c31 = c31.add(FloatVector.fromArray(SPECIES, c, r3 + VL));
+                c40 = c40.add(FloatVector.fromArray(SPECIES, c, r4)); c41 = c41.add(FloatVector.fromArray(SPECIES, c, r4 + VL));
+                c50 = c50.add(FloatVector.fromArray(SPECIES, c, r5)); c51 = c51.add(FloatVector.fromArray(SPECIES, c, r5 + VL));
+            }
+            c00.intoArray(c, r0); c01.intoArray(c, r0 + VL);
+            c10.intoArray(c, r1); c11.intoArray(c, r1 + VL);
+            c20.intoArray(c, r2); c21.intoArray(c, r2 + VL);
+            c30.intoArray(c, r3); c31.intoArray(c, r3 + VL);
+            c40.intoArray(c, r4); c41.intoArray(c, r4 + VL);
+            c50.intoArray(c, r5); c51.intoArray(c, r5 + VL);
             return;
         }
         c00.intoArray(tile, 0); c01.intoArray(tile, VL);
@@ -225,15 +235,6 @@ public final class Gemm {
             int row = ic + r * ldc;
             for (int j = 0; j < cols; j++) c[row + j] = add ? c[row + j] + tile[r * NR + j] : tile[r * NR + j];
         }
-    }
-
-    private static void store(FloatVector lo, FloatVector hi, float[] c, int at, boolean add) {
-        if (add) {
-            lo = lo.add(FloatVector.fromArray(SPECIES, c, at));
-            hi = hi.add(FloatVector.fromArray(SPECIES, c, at + VL));
-        }
-        lo.intoArray(c, at);
-        hi.intoArray(c, at + VL);
     }
 
     private static int divUp(int a, int b) { return (a + b - 1) / b; }
