@@ -3,6 +3,8 @@ package dev.kiln.cpu;
 import dev.kiln.graph.MatMul;
 import dev.kiln.tensor.Shape;
 
+import java.util.List;
+
 /**
  * The sizes and per-batch operand offsets of one batched {@link MatMul}, resolved once so that each call
  * is a plain loop of GEMMs. A: [..., M, K] (or [..., K, M] when transposed), B: [..., K, N] (or [..., N, K]),
@@ -41,7 +43,7 @@ public final class MatMulPlan {
     }
 
     public static MatMulPlan of(Shape a, Shape b, boolean transA, boolean transB) {
-        Shape out = new MatMul(transA, transB).inferShape(java.util.List.of(a, b));
+        Shape out = new MatMul(transA, transB).inferShape(List.of(a, b));
         int m = out.dim(-2), n = out.dim(-1);
         int k = transA ? a.dim(-2) : a.dim(-1);
         int lda = transA ? m : k, ldb = transB ? k : n;
