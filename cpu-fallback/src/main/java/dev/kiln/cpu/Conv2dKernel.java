@@ -1,0 +1,171 @@
+package dev.kiln.cpu;
+
+import dev.kiln.graph.ConvGeometry;
+
+import java.util.Arrays;
+
+/**
+ * Conv2d and its two gradients on the CPU, all three as GEMMs over an im2col matrix. Twin: {@link Conv2dScalar}.
+ * x [N,H,W,C] (NHWC), w [KH,KW,C/groups,F] (HWIO), y [N,OH,OW,F].
+ *
+ * <pre>{@code
+ * Conv2dKernel conv = Conv2dKernel.prepare(geometry);   // once per program: allocates the workspace
+ * conv.forward(x, 0, w, 0, y, 0);                       // per step: allocates nothing
+ * }</pre>
+ *
+ * With P = N·OH·OW output pixels and K = KH·KW·Cg, group g is the GEMM col[P,K] · W_g[K,Fg] → y[:, g·Fg ..],
+ * where W_g is the HWIO filter read as a [K, F] matrix from column g·Fg, and col's row p holds the K input values
+ * under pixel p's window (zeros in the padding). backwardData is dcol = dy_g · W_gᵀ then a scatter-add of dcol
+ * back to dx (col2im); backwardFilter is dW_g = colᵀ · dy_g. col is built for a block of rows at a time so the
+ * workspace stays near 1 MiB; 1×1 stride-1 unpadded convolutions read x as col directly. Depthwise convolutions
+ * go through the same path (K = KH·KW, Fg = 1): correct, not fast; a channel-vectorised direct kernel is the
+ * obvious next step. A prepared kernel owns its workspace: one caller at a time.
+ */
+public final class Conv2dKernel {
+    // the workspace holds this many floats unless one row of col is larger
+    private static final int WORKSPACE_FLOATS = 1 << 18;
+    // fewer rows than this per block starve the GEMM's micro-kernel; allow a larger workspace instead
+    private static final int MIN_BLOCK_ROWS = 4 * Gemm.MR;
+
+    private final ConvGeometry g;
+    private final WorkerPool pool;
+    private final int cg, fg, kdim, rows, blockRows;
+    private final boolean pointwise;
+    private final float[] col;
+    private final Im2col im2col = new Im2col();
+
+    private Conv2dKernel(ConvGeometry g, WorkerPool pool) {
+        if (g.c() % g.groups() != 0 || g.f() % g.groups() != 0) {
+            throw new IllegalArgumentException("channels " + g.c() + " and filters " + g.f() + " must divide into " + g.groups() + " groups");
+        }
+        this.g = g;
+        this.pool = pool;
+        this.cg = g.inChannelsPerGroup();
+        this.fg = g.outChannelsPerGroup();
+        this.kdim = g.kh() * g.kw() * cg;
+        this.rows = g.n() * g.oh() * g.ow();
+        this.pointwise = g.kh() == 1 && g.kw() == 1 && g.strideH() == 1 && g.strideW() == 1
+                && g.padTop() == 0 && g.padLeft() == 0 && g.oh() == g.h() && g.ow() == g.w();
+        this.blockRows = Math.min(rows, Math.max(MIN_BLOCK_ROWS, WORKSPACE_FLOATS / kdim));
+        this.col = pointwise ? new float[0] : new float[blockRows * kdim];
+    }
+
+    public static Conv2dKernel prepare(ConvGeometry g) { return new Conv2dKernel(g, WorkerPool.shared()); }
+
+    public static Conv2dKernel prepare(ConvGeometry g, WorkerPool pool) { return new Conv2dKernel(g, pool); }
+
+    public ConvGeometry geometry() { return g; }
+
+    /** y = conv(x, w); y is overwritten. */
+    public void forward(float[] x, int xOff, float[] w, int wOff, float[] y, int yOff) {
+        int f = g.f();
+        for (int gi = 0; gi < g.groups(); gi++) {
+            if (pointwise) {
+                Gemm.gemm(pool, false, false, rows, fg, cg, x, xOff + gi * cg, g.c(), w, wOff + gi * fg, f,
+                          y, yOff + gi * fg, f, false);
+                continue;
+            }
+            for (int r0 = 0; r0 < rows; r0 += blockRows) {
+                int nr = Math.min(blockRows, rows - r0);
+                im2col.fill(x, xOff, gi, r0, nr);
+                Gemm.gemm(pool, false, false, nr, fg, kdim, col, 0, kdim, w, wOff + gi * fg, f,
+                          y, yOff + r0 * f + gi * fg, f, false);
+            }
+        }
+    }
+
+    /** dx = ∂⟨conv(x, w), dy⟩/∂x; dx is overwritten. */
+    public void backwardData(float[] dy, int dyOff, float[] w, int wOff, float[] dx, int dxOff) {
+        int f = g.f();
+        if (!pointwise) Arrays.fill(dx, dxOff, dxOff + g.n() * g.h() * g.w() * g.c(), 0f);
+        for (int gi = 0; gi < g.groups(); gi++) {
+            if (pointwise) {
+                Gemm.gemm(pool, false, true, rows, cg, fg, dy, dyOff + gi * fg, f, w, wOff + gi * fg, f,
+                          dx, dxOff + gi * cg, g.c(), false);
+                continue;
+            }
+            for (int r0 = 0; r0 < rows; r0 += blockRows) {
+                int nr = Math.min(blockRows, rows - r0);
+                Gemm.gemm(pool, false, true, nr, kdim, fg, dy, dyOff + r0 * f + gi * fg, f, w, wOff + gi * fg, f,
+                          col, 0, kdim, false);
+                col2imAdd(dx, dxOff, gi, r0, nr);
+            }
+        }
+    }
+
+    /** dw = ∂⟨conv(x, w), dy⟩/∂w; dw is overwritten. */
+    public void backwardFilter(float[] x, int xOff, float[] dy, int dyOff, float[] dw, int dwOff) {
+        int f = g.f();
+        for (int gi = 0; gi < g.groups(); gi++) {
+            if (pointwise) {
+                Gemm.gemm(pool, true, false, cg, fg, rows, x, xOff + gi * cg, g.c(), dy, dyOff + gi * fg, f,
+                          dw, dwOff + gi * fg, f, false);
+                continue;
+            }
+            for (int r0 = 0; r0 < rows; r0 += blockRows) {
+                int nr = Math.min(blockRows, rows - r0);
+                im2col.fill(x, xOff, gi, r0, nr);
+                Gemm.gemm(pool, true, false, kdim, fg, nr, col, 0, kdim, dy, dyOff + r0 * f + gi * fg, f,
+                          dw, dwOff + gi * fg, f, r0 > 0);
+            }
+        }
+    }
+
+    // dx[pixel under (p, kh, kw), group gi's channels] += dcol[p - r0, (kh·KW + kw)·Cg ..]; serial, as windows overlap
+    private void col2imAdd(float[] dx, int dxOff, int gi, int r0, int nr) {
+        int ohw = g.oh() * g.ow();
+        for (int rr = 0; rr < nr; rr++) {
+            int p = r0 + rr, n = p / ohw, rem = p - n * ohw, oh = rem / g.ow(), ow = rem - oh * g.ow();
+            for (int kh = 0; kh < g.kh(); kh++) {
+                int ih = oh * g.strideH() - g.padTop() + kh * g.dilationH();
+                if (ih < 0 || ih >= g.h()) continue;
+                for (int kw = 0; kw < g.kw(); kw++) {
+                    int iw = ow * g.strideW() - g.padLeft() + kw * g.dilationW();
+                    if (iw < 0 || iw >= g.w()) continue;
+                    int src = rr * kdim + (kh * g.kw() + kw) * cg;
+                    int dst = dxOff + ((n * g.h() + ih) * g.w() + iw) * g.c() + gi * cg;
+                    for (int ci = 0; ci < cg; ci++) dx[dst + ci] += col[src + ci];
+                }
+            }
+        }
+    }
+
+    /** Fills col's rows [0, nr) for output pixels [r0, r0 + nr) of group gi; rows are independent, so in parallel. */
+    private final class Im2col implements WorkerPool.RangeTask {
+        private float[] x;
+        private int xOff, gi, r0;
+
+        void fill(float[] x, int xOff, int gi, int r0, int nr) {
+            this.x = x;
+            this.xOff = xOff;
+            this.gi = gi;
+            this.r0 = r0;
+            try {
+                if ((long) nr * kdim < 1 << 14) run(0, nr);
+                else pool.parallelFor(nr, this);
+            } finally {
+                this.x = null;
+            }
+        }
+
+        @Override public void run(int from, int to) {
+            int ohw = g.oh() * g.ow();
+            for (int rr = from; rr < to; rr++) {
+                int p = r0 + rr, n = p / ohw, rem = p - n * ohw, oh = rem / g.ow(), ow = rem - oh * g.ow();
+                for (int kh = 0; kh < g.kh(); kh++) {
+                    int ih = oh * g.strideH() - g.padTop() + kh * g.dilationH();
+                    int dst = rr * kdim + kh * g.kw() * cg;
+                    if (ih < 0 || ih >= g.h()) {
+                        Arrays.fill(col, dst, dst + g.kw() * cg, 0f);
+                        continue;
+                    }
+                    for (int kw = 0; kw < g.kw(); kw++, dst += cg) {
+                        int iw = ow * g.strideW() - g.padLeft() + kw * g.dilationW();
+                        if (iw < 0 || iw >= g.w()) Arrays.fill(col, dst, dst + cg, 0f);
+                        else System.arraycopy(x, xOff + ((n * g.h() + ih) * g.w() + iw) * g.c() + gi * cg, col, dst, cg);
+                    }
+                }
+            }
+        }
+    }
+}
