@@ -28,7 +28,7 @@ public final class VectorElementwise implements ElementwiseKernels {
     private static final int L = S.length();
     private static final ScalarElementwise TWIN = new ScalarElementwise();
     private static final FloatVector ZERO = FloatVector.zero(S), ONE = FloatVector.broadcast(S, 1f),
-            MINUS_ONE = FloatVector.broadcast(S, -1f), NEG_INF = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY),
+            MINUS_ONE = FloatVector.broadcast(S, -1f),
             BCE_LO = FloatVector.broadcast(S, ScalarElementwise.BCE_LO), BCE_HI = FloatVector.broadcast(S, ScalarElementwise.BCE_HI);
 
     public VectorElementwise() {}
@@ -85,38 +85,111 @@ public final class VectorElementwise implements ElementwiseKernels {
         if (n < L || (aStride | bStride) > 1 || aStride < 0 || bStride < 0) { TWIN.binaryRun(fn, a, aOff, aStride, b, bOff, bStride, y, yOff, n); return; }
         if (aStride == 0 && bStride == 0) { fill(y, yOff, n, ScalarElementwise.apply(fn, a[aOff], b[bOff])); return; }
         boolean ab = aStride == 0, bb = bStride == 0;
-        FloatVector a0 = FloatVector.broadcast(S, a[aOff]), b0 = FloatVector.broadcast(S, b[bOff]);
-        int i = 0, bound = S.loopBound(n);
+        int bound = S.loopBound(n);
+        // one method per function: each compiles on its own budget (one method holding all the
+        // loops outgrew C2's inlining budget and boxed its vectors)
         switch (fn) {
-            case ADD -> { for (; i < bound; i += L) at(ab, a0, a, aOff + i).add(at(bb, b0, b, bOff + i)).intoArray(y, yOff + i); }
-            case SUB -> { for (; i < bound; i += L) at(ab, a0, a, aOff + i).sub(at(bb, b0, b, bOff + i)).intoArray(y, yOff + i); }
-            case MUL -> { for (; i < bound; i += L) at(ab, a0, a, aOff + i).mul(at(bb, b0, b, bOff + i)).intoArray(y, yOff + i); }
-            case DIV -> { for (; i < bound; i += L) at(ab, a0, a, aOff + i).div(at(bb, b0, b, bOff + i)).intoArray(y, yOff + i); }
-            case MAX -> { for (; i < bound; i += L) at(ab, a0, a, aOff + i).max(at(bb, b0, b, bOff + i)).intoArray(y, yOff + i); }
-            case MIN -> { for (; i < bound; i += L) at(ab, a0, a, aOff + i).min(at(bb, b0, b, bOff + i)).intoArray(y, yOff + i); }
-            case POW -> { for (; i < bound; i += L) at(ab, a0, a, aOff + i).lanewise(VectorOperators.POW, at(bb, b0, b, bOff + i)).intoArray(y, yOff + i); }
-            case GREATER -> { for (; i < bound; i += L) compare(VectorOperators.GT, at(ab, a0, a, aOff + i), at(bb, b0, b, bOff + i)).intoArray(y, yOff + i); }
-            case GREATER_EQUAL -> { for (; i < bound; i += L) compare(VectorOperators.GE, at(ab, a0, a, aOff + i), at(bb, b0, b, bOff + i)).intoArray(y, yOff + i); }
-            case LESS -> { for (; i < bound; i += L) compare(VectorOperators.LT, at(ab, a0, a, aOff + i), at(bb, b0, b, bOff + i)).intoArray(y, yOff + i); }
-            case LESS_EQUAL -> { for (; i < bound; i += L) compare(VectorOperators.LE, at(ab, a0, a, aOff + i), at(bb, b0, b, bOff + i)).intoArray(y, yOff + i); }
-            case EQUAL -> { for (; i < bound; i += L) compare(VectorOperators.EQ, at(ab, a0, a, aOff + i), at(bb, b0, b, bOff + i)).intoArray(y, yOff + i); }
-            case NOT_EQUAL -> { for (; i < bound; i += L) compare(VectorOperators.NE, at(ab, a0, a, aOff + i), at(bb, b0, b, bOff + i)).intoArray(y, yOff + i); }
-            // max(x, 0) - x z + log1p(e^-|x|)
-            case BCE_WITH_LOGITS -> {
-                for (; i < bound; i += L) {
-                    FloatVector x = at(ab, a0, a, aOff + i), z = at(bb, b0, b, bOff + i);
-                    x.max(ZERO).sub(x.mul(z)).add(x.abs().neg().lanewise(VectorOperators.EXP).lanewise(VectorOperators.LOG1P)).intoArray(y, yOff + i);
-                }
-            }
-            // q = clip(p, eps, 1 - eps); -(z ln q + (1 - z) ln(1 - q))
-            case BCE -> {
-                for (; i < bound; i += L) {
-                    FloatVector q = at(ab, a0, a, aOff + i).max(BCE_LO).min(BCE_HI), z = at(bb, b0, b, bOff + i);
-                    z.mul(q.lanewise(VectorOperators.LOG)).add(ONE.sub(z).mul(ONE.sub(q).lanewise(VectorOperators.LOG))).neg().intoArray(y, yOff + i);
-                }
-            }
+            case ADD -> addRun(a, aOff, ab, b, bOff, bb, y, yOff, bound);
+            case SUB -> subRun(a, aOff, ab, b, bOff, bb, y, yOff, bound);
+            case MUL -> mulRun(a, aOff, ab, b, bOff, bb, y, yOff, bound);
+            case DIV -> divRun(a, aOff, ab, b, bOff, bb, y, yOff, bound);
+            case MAX -> maxRun(a, aOff, ab, b, bOff, bb, y, yOff, bound);
+            case MIN -> minRun(a, aOff, ab, b, bOff, bb, y, yOff, bound);
+            case POW -> powRun(a, aOff, ab, b, bOff, bb, y, yOff, bound);
+            case GREATER -> greaterRun(a, aOff, ab, b, bOff, bb, y, yOff, bound);
+            case GREATER_EQUAL -> greaterEqualRun(a, aOff, ab, b, bOff, bb, y, yOff, bound);
+            case LESS -> lessRun(a, aOff, ab, b, bOff, bb, y, yOff, bound);
+            case LESS_EQUAL -> lessEqualRun(a, aOff, ab, b, bOff, bb, y, yOff, bound);
+            case EQUAL -> equalRun(a, aOff, ab, b, bOff, bb, y, yOff, bound);
+            case NOT_EQUAL -> notEqualRun(a, aOff, ab, b, bOff, bb, y, yOff, bound);
+            case BCE_WITH_LOGITS -> bceWithLogitsRun(a, aOff, ab, b, bOff, bb, y, yOff, bound);
+            case BCE -> bceRun(a, aOff, ab, b, bOff, bb, y, yOff, bound);
         }
-        if (i < n) TWIN.binaryRun(fn, a, aOff + i * aStride, aStride, b, bOff + i * bStride, bStride, y, yOff + i, n - i);
+        if (bound < n) TWIN.binaryRun(fn, a, aOff + bound * aStride, aStride, b, bOff + bound * bStride, bStride, y, yOff + bound, n - bound);
+    }
+
+    private static void addRun(float[] a, int aOff, boolean ab, float[] b, int bOff, boolean bb, float[] y, int yOff, int bound) {
+        FloatVector a0 = FloatVector.broadcast(S, a[aOff]), b0 = FloatVector.broadcast(S, b[bOff]);
+        int i = 0;
+        for (; i < bound; i += L) at(ab, a0, a, aOff + i).add(at(bb, b0, b, bOff + i)).intoArray(y, yOff + i);
+    }
+    private static void subRun(float[] a, int aOff, boolean ab, float[] b, int bOff, boolean bb, float[] y, int yOff, int bound) {
+        FloatVector a0 = FloatVector.broadcast(S, a[aOff]), b0 = FloatVector.broadcast(S, b[bOff]);
+        int i = 0;
+        for (; i < bound; i += L) at(ab, a0, a, aOff + i).sub(at(bb, b0, b, bOff + i)).intoArray(y, yOff + i);
+    }
+    private static void mulRun(float[] a, int aOff, boolean ab, float[] b, int bOff, boolean bb, float[] y, int yOff, int bound) {
+        FloatVector a0 = FloatVector.broadcast(S, a[aOff]), b0 = FloatVector.broadcast(S, b[bOff]);
+        int i = 0;
+        for (; i < bound; i += L) at(ab, a0, a, aOff + i).mul(at(bb, b0, b, bOff + i)).intoArray(y, yOff + i);
+    }
+    private static void divRun(float[] a, int aOff, boolean ab, float[] b, int bOff, boolean bb, float[] y, int yOff, int bound) {
+        FloatVector a0 = FloatVector.broadcast(S, a[aOff]), b0 = FloatVector.broadcast(S, b[bOff]);
+        int i = 0;
+        for (; i < bound; i += L) at(ab, a0, a, aOff + i).div(at(bb, b0, b, bOff + i)).intoArray(y, yOff + i);
+    }
+    private static void maxRun(float[] a, int aOff, boolean ab, float[] b, int bOff, boolean bb, float[] y, int yOff, int bound) {
+        FloatVector a0 = FloatVector.broadcast(S, a[aOff]), b0 = FloatVector.broadcast(S, b[bOff]);
+        int i = 0;
+        for (; i < bound; i += L) at(ab, a0, a, aOff + i).max(at(bb, b0, b, bOff + i)).intoArray(y, yOff + i);
+    }
+    private static void minRun(float[] a, int aOff, boolean ab, float[] b, int bOff, boolean bb, float[] y, int yOff, int bound) {
+        FloatVector a0 = FloatVector.broadcast(S, a[aOff]), b0 = FloatVector.broadcast(S, b[bOff]);
+        int i = 0;
+        for (; i < bound; i += L) at(ab, a0, a, aOff + i).min(at(bb, b0, b, bOff + i)).intoArray(y, yOff + i);
+    }
+    private static void powRun(float[] a, int aOff, boolean ab, float[] b, int bOff, boolean bb, float[] y, int yOff, int bound) {
+        FloatVector a0 = FloatVector.broadcast(S, a[aOff]), b0 = FloatVector.broadcast(S, b[bOff]);
+        int i = 0;
+        for (; i < bound; i += L) at(ab, a0, a, aOff + i).lanewise(VectorOperators.POW, at(bb, b0, b, bOff + i)).intoArray(y, yOff + i);
+    }
+    private static void greaterRun(float[] a, int aOff, boolean ab, float[] b, int bOff, boolean bb, float[] y, int yOff, int bound) {
+        FloatVector a0 = FloatVector.broadcast(S, a[aOff]), b0 = FloatVector.broadcast(S, b[bOff]);
+        int i = 0;
+        for (; i < bound; i += L) compare(VectorOperators.GT, at(ab, a0, a, aOff + i), at(bb, b0, b, bOff + i)).intoArray(y, yOff + i);
+    }
+    private static void greaterEqualRun(float[] a, int aOff, boolean ab, float[] b, int bOff, boolean bb, float[] y, int yOff, int bound) {
+        FloatVector a0 = FloatVector.broadcast(S, a[aOff]), b0 = FloatVector.broadcast(S, b[bOff]);
+        int i = 0;
+        for (; i < bound; i += L) compare(VectorOperators.GE, at(ab, a0, a, aOff + i), at(bb, b0, b, bOff + i)).intoArray(y, yOff + i);
+    }
+    private static void lessRun(float[] a, int aOff, boolean ab, float[] b, int bOff, boolean bb, float[] y, int yOff, int bound) {
+        FloatVector a0 = FloatVector.broadcast(S, a[aOff]), b0 = FloatVector.broadcast(S, b[bOff]);
+        int i = 0;
+        for (; i < bound; i += L) compare(VectorOperators.LT, at(ab, a0, a, aOff + i), at(bb, b0, b, bOff + i)).intoArray(y, yOff + i);
+    }
+    private static void lessEqualRun(float[] a, int aOff, boolean ab, float[] b, int bOff, boolean bb, float[] y, int yOff, int bound) {
+        FloatVector a0 = FloatVector.broadcast(S, a[aOff]), b0 = FloatVector.broadcast(S, b[bOff]);
+        int i = 0;
+        for (; i < bound; i += L) compare(VectorOperators.LE, at(ab, a0, a, aOff + i), at(bb, b0, b, bOff + i)).intoArray(y, yOff + i);
+    }
+    private static void equalRun(float[] a, int aOff, boolean ab, float[] b, int bOff, boolean bb, float[] y, int yOff, int bound) {
+        FloatVector a0 = FloatVector.broadcast(S, a[aOff]), b0 = FloatVector.broadcast(S, b[bOff]);
+        int i = 0;
+        for (; i < bound; i += L) compare(VectorOperators.EQ, at(ab, a0, a, aOff + i), at(bb, b0, b, bOff + i)).intoArray(y, yOff + i);
+    }
+    private static void notEqualRun(float[] a, int aOff, boolean ab, float[] b, int bOff, boolean bb, float[] y, int yOff, int bound) {
+        FloatVector a0 = FloatVector.broadcast(S, a[aOff]), b0 = FloatVector.broadcast(S, b[bOff]);
+        int i = 0;
+        for (; i < bound; i += L) compare(VectorOperators.NE, at(ab, a0, a, aOff + i), at(bb, b0, b, bOff + i)).intoArray(y, yOff + i);
+    }
+    // max(x, 0) - x z + log1p(e^-|x|)
+    private static void bceWithLogitsRun(float[] a, int aOff, boolean ab, float[] b, int bOff, boolean bb, float[] y, int yOff, int bound) {
+        FloatVector a0 = FloatVector.broadcast(S, a[aOff]), b0 = FloatVector.broadcast(S, b[bOff]);
+        int i = 0;
+        for (; i < bound; i += L) {
+            FloatVector x = at(ab, a0, a, aOff + i), z = at(bb, b0, b, bOff + i);
+            x.max(ZERO).sub(x.mul(z)).add(x.abs().neg().lanewise(VectorOperators.EXP).lanewise(VectorOperators.LOG1P)).intoArray(y, yOff + i);
+        }
+    }
+    // q = clip(p, eps, 1 - eps); -(z ln q + (1 - z) ln(1 - q))
+    private static void bceRun(float[] a, int aOff, boolean ab, float[] b, int bOff, boolean bb, float[] y, int yOff, int bound) {
+        FloatVector a0 = FloatVector.broadcast(S, a[aOff]), b0 = FloatVector.broadcast(S, b[bOff]);
+        int i = 0;
+        for (; i < bound; i += L) {
+            FloatVector q = at(ab, a0, a, aOff + i).max(BCE_LO).min(BCE_HI), z = at(bb, b0, b, bOff + i);
+            z.mul(q.lanewise(VectorOperators.LOG)).add(ONE.sub(z).mul(ONE.sub(q).lanewise(VectorOperators.LOG))).neg().intoArray(y, yOff + i);
+        }
     }
 
     /** 1 where the comparison holds, else 0. */
@@ -169,7 +242,9 @@ public final class VectorElementwise implements ElementwiseKernels {
     /** Σ x[off, off + n): four accumulators of L lanes hide the add latency. */
     static float sumOf(float[] x, int off, int n) {
         if (n < L) return ScalarElementwise.sumOf(x, off, n);
-        FloatVector a0 = ZERO, a1 = ZERO, a2 = ZERO, a3 = ZERO;
+        // accumulators start as fresh vectors, not the static constants: C2 removes the boxes of a loop
+        // phi only when every input is a fresh vector, and boxed every iteration otherwise
+        FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S), a2 = FloatVector.zero(S), a3 = FloatVector.zero(S);
         int i = 0, bound4 = n / (4 * L) * (4 * L);
         for (; i < bound4; i += 4 * L) {
             a0 = a0.add(load(x, off + i));
@@ -184,7 +259,8 @@ public final class VectorElementwise implements ElementwiseKernels {
 
     static float maxOf(float[] x, int off, int n) {
         if (n < L) return ScalarElementwise.maxOf(x, off, n);
-        FloatVector a0 = NEG_INF, a1 = NEG_INF, a2 = NEG_INF, a3 = NEG_INF;
+        float ninf = Float.NEGATIVE_INFINITY;
+        FloatVector a0 = FloatVector.broadcast(S, ninf), a1 = FloatVector.broadcast(S, ninf), a2 = FloatVector.broadcast(S, ninf), a3 = FloatVector.broadcast(S, ninf);
         int i = 0, bound4 = n / (4 * L) * (4 * L);
         for (; i < bound4; i += 4 * L) {
             a0 = a0.max(load(x, off + i));
@@ -220,7 +296,7 @@ public final class VectorElementwise implements ElementwiseKernels {
         for (int r = 0; r < rows; r++) {
             int xo = xOff + r * cols, yo = yOff + r * cols;
             float m = maxOf(x, xo, cols);
-            FloatVector vm = FloatVector.broadcast(S, m), s0 = ZERO, s1 = ZERO;
+            FloatVector vm = FloatVector.broadcast(S, m), s0 = FloatVector.zero(S), s1 = FloatVector.zero(S);
             int c = 0;
             for (; c + L < bound; c += 2 * L) {
                 FloatVector e0 = load(x, xo + c).sub(vm).lanewise(VectorOperators.EXP);
@@ -257,7 +333,7 @@ public final class VectorElementwise implements ElementwiseKernels {
         for (int r = 0; r < rows; r++) {
             int zo = lOff + r * cols, lo = labOff + r * cols;
             float m = maxOf(logits, zo, cols);
-            FloatVector vm = FloatVector.broadcast(S, m), s = ZERO, sl = ZERO, slz = ZERO;
+            FloatVector vm = FloatVector.broadcast(S, m), s = FloatVector.zero(S), sl = FloatVector.zero(S), slz = FloatVector.zero(S);
             int c = 0;
             for (; c < bound; c += L) {
                 FloatVector z = load(logits, zo + c).sub(vm), l = load(labels, lo + c);
