@@ -1,0 +1,426 @@
+package dev.kiln.cpu;
+
+import dev.kiln.graph.BinaryFn;
+import dev.kiln.graph.ReduceFn;
+import dev.kiln.graph.UnaryFn;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.util.Arrays;
+
+/**
+ * The Vector API kernels, with the preferred species (16 floats on AVX-512, 8 on AVX2).
+ *
+ * <p>Layout, as in Lucene and llama3.java: inputs shorter than one vector go to the scalar twin;
+ * the body runs whole vectors up to {@code SPECIES.loopBound(n)}; the remaining {@code n mod L}
+ * elements go to the twin. Streaming kernels (unary, binary, where, optimizer updates) are memory
+ * bound, so they run one vector per iteration; reductions (sum, max, softmax's row statistics)
+ * are latency bound on the add chain, so they keep four independent accumulators (4·L elements per
+ * iteration) and combine them with {@code reduceLanes} at the end.
+ *
+ * <p>Each formula is the twin's, lane by lane and in the same order (no FMA contraction), so the
+ * two agree exactly except where the vector library's exp/log/tanh/pow rounds differently (a few
+ * ulp) and where the accumulator split reorders a sum.
+ */
+public final class VectorElementwise implements ElementwiseKernels {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int L = S.length();
+    private static final ScalarElementwise TWIN = new ScalarElementwise();
+    private static final FloatVector ZERO = FloatVector.zero(S), ONE = FloatVector.broadcast(S, 1f),
+            MINUS_ONE = FloatVector.broadcast(S, -1f),
+            BCE_LO = FloatVector.broadcast(S, ScalarElementwise.BCE_LO), BCE_HI = FloatVector.broadcast(S, ScalarElementwise.BCE_HI);
+
+    public VectorElementwise() {}
+
+    @Override public String name() { return "vector(" + L + " x float)"; }
+
+    private static FloatVector load(float[] a, int off) { return FloatVector.fromArray(S, a, off); }
+
+    /** A run operand: the broadcast value for stride 0, else L elements from off (a phi C2 keeps in registers). */
+    private static FloatVector at(boolean broadcast, FloatVector value, float[] a, int off) { return broadcast ? value : load(a, off); }
+
+    // ---------------------------------------------------------------- elementwise
+
+    // One loop per function: a switch inside the loop (or a helper returning the vector from a
+    // switch) defeats C2's vector-box elimination and runs ~20x slower than these loops.
+    @Override public void unary(UnaryFn fn, float[] x, int xOff, float[] y, int yOff, int n) {
+        if (n < L) { TWIN.unary(fn, x, xOff, y, yOff, n); return; }
+        int i = 0, bound = S.loopBound(n);
+        switch (fn) {
+            case NEG -> { for (; i < bound; i += L) load(x, xOff + i).neg().intoArray(y, yOff + i); }
+            case EXP -> { for (; i < bound; i += L) load(x, xOff + i).lanewise(VectorOperators.EXP).intoArray(y, yOff + i); }
+            case LOG -> { for (; i < bound; i += L) load(x, xOff + i).lanewise(VectorOperators.LOG).intoArray(y, yOff + i); }
+            case SQRT -> { for (; i < bound; i += L) load(x, xOff + i).sqrt().intoArray(y, yOff + i); }
+            case RSQRT -> { for (; i < bound; i += L) ONE.div(load(x, xOff + i).sqrt()).intoArray(y, yOff + i); }
+            case ABS -> { for (; i < bound; i += L) load(x, xOff + i).abs().intoArray(y, yOff + i); }
+            // 0, -0 and NaN keep their value, as Math.signum
+            case SIGN -> {
+                for (; i < bound; i += L) {
+                    FloatVector v = load(x, xOff + i);
+                    v.blend(ONE, v.compare(VectorOperators.GT, 0f)).blend(MINUS_ONE, v.compare(VectorOperators.LT, 0f)).intoArray(y, yOff + i);
+                }
+            }
+            // NaN gives 0, as the twin's x > 0 ? x : 0 (a max would propagate it)
+            case RELU -> {
+                for (; i < bound; i += L) {
+                    FloatVector v = load(x, xOff + i);
+                    ZERO.blend(v, v.compare(VectorOperators.GT, 0f)).intoArray(y, yOff + i);
+                }
+            }
+            case SIGMOID -> {
+                for (; i < bound; i += L) {
+                    FloatVector v = load(x, xOff + i);
+                    FloatVector e = v.abs().neg().lanewise(VectorOperators.EXP);
+                    FloatVector r = ONE.div(ONE.add(e));
+                    r.blend(e.mul(r), v.compare(VectorOperators.LT, 0f)).intoArray(y, yOff + i);
+                }
+            }
+            case TANH -> { for (; i < bound; i += L) load(x, xOff + i).lanewise(VectorOperators.TANH).intoArray(y, yOff + i); }
+        }
+        if (i < n) TWIN.unary(fn, x, xOff + i, y, yOff + i, n - i);
+    }
+
+    @Override public void binaryRun(BinaryFn fn, float[] a, int aOff, int aStride, float[] b, int bOff, int bStride, float[] y, int yOff, int n) {
+        if (n < L || (aStride | bStride) > 1 || aStride < 0 || bStride < 0) { TWIN.binaryRun(fn, a, aOff, aStride, b, bOff, bStride, y, yOff, n); return; }
+        if (aStride == 0 && bStride == 0) { fill(y, yOff, n, ScalarElementwise.apply(fn, a[aOff], b[bOff])); return; }
+        boolean ab = aStride == 0, bb = bStride == 0;
+        int bound = S.loopBound(n);
+        // one method per function: each compiles on its own budget (one method holding all the
+        // loops outgrew C2's inlining budget and boxed its vectors)
+        switch (fn) {
+            case ADD -> addRun(a, aOff, ab, b, bOff, bb, y, yOff, bound);
+            case SUB -> subRun(a, aOff, ab, b, bOff, bb, y, yOff, bound);
+            case MUL -> mulRun(a, aOff, ab, b, bOff, bb, y, yOff, bound);
+            case DIV -> divRun(a, aOff, ab, b, bOff, bb, y, yOff, bound);
+            case MAX -> maxRun(a, aOff, ab, b, bOff, bb, y, yOff, bound);
+            case MIN -> minRun(a, aOff, ab, b, bOff, bb, y, yOff, bound);
+            case POW -> powRun(a, aOff, ab, b, bOff, bb, y, yOff, bound);
+            case GREATER -> greaterRun(a, aOff, ab, b, bOff, bb, y, yOff, bound);
+            case GREATER_EQUAL -> greaterEqualRun(a, aOff, ab, b, bOff, bb, y, yOff, bound);
+            case LESS -> lessRun(a, aOff, ab, b, bOff, bb, y, yOff, bound);
+            case LESS_EQUAL -> lessEqualRun(a, aOff, ab, b, bOff, bb, y, yOff, bound);
+            case EQUAL -> equalRun(a, aOff, ab, b, bOff, bb, y, yOff, bound);
+            case NOT_EQUAL -> notEqualRun(a, aOff, ab, b, bOff, bb, y, yOff, bound);
+            case BCE_WITH_LOGITS -> bceWithLogitsRun(a, aOff, ab, b, bOff, bb, y, yOff, bound);
+            case BCE -> bceRun(a, aOff, ab, b, bOff, bb, y, yOff, bound);
+        }
+        if (bound < n) TWIN.binaryRun(fn, a, aOff + bound * aStride, aStride, b, bOff + bound * bStride, bStride, y, yOff + bound, n - bound);
+    }
+
+    private static void addRun(float[] a, int aOff, boolean ab, float[] b, int bOff, boolean bb, float[] y, int yOff, int bound) {
+        FloatVector a0 = FloatVector.broadcast(S, a[aOff]), b0 = FloatVector.broadcast(S, b[bOff]);
+        int i = 0;
+        for (; i < bound; i += L) at(ab, a0, a, aOff + i).add(at(bb, b0, b, bOff + i)).intoArray(y, yOff + i);
+    }
+    private static void subRun(float[] a, int aOff, boolean ab, float[] b, int bOff, boolean bb, float[] y, int yOff, int bound) {
+        FloatVector a0 = FloatVector.broadcast(S, a[aOff]), b0 = FloatVector.broadcast(S, b[bOff]);
+        int i = 0;
+        for (; i < bound; i += L) at(ab, a0, a, aOff + i).sub(at(bb, b0, b, bOff + i)).intoArray(y, yOff + i);
+    }
+    private static void mulRun(float[] a, int aOff, boolean ab, float[] b, int bOff, boolean bb, float[] y, int yOff, int bound) {
+        FloatVector a0 = FloatVector.broadcast(S, a[aOff]), b0 = FloatVector.broadcast(S, b[bOff]);
+        int i = 0;
+        for (; i < bound; i += L) at(ab, a0, a, aOff + i).mul(at(bb, b0, b, bOff + i)).intoArray(y, yOff + i);
+    }
+    private static void divRun(float[] a, int aOff, boolean ab, float[] b, int bOff, boolean bb, float[] y, int yOff, int bound) {
+        FloatVector a0 = FloatVector.broadcast(S, a[aOff]), b0 = FloatVector.broadcast(S, b[bOff]);
+        int i = 0;
+        for (; i < bound; i += L) at(ab, a0, a, aOff + i).div(at(bb, b0, b, bOff + i)).intoArray(y, yOff + i);
+    }
+    private static void maxRun(float[] a, int aOff, boolean ab, float[] b, int bOff, boolean bb, float[] y, int yOff, int bound) {
+        FloatVector a0 = FloatVector.broadcast(S, a[aOff]), b0 = FloatVector.broadcast(S, b[bOff]);
+        int i = 0;
+        for (; i < bound; i += L) at(ab, a0, a, aOff + i).max(at(bb, b0, b, bOff + i)).intoArray(y, yOff + i);
+    }
+    private static void minRun(float[] a, int aOff, boolean ab, float[] b, int bOff, boolean bb, float[] y, int yOff, int bound) {
+        FloatVector a0 = FloatVector.broadcast(S, a[aOff]), b0 = FloatVector.broadcast(S, b[bOff]);
+        int i = 0;
+        for (; i < bound; i += L) at(ab, a0, a, aOff + i).min(at(bb, b0, b, bOff + i)).intoArray(y, yOff + i);
+    }
+    private static void powRun(float[] a, int aOff, boolean ab, float[] b, int bOff, boolean bb, float[] y, int yOff, int bound) {
+        FloatVector a0 = FloatVector.broadcast(S, a[aOff]), b0 = FloatVector.broadcast(S, b[bOff]);
+        int i = 0;
+        for (; i < bound; i += L) at(ab, a0, a, aOff + i).lanewise(VectorOperators.POW, at(bb, b0, b, bOff + i)).intoArray(y, yOff + i);
+    }
+    private static void greaterRun(float[] a, int aOff, boolean ab, float[] b, int bOff, boolean bb, float[] y, int yOff, int bound) {
+        FloatVector a0 = FloatVector.broadcast(S, a[aOff]), b0 = FloatVector.broadcast(S, b[bOff]);
+        int i = 0;
+        for (; i < bound; i += L) compare(VectorOperators.GT, at(ab, a0, a, aOff + i), at(bb, b0, b, bOff + i)).intoArray(y, yOff + i);
+    }
+    private static void greaterEqualRun(float[] a, int aOff, boolean ab, float[] b, int bOff, boolean bb, float[] y, int yOff, int bound) {
+        FloatVector a0 = FloatVector.broadcast(S, a[aOff]), b0 = FloatVector.broadcast(S, b[bOff]);
+        int i = 0;
+        for (; i < bound; i += L) compare(VectorOperators.GE, at(ab, a0, a, aOff + i), at(bb, b0, b, bOff + i)).intoArray(y, yOff + i);
+    }
+    private static void lessRun(float[] a, int aOff, boolean ab, float[] b, int bOff, boolean bb, float[] y, int yOff, int bound) {
+        FloatVector a0 = FloatVector.broadcast(S, a[aOff]), b0 = FloatVector.broadcast(S, b[bOff]);
+        int i = 0;
+        for (; i < bound; i += L) compare(VectorOperators.LT, at(ab, a0, a, aOff + i), at(bb, b0, b, bOff + i)).intoArray(y, yOff + i);
+    }
+    private static void lessEqualRun(float[] a, int aOff, boolean ab, float[] b, int bOff, boolean bb, float[] y, int yOff, int bound) {
+        FloatVector a0 = FloatVector.broadcast(S, a[aOff]), b0 = FloatVector.broadcast(S, b[bOff]);
+        int i = 0;
+        for (; i < bound; i += L) compare(VectorOperators.LE, at(ab, a0, a, aOff + i), at(bb, b0, b, bOff + i)).intoArray(y, yOff + i);
+    }
+    private static void equalRun(float[] a, int aOff, boolean ab, float[] b, int bOff, boolean bb, float[] y, int yOff, int bound) {
+        FloatVector a0 = FloatVector.broadcast(S, a[aOff]), b0 = FloatVector.broadcast(S, b[bOff]);
+        int i = 0;
+        for (; i < bound; i += L) compare(VectorOperators.EQ, at(ab, a0, a, aOff + i), at(bb, b0, b, bOff + i)).intoArray(y, yOff + i);
+    }
+    private static void notEqualRun(float[] a, int aOff, boolean ab, float[] b, int bOff, boolean bb, float[] y, int yOff, int bound) {
+        FloatVector a0 = FloatVector.broadcast(S, a[aOff]), b0 = FloatVector.broadcast(S, b[bOff]);
+        int i = 0;
+        for (; i < bound; i += L) compare(VectorOperators.NE, at(ab, a0, a, aOff + i), at(bb, b0, b, bOff + i)).intoArray(y, yOff + i);
+    }
+    // max(x, 0) - x z + log1p(e^-|x|)
+    private static void bceWithLogitsRun(float[] a, int aOff, boolean ab, float[] b, int bOff, boolean bb, float[] y, int yOff, int bound) {
+        FloatVector a0 = FloatVector.broadcast(S, a[aOff]), b0 = FloatVector.broadcast(S, b[bOff]);
+        int i = 0;
+        for (; i < bound; i += L) {
+            FloatVector x = at(ab, a0, a, aOff + i), z = at(bb, b0, b, bOff + i);
+            x.max(ZERO).sub(x.mul(z)).add(x.abs().neg().lanewise(VectorOperators.EXP).lanewise(VectorOperators.LOG1P)).intoArray(y, yOff + i);
+        }
+    }
+    // q = clip(p, eps, 1 - eps); -(z ln q + (1 - z) ln(1 - q))
+    private static void bceRun(float[] a, int aOff, boolean ab, float[] b, int bOff, boolean bb, float[] y, int yOff, int bound) {
+        FloatVector a0 = FloatVector.broadcast(S, a[aOff]), b0 = FloatVector.broadcast(S, b[bOff]);
+        int i = 0;
+        for (; i < bound; i += L) {
+            FloatVector q = at(ab, a0, a, aOff + i).max(BCE_LO).min(BCE_HI), z = at(bb, b0, b, bOff + i);
+            z.mul(q.lanewise(VectorOperators.LOG)).add(ONE.sub(z).mul(ONE.sub(q).lanewise(VectorOperators.LOG))).neg().intoArray(y, yOff + i);
+        }
+    }
+
+    /** 1 where the comparison holds, else 0. */
+    private static FloatVector compare(VectorOperators.Comparison op, FloatVector a, FloatVector b) { return ZERO.blend(ONE, a.compare(op, b)); }
+
+    @Override public void whereRun(float[] c, int cOff, int cStride, float[] a, int aOff, int aStride, float[] b, int bOff, int bStride, float[] y, int yOff, int n) {
+        if (n < L || cStride != 1 || (aStride | bStride) > 1 || aStride < 0 || bStride < 0) {
+            TWIN.whereRun(c, cOff, cStride, a, aOff, aStride, b, bOff, bStride, y, yOff, n);
+            return;
+        }
+        // a broadcast operand is read at a fixed index: stride 0 keeps the load in bounds and the value constant
+        int i = 0, bound = S.loopBound(n);
+        boolean ab = aStride == 0, bb = bStride == 0;
+        FloatVector a0 = FloatVector.broadcast(S, a[aOff]), b0 = FloatVector.broadcast(S, b[bOff]);
+        for (; i < bound; i += L) {
+            at(bb, b0, b, bOff + i).blend(at(ab, a0, a, aOff + i), load(c, cOff + i).compare(VectorOperators.NE, 0f)).intoArray(y, yOff + i);
+        }
+        if (i < n) TWIN.whereRun(c, cOff + i, cStride, a, aOff + i * aStride, aStride, b, bOff + i * bStride, bStride, y, yOff + i, n - i);
+    }
+
+    @Override public void copyRun(float[] x, int xOff, int xStride, float[] y, int yOff, int yStride, int n) {
+        if (xStride == 1 && yStride == 1) System.arraycopy(x, xOff, y, yOff, n);
+        else if (xStride == 0 && yStride == 1) Arrays.fill(y, yOff, yOff + n, x[xOff]);
+        else TWIN.copyRun(x, xOff, xStride, y, yOff, yStride, n);
+    }
+
+    @Override public void fill(float[] y, int off, int n, float v) { Arrays.fill(y, off, off + n, v); }
+
+    // ---------------------------------------------------------------- reductions
+
+    @Override public void reduce(ReduceFn fn, ReducePlan p, float[] x, int xOff, float[] y, int yOff) {
+        boolean max = fn == ReduceFn.MAX;
+        if (!p.isSimple()) {
+            TWIN.reduceScatter(max, p, x, xOff, y, yOff);
+        } else {
+            int outer = p.outer(), red = p.reduced(), inner = p.inner();
+            for (int o = 0; o < outer; o++) {
+                int xo = xOff + o * red * inner, yo = yOff + o * inner;
+                if (inner == 1) {
+                    y[yo] = max ? maxOf(x, xo, red) : sumOf(x, xo, red);
+                } else {
+                    System.arraycopy(x, xo, y, yo, inner);
+                    for (int r = 1; r < red; r++) accumulate(max, x, xo + r * inner, y, yo, inner);
+                }
+            }
+        }
+        if (fn == ReduceFn.MEAN) scale(y, yOff, p.outSize(), (float) (1.0 / p.count()));
+    }
+
+    /** Σ x[off, off + n): four accumulators of L lanes hide the add latency. */
+    static float sumOf(float[] x, int off, int n) {
+        if (n < L) return ScalarElementwise.sumOf(x, off, n);
+        // accumulators start as fresh vectors, not the static constants: C2 removes the boxes of a loop
+        // phi only when every input is a fresh vector, and boxed every iteration otherwise
+        FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S), a2 = FloatVector.zero(S), a3 = FloatVector.zero(S);
+        int i = 0, bound4 = n / (4 * L) * (4 * L);
+        for (; i < bound4; i += 4 * L) {
+            a0 = a0.add(load(x, off + i));
+            a1 = a1.add(load(x, off + i + L));
+            a2 = a2.add(load(x, off + i + 2 * L));
+            a3 = a3.add(load(x, off + i + 3 * L));
+        }
+        for (int bound = S.loopBound(n); i < bound; i += L) a0 = a0.add(load(x, off + i));
+        float s = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        return i < n ? s + ScalarElementwise.sumOf(x, off + i, n - i) : s;
+    }
+
+    static float maxOf(float[] x, int off, int n) {
+        if (n < L) return ScalarElementwise.maxOf(x, off, n);
+        float ninf = Float.NEGATIVE_INFINITY;
+        FloatVector a0 = FloatVector.broadcast(S, ninf), a1 = FloatVector.broadcast(S, ninf), a2 = FloatVector.broadcast(S, ninf), a3 = FloatVector.broadcast(S, ninf);
+        int i = 0, bound4 = n / (4 * L) * (4 * L);
+        for (; i < bound4; i += 4 * L) {
+            a0 = a0.max(load(x, off + i));
+            a1 = a1.max(load(x, off + i + L));
+            a2 = a2.max(load(x, off + i + 2 * L));
+            a3 = a3.max(load(x, off + i + 3 * L));
+        }
+        for (int bound = S.loopBound(n); i < bound; i += L) a0 = a0.max(load(x, off + i));
+        float m = a0.max(a1).max(a2.max(a3)).reduceLanes(VectorOperators.MAX);
+        return i < n ? Math.max(m, ScalarElementwise.maxOf(x, off + i, n - i)) : m;
+    }
+
+    private void accumulate(boolean max, float[] x, int xOff, float[] y, int yOff, int n) {
+        if (n < L) { TWIN.accumulate(max, x, xOff, y, yOff, n); return; }
+        int i = 0, bound = S.loopBound(n);
+        if (max) for (; i < bound; i += L) load(y, yOff + i).max(load(x, xOff + i)).intoArray(y, yOff + i);
+        else for (; i < bound; i += L) load(y, yOff + i).add(load(x, xOff + i)).intoArray(y, yOff + i);
+        if (i < n) TWIN.accumulate(max, x, xOff + i, y, yOff + i, n - i);
+    }
+
+    private void scale(float[] y, int off, int n, float s) {
+        if (n < L) { TWIN.scale(y, off, n, s); return; }
+        int i = 0, bound = S.loopBound(n);
+        for (; i < bound; i += L) load(y, off + i).mul(s).intoArray(y, off + i);
+        if (i < n) TWIN.scale(y, off + i, n - i, s);
+    }
+
+    // ---------------------------------------------------------------- row kernels
+
+    @Override public void softmax(boolean log, float[] x, int xOff, float[] y, int yOff, int rows, int cols) {
+        if (cols < L) { TWIN.softmax(log, x, xOff, y, yOff, rows, cols); return; }
+        int bound = S.loopBound(cols);
+        for (int r = 0; r < rows; r++) {
+            int xo = xOff + r * cols, yo = yOff + r * cols;
+            float m = maxOf(x, xo, cols);
+            FloatVector vm = FloatVector.broadcast(S, m), s0 = FloatVector.zero(S), s1 = FloatVector.zero(S);
+            int c = 0;
+            for (; c + L < bound; c += 2 * L) {
+                FloatVector e0 = load(x, xo + c).sub(vm).lanewise(VectorOperators.EXP);
+                FloatVector e1 = load(x, xo + c + L).sub(vm).lanewise(VectorOperators.EXP);
+                if (!log) { e0.intoArray(y, yo + c); e1.intoArray(y, yo + c + L); }
+                s0 = s0.add(e0);
+                s1 = s1.add(e1);
+            }
+            for (; c < bound; c += L) {
+                FloatVector e = load(x, xo + c).sub(vm).lanewise(VectorOperators.EXP);
+                if (!log) e.intoArray(y, yo + c);
+                s0 = s0.add(e);
+            }
+            float s = s0.add(s1).reduceLanes(VectorOperators.ADD);
+            for (; c < cols; c++) {
+                float e = (float) Math.exp(x[xo + c] - m);
+                if (!log) y[yo + c] = e;
+                s += e;
+            }
+            if (log) {
+                float shift = m + (float) Math.log(s);
+                FloatVector vs = FloatVector.broadcast(S, shift);
+                for (c = 0; c < bound; c += L) load(x, xo + c).sub(vs).intoArray(y, yo + c);
+                for (; c < cols; c++) y[yo + c] = x[xo + c] - shift;
+            } else {
+                scale(y, yo, cols, 1f / s);
+            }
+        }
+    }
+
+    @Override public void softmaxCrossEntropy(float[] logits, int lOff, float[] labels, int labOff, float[] y, int yOff, int rows, int cols) {
+        if (cols < L) { TWIN.softmaxCrossEntropy(logits, lOff, labels, labOff, y, yOff, rows, cols); return; }
+        int bound = S.loopBound(cols);
+        for (int r = 0; r < rows; r++) {
+            int zo = lOff + r * cols, lo = labOff + r * cols;
+            float m = maxOf(logits, zo, cols);
+            FloatVector vm = FloatVector.broadcast(S, m), s = FloatVector.zero(S), sl = FloatVector.zero(S), slz = FloatVector.zero(S);
+            int c = 0;
+            for (; c < bound; c += L) {
+                FloatVector z = load(logits, zo + c).sub(vm), l = load(labels, lo + c);
+                s = s.add(z.lanewise(VectorOperators.EXP));
+                sl = sl.add(l);
+                slz = slz.add(l.mul(z));
+            }
+            float ss = s.reduceLanes(VectorOperators.ADD), sls = sl.reduceLanes(VectorOperators.ADD), slzs = slz.reduceLanes(VectorOperators.ADD);
+            for (; c < cols; c++) {
+                float z = logits[zo + c] - m, l = labels[lo + c];
+                ss += (float) Math.exp(z);
+                sls += l;
+                slzs += l * z;
+            }
+            y[yOff + r] = (float) Math.log(ss) * sls - slzs;
+        }
+    }
+
+    @Override public void oneHot(float[] idx, int iOff, float[] y, int yOff, int n, int depth) {
+        ScalarElementwise.checkOneHot(idx, iOff, n, depth);
+        Arrays.fill(y, yOff, yOff + n * depth, 0f);
+        for (int i = 0; i < n; i++) y[yOff + i * depth + (int) idx[iOff + i]] = 1f;
+    }
+
+    @Override public void dropout(float[] x, int xOff, float[] y, int yOff, int first, int n, double rate, long seed, long step) {
+        DropoutMask.apply(x, xOff, y, yOff, first, n, rate, seed, step);
+    }
+
+    /** Channel blocks of L outer, rows inner: the block's mean, scale and shift stay in registers. */
+    @Override public void batchNorm(float[] x, int xOff, float[] mean, int mOff, float[] var, int vOff, float[] gamma, int gOff, float[] beta, int bOff,
+                                    double eps, float[] y, int yOff, int rows, int channels) {
+        if (channels < L) { TWIN.batchNorm(x, xOff, mean, mOff, var, vOff, gamma, gOff, beta, bOff, eps, y, yOff, rows, channels); return; }
+        float e = (float) eps;
+        int bound = S.loopBound(channels);
+        for (int c = 0; c < bound; c += L) {
+            FloatVector m = load(mean, mOff + c), b = load(beta, bOff + c);
+            FloatVector s = load(gamma, gOff + c).div(load(var, vOff + c).add(e).sqrt());
+            for (int r = 0, o = c; r < rows; r++, o += channels) load(x, xOff + o).sub(m).mul(s).add(b).intoArray(y, yOff + o);
+        }
+        if (bound < channels) {
+            for (int r = 0; r < rows; r++) {
+                int o = r * channels;
+                for (int c = bound; c < channels; c++) {
+                    float s = gamma[gOff + c] / (float) Math.sqrt(var[vOff + c] + e);
+                    y[yOff + o + c] = (x[xOff + o + c] - mean[mOff + c]) * s + beta[bOff + c];
+                }
+            }
+        }
+    }
+
+    @Override public void sgdUpdate(float[] p, int pOff, float[] g, int gOff, float[] vel, int vOff, int n, float lr, double momentum, boolean nesterov, double weightDecay) {
+        if (n < L) { TWIN.sgdUpdate(p, pOff, g, gOff, vel, vOff, n, lr, momentum, nesterov, weightDecay); return; }
+        float mu = (float) momentum, wd = (float) weightDecay;
+        int i = 0, bound = S.loopBound(n);
+        for (; i < bound; i += L) {
+            FloatVector pi = load(p, pOff + i);
+            FloatVector gi = load(g, gOff + i).add(pi.mul(wd));
+            FloatVector d = gi;
+            if (momentum != 0) {
+                FloatVector v = load(vel, vOff + i).mul(mu).add(gi);
+                v.intoArray(vel, vOff + i);
+                d = nesterov ? gi.add(v.mul(mu)) : v;
+            }
+            pi.sub(d.mul(lr)).intoArray(p, pOff + i);
+        }
+        if (i < n) TWIN.sgdUpdate(p, pOff + i, g, gOff + i, vel, vOff + i, n - i, lr, momentum, nesterov, weightDecay);
+    }
+
+    @Override public void adamUpdate(float[] p, int pOff, float[] g, int gOff, float[] m, int mOff, float[] v, int vOff, int n, float lr, long step,
+                                     double beta1, double beta2, double eps, double weightDecay, boolean decoupled) {
+        if (n < L) { TWIN.adamUpdate(p, pOff, g, gOff, m, mOff, v, vOff, n, lr, step, beta1, beta2, eps, weightDecay, decoupled); return; }
+        float decay = decoupled ? (float) (1 - lr * weightDecay) : 1f, wd = decoupled ? 0f : (float) weightDecay;
+        float b1 = (float) beta1, c1 = (float) (1 - beta1), b2 = (float) beta2, c2 = (float) (1 - beta2);
+        float stepSize = (float) (lr / (1 - Math.pow(beta1, step))), sqrtBc2 = (float) Math.sqrt(1 - Math.pow(beta2, step)), e = (float) eps;
+        int i = 0, bound = S.loopBound(n);
+        for (; i < bound; i += L) {
+            FloatVector pi = load(p, pOff + i).mul(decay);
+            FloatVector gi = load(g, gOff + i).add(pi.mul(wd));
+            FloatVector mi = load(m, mOff + i).mul(b1).add(gi.mul(c1));
+            FloatVector vi = load(v, vOff + i).mul(b2).add(gi.mul(c2).mul(gi));
+            mi.intoArray(m, mOff + i);
+            vi.intoArray(v, vOff + i);
+            pi.sub(mi.mul(stepSize).div(vi.sqrt().div(sqrtBc2).add(e))).intoArray(p, pOff + i);
+        }
+        if (i < n) TWIN.adamUpdate(p, pOff + i, g, gOff + i, m, mOff + i, v, vOff + i, n - i, lr, step, beta1, beta2, eps, weightDecay, decoupled);
+    }
+
+    /** For tests: the lane count. */
+    static int lanes() { return L; }
+}
