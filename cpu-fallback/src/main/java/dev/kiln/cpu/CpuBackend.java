@@ -10,26 +10,20 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The CPU backend: Java Vector API kernels (scalar twins when the incubator module is absent or
- * {@code -Dkiln.cpu.kernels=scalar}), one fixed worker pool. Always usable.
+ * The CPU backend: Java Vector API kernels, or their scalar twins when the incubator module is
+ * absent or {@code -Dkiln.cpu.vector=false} (see {@link KernelChoice}); one fixed worker pool.
+ * Always usable.
  */
 public final class CpuBackend implements Backend {
-    public static final String KERNELS_PROPERTY = "kiln.cpu.kernels";
-
     private final ElementwiseKernels kernels;
-    private final String kernelChoice;
+    private final boolean vector;
 
-    public CpuBackend() {
-        String forced = System.getProperty(KERNELS_PROPERTY, "");
-        if (forced.equals("scalar")) {
-            kernels = new ScalarElementwise();
-            kernelChoice = "scalar twins (forced by -D" + KERNELS_PROPERTY + "=scalar)";
-        } else {
-            kernels = ElementwiseKernels.best();
-            kernelChoice = kernels instanceof ScalarElementwise
-                    ? "scalar twins: jdk.incubator.vector is not loaded; run with --add-modules jdk.incubator.vector for the Vector API kernels"
-                    : "Vector API kernels, " + VectorProbe.describe();
-        }
+    public CpuBackend() { this(KernelChoice.BEST); }
+
+    /** A backend on the given kernels: {@code ElementwiseKernels.scalar()} runs every op on the scalar twins. */
+    public CpuBackend(ElementwiseKernels kernels) {
+        this.kernels = kernels;
+        this.vector = kernels != KernelChoice.SCALAR;
     }
 
     @Override public String name() { return "cpu"; }
@@ -38,19 +32,25 @@ public final class CpuBackend implements Backend {
 
     @Override public Availability availability() {
         List<String> checks = new ArrayList<>();
-        checks.add("kernels: " + kernelChoice);
-        checks.add("threads: " + WorkerPool.shared().threads() + " (cores " + Runtime.getRuntime().availableProcessors() + "; set -Dkiln.threads=N to change)");
-        return Availability.usable("CPU, " + (kernels instanceof ScalarElementwise ? "scalar" : "Vector API") + " kernels", checks);
+        if (vector) {
+            checks.add("kernels: Vector API, " + kernels.name() + " (jdk.incubator.vector loaded; -Dkiln.cpu.vector=false forces the scalar twins)");
+        } else if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
+            checks.add("kernels: scalar twins, because jdk.incubator.vector is not loaded; run java with --add-modules jdk.incubator.vector for the Vector API kernels");
+        } else {
+            checks.add("kernels: scalar twins (forced by -Dkiln.cpu.vector=false)");
+        }
+        checks.add("threads: " + WorkerPool.shared().threads() + " (cores " + Runtime.getRuntime().availableProcessors() + "; -Dkiln.threads=N changes it)");
+        return Availability.usable("CPU, " + (vector ? "Vector API" : "scalar") + " kernels", checks);
     }
 
-    @Override public Executable compile(Program program) { return new CpuExecutable(program, new CpuLowering(kernels)); }
+    @Override public Executable compile(Program program) { return new CpuExecutable(program, new CpuLowering(kernels, vector)); }
 
     @Override public void evaluate(Node node, float[][] inputs, float[] out) {
         Buf[] in = new Buf[inputs.length];
         for (int i = 0; i < inputs.length; i++) in[i] = new Buf(inputs[i], 0);
-        new CpuLowering(kernels).lower(node, in, out == null ? null : new Buf(out, 0)).run();
+        new CpuLowering(kernels, vector).lower(node, in, out == null ? null : new Buf(out, 0)).run();
     }
 
-    /** The kernels in use (for tests and the doctor). */
+    /** The elementwise kernels in use. */
     public ElementwiseKernels kernels() { return kernels; }
 }

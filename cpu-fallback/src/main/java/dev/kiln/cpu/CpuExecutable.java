@@ -15,8 +15,8 @@ final class CpuExecutable implements Executable {
     private final Program program;
     private final float[] arena;
     private final float[][] inputs;
-    private final Step[] steps;
-    private final Instruction[] instructions;
+    final Step[] steps;
+    final Instruction[] instructions;
     private final Buf[] outputs;
     private final Buf[] checked;
 
@@ -55,13 +55,15 @@ final class CpuExecutable implements Executable {
 
     @Override public Program program() { return program; }
 
-    @Override public void setInput(int slot, float[] data) {
+    @Override public void setInput(int slot, float[] data) { setInput(slot, data, 0, data.length); }
+
+    @Override public void setInput(int slot, float[] src, int offset, int count) {
         float[] dst = inputs[slot];
-        if (data.length != dst.length) {
+        if (count != dst.length) {
             throw new IllegalArgumentException("input " + program.inputNames().get(slot) + " takes " + dst.length
-                    + " values (shape " + program.inputs().get(slot).shape() + "), got " + data.length);
+                    + " values (shape " + program.inputs().get(slot).shape() + "), got " + count);
         }
-        System.arraycopy(data, 0, dst, 0, dst.length);
+        System.arraycopy(src, offset, dst, 0, count);
     }
 
     @Override public void run() {

@@ -42,8 +42,13 @@ import java.util.List;
  */
 final class CpuLowering {
     private final ElementwiseKernels k;
+    private final boolean vector;
 
-    CpuLowering(ElementwiseKernels kernels) { this.k = kernels; }
+    /** {@code vector} false keeps every kernel on the scalar twins, which never link jdk.incubator.vector. */
+    CpuLowering(ElementwiseKernels kernels, boolean vector) {
+        this.k = kernels;
+        this.vector = vector;
+    }
 
     /**
      * @param node the node to run
@@ -104,31 +109,42 @@ final class CpuLowering {
             case MatMul m -> {
                 Buf a = in[0], b = in[1];
                 MatMulPlan plan = MatMulPlan.of(node.input(0).shape(), node.input(1).shape(), m.transposeA(), m.transposeB());
+                if (!vector) yield () -> GemmScalar.matmul(plan, a.array(), a.offset(), b.array(), b.offset(), out.array(), out.offset());
                 yield () -> Gemm.matmul(plan, a.array(), a.offset(), b.array(), b.offset(), out.array(), out.offset());
             }
             case Conv2d c -> {
                 Buf x = in[0], w = in[1];
-                Conv2dKernel kernel = Conv2dKernel.prepare(c.geometry(node.input(0).shape(), node.input(1).shape()));
+                var g = c.geometry(node.input(0).shape(), node.input(1).shape());
+                if (!vector) yield () -> Conv2dScalar.forward(g, x.array(), x.offset(), w.array(), w.offset(), out.array(), out.offset());
+                Conv2dKernel kernel = Conv2dKernel.prepare(g);
                 yield () -> kernel.forward(x.array(), x.offset(), w.array(), w.offset(), out.array(), out.offset());
             }
             case Conv2dBackwardData c -> {
                 Buf dy = in[0], w = in[1];
-                Conv2dKernel kernel = Conv2dKernel.prepare(c.geometry(node.input(1).shape()));
+                var g = c.geometry(node.input(1).shape());
+                if (!vector) yield () -> Conv2dScalar.backwardData(g, dy.array(), dy.offset(), w.array(), w.offset(), out.array(), out.offset());
+                Conv2dKernel kernel = Conv2dKernel.prepare(g);
                 yield () -> kernel.backwardData(dy.array(), dy.offset(), w.array(), w.offset(), out.array(), out.offset());
             }
             case Conv2dBackwardFilter c -> {
                 Buf x = in[0], dy = in[1];
-                Conv2dKernel kernel = Conv2dKernel.prepare(c.geometry(node.input(0).shape()));
+                var g = c.geometry(node.input(0).shape());
+                if (!vector) yield () -> Conv2dScalar.backwardFilter(g, x.array(), x.offset(), dy.array(), dy.offset(), out.array(), out.offset());
+                Conv2dKernel kernel = Conv2dKernel.prepare(g);
                 yield () -> kernel.backwardFilter(x.array(), x.offset(), dy.array(), dy.offset(), out.array(), out.offset());
             }
             case Pool2d p -> {
                 Buf x = in[0];
-                Pool2dKernel kernel = Pool2dKernel.prepare(p, p.geometry(node.input(0).shape()));
+                var g = p.geometry(node.input(0).shape());
+                if (!vector) yield () -> Pool2dScalar.forward(p, g, x.array(), x.offset(), out.array(), out.offset());
+                Pool2dKernel kernel = Pool2dKernel.prepare(p, g);
                 yield () -> kernel.forward(x.array(), x.offset(), out.array(), out.offset());
             }
             case Pool2dGrad p -> {
                 Buf x = in[0], dy = in[1];
-                Pool2dKernel kernel = Pool2dKernel.prepare(p.pool(), p.pool().geometry(node.input(0).shape()));
+                var g = p.pool().geometry(node.input(0).shape());
+                if (!vector) yield () -> Pool2dScalar.backward(p.pool(), g, x.array(), x.offset(), dy.array(), dy.offset(), out.array(), out.offset());
+                Pool2dKernel kernel = Pool2dKernel.prepare(p.pool(), g);
                 yield () -> kernel.backward(x.array(), x.offset(), dy.array(), dy.offset(), out.array(), out.offset());
             }
             case BatchNorm bn -> {
@@ -200,7 +216,7 @@ final class CpuLowering {
     /** Copies a dense {@code part} into the region of {@code out} that {@code region} describes. */
     private Step scatterStep(Buf x, Shape part, StridedView region, Buf out) {
         int n = part.size();
-        return () -> k.scatter(x.array(), x.offset(), out.array(), out.offset(), region, n);
+        return () -> k.copyInto(x.array(), x.offset(), out.array(), out.offset(), region, n);
     }
 
     private static IllegalStateException leaf(Node node) {

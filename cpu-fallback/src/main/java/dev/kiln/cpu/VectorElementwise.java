@@ -37,15 +37,23 @@ public final class VectorElementwise implements ElementwiseKernels {
 
     private static FloatVector load(float[] a, int off) { return FloatVector.fromArray(S, a, off); }
 
-    /** A run operand: the broadcast value for stride 0, else L elements from off (a phi C2 keeps in registers). */
-    private static FloatVector at(boolean broadcast, FloatVector value, float[] a, int off) { return broadcast ? value : load(a, off); }
+    /**
+     * Runs shorter than this go to the scalar twin: a few vector iterations gain little, and a
+     * kernel called on a short run rarely gets hot enough for C2, so it would stay in C1, where
+     * the Vector API runs its allocating fallback (measured: 576 bytes per call of a 32-element
+     * subtract after 5,000 training steps).
+     */
+    static final int SMALL = 4 * L;
+
+    /** Per-thread L-wide copies of stride-0 operands (see binaryRun). */
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[2][L]);
 
     // ---------------------------------------------------------------- elementwise
 
     // One loop per function: a switch inside the loop (or a helper returning the vector from a
     // switch) defeats C2's vector-box elimination and runs ~20x slower than these loops.
     @Override public void unary(UnaryFn fn, float[] x, int xOff, float[] y, int yOff, int n) {
-        if (n < L) { TWIN.unary(fn, x, xOff, y, yOff, n); return; }
+        if (n < SMALL) { TWIN.unary(fn, x, xOff, y, yOff, n); return; }
         int i = 0, bound = S.loopBound(n);
         switch (fn) {
             case NEG -> { for (; i < bound; i += L) load(x, xOff + i).neg().intoArray(y, yOff + i); }
@@ -82,132 +90,122 @@ public final class VectorElementwise implements ElementwiseKernels {
     }
 
     @Override public void binaryRun(BinaryFn fn, float[] a, int aOff, int aStride, float[] b, int bOff, int bStride, float[] y, int yOff, int n) {
-        if (n < L || (aStride | bStride) > 1 || aStride < 0 || bStride < 0) { TWIN.binaryRun(fn, a, aOff, aStride, b, bOff, bStride, y, yOff, n); return; }
+        if (n < SMALL || (aStride | bStride) > 1 || aStride < 0 || bStride < 0) { TWIN.binaryRun(fn, a, aOff, aStride, b, bOff, bStride, y, yOff, n); return; }
         if (aStride == 0 && bStride == 0) { fill(y, yOff, n, ScalarElementwise.apply(fn, a[aOff], b[bOff])); return; }
-        boolean ab = aStride == 0, bb = bStride == 0;
         int bound = S.loopBound(n);
+        // a stride-0 operand is read from an L-wide copy at a fixed index: a plain load each
+        // iteration, with no vector chosen by a condition (C2 boxes such phis in polluted profiles)
+        float[][] scratch = SCRATCH.get();
+        int as = 1, bs = 1;
+        if (aStride == 0) { Arrays.fill(scratch[0], a[aOff]); a = scratch[0]; aOff = 0; as = 0; }
+        if (bStride == 0) { Arrays.fill(scratch[1], b[bOff]); b = scratch[1]; bOff = 0; bs = 0; }
         // one method per function: each compiles on its own budget (one method holding all the
         // loops outgrew C2's inlining budget and boxed its vectors)
         switch (fn) {
-            case ADD -> addRun(a, aOff, ab, b, bOff, bb, y, yOff, bound);
-            case SUB -> subRun(a, aOff, ab, b, bOff, bb, y, yOff, bound);
-            case MUL -> mulRun(a, aOff, ab, b, bOff, bb, y, yOff, bound);
-            case DIV -> divRun(a, aOff, ab, b, bOff, bb, y, yOff, bound);
-            case MAX -> maxRun(a, aOff, ab, b, bOff, bb, y, yOff, bound);
-            case MIN -> minRun(a, aOff, ab, b, bOff, bb, y, yOff, bound);
-            case POW -> powRun(a, aOff, ab, b, bOff, bb, y, yOff, bound);
-            case GREATER -> greaterRun(a, aOff, ab, b, bOff, bb, y, yOff, bound);
-            case GREATER_EQUAL -> greaterEqualRun(a, aOff, ab, b, bOff, bb, y, yOff, bound);
-            case LESS -> lessRun(a, aOff, ab, b, bOff, bb, y, yOff, bound);
-            case LESS_EQUAL -> lessEqualRun(a, aOff, ab, b, bOff, bb, y, yOff, bound);
-            case EQUAL -> equalRun(a, aOff, ab, b, bOff, bb, y, yOff, bound);
-            case NOT_EQUAL -> notEqualRun(a, aOff, ab, b, bOff, bb, y, yOff, bound);
-            case BCE_WITH_LOGITS -> bceWithLogitsRun(a, aOff, ab, b, bOff, bb, y, yOff, bound);
-            case BCE -> bceRun(a, aOff, ab, b, bOff, bb, y, yOff, bound);
+            case ADD -> addRun(a, aOff, as, b, bOff, bs, y, yOff, bound);
+            case SUB -> subRun(a, aOff, as, b, bOff, bs, y, yOff, bound);
+            case MUL -> mulRun(a, aOff, as, b, bOff, bs, y, yOff, bound);
+            case DIV -> divRun(a, aOff, as, b, bOff, bs, y, yOff, bound);
+            case MAX -> maxRun(a, aOff, as, b, bOff, bs, y, yOff, bound);
+            case MIN -> minRun(a, aOff, as, b, bOff, bs, y, yOff, bound);
+            case POW -> powRun(a, aOff, as, b, bOff, bs, y, yOff, bound);
+            case GREATER -> greaterRun(a, aOff, as, b, bOff, bs, y, yOff, bound);
+            case GREATER_EQUAL -> greaterEqualRun(a, aOff, as, b, bOff, bs, y, yOff, bound);
+            case LESS -> lessRun(a, aOff, as, b, bOff, bs, y, yOff, bound);
+            case LESS_EQUAL -> lessEqualRun(a, aOff, as, b, bOff, bs, y, yOff, bound);
+            case EQUAL -> equalRun(a, aOff, as, b, bOff, bs, y, yOff, bound);
+            case NOT_EQUAL -> notEqualRun(a, aOff, as, b, bOff, bs, y, yOff, bound);
+            case BCE_WITH_LOGITS -> bceWithLogitsRun(a, aOff, as, b, bOff, bs, y, yOff, bound);
+            case BCE -> bceRun(a, aOff, as, b, bOff, bs, y, yOff, bound);
         }
-        if (bound < n) TWIN.binaryRun(fn, a, aOff + bound * aStride, aStride, b, bOff + bound * bStride, bStride, y, yOff + bound, n - bound);
+        if (bound < n) TWIN.binaryRun(fn, a, aOff + bound * as, as, b, bOff + bound * bs, bs, y, yOff + bound, n - bound);
     }
 
-    private static void addRun(float[] a, int aOff, boolean ab, float[] b, int bOff, boolean bb, float[] y, int yOff, int bound) {
-        FloatVector a0 = FloatVector.broadcast(S, a[aOff]), b0 = FloatVector.broadcast(S, b[bOff]);
+    private static void addRun(float[] a, int aOff, int as, float[] b, int bOff, int bs, float[] y, int yOff, int bound) {
         int i = 0;
-        for (; i < bound; i += L) at(ab, a0, a, aOff + i).add(at(bb, b0, b, bOff + i)).intoArray(y, yOff + i);
+        for (; i < bound; i += L) load(a, aOff + i * as).add(load(b, bOff + i * bs)).intoArray(y, yOff + i);
     }
-    private static void subRun(float[] a, int aOff, boolean ab, float[] b, int bOff, boolean bb, float[] y, int yOff, int bound) {
-        FloatVector a0 = FloatVector.broadcast(S, a[aOff]), b0 = FloatVector.broadcast(S, b[bOff]);
+    private static void subRun(float[] a, int aOff, int as, float[] b, int bOff, int bs, float[] y, int yOff, int bound) {
         int i = 0;
-        for (; i < bound; i += L) at(ab, a0, a, aOff + i).sub(at(bb, b0, b, bOff + i)).intoArray(y, yOff + i);
+        for (; i < bound; i += L) load(a, aOff + i * as).sub(load(b, bOff + i * bs)).intoArray(y, yOff + i);
     }
-    private static void mulRun(float[] a, int aOff, boolean ab, float[] b, int bOff, boolean bb, float[] y, int yOff, int bound) {
-        FloatVector a0 = FloatVector.broadcast(S, a[aOff]), b0 = FloatVector.broadcast(S, b[bOff]);
+    private static void mulRun(float[] a, int aOff, int as, float[] b, int bOff, int bs, float[] y, int yOff, int bound) {
         int i = 0;
-        for (; i < bound; i += L) at(ab, a0, a, aOff + i).mul(at(bb, b0, b, bOff + i)).intoArray(y, yOff + i);
+        for (; i < bound; i += L) load(a, aOff + i * as).mul(load(b, bOff + i * bs)).intoArray(y, yOff + i);
     }
-    private static void divRun(float[] a, int aOff, boolean ab, float[] b, int bOff, boolean bb, float[] y, int yOff, int bound) {
-        FloatVector a0 = FloatVector.broadcast(S, a[aOff]), b0 = FloatVector.broadcast(S, b[bOff]);
+    private static void divRun(float[] a, int aOff, int as, float[] b, int bOff, int bs, float[] y, int yOff, int bound) {
         int i = 0;
-        for (; i < bound; i += L) at(ab, a0, a, aOff + i).div(at(bb, b0, b, bOff + i)).intoArray(y, yOff + i);
+        for (; i < bound; i += L) load(a, aOff + i * as).div(load(b, bOff + i * bs)).intoArray(y, yOff + i);
     }
-    private static void maxRun(float[] a, int aOff, boolean ab, float[] b, int bOff, boolean bb, float[] y, int yOff, int bound) {
-        FloatVector a0 = FloatVector.broadcast(S, a[aOff]), b0 = FloatVector.broadcast(S, b[bOff]);
+    private static void maxRun(float[] a, int aOff, int as, float[] b, int bOff, int bs, float[] y, int yOff, int bound) {
         int i = 0;
-        for (; i < bound; i += L) at(ab, a0, a, aOff + i).max(at(bb, b0, b, bOff + i)).intoArray(y, yOff + i);
+        for (; i < bound; i += L) load(a, aOff + i * as).max(load(b, bOff + i * bs)).intoArray(y, yOff + i);
     }
-    private static void minRun(float[] a, int aOff, boolean ab, float[] b, int bOff, boolean bb, float[] y, int yOff, int bound) {
-        FloatVector a0 = FloatVector.broadcast(S, a[aOff]), b0 = FloatVector.broadcast(S, b[bOff]);
+    private static void minRun(float[] a, int aOff, int as, float[] b, int bOff, int bs, float[] y, int yOff, int bound) {
         int i = 0;
-        for (; i < bound; i += L) at(ab, a0, a, aOff + i).min(at(bb, b0, b, bOff + i)).intoArray(y, yOff + i);
+        for (; i < bound; i += L) load(a, aOff + i * as).min(load(b, bOff + i * bs)).intoArray(y, yOff + i);
     }
-    private static void powRun(float[] a, int aOff, boolean ab, float[] b, int bOff, boolean bb, float[] y, int yOff, int bound) {
-        FloatVector a0 = FloatVector.broadcast(S, a[aOff]), b0 = FloatVector.broadcast(S, b[bOff]);
+    private static void powRun(float[] a, int aOff, int as, float[] b, int bOff, int bs, float[] y, int yOff, int bound) {
         int i = 0;
-        for (; i < bound; i += L) at(ab, a0, a, aOff + i).lanewise(VectorOperators.POW, at(bb, b0, b, bOff + i)).intoArray(y, yOff + i);
+        for (; i < bound; i += L) load(a, aOff + i * as).lanewise(VectorOperators.POW, load(b, bOff + i * bs)).intoArray(y, yOff + i);
     }
-    private static void greaterRun(float[] a, int aOff, boolean ab, float[] b, int bOff, boolean bb, float[] y, int yOff, int bound) {
-        FloatVector a0 = FloatVector.broadcast(S, a[aOff]), b0 = FloatVector.broadcast(S, b[bOff]);
+    private static void greaterRun(float[] a, int aOff, int as, float[] b, int bOff, int bs, float[] y, int yOff, int bound) {
         int i = 0;
-        for (; i < bound; i += L) compare(VectorOperators.GT, at(ab, a0, a, aOff + i), at(bb, b0, b, bOff + i)).intoArray(y, yOff + i);
+        for (; i < bound; i += L) ZERO.blend(ONE, load(a, aOff + i * as).compare(VectorOperators.GT, load(b, bOff + i * bs))).intoArray(y, yOff + i);
     }
-    private static void greaterEqualRun(float[] a, int aOff, boolean ab, float[] b, int bOff, boolean bb, float[] y, int yOff, int bound) {
-        FloatVector a0 = FloatVector.broadcast(S, a[aOff]), b0 = FloatVector.broadcast(S, b[bOff]);
+    private static void greaterEqualRun(float[] a, int aOff, int as, float[] b, int bOff, int bs, float[] y, int yOff, int bound) {
         int i = 0;
-        for (; i < bound; i += L) compare(VectorOperators.GE, at(ab, a0, a, aOff + i), at(bb, b0, b, bOff + i)).intoArray(y, yOff + i);
+        for (; i < bound; i += L) ZERO.blend(ONE, load(a, aOff + i * as).compare(VectorOperators.GE, load(b, bOff + i * bs))).intoArray(y, yOff + i);
     }
-    private static void lessRun(float[] a, int aOff, boolean ab, float[] b, int bOff, boolean bb, float[] y, int yOff, int bound) {
-        FloatVector a0 = FloatVector.broadcast(S, a[aOff]), b0 = FloatVector.broadcast(S, b[bOff]);
+    private static void lessRun(float[] a, int aOff, int as, float[] b, int bOff, int bs, float[] y, int yOff, int bound) {
         int i = 0;
-        for (; i < bound; i += L) compare(VectorOperators.LT, at(ab, a0, a, aOff + i), at(bb, b0, b, bOff + i)).intoArray(y, yOff + i);
+        for (; i < bound; i += L) ZERO.blend(ONE, load(a, aOff + i * as).compare(VectorOperators.LT, load(b, bOff + i * bs))).intoArray(y, yOff + i);
     }
-    private static void lessEqualRun(float[] a, int aOff, boolean ab, float[] b, int bOff, boolean bb, float[] y, int yOff, int bound) {
-        FloatVector a0 = FloatVector.broadcast(S, a[aOff]), b0 = FloatVector.broadcast(S, b[bOff]);
+    private static void lessEqualRun(float[] a, int aOff, int as, float[] b, int bOff, int bs, float[] y, int yOff, int bound) {
         int i = 0;
-        for (; i < bound; i += L) compare(VectorOperators.LE, at(ab, a0, a, aOff + i), at(bb, b0, b, bOff + i)).intoArray(y, yOff + i);
+        for (; i < bound; i += L) ZERO.blend(ONE, load(a, aOff + i * as).compare(VectorOperators.LE, load(b, bOff + i * bs))).intoArray(y, yOff + i);
     }
-    private static void equalRun(float[] a, int aOff, boolean ab, float[] b, int bOff, boolean bb, float[] y, int yOff, int bound) {
-        FloatVector a0 = FloatVector.broadcast(S, a[aOff]), b0 = FloatVector.broadcast(S, b[bOff]);
+    private static void equalRun(float[] a, int aOff, int as, float[] b, int bOff, int bs, float[] y, int yOff, int bound) {
         int i = 0;
-        for (; i < bound; i += L) compare(VectorOperators.EQ, at(ab, a0, a, aOff + i), at(bb, b0, b, bOff + i)).intoArray(y, yOff + i);
+        for (; i < bound; i += L) ZERO.blend(ONE, load(a, aOff + i * as).compare(VectorOperators.EQ, load(b, bOff + i * bs))).intoArray(y, yOff + i);
     }
-    private static void notEqualRun(float[] a, int aOff, boolean ab, float[] b, int bOff, boolean bb, float[] y, int yOff, int bound) {
-        FloatVector a0 = FloatVector.broadcast(S, a[aOff]), b0 = FloatVector.broadcast(S, b[bOff]);
+    private static void notEqualRun(float[] a, int aOff, int as, float[] b, int bOff, int bs, float[] y, int yOff, int bound) {
         int i = 0;
-        for (; i < bound; i += L) compare(VectorOperators.NE, at(ab, a0, a, aOff + i), at(bb, b0, b, bOff + i)).intoArray(y, yOff + i);
+        for (; i < bound; i += L) ZERO.blend(ONE, load(a, aOff + i * as).compare(VectorOperators.NE, load(b, bOff + i * bs))).intoArray(y, yOff + i);
     }
     // max(x, 0) - x z + log1p(e^-|x|)
-    private static void bceWithLogitsRun(float[] a, int aOff, boolean ab, float[] b, int bOff, boolean bb, float[] y, int yOff, int bound) {
-        FloatVector a0 = FloatVector.broadcast(S, a[aOff]), b0 = FloatVector.broadcast(S, b[bOff]);
+    private static void bceWithLogitsRun(float[] a, int aOff, int as, float[] b, int bOff, int bs, float[] y, int yOff, int bound) {
         int i = 0;
         for (; i < bound; i += L) {
-            FloatVector x = at(ab, a0, a, aOff + i), z = at(bb, b0, b, bOff + i);
+            FloatVector x = load(a, aOff + i * as), z = load(b, bOff + i * bs);
             x.max(ZERO).sub(x.mul(z)).add(x.abs().neg().lanewise(VectorOperators.EXP).lanewise(VectorOperators.LOG1P)).intoArray(y, yOff + i);
         }
     }
     // q = clip(p, eps, 1 - eps); -(z ln q + (1 - z) ln(1 - q))
-    private static void bceRun(float[] a, int aOff, boolean ab, float[] b, int bOff, boolean bb, float[] y, int yOff, int bound) {
-        FloatVector a0 = FloatVector.broadcast(S, a[aOff]), b0 = FloatVector.broadcast(S, b[bOff]);
+    private static void bceRun(float[] a, int aOff, int as, float[] b, int bOff, int bs, float[] y, int yOff, int bound) {
         int i = 0;
         for (; i < bound; i += L) {
-            FloatVector q = at(ab, a0, a, aOff + i).max(BCE_LO).min(BCE_HI), z = at(bb, b0, b, bOff + i);
+            FloatVector q = load(a, aOff + i * as).max(BCE_LO).min(BCE_HI), z = load(b, bOff + i * bs);
             z.mul(q.lanewise(VectorOperators.LOG)).add(ONE.sub(z).mul(ONE.sub(q).lanewise(VectorOperators.LOG))).neg().intoArray(y, yOff + i);
         }
     }
 
-    /** 1 where the comparison holds, else 0. */
-    private static FloatVector compare(VectorOperators.Comparison op, FloatVector a, FloatVector b) { return ZERO.blend(ONE, a.compare(op, b)); }
 
     @Override public void whereRun(float[] c, int cOff, int cStride, float[] a, int aOff, int aStride, float[] b, int bOff, int bStride, float[] y, int yOff, int n) {
-        if (n < L || cStride != 1 || (aStride | bStride) > 1 || aStride < 0 || bStride < 0) {
+        if (n < SMALL || cStride != 1 || (aStride | bStride) > 1 || aStride < 0 || bStride < 0) {
             TWIN.whereRun(c, cOff, cStride, a, aOff, aStride, b, bOff, bStride, y, yOff, n);
             return;
         }
-        // a broadcast operand is read at a fixed index: stride 0 keeps the load in bounds and the value constant
+        // a stride-0 operand is read from an L-wide copy at a fixed index (see binaryRun)
         int i = 0, bound = S.loopBound(n);
-        boolean ab = aStride == 0, bb = bStride == 0;
-        FloatVector a0 = FloatVector.broadcast(S, a[aOff]), b0 = FloatVector.broadcast(S, b[bOff]);
+        float[][] scratch = SCRATCH.get();
+        int as = 1, bs = 1;
+        if (aStride == 0) { Arrays.fill(scratch[0], a[aOff]); a = scratch[0]; aOff = 0; as = 0; }
+        if (bStride == 0) { Arrays.fill(scratch[1], b[bOff]); b = scratch[1]; bOff = 0; bs = 0; }
         for (; i < bound; i += L) {
-            at(bb, b0, b, bOff + i).blend(at(ab, a0, a, aOff + i), load(c, cOff + i).compare(VectorOperators.NE, 0f)).intoArray(y, yOff + i);
+            load(b, bOff + i * bs).blend(load(a, aOff + i * as), load(c, cOff + i).compare(VectorOperators.NE, 0f)).intoArray(y, yOff + i);
         }
-        if (i < n) TWIN.whereRun(c, cOff + i, cStride, a, aOff + i * aStride, aStride, b, bOff + i * bStride, bStride, y, yOff + i, n - i);
+        if (i < n) TWIN.whereRun(c, cOff + i, cStride, a, aOff + i * as, as, b, bOff + i * bs, bs, y, yOff + i, n - i);
     }
 
     @Override public void copyRun(float[] x, int xOff, int xStride, float[] y, int yOff, int yStride, int n) {
@@ -241,7 +239,7 @@ public final class VectorElementwise implements ElementwiseKernels {
 
     /** Σ x[off, off + n): four accumulators of L lanes hide the add latency. */
     static float sumOf(float[] x, int off, int n) {
-        if (n < L) return ScalarElementwise.sumOf(x, off, n);
+        if (n < SMALL) return ScalarElementwise.sumOf(x, off, n);
         // accumulators start as fresh vectors, not the static constants: C2 removes the boxes of a loop
         // phi only when every input is a fresh vector, and boxed every iteration otherwise
         FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S), a2 = FloatVector.zero(S), a3 = FloatVector.zero(S);
@@ -258,7 +256,7 @@ public final class VectorElementwise implements ElementwiseKernels {
     }
 
     static float maxOf(float[] x, int off, int n) {
-        if (n < L) return ScalarElementwise.maxOf(x, off, n);
+        if (n < SMALL) return ScalarElementwise.maxOf(x, off, n);
         float ninf = Float.NEGATIVE_INFINITY;
         FloatVector a0 = FloatVector.broadcast(S, ninf), a1 = FloatVector.broadcast(S, ninf), a2 = FloatVector.broadcast(S, ninf), a3 = FloatVector.broadcast(S, ninf);
         int i = 0, bound4 = n / (4 * L) * (4 * L);
@@ -274,7 +272,7 @@ public final class VectorElementwise implements ElementwiseKernels {
     }
 
     private void accumulate(boolean max, float[] x, int xOff, float[] y, int yOff, int n) {
-        if (n < L) { TWIN.accumulate(max, x, xOff, y, yOff, n); return; }
+        if (n < SMALL) { TWIN.accumulate(max, x, xOff, y, yOff, n); return; }
         int i = 0, bound = S.loopBound(n);
         if (max) for (; i < bound; i += L) load(y, yOff + i).max(load(x, xOff + i)).intoArray(y, yOff + i);
         else for (; i < bound; i += L) load(y, yOff + i).add(load(x, xOff + i)).intoArray(y, yOff + i);
@@ -282,7 +280,7 @@ public final class VectorElementwise implements ElementwiseKernels {
     }
 
     private void scale(float[] y, int off, int n, float s) {
-        if (n < L) { TWIN.scale(y, off, n, s); return; }
+        if (n < SMALL) { TWIN.scale(y, off, n, s); return; }
         int i = 0, bound = S.loopBound(n);
         for (; i < bound; i += L) load(y, off + i).mul(s).intoArray(y, off + i);
         if (i < n) TWIN.scale(y, off + i, n - i, s);
@@ -385,7 +383,7 @@ public final class VectorElementwise implements ElementwiseKernels {
     }
 
     @Override public void sgdUpdate(float[] p, int pOff, float[] g, int gOff, float[] vel, int vOff, int n, float lr, double momentum, boolean nesterov, double weightDecay) {
-        if (n < L) { TWIN.sgdUpdate(p, pOff, g, gOff, vel, vOff, n, lr, momentum, nesterov, weightDecay); return; }
+        if (n < SMALL) { TWIN.sgdUpdate(p, pOff, g, gOff, vel, vOff, n, lr, momentum, nesterov, weightDecay); return; }
         float mu = (float) momentum, wd = (float) weightDecay;
         int i = 0, bound = S.loopBound(n);
         for (; i < bound; i += L) {
@@ -404,7 +402,7 @@ public final class VectorElementwise implements ElementwiseKernels {
 
     @Override public void adamUpdate(float[] p, int pOff, float[] g, int gOff, float[] m, int mOff, float[] v, int vOff, int n, float lr, long step,
                                      double beta1, double beta2, double eps, double weightDecay, boolean decoupled) {
-        if (n < L) { TWIN.adamUpdate(p, pOff, g, gOff, m, mOff, v, vOff, n, lr, step, beta1, beta2, eps, weightDecay, decoupled); return; }
+        if (n < SMALL) { TWIN.adamUpdate(p, pOff, g, gOff, m, mOff, v, vOff, n, lr, step, beta1, beta2, eps, weightDecay, decoupled); return; }
         float decay = decoupled ? (float) (1 - lr * weightDecay) : 1f, wd = decoupled ? 0f : (float) weightDecay;
         float b1 = (float) beta1, c1 = (float) (1 - beta1), b2 = (float) beta2, c2 = (float) (1 - beta2);
         float stepSize = (float) (lr / (1 - Math.pow(beta1, step))), sqrtBc2 = (float) Math.sqrt(1 - Math.pow(beta2, step)), e = (float) eps;

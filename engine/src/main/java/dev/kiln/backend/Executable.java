@@ -13,6 +13,9 @@ public interface Executable extends AutoCloseable {
     /** Copies {@code data} (exactly the input's size) into program input {@code slot}. */
     void setInput(int slot, float[] data);
 
+    /** Copies {@code count} values of {@code src} from {@code offset} into input {@code slot}; count must be the input's size. */
+    void setInput(int slot, float[] src, int offset, int count);
+
     /** Runs every instruction once: values, then in-place updates. */
     void run();
 

@@ -78,7 +78,7 @@ public final class Tensor {
     public Tensor log() { return un(Ops::log); }
     public Tensor neg() { return un(Ops::neg); }
     public Tensor abs() { return un(Ops::abs); }
-    public Tensor square() { return apply(Ops.square(node), this); }
+    public Tensor square() { return apply(Ops.square(node), this, this); }
     public Tensor softmax() { return un(Ops::softmax); }
     public Tensor sum() { return un(Ops::sumAll); }
     public Tensor mean() { return un(Ops::meanAll); }
