@@ -5,6 +5,7 @@ import dev.kiln.tensor.Shape;
 import java.util.Iterator;
 import java.util.NoSuchElementException;
 import java.util.concurrent.ArrayBlockingQueue;
+import java.util.function.IntConsumer;
 
 /**
  * Iterates the mini-batches of a {@link Batches} plan, epoch by epoch, into reused buffers: in the
@@ -23,6 +24,7 @@ public final class Loader implements AutoCloseable {
     private final Filler filler;          // used by the caller's thread when not prefetching
     private final Batch own;              // the single buffer when not prefetching
     private final Batch[] buffers;        // the two buffers when prefetching
+    private final IntConsumer beforeFill;
 
     // Consumer state.
     private int epoch = -1;
@@ -38,15 +40,19 @@ public final class Loader implements AutoCloseable {
     private ArrayBlockingQueue<Batch> free;
     private Batch held;
 
-    Loader(Batches plan) {
+    Loader(Batches plan) { this(plan, null); }
+
+    /** {@code beforeFill} runs before each batch is filled, on the filling thread: a test hook to inject failures. */
+    Loader(Batches plan, IntConsumer beforeFill) {
         this.plan = plan;
+        this.beforeFill = beforeFill;
         int fx = plan.data().featuresPerExample(), fy = plan.data().labelsPerExample();
         if (plan.prefetch()) {
             this.filler = null;
             this.own = null;
             this.buffers = new Batch[] {new Batch(plan.batchSize(), fx, fy), new Batch(plan.batchSize(), fx, fy)};
         } else {
-            this.filler = new Filler(plan);
+            this.filler = new Filler(plan, beforeFill);
             this.own = new Batch(plan.batchSize(), fx, fy);
             this.buffers = null;
         }
@@ -167,7 +173,7 @@ public final class Loader implements AutoCloseable {
         free = new ArrayBlockingQueue<>(buffers.length);
         for (Batch b : buffers) free.add(b);
         held = null;
-        Filler f = new Filler(plan);
+        Filler f = new Filler(plan, beforeFill);
         ArrayBlockingQueue<Batch> fullQ = full, freeQ = free;
         Thread t = new Thread(() -> produce(f, firstEpoch, fullQ, freeQ), "kiln-prefetch");
         t.setDaemon(true);
@@ -220,10 +226,12 @@ public final class Loader implements AutoCloseable {
         private final SplitMix rng = new SplitMix(0);
         private final float[] scratch;
         private final Shape fullX, fullY, lastX, lastY;
+        private final IntConsumer beforeFill;
         private int epoch;
 
-        Filler(Batches plan) {
+        Filler(Batches plan, IntConsumer beforeFill) {
             this.plan = plan;
+            this.beforeFill = beforeFill;
             Dataset d = plan.data();
             this.order = new int[d.size()];
             this.scratch = plan.augment().isNone() ? new float[0] : new float[d.featuresPerExample()];
@@ -245,6 +253,7 @@ public final class Loader implements AutoCloseable {
         }
 
         int fill(int index, Batch meta, float[] x, float[] y) {
+            if (beforeFill != null) beforeFill.accept(index);
             Dataset d = plan.data();
             int bs = plan.batchSize();
             int start = index * bs;
