@@ -188,7 +188,7 @@ public final class MemoryPlanner {
     static int aligned(int size) { return (size + ALIGN - 1) / ALIGN * ALIGN; }
 
     /** Free ranges of the arena, merged when adjacent; {@code top} is the arena's size so far. */
-    private static final class Arena {
+    static final class Arena {
         private final TreeMap<Integer, Integer> free = new TreeMap<>(); // offset -> size
         int top;
 
@@ -197,16 +197,20 @@ public final class MemoryPlanner {
             for (Map.Entry<Integer, Integer> e : free.entrySet()) {
                 if (e.getValue() >= size && (best == null || e.getValue() < best.getValue())) best = e;
             }
+            // read key and value before removing: TreeMap's deletion may move another mapping into
+            // the removed entry object, so the entry must not be read afterwards
             if (best != null) {
-                free.remove(best.getKey());
-                if (best.getValue() > size) free.put(best.getKey() + size, best.getValue() - size);
-                return best.getKey();
+                int at = best.getKey(), length = best.getValue();
+                free.remove(at);
+                if (length > size) free.put(at + size, length - size);
+                return at;
             }
             Map.Entry<Integer, Integer> lastFree = free.lastEntry();
             if (lastFree != null && lastFree.getKey() + lastFree.getValue() == top) {
-                free.remove(lastFree.getKey());
-                top = lastFree.getKey() + size;
-                return lastFree.getKey();
+                int at = lastFree.getKey();
+                free.remove(at);
+                top = at + size;
+                return at;
             }
             int at = top;
             top += size;
@@ -216,14 +220,16 @@ public final class MemoryPlanner {
         void free(int offset, int size) {
             Map.Entry<Integer, Integer> after = free.ceilingEntry(offset);
             if (after != null && after.getKey() == offset + size) {
+                int key = after.getKey();
                 size += after.getValue();
-                free.remove(after.getKey());
+                free.remove(key);
             }
             Map.Entry<Integer, Integer> before = free.floorEntry(offset);
             if (before != null && before.getKey() + before.getValue() == offset) {
-                free.remove(before.getKey());
-                offset = before.getKey();
+                int key = before.getKey();
                 size += before.getValue();
+                free.remove(key);
+                offset = key;
             }
             free.put(offset, size);
         }

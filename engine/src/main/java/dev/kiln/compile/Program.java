@@ -26,6 +26,16 @@ public record Program(List<Instruction> instructions, List<Node> inputs, List<Sl
         outputs = List.copyOf(outputs);
         variables = List.copyOf(variables);
         constants = List.copyOf(constants);
+        for (Instruction ins : instructions) {
+            for (Slot s : ins.inputs()) checkInArena(s, arenaSize, ins);
+            if (ins.output() != null) checkInArena(ins.output(), arenaSize, ins);
+        }
+    }
+
+    private static void checkInArena(Slot s, int arenaSize, Instruction ins) {
+        if (s.storage() == Slot.Storage.ARENA && (s.offset() < 0 || s.offset() + s.size() > arenaSize)) {
+            throw new IllegalStateException("memory plan error: " + s + " of " + ins.node().describe() + " lies outside the arena of " + arenaSize + " floats");
+        }
     }
 
     /** Index of the input named {@code name}, or an error listing the names. */

@@ -14,6 +14,7 @@ public record AdamUpdate(double beta1, double beta2, double epsilon, double weig
     public String name() { return decoupled ? "adamw_update" : "adam_update"; }
     public int arity() { return 6; }
     public boolean isEffect() { return true; }
+    public List<Integer> writes() { return List.of(0, 2, 3); }
     public Shape inferShape(List<Shape> in) {
         Shape p = in.get(0);
         for (int i = 1; i < 4; i++) if (!in.get(i).equals(p)) throw new IllegalArgumentException("param, grad, m and v must share a shape, got " + in.subList(0, 4));

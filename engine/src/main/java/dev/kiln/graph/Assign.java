@@ -12,6 +12,7 @@ public record Assign() implements Op {
     public String name() { return "assign"; }
     public int arity() { return 2; }
     public boolean isEffect() { return true; }
+    public List<Integer> writes() { return List.of(0); }
     public Shape inferShape(List<Shape> in) {
         if (!in.get(0).equals(in.get(1))) throw new IllegalArgumentException("cannot assign a value of shape " + in.get(1) + " to a variable of shape " + in.get(0));
         return Shape.SCALAR;

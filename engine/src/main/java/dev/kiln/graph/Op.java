@@ -38,6 +38,9 @@ public sealed interface Op
     /** Ops that update variables in place (optimizer steps) rather than produce a value. */
     default boolean isEffect() { return false; }
 
+    /** For an in-place update: the inputs it writes (each must read a variable). Empty for value ops. */
+    default List<Integer> writes() { return List.of(); }
+
     /** Number of inputs, or -1 when variadic. */
     int arity();
 }

@@ -14,6 +14,7 @@ public record SgdUpdate(double momentum, boolean nesterov, double weightDecay) i
     public String name() { return "sgd_update"; }
     public int arity() { return 4; }
     public boolean isEffect() { return true; }
+    public List<Integer> writes() { return List.of(0, 2); }
     public Shape inferShape(List<Shape> in) {
         Shape p = in.get(0);
         if (!in.get(1).equals(p) || !in.get(2).equals(p)) throw new IllegalArgumentException("param, grad and velocity must share a shape, got " + in.subList(0, 3));

@@ -253,30 +253,39 @@ public final class Model {
      * Outputs: loss, predictions. Effects: optimizer updates and moving statistics.
      */
     public Executable trainingProgram(int batch) {
+        return programs.computeIfAbsent("train/" + batch, k -> {
+            Traced t = trainingGraph(batch);
+            return compileProgram(t.graph(), t.inputs());
+        });
+    }
+
+    /** A traced graph and its program inputs, in slot order. */
+    public record Traced(Graph graph, List<Node> inputs) {}
+
+    /** The uncompiled training step (see {@link #trainingProgram}): for dumps, tests and other backends. */
+    public Traced trainingGraph(int batch) {
         requireCompiled();
         if (optimizer == null) throw new IllegalStateException("model '" + name + "' was compiled without an optimizer");
-        return programs.computeIfAbsent("train/" + batch, k -> {
-            List<Node> xs = inputNodes(batch);
-            Node y = Ops.input("y", batched(batch, targetShape()));
-            Node lr = Ops.input("lr", Shape.SCALAR), step = Ops.input("step", Shape.SCALAR);
-            CallContext ctx = new CallContext(true, step);
-            Node pred = trace(xs, ctx).get(0);
-            Node lossNode;
-            try (Scope s = Scope.enter("loss")) { lossNode = loss.compute(pred, y); }
-            List<Variable> params = new ArrayList<>();
-            List<Node> paramNodes = new ArrayList<>();
-            for (Map.Entry<Variable, Node> e : ctx.params().entrySet()) {
-                if (e.getKey().trainable()) { params.add(e.getKey()); paramNodes.add(e.getValue()); }
-            }
-            List<Node> effects = new ArrayList<>(ctx.updates());
-            if (!params.isEmpty()) {
-                List<Node> grads = Autodiff.gradients(lossNode, paramNodes);
-                try (Scope s = Scope.enter("optimizer")) { effects.addAll(optimizer.updates(params, grads, lr, step)); }
-            }
-            List<Node> ins = new ArrayList<>(xs);
-            ins.add(y); ins.add(lr); ins.add(step);
-            return compileProgram(new Graph(List.of(lossNode, pred), effects), ins);
-        });
+        List<Node> xs = inputNodes(batch);
+        Node y = Ops.input("y", batched(batch, targetShape()));
+        Node lr = Ops.input("lr", Shape.SCALAR), step = Ops.input("step", Shape.SCALAR);
+        CallContext ctx = new CallContext(true, step);
+        Node pred = trace(xs, ctx).get(0);
+        Node lossNode;
+        try (Scope s = Scope.enter("loss")) { lossNode = loss.compute(pred, y); }
+        List<Variable> params = new ArrayList<>();
+        List<Node> paramNodes = new ArrayList<>();
+        for (Map.Entry<Variable, Node> e : ctx.params().entrySet()) {
+            if (e.getKey().trainable()) { params.add(e.getKey()); paramNodes.add(e.getValue()); }
+        }
+        List<Node> effects = new ArrayList<>(ctx.updates());
+        if (!params.isEmpty()) {
+            List<Node> grads = Autodiff.gradients(lossNode, paramNodes);
+            try (Scope s = Scope.enter("optimizer")) { effects.addAll(optimizer.updates(params, grads, lr, step)); }
+        }
+        List<Node> ins = new ArrayList<>(xs);
+        ins.add(y); ins.add(lr); ins.add(step);
+        return new Traced(new Graph(List.of(lossNode, pred), effects), ins);
     }
 
     /** The compiled evaluation step (inference mode). Inputs: x₀..xₖ, y. Outputs: loss, predictions. */
@@ -316,6 +325,23 @@ public final class Model {
 
     /** Drops compiled programs (after changing trainable flags or loading weights of a new shape). */
     public void invalidatePrograms() { programs.clear(); }
+
+    /** Trains the model (Keras's fit): see {@link dev.kiln.train.Fit}. */
+    public dev.kiln.train.History fit(dev.kiln.data.Dataset train, dev.kiln.train.Fit fit) {
+        requireCompiled();
+        return dev.kiln.train.Trainer.fit(this, train, fit);
+    }
+
+    /** Loss and metrics on {@code data} in inference mode, e.g. {"loss": 0.31, "accuracy": 0.91}. */
+    public Map<String, Double> evaluate(dev.kiln.data.Dataset data, int batchSize) {
+        requireCompiled();
+        return dev.kiln.train.Trainer.evaluate(this, data, batchSize);
+    }
+
+    public Map<String, Double> evaluate(dev.kiln.data.Dataset data) { return evaluate(data, 32); }
+
+    /** Predictions for a dataset's features (labels ignored). */
+    public float[] predict(dev.kiln.data.Dataset data) { return predict(data.features(), 32); }
 
     /** Predictions for {@code rows} examples of a single-input, single-output model, in batches. */
     public float[] predict(float[] x, int batchSize) {
