@@ -129,24 +129,41 @@ def summarize(values):
     return {"median": statistics.median(values), "min": min(values), "max": max(values), "runs": values}
 
 
-def timed_runs(fn, reps, probe, max_reruns):
-    """Calls fn() (returns a figure, higher is better) reps times; a run taken while other processes
-    used the CPU is thrown away and taken again, up to max_reruns times for the whole figure."""
-    values, reruns, unresolved, other_max = [], 0, 0, 0.0
+def wait_quiet(probe, max_wait_s, slice_s=0.1):
+    """Waits until other processes leave the CPU for one slice (or max_wait_s passes); returns the seconds waited.
+
+    Rerunning at once after a busy run mostly lands in the same burst (a compiler, a test run),
+    so a rerun waits for a quiet slice first."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < max_wait_s:
+        probe.start()
+        time.sleep(slice_s)
+        _, busy = probe.stop()
+        if not busy:
+            break
+    return time.perf_counter() - t0
+
+
+def timed_runs(fn, reps, probe, max_reruns, max_wait_s=2.0):
+    """Calls fn() (returns one figure) reps times; a run taken while other processes used the CPU
+    is thrown away and taken again after a quiet slice, up to max_reruns times for the whole figure.
+    Runs still busy after that are kept and counted in busy_unresolved."""
+    values, reruns, unresolved, other_max, waited = [], 0, 0, 0.0, 0.0
     while len(values) < reps:
         probe.start()
         v = fn()
         other, busy = probe.stop()
         if busy and reruns < max_reruns:
             reruns += 1
-            time.sleep(0.2)  # let the other process finish its burst before trying again
+            waited += wait_quiet(probe, max_wait_s)
             continue
         if busy:
             unresolved += 1
         other_max = max(other_max, other)
         values.append(v)
     out = summarize(values)
-    out.update({"reruns": reruns, "busy_unresolved": unresolved, "other_cpu_max_cores": round(other_max, 3)})
+    out.update({"reruns": reruns, "busy_unresolved": unresolved, "other_cpu_max_cores": round(other_max, 3),
+                "waited_for_quiet_s": round(waited, 2)})
     return out
 
 
@@ -314,7 +331,7 @@ def worker_main(a):
             for _ in range(steps):
                 step()
             return steps * batch / (time.perf_counter() - t)
-        out = timed_runs(one_run, a.reps, probe, a.max_reruns)
+        out = timed_runs(one_run, a.reps, probe, a.max_reruns, a.max_wait)
         out.update({"steps_per_run": steps, "batch": batch, "unit": "samples/s"})
         return out
 
@@ -387,7 +404,7 @@ def gemm_worker_main(a):
             for _ in range(calls):
                 np.matmul(A, B, out=C)
             return calls * flop / (time.perf_counter() - t) / 1e9
-        r = timed_runs(one_run, a.reps, probe, a.max_reruns)
+        r = timed_runs(one_run, a.reps, probe, a.max_reruns, a.max_wait)
         r.update({"label": label, "m": m, "n": n, "k": k, "calls_per_run": calls, "unit": "GFLOP/s",
                   "error_over_bound": ratio})
         results.append(r)
@@ -409,7 +426,8 @@ def config_name(t, b, layout):
 
 
 def common_child_args(s):
-    return ["--reps", str(s.reps), "--max-reruns", str(s.max_reruns), "--busy-threshold", str(s.busy_threshold)]
+    return ["--reps", str(s.reps), "--max-reruns", str(s.max_reruns), "--max-wait", str(s.max_wait),
+            "--busy-threshold", str(s.busy_threshold)]
 
 
 def pick_best(configs):
@@ -421,11 +439,12 @@ def log(msg):
     sys.stderr.flush()
 
 
-def run_models(s):
+def run_models(s, phases):
     quick = s.quick
     tconfs = thread_configs(s.max_threads)
     records, sweeps, scaling, first = [], [], [], None
     for model in s.models:
+        t_model = time.perf_counter()
         conv = model in CONV_MODELS
         layouts = ["nchw", "channels_last"] if conv else [None]
         confs = tconfs
@@ -433,6 +452,10 @@ def run_models(s):
             # Quick mode keeps BLAS on one thread for the conv models: their only BLAS work is the
             # small Dense head, and the full run (which tries b = 2 as well) shows b does not win there.
             confs = [(t, b) for t, b in tconfs if b == 1]
+        if quick and model == "M4":
+            # M4 costs about a second per training step on one thread; quick mode tries both layouts
+            # on all threads only (one thread was 1.8x slower in every full run).
+            confs = [(t, b) for t, b in confs if t == s.max_threads]
         figs = ["train@%d" % BATCH[model], "infer@1", "infer@256"]
         # M4 inference at batch 256 takes seconds per call; quick mode measures it in the best
         # training configuration only (second pass below).
@@ -471,6 +494,8 @@ def run_models(s):
                    "batch": int(batch), "unit": "samples/s", "configs": confs_f,
                    "best": {"config": best["config"], "median": best["median"], "min": best["min"], "max": best["max"]},
                    "searched": f not in deferred,
+                   "configs_tried": "all" if not quick else ("b = 1 only" if conv else "all") + (
+                       "; t = %d only" % s.max_threads if model == "M4" else ""),
                    "reruns": sum(c["reruns"] for c in confs_f),
                    "busy_unresolved": sum(c["busy_unresolved"] for c in confs_f)}
             if naive:
@@ -502,6 +527,7 @@ def run_models(s):
             sweeps.append({"model": model, "config": best_train["config"], "unit": "samples/s", "points": points})
         if model == "M1":
             first = first_step(s, best_train)
+        phases[model] = time.perf_counter() - t_model
     return records, sweeps, scaling, first
 
 
@@ -531,16 +557,18 @@ def first_step(s, best):
         finally:
             os.unlink(path)
     log("M1 time to first training step in %s" % best["config"])
-    r = timed_runs(one_run, s.reps, probe, s.max_reruns)
+    r = timed_runs(one_run, s.reps, probe, s.max_reruns, s.max_wait)
     # timed_runs ranks 'higher is better' only for its median; min/max are plain order statistics.
     r.update({"model": "M1", "config": best["config"], "unit": "s", "breakdown_last": inner[-1]})
     return r
 
 
 def run_gemm(s):
-    shapes = [("square %d" % n, n, n, n) for n in SQUARE_SIZES] + [list(x) for x in s.shapes]
+    squares = [("square %d" % n, n, n, n) for n in SQUARE_SIZES]
     out = []
     for b in [x for x in (1, 2) if x <= s.max_threads]:
+        # Quick mode times the model shapes on Kiln's thread count only; the squares give 1 -> 2 scaling.
+        shapes = squares + ([] if s.quick and b < s.max_threads else [list(x) for x in s.shapes])
         log("GEMM on %d OpenBLAS thread(s), %d shapes" % (b, len(shapes)))
         res = run_child(["gemm-worker", "--blas", str(b), "--shapes", json.dumps(shapes), "--warmup", "1",
                          "--run-seconds", str(s.gemm_run_seconds)] + common_child_args(s), child_env(1, b), timeout=1800)
@@ -583,7 +611,9 @@ def main():
         q.add_argument("--reps", type=int, default=None, help="timed runs per figure (>= 3)")
         q.add_argument("--busy-threshold", type=float, default=0.10,
                        help="other processes' CPU use (cores) above which a timed run is taken again")
-        q.add_argument("--max-reruns", type=int, default=None)
+        q.add_argument("--max-reruns", type=int, default=None, help="reruns per figure (quick 3, full 20)")
+        q.add_argument("--max-wait", type=float, default=None,
+                       help="seconds a rerun waits for a quiet machine (quick 1, full 10)")
     for mode in ("worker", "first-step", "gemm-worker"):
         q = sub.add_parser(mode)
         q.add_argument("--result", required=True)
@@ -598,6 +628,7 @@ def main():
         q.add_argument("--reps", type=int, default=3)
         q.add_argument("--max-reruns", type=int, default=5)
         q.add_argument("--busy-threshold", type=float, default=0.10)
+        q.add_argument("--max-wait", type=float, default=2.0)
     a = p.parse_args()
     if a.mode == "worker":
         return worker_main(a)
@@ -614,8 +645,9 @@ def main():
     s.sweep_models = [m.strip().upper() for m in a.sweep_models.split(",") if m.strip()]
     s.reps = max(3, a.reps or (3 if a.quick else 5))
     s.max_reruns = a.max_reruns if a.max_reruns is not None else (3 if a.quick else 20)
-    s.run_seconds = 0.2 if a.quick else 1.0
-    s.gemm_run_seconds = 0.05 if a.quick else 0.5
+    s.max_wait = a.max_wait if a.max_wait is not None else (1.0 if a.quick else 10.0)
+    s.run_seconds = 0.1 if a.quick else 1.0
+    s.gemm_run_seconds = 0.03 if a.quick else 0.5
     s.shapes = parse_shapes(a.shapes) if a.shapes else [list(x) for x in MODEL_GEMM_SHAPES]
     if a.quick and not a.shapes:
         # Quick mode drops the largest conv shapes of M4 (about 1 GFLOP each and 100 MB of float64 check).
@@ -626,7 +658,7 @@ def main():
     result = {"schema": SCHEMA, "quick": a.quick, "machine": machine,
               "environment": {"unset_in_peer": {v: os.environ.get(v) for v in THREAD_VARS_UNSET},
                               "note": "OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE are removed from the peer's child processes only"},
-              "settings": {"reps": s.reps, "max_reruns_per_figure": s.max_reruns, "busy_threshold_cores": s.busy_threshold,
+              "settings": {"reps": s.reps, "max_reruns_per_figure": s.max_reruns, "max_wait_s": s.max_wait, "busy_threshold_cores": s.busy_threshold,
                            "run_seconds": s.run_seconds, "max_threads": s.max_threads,
                            "thread_configs": thread_configs(s.max_threads)}}
     result["peer"] = peer_facts()
@@ -637,10 +669,15 @@ def main():
     log("peer: torch %s, numpy %s, OpenBLAS %s core %s, CPU %s (%d usable)" % (
         result["peer"]["torch"], result["peer"]["numpy"], check["openblas"].get("version"),
         check["openblas"]["corename"], machine.get("model_name"), machine["usable_cpus"]))
+    phases = result["phase_s"] = {}
     if a.mode in ("all", "gemm"):
+        t0 = time.perf_counter()
         result["gemm"] = run_gemm(s)
+        phases["gemm"] = time.perf_counter() - t0
     if a.mode in ("all", "models"):
-        recs, sweeps, scaling, first = run_models(s)
+        t0 = time.perf_counter()
+        recs, sweeps, scaling, first = run_models(s, phases)
+        phases["models"] = time.perf_counter() - t0
         result.update({"models": recs, "batch_sweep": sweeps, "thread_scaling": scaling})
         if first is not None:
             result["first_step"] = first
