@@ -90,7 +90,7 @@ class FuzzTest {
             Dataset d = CsvSpec.of().withDrop(textColumns(t)).withMissing(MissingPolicy.DROP_ROWS).fit(t).apply(t);
             float[] x = d.features();
             for (float v : x) assertTrue(Float.isFinite(v));
-        }, Duration.ofSeconds(8));
+        }, Duration.ofSeconds(60));
         assertTrue(loaded > 50, "only " + loaded + " of 2000 mutated CSV files loaded; the mutations are too harsh to test the load path");
     }
 
@@ -114,7 +114,7 @@ class FuzzTest {
                 float[] d = a.data();
                 for (int i = 0; i < d.length; i++) assertEquals(raw[header + i] & 0xFF, d[i]);
             }
-        }, Duration.ofSeconds(6));
+        }, Duration.ofSeconds(60));
         assertTrue(loaded > 10, "only " + loaded + " mutated IDX files loaded");
     }
 
@@ -125,13 +125,13 @@ class FuzzTest {
         fuzz("f.png", new byte[][] {png}, 1000, 3, (file, bytes) -> {
             ImageFolder.Decoded d = ImageFolder.decode(file, false, 1 << 20);
             assertArrayEquals(expected, d.pixels(), "a mutated PNG decoded to different pixels");
-        }, Duration.ofSeconds(5));
+        }, Duration.ofSeconds(60));
         int otherLoaded = fuzz("f.img", new byte[][] {bmp, gif, jpg}, 1000, 4, (file, bytes) -> {
             // No checksums in these formats, so a load is checked for shape and range only.
             ImageFolder.Decoded d = ImageFolder.decode(file, false, 1 << 20);
             assertEquals(d.height() * d.width() * 3, d.pixels().length);
             for (float v : d.pixels()) assertTrue(v >= 0f && v <= 1f);
-        }, Duration.ofSeconds(5));
+        }, Duration.ofSeconds(60));
         assertTrue(otherLoaded > 10, "only " + otherLoaded + " mutated BMP/GIF/JPEG files decoded");
     }
 

@@ -199,7 +199,7 @@ class SafetensorsTest {
         int headerEnd = 8 + (int) ByteBuffer.wrap(valid, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
 
         int[] outcomes = new int[2];
-        assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
+        assertTimeoutPreemptively(Duration.ofSeconds(90), () -> {
             Random rnd = new Random(1234);
             for (int iter = 0; iter < 4000; iter++) {
                 byte[] b = mutate(valid, headerEnd, rnd);
