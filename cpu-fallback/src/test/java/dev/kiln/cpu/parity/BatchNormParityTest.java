@@ -4,7 +4,6 @@ import dev.kiln.autodiff.Autodiff;
 import dev.kiln.graph.Graph;
 import dev.kiln.graph.Node;
 import dev.kiln.graph.Transpose;
-import dev.kiln.graph.Variable;
 import dev.kiln.nn.BatchNormalization;
 import dev.kiln.nn.CallContext;
 import dev.kiln.nn.Input;
@@ -20,6 +19,7 @@ import java.util.List;
 
 import static dev.kiln.cpu.parity.Parity.*;
 import static dev.kiln.graph.Ops.*;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Batch norm against PyTorch, training and inference, [N, C] and NHWC.
@@ -115,7 +115,7 @@ class BatchNormParityTest {
         // the two conventions really differ here, so the conversion above is not a no-op
         double gap = 0;
         for (int c = 0; c < var.length; c++) gap = Math.max(gap, Math.abs(torchRunningVar[c] - expectedVar[c]));
-        org.junit.jupiter.api.Assertions.assertTrue(gap > 1e-3, "biased and unbiased running variances should differ, gap " + gap);
+        assertTrue(gap > 1e-3, "biased and unbiased running variances should differ, gap " + gap);
     }
 
     @AfterAll

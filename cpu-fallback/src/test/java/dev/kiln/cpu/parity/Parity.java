@@ -100,7 +100,7 @@ final class Parity {
         sorted.forEach((k, v) -> System.out.printf("parity %-28s worst rel %.2e (values >= 1%% of max), worst |diff|/max %.2e%n", k, v[0], v[1]));
     }
 
-    /** A nonnegative-bias absolute floor for a tensor: c × its largest magnitude. */
+    /** The largest magnitude in {@code v}: the scale an absolute floor is proportional to. */
     static double scaleOf(float[] v) {
         double max = 0;
         for (float x : v) max = Math.max(max, Math.abs(x));
