@@ -82,6 +82,8 @@ def matmul():
         ("matmul_ta_tb", (4, 3), (5, 4), True, True),
         ("matmul_batched", (2, 3, 4), (2, 4, 5), False, False),
         ("matmul_broadcast", (2, 3, 4), (4, 5), False, False),
+        # wider than a 16-lane vector in K and N (2 x 16 + remainder), so the SIMD main loops run, not only tails
+        ("matmul_wide", (9, 37), (37, 35), False, False),
     ]
     for i, (name, sa, sb, ta, tb) in enumerate(specs):
         r = gen(100 + i)
@@ -107,6 +109,8 @@ def conv2d():
         ("conv2d_groups2", (2, 6, 6, 4), (3, 3), 6, 1, (1, 1, 1, 1), 1, 2, "same"),
         ("conv2d_rect_kernel_valid", (2, 5, 6, 3), (2, 3), 2, 1, (0, 0, 0, 0), 1, 1, "valid"),
         ("conv2d_1x1", (2, 3, 3, 5), (1, 1), 4, 1, (0, 0, 0, 0), 1, 1, "valid"),
+        # channels past one 16-lane vector (17 in, 20 out)
+        ("conv2d_wide_channels", (1, 6, 6, 17), (3, 3), 20, 1, (1, 1, 1, 1), 1, 1, "same"),
     ]
     for i, (name, xs, (kh, kw), f, stride, (pt, pb, pl, pr), dil, groups, label) in enumerate(specs):
         r = gen(200 + i)
@@ -130,6 +134,9 @@ def pooling():
         ("pool_max_3x3_s2_p1", "max", (2, 7, 7, 3), 3, 2, 1),
         ("pool_avg_2x2", "avg", (2, 6, 6, 3), 2, 2, 0),
         ("pool_avg_3x3_s1_p1", "avg", (2, 5, 5, 3), 3, 1, 1),
+        # 35 channels: two 16-lane vectors and a tail per pixel
+        ("pool_max_wide_channels", "max", (1, 6, 6, 35), 2, 2, 0),
+        ("pool_avg_wide_channels", "avg", (1, 5, 5, 35), 3, 1, 1),
     ]
     for i, (name, kind, xs, k, s, p) in enumerate(specs):
         r = gen(300 + i)
@@ -165,7 +172,8 @@ BN_NOTES = ("running = (1 - momentum) * running + momentum * batch (PyTorch conv
 @case
 def batch_norm():
     eps, momentum = 1e-5, 0.1
-    for i, (name, xs) in enumerate([("batchnorm_train_nc", (8, 5)), ("batchnorm_train_nhwc", (2, 3, 3, 4))]):
+    for i, (name, xs) in enumerate([("batchnorm_train_nc", (8, 5)), ("batchnorm_train_nhwc", (2, 3, 3, 4)),
+                                   ("batchnorm_train_wide_channels", (2, 3, 3, 37))]):
         r = gen(400 + i)
         c = xs[-1]
         x = (r(*xs) * 2 + 0.5).requires_grad_()
@@ -263,15 +271,20 @@ def optimizers():
          dict(kind="sgd", lr=0.1, momentum=0.9, nesterov=False, weight_decay=0.0, dampening=0.0), ("velocity",)),
         ("optim_sgd_nesterov", lambda p: torch.optim.SGD([p], lr=0.1, momentum=0.9, nesterov=True),
          dict(kind="sgd", lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.0, dampening=0.0), ("velocity",)),
+        # 185 values: the vector kernels' main loop, not only their tail (the cases above have 12)
+        ("optim_adamw_wide", lambda p: torch.optim.AdamW([p], lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01),
+         dict(kind="adamw", lr=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8, weight_decay=0.01, decoupled=True), ("m", "v")),
     ]
+    shapes = {"optim_adamw_wide": (5, 37)}
     torch_state = {"m": "exp_avg", "v": "exp_avg_sq", "velocity": "momentum_buffer"}
     for i, (name, make, attrs, keys) in enumerate(specs):
         r = gen(600 + i)
-        p = torch.nn.Parameter(r(3, 4))
+        shape = shapes.get(name, (3, 4))
+        p = torch.nn.Parameter(r(*shape))
         opt = make(p)
         tensors = {"param0": p.detach().clone()}
         for step in (1, 2, 3):
-            g = r(3, 4) * (0.5 if step == 2 else 1.0)
+            g = r(*shape) * (0.5 if step == 2 else 1.0)
             p.grad = g.clone()
             opt.step()
             tensors["g%d" % step] = g
