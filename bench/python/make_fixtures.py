@@ -294,6 +294,46 @@ def optimizers():
         save(name, "optimizer", tensors, steps=3, **attrs)
 
 
+# ---------------------------------------------------------------- RMSprop and gradient clipping
+@case
+def rmsprop_and_clipping():
+    """torch.optim.RMSprop over 3 steps; the clip_* cases clip p.grad with torch.nn.utils before each
+    step. The clip_norm case has a second parameter (tensors prefixed "q_") so the norm is global;
+    step 2's gradients are scaled down so that its norm (about 0.5) is below the limit and left alone."""
+    specs = [  # name, RMSprop kwargs, clip_norm, clip_value, with a second parameter
+        ("optim_rmsprop", dict(lr=0.01, alpha=0.99, eps=1e-8, momentum=0.0, centered=False, weight_decay=0.0), 0.0, 0.0, False),
+        ("optim_rmsprop_centered_momentum", dict(lr=0.01, alpha=0.9, eps=1e-7, momentum=0.9, centered=True, weight_decay=0.01), 0.0, 0.0, False),
+        ("optim_rmsprop_clip_norm", dict(lr=0.01, alpha=0.99, eps=1e-8, momentum=0.5, centered=False, weight_decay=0.0), 1.0, 0.0, True),
+        ("optim_rmsprop_clip_value", dict(lr=0.01, alpha=0.99, eps=1e-8, momentum=0.0, centered=False, weight_decay=0.0), 0.0, 0.5, False),
+    ]
+    for i, (name, kw, clip_norm, clip_value, two) in enumerate(specs):
+        r = gen(700 + i)
+        params = {"": torch.nn.Parameter(r(3, 4))}
+        if two:
+            params["q_"] = torch.nn.Parameter(r(3, 4))
+        opt = torch.optim.RMSprop(list(params.values()), **kw)
+        keys = ["square_avg"] + (["grad_avg"] if kw["centered"] else []) + (["momentum_buffer"] if kw["momentum"] > 0 else [])
+        tensors = {}
+        for prefix, p in params.items():
+            tensors[prefix + "param0"] = p.detach().clone()
+        for step in (1, 2, 3):
+            for prefix, p in params.items():
+                g = r(3, 4) * (0.1 if step == 2 and clip_norm > 0 else 1.0)
+                p.grad = g.clone()
+                tensors["%sg%d" % (prefix, step)] = g
+            if clip_norm > 0:
+                torch.nn.utils.clip_grad_norm_(list(params.values()), clip_norm)
+            if clip_value > 0:
+                torch.nn.utils.clip_grad_value_(list(params.values()), clip_value)
+            opt.step()
+            for prefix, p in params.items():
+                tensors["%sparam%d" % (prefix, step)] = p.detach().clone()
+                for k in keys:
+                    tensors["%s%s%d" % (prefix, k, step)] = opt.state[p][k].clone()
+        save(name, "optimizer", tensors, steps=3, kind="rmsprop", clip_norm=clip_norm, clip_value=clip_value,
+             params=len(params), **kw)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for fn in CASES:

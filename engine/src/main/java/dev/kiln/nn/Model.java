@@ -341,7 +341,18 @@ public final class Model {
     public Map<String, Double> evaluate(dev.kiln.data.Dataset data) { return evaluate(data, 32); }
 
     /** Predictions for a dataset's features (labels ignored). */
-    public float[] predict(dev.kiln.data.Dataset data) { return predict(data.features(), 32); }
+    public float[] predict(dev.kiln.data.Dataset data) {
+        build();
+        // a flat copy would be cut into examples of the model's size whatever the data's shape, so check it here
+        Shape expected = inputs.get(0).shape(), given = data.exampleShape();
+        if (inputs.size() == 1 && !expected.equals(given) && !(expected.size() == given.size() && given.rank() <= 1 && expected.rank() <= 1)) {
+            throw new dev.kiln.tensor.ShapeException("predict: the dataset has examples of shape " + given + " but model '" + name + "' expects " + expected
+                    + " at its input '" + inputs.get(0).inputName() + "' (first layer: " + firstLayerName() + "); reshape the data or change Input.shape(...)");
+        }
+        return predict(data.features(), 32);
+    }
+
+    private String firstLayerName() { return layers.isEmpty() ? "none" : layers.get(0).name() + " (" + layers.get(0).type() + ")"; }
 
     /** Predictions for {@code rows} examples of a single-input, single-output model, in batches. */
     public float[] predict(float[] x, int batchSize) {
@@ -355,7 +366,8 @@ public final class Model {
         build();
         int perIn0 = inputs.get(0).shape().size();
         if (xs.get(0).length % perIn0 != 0) {
-            throw new dev.kiln.tensor.ShapeException("predict: input 0 has " + xs.get(0).length + " values, not a whole number of examples of shape " + inputs.get(0).shape());
+            throw new dev.kiln.tensor.ShapeException("predict: input 0 has " + xs.get(0).length + " values, not a whole number of examples of shape " + inputs.get(0).shape()
+                    + " (" + perIn0 + " values each; first layer: " + firstLayerName() + ")");
         }
         int rows = xs.get(0).length / perIn0;
         for (int i = 0; i < xs.size(); i++) {

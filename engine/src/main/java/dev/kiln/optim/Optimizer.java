@@ -10,13 +10,19 @@ import java.util.List;
  * stay where the weights live. The learning rate and the step counter are scalar nodes
  * (normally program inputs), so schedules change them without recompiling.
  */
-public sealed interface Optimizer permits Sgd, Adam {
+public sealed interface Optimizer permits Sgd, Adam, RMSprop {
     /** The base learning rate a trainer feeds (schedules scale it). */
     double learningRate();
 
-    /** One update effect per parameter; optimizer state (slots) is created on first use and kept. */
+    /**
+     * One update effect (or more) per parameter; optimizer state (slots) is created on first use
+     * and kept. The gradients are first clipped as {@link #clipping()} says.
+     */
     List<Node> updates(List<Variable> params, List<Node> grads, Node lr, Node step);
 
     /** Every slot variable created so far (for saving and resuming). */
     List<Variable> slots();
+
+    /** Gradient clipping applied inside {@link #updates} ({@link GradientClipping#NONE} unless set by a wither). */
+    GradientClipping clipping();
 }

@@ -19,23 +19,32 @@ import java.util.Map;
 public final class Sgd implements Optimizer {
     private final double lr;
     private final SgdUpdate op;
+    private final GradientClipping clipping;
     private final Map<Variable, Variable> velocity = new IdentityHashMap<>();
 
-    private Sgd(double lr, SgdUpdate op) {
+    private Sgd(double lr, SgdUpdate op, GradientClipping clipping) {
         if (!(lr > 0)) throw new IllegalArgumentException("learning rate must be > 0, got " + lr);
         this.lr = lr;
         this.op = op;
+        this.clipping = clipping;
     }
 
-    public static Sgd lr(double lr) { return new Sgd(lr, new SgdUpdate(0, false, 0)); }
+    public static Sgd lr(double lr) { return new Sgd(lr, new SgdUpdate(0, false, 0), GradientClipping.NONE); }
 
-    public Sgd momentum(double m) { return new Sgd(lr, new SgdUpdate(m, op.nesterov(), op.weightDecay())); }
-    public Sgd nesterov() { return new Sgd(lr, new SgdUpdate(op.momentum(), true, op.weightDecay())); }
-    public Sgd weightDecay(double wd) { return new Sgd(lr, new SgdUpdate(op.momentum(), op.nesterov(), wd)); }
+    public Sgd momentum(double m) { return new Sgd(lr, new SgdUpdate(m, op.nesterov(), op.weightDecay()), clipping); }
+    public Sgd nesterov() { return new Sgd(lr, new SgdUpdate(op.momentum(), true, op.weightDecay()), clipping); }
+    public Sgd weightDecay(double wd) { return new Sgd(lr, new SgdUpdate(op.momentum(), op.nesterov(), wd), clipping); }
+    /** Scales all gradients together so their global L2 norm is at most {@code c} ({@link GradientClipping}). */
+    public Sgd clipNorm(double c) { return new Sgd(lr, op, clipping.withNorm(c)); }
+    /** Clamps every gradient element to [-v, v] ({@link GradientClipping}). */
+    public Sgd clipValue(double v) { return new Sgd(lr, op, clipping.withValue(v)); }
+
+    @Override public GradientClipping clipping() { return clipping; }
 
     @Override public double learningRate() { return lr; }
 
-    @Override public List<Node> updates(List<Variable> params, List<Node> grads, Node lrNode, Node step) {
+    @Override public List<Node> updates(List<Variable> params, List<Node> rawGrads, Node lrNode, Node step) {
+        List<Node> grads = clipping.apply(rawGrads);
         List<Node> effects = new ArrayList<>();
         for (int i = 0; i < params.size(); i++) {
             Variable p = params.get(i);

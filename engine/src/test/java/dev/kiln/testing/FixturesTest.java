@@ -168,6 +168,7 @@ class FixturesTest {
         String[] state = switch (fx.attr("kind")) {
             case "adam", "adamw" -> new String[] {"m", "v"};
             case "sgd" -> new String[] {"velocity"};
+            case "rmsprop" -> new String[] {"square_avg"};
             default -> throw new AssertionFailedError(fx.name() + ": kind " + fx.attr("kind"));
         };
         for (int t = 1; t <= steps; t++) {
