@@ -30,7 +30,8 @@ public final class StridedView {
 
     private StridedView(int offset, int[] dims, int[] strides) {
         int r = 0;
-        int[] d = new int[dims.length], s = new int[dims.length];
+        // at least one axis: a rank-0 (scalar) view is one run of length 1
+        int[] d = new int[Math.max(1, dims.length)], s = new int[Math.max(1, dims.length)];
         for (int k = 0; k < dims.length; k++) {
             if (dims[k] < 1) throw new IllegalArgumentException("view dimension " + dims[k] + " must be >= 1 in " + Arrays.toString(dims));
             if (dims[k] == 1) continue;

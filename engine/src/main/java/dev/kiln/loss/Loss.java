@@ -109,8 +109,9 @@ public record Loss(Kind kind, boolean fromLogits, double delta) {
     private Node categorical(Node p, Node onehot) {
         if (fromLogits) return softmaxCrossEntropy(p, onehot);
         if (p.op() instanceof Softmax s && !s.log()) return softmaxCrossEntropy(p.input(0), onehot);
-        // probabilities from elsewhere: clip, as Keras does, then -Σ t log p
-        Node clipped = minimum(maximum(p, scalar(BinaryFn.BCE_EPSILON)), scalar(1 - BinaryFn.BCE_EPSILON));
+        // probabilities from elsewhere: normalise to sum 1 and clip, as Keras does, then -Σ t log p
+        Node normalised = div(p, sum(p, List.of(p.shape().rank() - 1), true));
+        Node clipped = minimum(maximum(normalised, scalar(BinaryFn.BCE_EPSILON)), scalar(1 - BinaryFn.BCE_EPSILON));
         return neg(sum(mul(onehot, log(clipped)), List.of(p.shape().rank() - 1), false));
     }
 }

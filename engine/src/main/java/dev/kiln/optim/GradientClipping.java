@@ -1,7 +1,6 @@
 package dev.kiln.optim;
 
 import dev.kiln.graph.Node;
-import dev.kiln.tensor.Shape;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -52,11 +51,9 @@ public record GradientClipping(double norm, double value) {
             for (int i = 0; i < out.size(); i++) out.set(i, minimum(maximum(out.get(i), scalar(-value)), scalar(value)));
         }
         if (norm > 0) {
-            // the norm is kept as shape [1], not a scalar: the CPU backend's fused elementwise
-            // kernel cannot yet build a view of a rank-0 output (StridedView, reported)
             Node squares = null;
             for (Node g : out) {
-                Node s = reshape(sumAll(square(g)), Shape.of(1));
+                Node s = sumAll(square(g));
                 squares = squares == null ? s : add(squares, s);
             }
             Node scale = minimum(scalar(1), div(scalar(norm), add(sqrt(squares), scalar(NORM_EPSILON))));
