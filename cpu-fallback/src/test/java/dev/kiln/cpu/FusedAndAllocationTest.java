@@ -81,11 +81,11 @@ class FusedAndAllocationTest {
 
     interface Call { void run(); }
 
-    /** Bytes this thread allocated over 1000 calls, after warming up until the JIT has compiled them (at most 60 rounds). */
+    /** Bytes this thread allocated over 1000 calls, after warming up until the JIT has compiled them (at most 300 rounds: C2 compiles slowly on a loaded 2-core machine). */
     static long allocatedPer1000Calls(Call c) {
         var mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         long bytes = -1;
-        for (int round = 0; round < 60 && bytes != 0; round++) {
+        for (int round = 0; round < 300 && bytes != 0; round++) {
             long before = mx.getCurrentThreadAllocatedBytes();
             for (int i = 0; i < 1000; i++) c.run();
             bytes = mx.getCurrentThreadAllocatedBytes() - before;
