@@ -65,10 +65,16 @@ public final class ModelCheckpoint implements Callback {
             if (dir != null) Files.createDirectories(dir);
             ModelFile.save(state.model(), target);
         } catch (IOException e) {
-            throw new UncheckedIOException("checkpoint after epoch " + (epoch + 1) + " could not be written to " + target
-                    + (lastSaved == null ? "" : "; the last good checkpoint is " + lastSaved) + ": " + e.getMessage(), e);
+            throw failed(epoch, target, e);
+        } catch (UncheckedIOException e) {
+            throw failed(epoch, target, e.getCause());
         }
         lastSaved = target;
+    }
+
+    private UncheckedIOException failed(int epoch, Path target, IOException e) {
+        return new UncheckedIOException("checkpoint after epoch " + (epoch + 1) + " could not be written to " + target
+                + (lastSaved == null ? "" : "; the last good checkpoint is " + lastSaved) + ": " + e.getMessage(), e);
     }
 
     /** The file of the last successful save, or null. */
