@@ -74,17 +74,18 @@ public final class ModelFile {
         if (opt != null) {
             training.put("optimizer", opt.getClass().getSimpleName());
             training.put("learning_rate", opt.learningRate());
-            List<Variable> slots = new ArrayList<>(opt.slots());
-            // the optimizer keeps slots in an identity map; sort so that equal models write equal files
-            slots.sort((a, b) -> a.name().compareTo(b.name()));
-            for (Variable v : slots) {
-                put(tensors, v, model);
-                slotNames.add(v.name());
-            }
             training.put("loss", model.loss().name());
             List<Object> metrics = new ArrayList<>();
             for (Metric m : model.metrics()) metrics.add(m.name());
             training.put("metrics", metrics);
+        }
+        // slots waiting to be restored count too, so loading and saving again keeps the optimizer state
+        List<Variable> slots = new ArrayList<>(model.optimizerState());
+        // the optimizer keeps slots in an identity map; sort so that equal models write equal files
+        slots.sort((a, b) -> a.name().compareTo(b.name()));
+        for (Variable v : slots) {
+            put(tensors, v, model);
+            slotNames.add(v.name());
         }
         training.put("slots", slotNames);
         doc.put("training", training);
@@ -118,8 +119,8 @@ public final class ModelFile {
         List<String> slotNames = names(file, training.get("slots"), "training.slots");
         assign(model, file, slotNames);
         if (training.get("iterations") instanceof Long it) model.setIterations(it);
-        Map<String, float[]> slots = new LinkedHashMap<>();
-        for (String n : slotNames) slots.put(n, file.floats(n));
+        List<Variable> slots = new ArrayList<>();
+        for (String n : slotNames) slots.add(new Variable(n, file.shape(n), file.floats(n), false));
         model.restoreOptimizerState(slots);
         return model;
     }

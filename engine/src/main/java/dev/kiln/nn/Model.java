@@ -49,7 +49,7 @@ public final class Model {
     private Backend backend;
     private boolean checkNumerics;
     private long iterations;
-    private Map<String, float[]> pendingSlots;
+    private Map<String, Variable> pendingSlots;
     private final Map<String, Executable> programs = new HashMap<>();
 
     Model(String name, List<Symbol> inputs, List<Symbol> outputs) {
@@ -180,15 +180,23 @@ public final class Model {
     public void setIterations(long t) { iterations = t; }
 
     /**
-     * Optimizer slot values (by slot name, "dense/kernel/adam_m") to put in place when the compiled
-     * optimizer next creates its update ops, i.e. when the first training program is built: this is
-     * how a loaded model resumes with the optimizer state it was saved with. The optimizer must make
-     * exactly these slots with these sizes, or building the training program fails naming the
-     * difference. An empty map drops pending state (the optimizer starts afresh).
+     * Optimizer slots (named as the optimizer names them, "dense/kernel/adam_m") whose values are put
+     * in place when the compiled optimizer next creates its update ops, i.e. when the next training
+     * program is built: this is how a loaded model resumes with the optimizer state it was saved with.
+     * The optimizer must make exactly these slots with these shapes, or building the training program
+     * fails naming the difference. An empty list drops pending state (the optimizer starts afresh).
      */
-    public void restoreOptimizerState(Map<String, float[]> slots) {
-        pendingSlots = slots.isEmpty() ? null : new LinkedHashMap<>(slots);
+    public void restoreOptimizerState(List<Variable> slots) {
+        Map<String, Variable> m = new LinkedHashMap<>();
+        for (Variable v : slots) m.put(v.name(), v);
+        pendingSlots = m.isEmpty() ? null : m;
         programs.clear();
+    }
+
+    /** The optimizer state to save: slots waiting to be restored if any, else the optimizer's own (empty before the first training program). */
+    public List<Variable> optimizerState() {
+        if (pendingSlots != null) return List.copyOf(pendingSlots.values());
+        return optimizer == null ? List.of() : optimizer.slots();
     }
 
     private void applyPendingSlots() {
@@ -201,15 +209,15 @@ public final class Model {
         if (!missing.isEmpty() || !unexpected.isEmpty()) {
             throw new IllegalStateException("model '" + name + "' holds saved optimizer state that does not fit " + optimizer.getClass().getSimpleName()
                     + ": saved slots the optimizer does not make: " + missing + "; slots it makes that were not saved: " + unexpected
-                    + ". Compile with the optimizer the model was saved with and the same trainable layers, or call restoreOptimizerState(Map.of()) to start the optimizer afresh");
+                    + ". Compile with the optimizer the model was saved with and the same trainable layers, or call restoreOptimizerState(List.of()) to start the optimizer afresh");
         }
-        for (Map.Entry<String, float[]> e : pendingSlots.entrySet()) {
-            Variable v = made.get(e.getKey());
-            if (v.value().length != e.getValue().length) {
-                throw new IllegalStateException("saved optimizer slot '" + e.getKey() + "' has " + e.getValue().length + " values, but the slot is " + v.shape());
+        for (Variable saved : pendingSlots.values()) {
+            Variable v = made.get(saved.name());
+            if (!v.shape().equals(saved.shape())) {
+                throw new IllegalStateException("saved optimizer slot '" + saved.name() + "' has shape " + saved.shape() + ", but the optimizer's slot has shape " + v.shape());
             }
-            v.assign(e.getValue());
         }
+        for (Variable saved : pendingSlots.values()) made.get(saved.name()).assign(saved.value());
         pendingSlots = null;
     }
 

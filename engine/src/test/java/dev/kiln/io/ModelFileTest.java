@@ -251,7 +251,10 @@ class ModelFileTest {
         Path file = dir.resolve("m.safetensors");
         m.save(file);
 
-        Model back = Model.load(file);
+        // loading and saving again before compiling keeps the state that waits for the optimizer
+        Path again = dir.resolve("again.safetensors");
+        Model.load(file).save(again);
+        Model back = Model.load(again);
         assertEquals(40, back.iterations());
         back.compile(Adam.lr(1e-3), Loss.sparseCategoricalCrossentropy());
         back.trainingGraph(2);
@@ -272,8 +275,8 @@ class ModelFileTest {
         back.compile(Sgd.lr(0.1).momentum(0.9), Loss.sparseCategoricalCrossentropy());
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> back.trainingGraph(2));
         String msg = e.getMessage();
-        assertTrue(msg.contains("Sgd") && msg.contains("dense/kernel/adam_m") && msg.contains("dense/kernel/sgd_velocity") && msg.contains("restoreOptimizerState(Map.of())"), msg);
-        back.restoreOptimizerState(Map.of());
+        assertTrue(msg.contains("Sgd") && msg.contains("dense/kernel/adam_m") && msg.contains("dense/kernel/sgd_velocity") && msg.contains("restoreOptimizerState(List.of())"), msg);
+        back.restoreOptimizerState(List.of());
         back.trainingGraph(2);
     }
 

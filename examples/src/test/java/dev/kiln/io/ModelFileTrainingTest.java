@@ -109,7 +109,7 @@ class ModelFileTrainingTest {
 
         // the comparison can fail: the same resume with Adam's moments dropped ends elsewhere
         Model restarted = Model.load(file);
-        restarted.restoreOptimizerState(Map.of());
+        restarted.restoreOptimizerState(List.of());
         compiled(restarted).fit(train, fit(4, val).initialEpoch(2));
         assertFalse(Arrays.equals(straight.weights().get(0).value(), restarted.weights().get(0).value()));
     }
