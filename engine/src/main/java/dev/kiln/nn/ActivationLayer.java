@@ -22,4 +22,6 @@ public final class ActivationLayer extends AbstractLayer {
     @Override public Node call(Node x, CallContext ctx) { return activation.apply(x); }
 
     @Override public Map<String, Object> config() { return Map.of("activation", activation.kerasName()); }
+
+    static ActivationLayer fromConfig(Map<String, Object> c) { return new ActivationLayer(LayerConfig.constant(c, "activation", Activation.class)); }
 }

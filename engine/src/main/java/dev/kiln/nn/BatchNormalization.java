@@ -78,7 +78,7 @@ public final class BatchNormalization extends AbstractLayer {
     }
 
     static BatchNormalization fromConfig(Map<String, Object> c) {
-        return new BatchNormalization(((Number) c.get("momentum")).doubleValue(), ((Number) c.get("epsilon")).doubleValue());
+        return new BatchNormalization(LayerConfig.real(c, "momentum"), LayerConfig.real(c, "epsilon"));
     }
 
 }

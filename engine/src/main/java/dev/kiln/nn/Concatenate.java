@@ -29,4 +29,6 @@ public final class Concatenate extends AbstractLayer implements MergeLayer {
     @Override public Node call(List<Node> inputs, CallContext ctx) { return Ops.concat(inputs.get(0).shape().rank() - 1, inputs); }
 
     @Override public Map<String, Object> config() { return Map.of(); }
+
+    static Concatenate fromConfig(Map<String, Object> c) { return new Concatenate(); }
 }

@@ -104,12 +104,19 @@ public final class Conv2D extends AbstractLayer {
     }
 
     static Conv2D fromConfig(Map<String, Object> c) {
-        var k = (java.util.List<?>) c.get("kernel_size");
-        var s = (java.util.List<?>) c.get("strides");
-        return new Conv2D(((Number) c.get("filters")).intValue(), ((Number) k.get(0)).intValue(), ((Number) k.get(1)).intValue(),
-                ((Number) s.get(0)).intValue(), ((Number) s.get(1)).intValue(), ((Number) c.get("dilation_rate")).intValue(),
-                "same".equals(c.get("padding")) ? Padding.SAME : Padding.VALID,
-                Activation.valueOf(((String) c.get("activation")).toUpperCase()), (Boolean) c.get("use_bias"),
-                Initializer.valueOf((String) c.get("kernel_initializer")), Initializer.ZEROS);
+        int[] k = LayerConfig.integers(c, "kernel_size", 2), s = LayerConfig.integers(c, "strides", 2);
+        // the bias initialiser is not part of the config: a rebuilt layer gets its weights from the file
+        return new Conv2D(LayerConfig.integer(c, "filters"), k[0], k[1], s[0], s[1], LayerConfig.integer(c, "dilation_rate"),
+                padding(c), LayerConfig.constant(c, "activation", Activation.class), LayerConfig.bool(c, "use_bias"),
+                LayerConfig.constant(c, "kernel_initializer", Initializer.class), Initializer.ZEROS);
+    }
+
+    static Padding padding(Map<String, Object> c) {
+        String p = LayerConfig.string(c, "padding");
+        return switch (p) {
+            case "same" -> Padding.SAME;
+            case "valid" -> Padding.VALID;
+            default -> throw new IllegalArgumentException("field 'padding' is '" + p + "', not 'same' or 'valid'");
+        };
     }
 }

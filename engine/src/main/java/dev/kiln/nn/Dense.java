@@ -75,7 +75,7 @@ public final class Dense extends AbstractLayer {
     }
 
     static Dense fromConfig(Map<String, Object> c) {
-        return new Dense(((Number) c.get("units")).intValue(), Activation.valueOf(((String) c.get("activation")).toUpperCase()),
-                (Boolean) c.get("use_bias"), Initializer.valueOf((String) c.get("kernel_initializer")), Initializer.valueOf((String) c.get("bias_initializer")));
+        return new Dense(LayerConfig.integer(c, "units"), LayerConfig.constant(c, "activation", Activation.class), LayerConfig.bool(c, "use_bias"),
+                LayerConfig.constant(c, "kernel_initializer", Initializer.class), LayerConfig.constant(c, "bias_initializer", Initializer.class));
     }
 }

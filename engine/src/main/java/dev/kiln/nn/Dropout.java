@@ -51,6 +51,6 @@ public final class Dropout extends AbstractLayer {
     }
 
     static Dropout fromConfig(Map<String, Object> c) {
-        return new Dropout(((Number) c.get("rate")).doubleValue(), ((Number) c.get("seed")).longValue());
+        return new Dropout(LayerConfig.real(c, "rate"), LayerConfig.longInteger(c, "seed"));
     }
 }

@@ -20,4 +20,6 @@ public final class Flatten extends AbstractLayer {
     @Override public Node call(Node x, CallContext ctx) { return reshape(x, Shape.of(x.shape().dim(0), x.shape().size() / x.shape().dim(0))); }
 
     @Override public Map<String, Object> config() { return Map.of(); }
+
+    static Flatten fromConfig(Map<String, Object> c) { return new Flatten(); }
 }

@@ -25,4 +25,6 @@ public final class GlobalAveragePooling2D extends AbstractLayer {
     @Override public Node call(Node x, CallContext ctx) { return mean(x, List.of(1, 2), false); }
 
     @Override public Map<String, Object> config() { return Map.of(); }
+
+    static GlobalAveragePooling2D fromConfig(Map<String, Object> c) { return new GlobalAveragePooling2D(); }
 }

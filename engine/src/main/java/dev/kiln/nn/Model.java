@@ -49,6 +49,7 @@ public final class Model {
     private Backend backend;
     private boolean checkNumerics;
     private long iterations;
+    private Map<String, Variable> pendingSlots;
     private final Map<String, Executable> programs = new HashMap<>();
 
     Model(String name, List<Symbol> inputs, List<Symbol> outputs) {
@@ -121,6 +122,9 @@ public final class Model {
         return this;
     }
 
+    /** The seed of weight initialisation and dropout (0 unless set). */
+    public long seed() { return seed; }
+
     /** Creates every layer's weights (done on first need: compile, summary, fit, predict). */
     public Model build() {
         if (built) return this;
@@ -174,6 +178,48 @@ public final class Model {
     /** Optimizer steps taken so far (Adam's t; dropout's step counter). */
     public long iterations() { return iterations; }
     public void setIterations(long t) { iterations = t; }
+
+    /**
+     * Optimizer slots (named as the optimizer names them, "dense/kernel/adam_m") whose values are put
+     * in place when the compiled optimizer next creates its update ops, i.e. when the next training
+     * program is built: this is how a loaded model resumes with the optimizer state it was saved with.
+     * The optimizer must make exactly these slots with these shapes, or building the training program
+     * fails naming the difference. An empty list drops pending state (the optimizer starts afresh).
+     */
+    public void restoreOptimizerState(List<Variable> slots) {
+        Map<String, Variable> m = new LinkedHashMap<>();
+        for (Variable v : slots) m.put(v.name(), v);
+        pendingSlots = m.isEmpty() ? null : m;
+        programs.clear();
+    }
+
+    /** The optimizer state to save: slots waiting to be restored if any, else the optimizer's own (empty before the first training program). */
+    public List<Variable> optimizerState() {
+        if (pendingSlots != null) return List.copyOf(pendingSlots.values());
+        return optimizer == null ? List.of() : optimizer.slots();
+    }
+
+    private void applyPendingSlots() {
+        if (pendingSlots == null) return;
+        Map<String, Variable> made = new LinkedHashMap<>();
+        for (Variable v : optimizer.slots()) made.put(v.name(), v);
+        List<String> missing = new ArrayList<>(), unexpected = new ArrayList<>();
+        for (String n : pendingSlots.keySet()) if (!made.containsKey(n)) missing.add(n);
+        for (String n : made.keySet()) if (!pendingSlots.containsKey(n)) unexpected.add(n);
+        if (!missing.isEmpty() || !unexpected.isEmpty()) {
+            throw new IllegalStateException("model '" + name + "' holds saved optimizer state that does not fit " + optimizer.getClass().getSimpleName()
+                    + ": saved slots the optimizer does not make: " + missing + "; slots it makes that were not saved: " + unexpected
+                    + ". Compile with the optimizer the model was saved with and the same trainable layers, or call restoreOptimizerState(List.of()) to start the optimizer afresh");
+        }
+        for (Variable saved : pendingSlots.values()) {
+            Variable v = made.get(saved.name());
+            if (!v.shape().equals(saved.shape())) {
+                throw new IllegalStateException("saved optimizer slot '" + saved.name() + "' has shape " + saved.shape() + ", but the optimizer's slot has shape " + v.shape());
+            }
+        }
+        for (Variable saved : pendingSlots.values()) made.get(saved.name()).assign(saved.value());
+        pendingSlots = null;
+    }
 
     /** The backend programs run on: {@link Backend#auto()} unless set. */
     public Backend backend() {
@@ -283,6 +329,7 @@ public final class Model {
             List<Node> grads = Autodiff.gradients(lossNode, paramNodes);
             try (Scope s = Scope.enter("optimizer")) { effects.addAll(optimizer.updates(params, grads, lr, step)); }
         }
+        applyPendingSlots();
         List<Node> ins = new ArrayList<>(xs);
         ins.add(y); ins.add(lr); ins.add(step);
         return new Traced(new Graph(List.of(lossNode, pred), effects), ins);
@@ -411,6 +458,21 @@ public final class Model {
     }
 
     List<Symbol> order() { return order; }
+
+    /**
+     * Writes the model to one file: architecture, weights, optimizer state and step counter
+     * (see {@link dev.kiln.io.ModelFile}); atomic, so a crash leaves the old file or the new one.
+     */
+    public void save(java.nio.file.Path path) throws java.io.IOException { dev.kiln.io.ModelFile.save(this, path); }
+
+    /**
+     * A model rebuilt from a file written by {@link #save}, with its weights, step counter and pending optimizer
+     * state; compile it with the optimizer it was trained with to continue {@code fit} exactly.
+     */
+    public static Model load(java.nio.file.Path path) throws java.io.IOException { return dev.kiln.io.ModelFile.load(path); }
+
+    /** Reads the weights of a model file into this model; names and shapes must match (Keras's load_weights). */
+    public void loadWeights(java.nio.file.Path path) throws java.io.IOException { dev.kiln.io.ModelFile.loadWeights(this, path); }
 
     /** Layer name → config, in order: the architecture part of a model file. */
     public Map<String, Map<String, Object>> configs() {

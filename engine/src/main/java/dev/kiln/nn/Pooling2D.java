@@ -52,9 +52,7 @@ public final class Pooling2D extends AbstractLayer {
     }
 
     static Pooling2D fromConfig(Map<String, Object> c) {
-        var p = (List<?>) c.get("pool_size");
-        var s = (List<?>) c.get("strides");
-        return new Pooling2D(new Pool2d(Pool2d.Kind.valueOf((String) c.get("kind")), ((Number) p.get(0)).intValue(), ((Number) p.get(1)).intValue(),
-                ((Number) s.get(0)).intValue(), ((Number) s.get(1)).intValue(), "same".equals(c.get("padding")) ? Padding.SAME : Padding.VALID));
+        int[] p = LayerConfig.integers(c, "pool_size", 2), s = LayerConfig.integers(c, "strides", 2);
+        return new Pooling2D(new Pool2d(LayerConfig.constant(c, "kind", Pool2d.Kind.class), p[0], p[1], s[0], s[1], Conv2D.padding(c)));
     }
 }

@@ -30,4 +30,6 @@ public final class Reshape extends AbstractLayer {
     }
 
     @Override public Map<String, Object> config() { return Map.of("target_shape", target.toList()); }
+
+    static Reshape fromConfig(Map<String, Object> c) { return new Reshape(Shape.of(LayerConfig.integers(c, "target_shape", -1))); }
 }

@@ -35,7 +35,10 @@ public final class EarlyStopping implements Callback {
     public EarlyStopping minDelta(double d) { return new EarlyStopping(monitor, patience, d, restoreBest); }
     public EarlyStopping restoreBestWeights() { return new EarlyStopping(monitor, patience, minDelta, true); }
 
-    private boolean minimise() { return monitor.contains("loss") || monitor.contains("error") || monitor.endsWith("mae"); }
+    private boolean minimise() { return minimises(monitor); }
+
+    /** Whether a logged quantity improves downwards ("loss", "val_mae") rather than upwards ("accuracy", "auc"). */
+    static boolean minimises(String monitor) { return monitor.contains("loss") || monitor.contains("error") || monitor.endsWith("mae"); }
 
     @Override public void onTrainBegin(TrainingState state) {
         best = minimise() ? Double.POSITIVE_INFINITY : Double.NEGATIVE_INFINITY;

@@ -54,7 +54,7 @@ public final class Trainer {
 
         for (Callback c : callbacks) c.onTrainBegin(state);
         try (Loader loader = plan.open()) {
-            for (int epoch = 0; epoch < fit.epochs() && !state.stopRequested(); epoch++) {
+            for (int epoch = fit.initialEpoch(); epoch < fit.epochs() && !state.stopRequested(); epoch++) {
                 for (Callback c : callbacks) c.onEpochBegin(state, epoch);
                 for (Metric m : metrics) m.reset();
                 logs.start(System.nanoTime());
