@@ -46,6 +46,7 @@ public final class PretrainedWeights {
      * {@code required} must be found in the file.
      */
     static List<String> load(Model model, Path file, Set<String> skipIfAbsent, Set<String> required) throws IOException {
+        model.build();
         Map<String, Layer> weighted = new LinkedHashMap<>();
         for (Layer l : model.layers()) if (!l.weights().isEmpty()) weighted.put(l.name(), l);
         record Staged(Variable target, float[] values) {}
