@@ -133,12 +133,12 @@ public final class PretrainedWeights {
         if (!Files.isRegularFile(file)) throw new IOException(file + ": no such weights file");
         byte[] head;
         try (InputStream in = Files.newInputStream(file)) { head = in.readNBytes(8); }
-        if (KerasH5.isHdf5(head)) return h5(KerasH5.open(file));
+        if (KerasH5.isHdf5(head)) return h5(openH5(file));
         if (head.length >= 2 && head[0] == 'P' && head[1] == 'K') {
             throw new IOException(file + ": is a zip archive (a Keras 3 .keras file?), not an HDF5 or safetensors weights file; save the weights with the legacy HDF5 format or as safetensors");
         }
         String lower = file.getFileName().toString().toLowerCase();
-        if (lower.endsWith(".h5") || lower.endsWith(".hdf5")) return h5(KerasH5.open(file));   // KerasH5 says what is wrong
+        if (lower.endsWith(".h5") || lower.endsWith(".hdf5")) return h5(openH5(file));   // KerasH5 says what is wrong
         Safetensors.File st;
         try {
             st = Safetensors.read(file);
@@ -147,6 +147,18 @@ public final class PretrainedWeights {
             throw new IOException(file + ": neither an HDF5 file (no HDF5 signature) nor a readable safetensors file (" + e.getMessage() + ")", e);
         }
         return safetensors(file.toString(), st);
+    }
+
+    /**
+     * Files up to this size are read into memory before parsing: jhdf reading through a FileChannel
+     * maps a buffer per read, about ten times slower on many small weights; larger files (a full
+     * VGG16 is 528 MB) are read from disk as needed.
+     */
+    private static final long IN_MEMORY_BYTES = 256L << 20;
+
+    private static KerasH5 openH5(Path file) throws IOException {
+        if (Files.size(file) > IN_MEMORY_BYTES) return KerasH5.open(file);
+        return KerasH5.read(file.toString(), Files.readAllBytes(file));
     }
 
     private static WeightSource h5(KerasH5 f) {
