@@ -23,8 +23,11 @@ Three uses:
       examples/src/test/resources/fixtures/vgg16_features_<size>.safetensors with the image.
 
 Weights: kernels are N(0, 1) * sqrt(2 / fan_in) (He scale, so activations stay O(1) through 13 ReLU
-convs), biases N(0, 1) * 0.05, drawn in layer order (kernel then bias) from numpy's legacy
-RandomState(seed), whose stream numpy keeps stable across versions; values are float32.
+convs), block1_conv1's divided by 64 more because its input is Keras's VGG16 preprocessing (BGR pixels
+0-255 minus the channel means, standard deviation about 64) as with the real weights; biases
+N(0, 1) * 0.05; drawn in layer order (kernel then bias) from numpy's legacy RandomState(seed), whose
+stream numpy keeps stable across versions; values are float32. The fixture's image is preprocessed
+the same way (VGG16.preprocess in Kiln).
 """
 import argparse
 import json
@@ -45,6 +48,11 @@ VGG16_LAYERS = [
 ]
 
 
+# the spread of Keras-preprocessed pixels, which block1_conv1 sees
+INPUT_STD = 64.0
+BGR_MEAN = np.array([103.939, 116.779, 123.68], dtype=np.float32)
+
+
 def vgg16_weights(seed):
     """[(layer name, [(weight name, float32 array)])] in Keras order, input layer included."""
     rng = np.random.RandomState(seed)
@@ -54,8 +62,8 @@ def vgg16_weights(seed):
         if filters is None:
             layers.append((name, []))
             continue
-        fan_in = 3 * 3 * channels
-        kernel = (rng.standard_normal((3, 3, channels, filters)) * math.sqrt(2.0 / fan_in)).astype(np.float32)
+        scale = math.sqrt(2.0 / (3 * 3 * channels)) / (INPUT_STD if name == "block1_conv1" else 1.0)
+        kernel = (rng.standard_normal((3, 3, channels, filters)) * scale).astype(np.float32)
         bias = (rng.standard_normal((filters,)) * 0.05).astype(np.float32)
         layers.append((name, [(name + "/kernel:0", kernel), (name + "/bias:0", bias)]))
         channels = filters
@@ -100,11 +108,13 @@ def write_keras_h5(path, layers, full_model):
 
 
 def fixed_image(size):
-    """A smooth deterministic RGB image in [0, 1], HWC float32, the same for every run."""
+    """A smooth deterministic RGB image in [0, 1], HWC float32, then Keras's VGG16 preprocessing
+    (x 255, RGB -> BGR, minus the channel means) in float32, as Kiln's VGG16.preprocess(x, true)."""
     h = np.arange(size, dtype=np.float64)[:, None, None]
     w = np.arange(size, dtype=np.float64)[None, :, None]
     c = np.arange(3, dtype=np.float64)[None, None, :]
-    return (0.5 + 0.5 * np.sin(0.31 * h + 0.17 * w * (c + 1) + 1.3 * c) * np.cos(0.05 * h * w / size)).astype(np.float32)
+    rgb = (0.5 + 0.5 * np.sin(0.31 * h + 0.17 * w * (c + 1) + 1.3 * c) * np.cos(0.05 * h * w / size)).astype(np.float32)
+    return (rgb[:, :, ::-1] * np.float32(255) - BGR_MEAN).astype(np.float32)
 
 
 def write_safetensors(path, tensors, metadata):
