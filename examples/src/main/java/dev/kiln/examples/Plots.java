@@ -26,6 +26,7 @@ final class Plots {
         XYChart c = new XYChartBuilder().width(width).height(height).title(title).xAxisTitle(xTitle).yAxisTitle(yTitle).build();
         c.getStyler().setChartBackgroundColor(Color.WHITE);
         c.getStyler().setLegendPosition(Styler.LegendPosition.InsideNE);
+        c.getStyler().setXAxisTickMarkSpacingHint(90);
         return c;
     }
 
