@@ -30,8 +30,14 @@ import java.util.Map;
  * <pre>{@code ./kiln demo [--full] [--epochs N] [--out DIR]}</pre>
  */
 public final class FashionDemo {
-    /** Epochs that reach the accuracy bar on each data set (measured: see the README). */
-    public static final int SUBSET_EPOCHS = 8, FULL_EPOCHS = 4;
+    /**
+     * Epochs that clear the accuracy bar with some margin, measured on a 2-core machine with the
+     * untuned CPU conv kernels: the subset reaches 0.859 test accuracy after 5 epochs and 0.876
+     * after 8 (bar 0.85, about 30 s an epoch unloaded); the full set 0.897 after 3 and 0.906 after
+     * 4 (bar 0.90, about 3 min an epoch). A full run takes a quarter of an hour or more, hence the
+     * subset by default.
+     */
+    public static final int SUBSET_EPOCHS = 8, FULL_EPOCHS = 5;
 
     private FashionDemo() {}
 
