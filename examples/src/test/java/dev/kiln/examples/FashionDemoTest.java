@@ -46,12 +46,13 @@ class FashionDemoTest {
 
     @Test
     void shortDemoRunOnTheSubsetLearnsAndReportsItsSpeed(@TempDir Path out) throws IOException {
-        // 3000 training images, 2 epochs: about 1/20 of the default run.
-        FashionDemo.Result r = FashionDemo.run(new FashionDemo.Options(false, 2, 3000, out, false));
+        // 5000 training images, 2 epochs: 1/8 of the default run. Measured: 0.79 test accuracy (0.70 with
+        // 3000 images, 0.88 after the full 8 epochs); the floor 0.75 is 7.5x chance.
+        FashionDemo.Result r = FashionDemo.run(new FashionDemo.Options(false, 2, 5000, out, false));
         assertTrue(r.data().contains("subset"), r.data());
-        assertEquals(3000, r.trainSize());
+        assertEquals(5000, r.trainSize());
         assertEquals(2000, r.testSize());
-        assertTrue(r.testAccuracy() >= 0.70, "test accuracy " + r.testAccuracy() + " (chance is 0.10)");
+        assertTrue(r.testAccuracy() >= 0.75, "test accuracy " + r.testAccuracy() + " (chance is 0.10)");
         assertTrue(r.samplesPerSecond() > 0 && r.trainSeconds() > 0);
         Images.assertPng(r.plot(), 800, 300);
         assertEquals(3, Files.readAllLines(r.csv()).size(), "header and one row per epoch");
