@@ -31,11 +31,11 @@ import java.util.Map;
  */
 public final class FashionDemo {
     /**
-     * Epochs that clear the accuracy bar with some margin, measured on a 2-core machine with the
-     * untuned CPU conv kernels: the subset reaches 0.859 test accuracy after 5 epochs and 0.876
-     * after 8 (bar 0.85, about 30 s an epoch unloaded); the full set 0.897 after 3 and 0.906 after
-     * 4 (bar 0.90, about 3 min an epoch). A full run takes a quarter of an hour or more, hence the
-     * subset by default.
+     * Epochs that clear the accuracy bar with some margin, measured on a shared 2-core machine with
+     * the untuned CPU conv kernels: the subset reaches 0.859 test accuracy after 5 epochs and 0.876
+     * after 8 (bar 0.85; 28 s an epoch at load 3, 63 s at load 10); the full set 0.897 after 3,
+     * 0.906 after 4 and 0.912 after 5 (bar 0.90; 404 s an epoch at load 10, 4.1 CPU-minutes an
+     * epoch). A full run took over half an hour there, hence the subset by default.
      */
     public static final int SUBSET_EPOCHS = 8, FULL_EPOCHS = 5;
 
