@@ -23,6 +23,7 @@ public final class EarlyStopping implements Callback {
 
     private EarlyStopping(String monitor, int patience, double minDelta, boolean restoreBest) {
         if (patience < 0) throw new IllegalArgumentException("patience must be >= 0");
+        // as Keras: stop once `patience` epochs in a row failed to improve (patience 0 stops at the first)
         this.monitor = monitor;
         this.patience = patience;
         this.minDelta = Math.abs(minDelta);
@@ -55,7 +56,7 @@ public final class EarlyStopping implements Callback {
             bestEpoch = epoch;
             wait = 0;
             if (restoreBest) bestWeights = snapshot(state.model().weights());
-        } else if (++wait > patience) {
+        } else if (++wait >= patience) {
             stoppedEpoch = epoch;
             state.stopTraining();
         }

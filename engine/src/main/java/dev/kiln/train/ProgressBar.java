@@ -10,6 +10,8 @@ import java.util.Map;
  */
 public final class ProgressBar implements Callback {
     private static final long REDRAW_NANOS = 100_000_000L;
+    /** Without a terminal, a progress line this often inside long epochs (a log shows signs of life). */
+    private static final long LOG_NANOS = 30_000_000_000L;
     private final PrintStream out;
     private final boolean terminal;
     private long lastDraw;
@@ -27,8 +29,17 @@ public final class ProgressBar implements Callback {
     }
 
     @Override public void onBatchEnd(TrainingState state, int batch, BatchLogs logs) {
-        if (!terminal) return;
         long now = System.nanoTime();
+        if (!terminal) {
+            if (lastDraw == 0) lastDraw = logs.startNanos();
+            if (now - lastDraw >= LOG_NANOS && batch + 1 < state.batchesPerEpoch()) {
+                lastDraw = now;
+                double seconds = (now - logs.startNanos()) / 1e9;
+                out.println(String.format(Locale.ROOT, "  batch %d/%d - %s - loss: %.4f - %,.0f samples/s", batch + 1, state.batchesPerEpoch(),
+                        duration(seconds), logs.loss(), logs.seen() / Math.max(seconds, 1e-9)));
+            }
+            return;
+        }
         int total = state.batchesPerEpoch();
         if (now - lastDraw < REDRAW_NANOS && batch + 1 < total) return;
         lastDraw = now;

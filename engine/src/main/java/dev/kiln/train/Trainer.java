@@ -87,6 +87,7 @@ public final class Trainer {
                     e.readOutput(1, pred);
                     lossSum += (double) loss * rows;
                     seen += rows;
+                    logs.setBatchLoss(loss);
                     logs.set(lossSum / seen, seen, -1, 0);
                     for (int i = 0; i < metrics.size(); i++) {
                         metrics.get(i).update(pred, b.labels(), rows, predPer, fy);

@@ -31,7 +31,26 @@ class CompiledStepMatchesInterpreterTest {
             Model model = Sequential.of(Input.shape(30),
                     BatchNormalization.of(), Dense.of(8).relu(), Dropout.of(0.3), Dense.of(1).sigmoid()).seed(1);
             model.compile(Adam.lr(1e-2), Loss.binaryCrossentropy(), Metric.binaryAccuracy());
-            Model.Traced t = model.trainingGraph(5);
+            checkStep(model, passes, 5);
+        }
+    }
+
+    /** The convnet path: same-padded 3x3 convs, pooling, flatten, dense head, softmax cross-entropy. */
+    @Test
+    void trainingStepOfAConvnetMatchesTheReference() {
+        for (List<Pass> passes : List.of(List.<Pass>of(), Compiler.defaultPasses())) {
+            Model model = Sequential.of(Input.shape(12, 12, 3),
+                    Conv2D.of(8, 3).same().relu(), MaxPool2D.of(2),
+                    Conv2D.of(16, 3).same().relu(), Conv2D.of(16, 3).same().relu(), MaxPool2D.of(2),
+                    Flatten.of(), Dense.of(6).relu(), Dropout.of(0.2), Dense.of(4).softmax()).seed(2);
+            model.compile(Adam.lr(1e-2), Loss.sparseCategoricalCrossentropy(), Metric.accuracy());
+            checkStep(model, passes, 3);
+        }
+    }
+
+    private static void checkStep(Model model, List<Pass> passes, int batch) {
+        {
+            Model.Traced t = model.trainingGraph(batch);
             Random r = new Random(3);
             Map<Node, double[]> feeds = new HashMap<>();
             float[][] floats = new float[t.inputs().size()][];
@@ -51,7 +70,7 @@ class CompiledStepMatchesInterpreterTest {
             Executable e = new CpuBackend().compile(p);
             for (int i = 0; i < floats.length; i++) e.setInput(i, floats[i]);
             e.run();
-            float[] pred = new float[5];
+            float[] pred = new float[batch * model.outputShape(0).size()];
             e.readOutput(1, pred);
             String where = passes.isEmpty() ? "without passes" : "with passes";
             close("loss " + where, expected.get(0), new float[] {e.outputScalar(0)}, 1e-5);
