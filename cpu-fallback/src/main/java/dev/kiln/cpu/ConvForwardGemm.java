@@ -9,7 +9,8 @@ import jdk.incubator.vector.VectorSpecies;
  * channel axes swapped, the stride-1 backward-data convolution (a correlation of the padded dy with the flipped
  * filter). Twin: {@link Conv2dScalar}, through {@link Conv2dKernel}'s tests.
  *
- * Scheme: the filter is packed once per call into NR-column slivers (zero-padded, [group][sliver][K][NR]);
+ * Scheme: the filter is read in place when a group's channels fill whole NR-column slivers, else packed once
+ * per call into zero-padded slivers [group][sliver][K][NR] (and always for backward data, which reads it flipped);
  * output tiles are MR pixels × NR channels, the register tile of {@link Gemm}'s micro-kernel (6 × 2 vectors,
  * 12 FMA accumulators), with the MR A values broadcast from MR window starts instead of a packed sliver.
  * A tail tile repeats its last pixel so the hot loop has no masks. Tasks: blocks of pixel tiles × slivers,
@@ -24,10 +25,10 @@ final class ConvForwardGemm implements WorkerPool.RangeTask {
     private final WorkerPool pool;
     private final ConvWorkspace ws;
     private final int groups, cout, ldy, k, slivers, pixelTiles, tilesPerBlock, blocks;
-    private final boolean flipped;
+    private final boolean flipped, inPlace;
     // the call in flight
-    private float[] a, y;
-    private int aOff, yOff;
+    private float[] a, y, w;
+    private int aOff, yOff, wOff, ldw;
 
     /**
      * @param cout    output channels per group; ldy = groups·cout is y's row length
@@ -42,6 +43,8 @@ final class ConvForwardGemm implements WorkerPool.RangeTask {
         this.cout = cout;
         this.ldy = groups * cout;
         this.flipped = flipped;
+        // whole slivers of an unflipped filter are read where they lie: no per-call packing (matters at batch 1)
+        this.inPlace = !flipped && cout % NR == 0;
         this.k = src.k();
         this.slivers = (cout + NR - 1) / NR;
         this.pixelTiles = (src.pixels() + MR - 1) / MR;
@@ -52,7 +55,7 @@ final class ConvForwardGemm implements WorkerPool.RangeTask {
         ws.reserve((long) src.paddedSize() + packedSize());
     }
 
-    private int packedSize() { return groups * slivers * k * NR; }
+    private int packedSize() { return inPlace ? 0 : groups * slivers * k * NR; }
 
     /**
      * y = conv(x, w); y [pixels, groups·cout] is overwritten. w: HWIO [kh, kw, cin, groups·cout] read from wOff with
@@ -64,7 +67,8 @@ final class ConvForwardGemm implements WorkerPool.RangeTask {
         else { src.pad(pool, x, xOff, buf, 0); a = buf; aOff = 0; }
         int packed = src.paddedSize();
         if (flipped) packFlipped(w, wOff, ldw, buf, packed);
-        else pack(w, wOff, ldw, buf, packed);
+        else if (!inPlace) pack(w, wOff, ldw, buf, packed);
+        this.w = w; this.wOff = wOff; this.ldw = ldw;
         this.y = y;
         this.yOff = yOff;
         try {
@@ -72,7 +76,7 @@ final class ConvForwardGemm implements WorkerPool.RangeTask {
             if ((long) src.pixels() * k * ldy < 1 << 15) run(0, tasks);
             else pool.parallelFor(tasks, this);
         } finally {
-            a = null; this.y = null;
+            a = null; this.y = null; this.w = null;
         }
     }
 
@@ -117,23 +121,24 @@ final class ConvForwardGemm implements WorkerPool.RangeTask {
         for (int t = from; t < to; t++) {
             int s = t % slivers, rest = t / slivers, block = rest % blocks, g = rest / blocks;
             int j0 = s * NR, cols = Math.min(NR, cout - j0), go = aOff + g * src.cin;
-            int wo = packedAt + (g * slivers + s) * k * NR;
+            float[] b = inPlace ? w : packed;
+            int wo = inPlace ? wOff + g * cout + j0 : packedAt + (g * slivers + s) * k * NR, ldb = inPlace ? ldw : NR;
             int tEnd = Math.min(pixelTiles, (block + 1) * tilesPerBlock);
             for (int pt = block * tilesPerBlock; pt < tEnd; pt++) {
                 int p0 = pt * MR, rows = Math.min(MR, pixels - p0), last = p0 + rows - 1;
                 tile(k, a, go + base[p0], go + base[Math.min(p0 + 1, last)], go + base[Math.min(p0 + 2, last)],
                      go + base[Math.min(p0 + 3, last)], go + base[Math.min(p0 + 4, last)], go + base[last],
-                     kd, packed, wo, y, yOff + p0 * ldy + g * cout + j0, ldy, rows, cols, tile);
+                     kd, b, wo, ldb, y, yOff + p0 * ldy + g * cout + j0, ldy, rows, cols, tile);
             }
         }
     }
 
-    /** One MR×NR output tile: c[r, :] = Σ_kk a[o_r + kd[kk]] · b[kk, :], b packed NR wide from ib. */
+    /** One MR×NR output tile: c[r, :] = Σ_kk a[o_r + kd[kk]] · b[kk, :], b's rows NR wide from ib, ldb apart. */
     static void tile(int k, float[] a, int o0, int o1, int o2, int o3, int o4, int o5, int[] kd,
-                     float[] pb, int ib, float[] c, int ic, int ldc, int rows, int cols, float[] tile) {
+                     float[] pb, int ib, int ldb, float[] c, int ic, int ldc, int rows, int cols, float[] tile) {
         FloatVector c00 = FloatVector.zero(SPECIES), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
         FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-        for (int kk = 0; kk < k; kk++, ib += NR) {
+        for (int kk = 0; kk < k; kk++, ib += ldb) {
             int d = kd[kk];
             FloatVector b0 = FloatVector.fromArray(SPECIES, pb, ib);
             FloatVector b1 = FloatVector.fromArray(SPECIES, pb, ib + VL);
