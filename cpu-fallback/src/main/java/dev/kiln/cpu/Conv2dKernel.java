@@ -3,25 +3,34 @@ package dev.kiln.cpu;
 import dev.kiln.graph.ConvGeometry;
 
 import java.util.Arrays;
+import java.util.EnumSet;
 
 /**
- * Conv2d and its two gradients on the CPU, all three as GEMMs over an im2col matrix. Twin: {@link Conv2dScalar}.
+ * Conv2d and its two gradients on the CPU. Twin: {@link Conv2dScalar}.
  * x [N,H,W,C] (NHWC), w [KH,KW,C/groups,F] (HWIO), y [N,OH,OW,F].
  *
  * <pre>{@code
- * Conv2dKernel conv = Conv2dKernel.prepare(geometry);   // once per program: allocates the workspace
+ * Conv2dKernel conv = Conv2dKernel.prepare(geometry);   // once per program: tables and workspace
  * conv.forward(x, 0, w, 0, y, 0);                       // per step: allocates nothing
  * }</pre>
  *
- * With P = N·OH·OW output pixels and K = KH·KW·Cg, group g is the GEMM col[P,K] · W_g[K,Fg] → y[:, g·Fg ..],
- * where W_g is the HWIO filter read as a [K, F] matrix from column g·Fg, and col's row p holds the K input values
- * under pixel p's window (zeros in the padding). backwardData is dcol = dy_g · W_gᵀ then a scatter-add of dcol
- * back to dx (col2im); backwardFilter is dW_g = colᵀ · dy_g. col is built for a block of rows at a time so the
- * workspace stays near 1 MiB; 1×1 stride-1 unpadded convolutions read x as col directly. Depthwise convolutions
- * go through the same path (K = KH·KW, Fg = 1): correct, not fast; a channel-vectorised direct kernel is the
- * obvious next step. A prepared kernel owns its workspace: one caller at a time.
+ * Two mechanisms. The implicit GEMM ({@link ConvForwardGemm}, {@link ConvFilterGemm}) reads the im2col matrix
+ * straight from a zero-padded copy of the input ({@link ConvSource}) and serves the forward pass, the filter
+ * gradient, and the stride-1 data gradient (a forward convolution of dy with the flipped filter), whenever a
+ * group has at least {@link #MIN_IMPLICIT_CHANNELS} output channels to fill the register tile's width.
+ * The rest (depthwise and thin groups; strided data gradients) uses explicit im2col blocks and {@link Gemm}:
+ * with P = N·OH·OW output pixels and K = KH·KW·Cg, group g is col[P,K] · W_g[K,Fg] → y[:, g·Fg ..];
+ * backwardData is dcol = dy_g · W_gᵀ then a scatter-add of dcol back to dx (col2im); backwardFilter is
+ * dW_g = colᵀ · dy_g. col is built for a block of rows at a time so it stays near 1 MiB. Depthwise
+ * convolutions on that path are correct, not fast; a channel-vectorised direct kernel is the obvious next step.
+ * A prepared kernel owns its tables and uses its workspace: one caller at a time.
  */
 public final class Conv2dKernel {
+    /** The passes a kernel is prepared for: each costs tables and workspace, so a program asks only for its own. */
+    public enum Pass { FORWARD, BACKWARD_DATA, BACKWARD_FILTER }
+
+    // below this many output channels per group the NR-wide register tile is mostly padding: im2col + GEMM instead
+    static final int MIN_IMPLICIT_CHANNELS = 8;
     // the workspace holds this many floats unless one row of col is larger
     private static final int WORKSPACE_FLOATS = 1 << 18;
     // fewer rows than this per block starve the GEMM's micro-kernel; allow a larger workspace instead
@@ -33,8 +42,10 @@ public final class Conv2dKernel {
     private final boolean pointwise;
     private final float[] col;
     private final Im2col im2col = new Im2col();
+    private final ConvForwardGemm forwardGemm, dataGemm;
+    private final ConvFilterGemm filterGemm;
 
-    private Conv2dKernel(ConvGeometry g, WorkerPool pool) {
+    private Conv2dKernel(ConvGeometry g, WorkerPool pool, ConvWorkspace ws, EnumSet<Pass> passes) {
         if (g.c() % g.groups() != 0 || g.f() % g.groups() != 0) {
             throw new IllegalArgumentException("channels " + g.c() + " and filters " + g.f() + " must divide into " + g.groups() + " groups");
         }
@@ -47,17 +58,43 @@ public final class Conv2dKernel {
         this.pointwise = g.kh() == 1 && g.kw() == 1 && g.strideH() == 1 && g.strideW() == 1
                 && g.padTop() == 0 && g.padLeft() == 0 && g.oh() == g.h() && g.ow() == g.w();
         this.blockRows = Math.min(rows, Math.max(MIN_BLOCK_ROWS, WORKSPACE_FLOATS / kdim));
-        this.col = pointwise ? new float[0] : new float[blockRows * kdim];
+        boolean wide = g.groups() == 1 || fg >= MIN_IMPLICIT_CHANNELS;
+        ConvSource x = wide && (passes.contains(Pass.FORWARD) || passes.contains(Pass.BACKWARD_FILTER))
+                ? new ConvSource(g.n(), g.h(), g.w(), g.c(), cg, g.kh(), g.kw(), g.strideH(), g.strideW(),
+                                 g.dilationH(), g.dilationW(), g.padTop(), g.padLeft(), g.oh(), g.ow())
+                : null;
+        this.forwardGemm = x != null && passes.contains(Pass.FORWARD) ? new ConvForwardGemm(x, g.groups(), fg, false, pool, ws) : null;
+        this.filterGemm = x != null && passes.contains(Pass.BACKWARD_FILTER) ? new ConvFilterGemm(x, g.groups(), fg, pool, ws) : null;
+        boolean dataImplicit = passes.contains(Pass.BACKWARD_DATA) && g.strideH() == 1 && g.strideW() == 1
+                && (g.groups() == 1 || cg >= MIN_IMPLICIT_CHANNELS);
+        // stride 1: dx is the correlation of dy, padded by (KH-1)·dilation - padTop above, with the flipped filter
+        this.dataGemm = dataImplicit
+                ? new ConvForwardGemm(new ConvSource(g.n(), g.oh(), g.ow(), g.f(), fg, g.kh(), g.kw(), 1, 1, g.dilationH(), g.dilationW(),
+                        (g.kh() - 1) * g.dilationH() - g.padTop(), (g.kw() - 1) * g.dilationW() - g.padLeft(), g.h(), g.w()),
+                        g.groups(), cg, true, pool, ws)
+                : null;
+        boolean explicit = (passes.contains(Pass.FORWARD) && forwardGemm == null) || (passes.contains(Pass.BACKWARD_DATA) && dataGemm == null)
+                || (passes.contains(Pass.BACKWARD_FILTER) && filterGemm == null);
+        this.col = pointwise || !explicit ? new float[0] : new float[blockRows * kdim];
     }
 
-    public static Conv2dKernel prepare(ConvGeometry g) { return new Conv2dKernel(g, WorkerPool.shared()); }
+    /** A kernel for all three passes with its own workspace. */
+    public static Conv2dKernel prepare(ConvGeometry g) { return prepare(g, WorkerPool.shared()); }
 
-    public static Conv2dKernel prepare(ConvGeometry g, WorkerPool pool) { return new Conv2dKernel(g, pool); }
+    public static Conv2dKernel prepare(ConvGeometry g, WorkerPool pool) {
+        return new Conv2dKernel(g, pool, new ConvWorkspace(), EnumSet.allOf(Pass.class));
+    }
+
+    /** A kernel for the given passes, sharing {@code ws} with the other kernels of a program (run one at a time). */
+    public static Conv2dKernel prepare(ConvGeometry g, WorkerPool pool, ConvWorkspace ws, Pass first, Pass... rest) {
+        return new Conv2dKernel(g, pool, ws, EnumSet.of(first, rest));
+    }
 
     public ConvGeometry geometry() { return g; }
 
     /** y = conv(x, w); y is overwritten. */
     public void forward(float[] x, int xOff, float[] w, int wOff, float[] y, int yOff) {
+        if (forwardGemm != null) { forwardGemm.run(x, xOff, w, wOff, g.f(), y, yOff); return; }
         int f = g.f();
         for (int gi = 0; gi < g.groups(); gi++) {
             if (pointwise) {
@@ -76,6 +113,7 @@ public final class Conv2dKernel {
 
     /** dx = ∂⟨conv(x, w), dy⟩/∂x; dx is overwritten. */
     public void backwardData(float[] dy, int dyOff, float[] w, int wOff, float[] dx, int dxOff) {
+        if (dataGemm != null) { dataGemm.run(dy, dyOff, w, wOff, g.f(), dx, dxOff); return; }
         int f = g.f();
         if (!pointwise) Arrays.fill(dx, dxOff, dxOff + g.n() * g.h() * g.w() * g.c(), 0f);
         for (int gi = 0; gi < g.groups(); gi++) {
@@ -95,6 +133,7 @@ public final class Conv2dKernel {
 
     /** dw = ∂⟨conv(x, w), dy⟩/∂w; dw is overwritten. */
     public void backwardFilter(float[] x, int xOff, float[] dy, int dyOff, float[] dw, int dwOff) {
+        if (filterGemm != null) { filterGemm.run(x, xOff, dy, dyOff, dw, dwOff); return; }
         int f = g.f();
         for (int gi = 0; gi < g.groups(); gi++) {
             if (pointwise) {

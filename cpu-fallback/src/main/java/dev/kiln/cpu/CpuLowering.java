@@ -43,6 +43,8 @@ import java.util.List;
 final class CpuLowering {
     private final ElementwiseKernels k;
     private final boolean vector;
+    // the conv kernels of one program run one after another, so they share one scratch array
+    private final ConvWorkspace convWorkspace = new ConvWorkspace();
 
     /** {@code vector} false keeps every kernel on the scalar twins, which never link jdk.incubator.vector. */
     CpuLowering(ElementwiseKernels kernels, boolean vector) {
@@ -116,21 +118,21 @@ final class CpuLowering {
                 Buf x = in[0], w = in[1];
                 var g = c.geometry(node.input(0).shape(), node.input(1).shape());
                 if (!vector) yield () -> Conv2dScalar.forward(g, x.array(), x.offset(), w.array(), w.offset(), out.array(), out.offset());
-                Conv2dKernel kernel = Conv2dKernel.prepare(g);
+                Conv2dKernel kernel = Conv2dKernel.prepare(g, WorkerPool.shared(), convWorkspace, Conv2dKernel.Pass.FORWARD);
                 yield () -> kernel.forward(x.array(), x.offset(), w.array(), w.offset(), out.array(), out.offset());
             }
             case Conv2dBackwardData c -> {
                 Buf dy = in[0], w = in[1];
                 var g = c.geometry(node.input(1).shape());
                 if (!vector) yield () -> Conv2dScalar.backwardData(g, dy.array(), dy.offset(), w.array(), w.offset(), out.array(), out.offset());
-                Conv2dKernel kernel = Conv2dKernel.prepare(g);
+                Conv2dKernel kernel = Conv2dKernel.prepare(g, WorkerPool.shared(), convWorkspace, Conv2dKernel.Pass.BACKWARD_DATA);
                 yield () -> kernel.backwardData(dy.array(), dy.offset(), w.array(), w.offset(), out.array(), out.offset());
             }
             case Conv2dBackwardFilter c -> {
                 Buf x = in[0], dy = in[1];
                 var g = c.geometry(node.input(0).shape());
                 if (!vector) yield () -> Conv2dScalar.backwardFilter(g, x.array(), x.offset(), dy.array(), dy.offset(), out.array(), out.offset());
-                Conv2dKernel kernel = Conv2dKernel.prepare(g);
+                Conv2dKernel kernel = Conv2dKernel.prepare(g, WorkerPool.shared(), convWorkspace, Conv2dKernel.Pass.BACKWARD_FILTER);
                 yield () -> kernel.backwardFilter(x.array(), x.offset(), dy.array(), dy.offset(), out.array(), out.offset());
             }
             case Pool2d p -> {

@@ -32,7 +32,17 @@ class Conv2dKernelTest {
             c("pointwise groups 2", Shape.of(2, 5, 3, 8), 1, 1, 6, 2, 1, 1, 1, 1, Padding.SAME),
             c("1x1 stride 2", Shape.of(1, 7, 7, 5), 1, 1, 4, 1, 2, 2, 1, 1, Padding.VALID),
             c("5x5 larger than 3x3 input, same", Shape.of(1, 3, 3, 2), 5, 5, 3, 1, 1, 1, 1, 1, Padding.SAME),
-            c("several row blocks", Shape.of(1, 24, 24, 64), 3, 3, 8, 1, 1, 1, 1, 1, Padding.SAME));
+            c("several row blocks", Shape.of(1, 24, 24, 64), 3, 3, 8, 1, 1, 1, 1, 1, Padding.SAME),
+            // implicit GEMM: filters past one register tile (a tail sliver), dy read in place (64 = whole slivers)
+            c("37 filters, tail sliver", Shape.of(1, 5, 6, 7), 3, 3, 37, 1, 1, 1, 1, 1, Padding.SAME),
+            c("64 filters, dy read in place", Shape.of(2, 9, 9, 3), 3, 3, 64, 1, 1, 1, 1, 1, Padding.SAME),
+            c("groups 2 with 10 filters each", Shape.of(2, 6, 5, 6), 3, 3, 20, 2, 1, 1, 1, 1, Padding.SAME),
+            c("groups 2 with 10 filters each, dilation 2", Shape.of(1, 8, 7, 20), 3, 3, 20, 2, 1, 1, 2, 2, Padding.SAME),
+            c("one input channel, filter gradient in segments", Shape.of(4, 20, 20, 1), 3, 3, 5, 1, 1, 1, 1, 1, Padding.SAME),
+            c("three input channels, 32 filters, segments", Shape.of(3, 25, 23, 3), 3, 3, 32, 1, 1, 1, 1, 1, Padding.SAME),
+            c("padding wider than the window", Shape.of(1, 4, 5, 3), 2, 2, 9, 1, 1, 1, 1, 1, Padding.explicit(2, 0, 3, 1)),
+            c("valid 3x3 reads the input in place", Shape.of(2, 8, 9, 4), 3, 3, 11, 1, 1, 1, 1, 1, Padding.VALID),
+            c("one pixel", Shape.of(1, 1, 1, 2), 1, 1, 3, 1, 1, 1, 1, 1, Padding.VALID));
     }
 
     static Case c(String name, Shape x, int kh, int kw, int f, int groups, int sh, int sw, int dh, int dw, Padding p) {

@@ -1,0 +1,212 @@
+package dev.kiln.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Implicit-GEMM filter gradient: dW_g[kk, j] = Σ_p col[p, kk] · dy[p, g·fg + j], with col read straight from a
+ * {@link ConvSource}. Twin: {@link Conv2dScalar#backwardFilter}, through {@link Conv2dKernel}'s tests.
+ *
+ * Scheme: the register tile is MR filter rows (kk) × NR output channels, as in {@link Gemm}; the long sum over
+ * pixels p runs inside the registers, MR broadcasts from one window plus two vector loads of dy's row per step.
+ * dy is read in place when fg is a multiple of NR, else packed once per call into zero-padded NR-wide slivers.
+ * Pixels are walked in rounds of {@link #ROUND} (one parallel call each, so x and dy come from L2, not memory)
+ * and within a task in chunks of {@link #CHUNK}, so a block's tiles reuse the chunk's dy rows from L1.
+ * Too few tiles to feed the threads (small K: a first layer with 1 or 3 input channels) splits the pixels into
+ * a fixed number of segments with partial sums, added in segment order: the split depends on the shape only,
+ * so results do not depend on the thread count. One caller at a time.
+ */
+final class ConvFilterGemm implements WorkerPool.RangeTask {
+    private static final VectorSpecies<Float> SPECIES = Gemm.SPECIES;
+    private static final int VL = Gemm.VL, MR = Gemm.MR, NR = Gemm.NR;
+    // 32 pixels of dy rows per tile pass stay in L1 across a block's tiles (measured: 32 beat 64 and 128 by 15-30%)
+    private static final int CHUNK = 32;
+    // pixels per round when the pixels are not split: the round's x windows and dy rows stay in L2 across all tasks
+    private static final int ROUND = 2048;
+    private static final ThreadLocal<float[]> TILES = ThreadLocal.withInitial(() -> new float[MR * NR]);
+
+    private final ConvSource src;
+    private final WorkerPool pool;
+    private final ConvWorkspace ws;
+    private final int groups, fg, ldw, k, pixels, rowTiles, slivers, segments, tilesPerBlock, blocks;
+    private final boolean packDy;
+    private final int packedAt, partialAt;
+    // the call in flight
+    private float[] a, dy, dw;
+    private int aOff, dyOff, dwOff, phase, roundFrom, roundTo;
+
+    ConvFilterGemm(ConvSource src, int groups, int fg, WorkerPool pool, ConvWorkspace ws) {
+        this.src = src;
+        this.pool = pool;
+        this.ws = ws;
+        this.groups = groups;
+        this.fg = fg;
+        this.ldw = groups * fg;
+        this.k = src.k();
+        this.pixels = src.pixels();
+        this.rowTiles = (k + MR - 1) / MR;
+        this.slivers = (fg + NR - 1) / NR;
+        this.packDy = fg % NR != 0;
+        // 16 row tiles in flight keep 2–8 threads busy; fewer come from a small K, so split the pixels instead
+        long units = (long) groups * rowTiles;
+        this.segments = (int) Math.max(1, Math.min((16 + units - 1) / units, pixels / (4L * CHUNK)));
+        int perBlock = 4;
+        while (perBlock > 1 && (long) groups * segments * ((rowTiles + perBlock - 1) / perBlock) < 4L * pool.threads()) perBlock /= 2;
+        this.tilesPerBlock = perBlock;
+        this.blocks = (rowTiles + perBlock - 1) / perBlock;
+        this.packedAt = src.paddedSize();
+        this.partialAt = packedAt + (packDy ? groups * slivers * pixels * NR : 0);
+        ws.reserve((long) partialAt + (segments > 1 ? (long) segments * groups * k * fg : 0));
+    }
+
+    /** dw [kh, kw, cin, groups·fg] = Σ_p col ⊗ dy; dw is overwritten. dy: [pixels, groups·fg]. */
+    void run(float[] x, int xOff, float[] dy, int dyOff, float[] dw, int dwOff) {
+        float[] buf = ws.data();
+        if (src.direct) { a = x; aOff = xOff; }
+        else { src.pad(pool, x, xOff, buf, 0); a = buf; aOff = 0; }
+        this.dy = dy; this.dyOff = dyOff; this.dw = dw; this.dwOff = dwOff;
+        try {
+            if (packDy) { phase = 0; parallel(pixels, (long) pixels * ldw); }
+            phase = 1;
+            if (segments > 1) {
+                parallel(groups * segments * blocks, (long) pixels * k * ldw);
+            } else {
+                for (roundFrom = 0; roundFrom < pixels; roundFrom += ROUND) {
+                    roundTo = Math.min(pixels, roundFrom + ROUND);
+                    parallel(groups * blocks, (long) (roundTo - roundFrom) * k * ldw);
+                }
+            }
+            if (segments > 1) { phase = 2; parallel(groups * k, (long) segments * groups * k * fg); }
+        } finally {
+            a = null; this.dy = null; this.dw = null;
+        }
+    }
+
+    private void parallel(int tasks, long work) {
+        if (work < 1 << 15) run(0, tasks);
+        else pool.parallelFor(tasks, this);
+    }
+
+    @Override public void run(int from, int to) {
+        switch (phase) {
+            case 0 -> packRows(from, to);
+            case 1 -> { for (int t = from; t < to; t++) gradientTask(t); }
+            default -> sumSegments(from, to);
+        }
+    }
+
+    // packed[((g·slivers + s)·pixels + p)·NR + jj] = dy[p, g·fg + s·NR + jj], 0 past fg
+    private void packRows(int from, int to) {
+        float[] dst = ws.data();
+        for (int p = from; p < to; p++) {
+            for (int g = 0; g < groups; g++) {
+                for (int s = 0; s < slivers; s++) {
+                    int j0 = s * NR, cols = Math.min(NR, fg - j0), at = packedAt + ((g * slivers + s) * pixels + p) * NR;
+                    System.arraycopy(dy, dyOff + p * ldw + g * fg + j0, dst, at, cols);
+                    for (int jj = cols; jj < NR; jj++) dst[at + jj] = 0f;
+                }
+            }
+        }
+    }
+
+    private void gradientTask(int t) {
+        float[] tile = TILES.get(), buf = ws.data();
+        int block = t % blocks, rest = t / blocks, seg = rest % segments, g = rest / segments;
+        int first = (int) ((long) pixels * seg / segments);
+        int pFrom = segments > 1 ? first : roundFrom, pTo = segments > 1 ? (int) ((long) pixels * (seg + 1) / segments) : roundTo;
+        int[] kd = src.kDelta;
+        int go = aOff + g * src.cin;
+        int rtEnd = Math.min(rowTiles, (block + 1) * tilesPerBlock);
+        float[] out = segments > 1 ? buf : dw;
+        for (int c0 = pFrom; c0 < pTo; c0 += CHUNK) {
+            int c1 = Math.min(pTo, c0 + CHUNK);
+            boolean add = c0 > first;
+            for (int rt = block * tilesPerBlock; rt < rtEnd; rt++) {
+                int k0 = rt * MR, rows = Math.min(MR, k - k0), last = k0 + rows - 1;
+                for (int s = 0; s < slivers; s++) {
+                    int j0 = s * NR, cols = Math.min(NR, fg - j0);
+                    float[] b = packDy ? buf : dy;
+                    int bo = packDy ? packedAt + (g * slivers + s) * pixels * NR : dyOff + g * fg + j0;
+                    int ldb = packDy ? NR : ldw;
+                    int oo = segments > 1 ? partialAt + ((seg * groups + g) * k + k0) * fg + j0 : dwOff + k0 * ldw + g * fg + j0;
+                    int ldo = segments > 1 ? fg : ldw;
+                    tile(a, src.pixelBase, c0, c1, go + kd[k0], go + kd[Math.min(k0 + 1, last)], go + kd[Math.min(k0 + 2, last)],
+                         go + kd[Math.min(k0 + 3, last)], go + kd[Math.min(k0 + 4, last)], go + kd[last],
+                         b, bo, ldb, out, oo, ldo, rows, cols, add, tile);
+                }
+            }
+        }
+    }
+
+    // dw[g's row kk, j] = Σ_seg partial[seg][g][kk][j], in segment order
+    private void sumSegments(int from, int to) {
+        float[] buf = ws.data();
+        for (int r = from; r < to; r++) {
+            int g = r / k, kk = r - g * k, dst = dwOff + kk * ldw + g * fg;
+            System.arraycopy(buf, partialAt + (g * k + kk) * fg, dw, dst, fg);
+            for (int seg = 1; seg < segments; seg++) {
+                int part = partialAt + ((seg * groups + g) * k + kk) * fg;
+                for (int j = 0; j < fg; j++) dw[dst + j] += buf[part + j];
+            }
+        }
+    }
+
+    /** One MR×NR tile of the gradient: c[r, :] (+)= Σ_{p in [p0, p1)} a[base[p] + d_r] · b[bo + p·ldb, :]. */
+    static void tile(float[] a, int[] base, int p0, int p1, int d0, int d1, int d2, int d3, int d4, int d5,
+                     float[] b, int bo, int ldb, float[] c, int ic, int ldc, int rows, int cols, boolean add, float[] tile) {
+        FloatVector c00 = FloatVector.zero(SPECIES), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+        FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+        for (int p = p0, ib = bo + p0 * ldb; p < p1; p++, ib += ldb) {
+            int o = base[p];
+            FloatVector b0 = FloatVector.fromArray(SPECIES, b, ib);
+            FloatVector b1 = FloatVector.fromArray(SPECIES, b, ib + VL);
+            FloatVector a0 = FloatVector.broadcast(SPECIES, a[o + d0]);
+            c00 = a0.fma(b0, c00);
+            c01 = a0.fma(b1, c01);
+            FloatVector a1 = FloatVector.broadcast(SPECIES, a[o + d1]);
+            c10 = a1.fma(b0, c10);
+            c11 = a1.fma(b1, c11);
+            FloatVector a2 = FloatVector.broadcast(SPECIES, a[o + d2]);
+            c20 = a2.fma(b0, c20);
+            c21 = a2.fma(b1, c21);
+            FloatVector a3 = FloatVector.broadcast(SPECIES, a[o + d3]);
+            c30 = a3.fma(b0, c30);
+            c31 = a3.fma(b1, c31);
+            FloatVector a4 = FloatVector.broadcast(SPECIES, a[o + d4]);
+            c40 = a4.fma(b0, c40);
+            c41 = a4.fma(b1, c41);
+            FloatVector a5 = FloatVector.broadcast(SPECIES, a[o + d5]);
+            c50 = a5.fma(b0, c50);
+            c51 = a5.fma(b1, c51);
+        }
+        if (rows == MR && cols == NR) {
+            // written out, not a helper taking vectors: a call C2 declines to inline would box every vector
+            int r0 = ic, r1 = ic + ldc, r2 = r1 + ldc, r3 = r2 + ldc, r4 = r3 + ldc, r5 = r4 + ldc;
+            if (add) {
+                c00 = c00.add(FloatVector.fromArray(SPECIES, c, r0)); c01 = c01.add(FloatVector.fromArray(SPECIES, c, r0 + VL));
+                c10 = c10.add(FloatVector.fromArray(SPECIES, c, r1)); c11 = c11.add(FloatVector.fromArray(SPECIES, c, r1 + VL));
+                c20 = c20.add(FloatVector.fromArray(SPECIES, c, r2)); c21 = c21.add(FloatVector.fromArray(SPECIES, c, r2 + VL));
+                c30 = c30.add(FloatVector.fromArray(SPECIES, c, r3)); c31 = c31.add(FloatVector.fromArray(SPECIES, c, r3 + VL));
+                c40 = c40.add(FloatVector.fromArray(SPECIES, c, r4)); c41 = c41.add(FloatVector.fromArray(SPECIES, c, r4 + VL));
+                c50 = c50.add(FloatVector.fromArray(SPECIES, c, r5)); c51 = c51.add(FloatVector.fromArray(SPECIES, c, r5 + VL));
+            }
+            c00.intoArray(c, r0); c01.intoArray(c, r0 + VL);
+            c10.intoArray(c, r1); c11.intoArray(c, r1 + VL);
+            c20.intoArray(c, r2); c21.intoArray(c, r2 + VL);
+            c30.intoArray(c, r3); c31.intoArray(c, r3 + VL);
+            c40.intoArray(c, r4); c41.intoArray(c, r4 + VL);
+            c50.intoArray(c, r5); c51.intoArray(c, r5 + VL);
+            return;
+        }
+        c00.intoArray(tile, 0); c01.intoArray(tile, VL);
+        c10.intoArray(tile, NR); c11.intoArray(tile, NR + VL);
+        c20.intoArray(tile, 2 * NR); c21.intoArray(tile, 2 * NR + VL);
+        c30.intoArray(tile, 3 * NR); c31.intoArray(tile, 3 * NR + VL);
+        c40.intoArray(tile, 4 * NR); c41.intoArray(tile, 4 * NR + VL);
+        c50.intoArray(tile, 5 * NR); c51.intoArray(tile, 5 * NR + VL);
+        for (int r = 0; r < rows; r++) {
+            int row = ic + r * ldc;
+            for (int j = 0; j < cols; j++) c[row + j] = add ? c[row + j] + tile[r * NR + j] : tile[r * NR + j];
+        }
+    }
+}

@@ -1,0 +1,183 @@
+package dev.kiln.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Implicit-GEMM convolution: y[p, g·cout + j] = Σ_kk col[p, kk] · W_g[kk, j] with col read straight from a
+ * {@link ConvSource} (no im2col matrix). Serves the forward convolution and, with the filter flipped and its two
+ * channel axes swapped, the stride-1 backward-data convolution (a correlation of the padded dy with the flipped
+ * filter). Twin: {@link Conv2dScalar}, through {@link Conv2dKernel}'s tests.
+ *
+ * Scheme: the filter is read in place when a group's channels fill whole NR-column slivers, else packed once
+ * per call into zero-padded slivers [group][sliver][K][NR] (and always for backward data, which reads it flipped);
+ * output tiles are MR pixels × NR channels, the register tile of {@link Gemm}'s micro-kernel (6 × 2 vectors,
+ * 12 FMA accumulators), with the MR A values broadcast from MR window starts instead of a packed sliver.
+ * A tail tile repeats its last pixel so the hot loop has no masks. Tasks: blocks of pixel tiles × slivers,
+ * independent, so results do not depend on the thread count. One caller at a time.
+ */
+final class ConvForwardGemm implements WorkerPool.RangeTask {
+    private static final VectorSpecies<Float> SPECIES = Gemm.SPECIES;
+    private static final int VL = Gemm.VL, MR = Gemm.MR, NR = Gemm.NR;
+    private static final ThreadLocal<float[]> TILES = ThreadLocal.withInitial(() -> new float[MR * NR]);
+
+    private final ConvSource src;
+    private final WorkerPool pool;
+    private final ConvWorkspace ws;
+    private final int groups, cout, ldy, k, slivers, pixelTiles, tilesPerBlock, blocks;
+    private final boolean flipped, inPlace;
+    // the call in flight
+    private float[] a, y, w;
+    private int aOff, yOff, wOff, ldw;
+
+    /**
+     * @param cout    output channels per group; ldy = groups·cout is y's row length
+     * @param flipped the filter given to {@link #run(float[], int, float[], int, int, float[], int)} is the forward
+     *                filter [kh, kw, cout, groups·cin] to be read flipped and transposed (backward data)
+     */
+    ConvForwardGemm(ConvSource src, int groups, int cout, boolean flipped, WorkerPool pool, ConvWorkspace ws) {
+        this.src = src;
+        this.pool = pool;
+        this.ws = ws;
+        this.groups = groups;
+        this.cout = cout;
+        this.ldy = groups * cout;
+        this.flipped = flipped;
+        // whole slivers of an unflipped filter are read where they lie: no per-call packing (matters at batch 1)
+        this.inPlace = !flipped && cout % NR == 0;
+        this.k = src.k();
+        this.slivers = (cout + NR - 1) / NR;
+        this.pixelTiles = (src.pixels() + MR - 1) / MR;
+        int perBlock = 8;
+        while (perBlock > 1 && (long) groups * slivers * ((pixelTiles + perBlock - 1) / perBlock) < 4L * pool.threads()) perBlock /= 2;
+        this.tilesPerBlock = perBlock;
+        this.blocks = (pixelTiles + perBlock - 1) / perBlock;
+        ws.reserve((long) src.paddedSize() + packedSize());
+    }
+
+    private int packedSize() { return inPlace ? 0 : groups * slivers * k * NR; }
+
+    /**
+     * y = conv(x, w); y [pixels, groups·cout] is overwritten. w: HWIO [kh, kw, cin, groups·cout] read from wOff with
+     * row stride ldw, or, when flipped, the forward filter [kh, kw, cout, groups·cin].
+     */
+    void run(float[] x, int xOff, float[] w, int wOff, int ldw, float[] y, int yOff) {
+        float[] buf = ws.data();
+        if (src.direct) { a = x; aOff = xOff; }
+        else { src.pad(pool, x, xOff, buf, 0); a = buf; aOff = 0; }
+        int packed = src.paddedSize();
+        if (flipped) packFlipped(w, wOff, ldw, buf, packed);
+        else if (!inPlace) pack(w, wOff, ldw, buf, packed);
+        this.w = w; this.wOff = wOff; this.ldw = ldw;
+        this.y = y;
+        this.yOff = yOff;
+        try {
+            int tasks = groups * blocks * slivers;
+            if ((long) src.pixels() * k * ldy < 1 << 15) run(0, tasks);
+            else pool.parallelFor(tasks, this);
+        } finally {
+            a = null; this.y = null; this.w = null;
+        }
+    }
+
+    // dst[((g·slivers + s)·K + kk)·NR + jj] = W_g[kk, s·NR + jj], 0 past cout
+    private void pack(float[] w, int wOff, int ldw, float[] dst, int at) {
+        for (int g = 0; g < groups; g++) {
+            for (int s = 0; s < slivers; s++) {
+                int j0 = s * NR, cols = Math.min(NR, cout - j0);
+                for (int kk = 0; kk < k; kk++, at += NR) {
+                    System.arraycopy(w, wOff + kk * ldw + g * cout + j0, dst, at, cols);
+                    for (int jj = cols; jj < NR; jj++) dst[at + jj] = 0f;
+                }
+            }
+        }
+    }
+
+    // backward data: column j = input channel c of the forward filter, row kk = (i', j', f) reads
+    // w[kh-1-i', kw-1-j', c, g·cin + f] (the forward filter's output channels are this GEMM's cin)
+    private void packFlipped(float[] w, int wOff, int ldw, float[] dst, int at) {
+        int cin = src.cin;
+        for (int g = 0; g < groups; g++) {
+            for (int s = 0; s < slivers; s++) {
+                int j0 = s * NR, cols = Math.min(NR, cout - j0);
+                for (int i = 0; i < src.kh; i++) {
+                    for (int j = 0; j < src.kw; j++) {
+                        int tap = (src.kh - 1 - i) * src.kw + (src.kw - 1 - j);
+                        for (int f = 0; f < cin; f++, at += NR) {
+                            int from = wOff + (tap * cout + j0) * ldw + g * cin + f;
+                            for (int jj = 0; jj < cols; jj++) dst[at + jj] = w[from + jj * ldw];
+                            for (int jj = cols; jj < NR; jj++) dst[at + jj] = 0f;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Override public void run(int from, int to) {
+        float[] tile = TILES.get(), packed = ws.data();
+        int[] base = src.pixelBase, kd = src.kDelta;
+        int pixels = base.length, packedAt = src.paddedSize();
+        for (int t = from; t < to; t++) {
+            int s = t % slivers, rest = t / slivers, block = rest % blocks, g = rest / blocks;
+            int j0 = s * NR, cols = Math.min(NR, cout - j0), go = aOff + g * src.cin;
+            float[] b = inPlace ? w : packed;
+            int wo = inPlace ? wOff + g * cout + j0 : packedAt + (g * slivers + s) * k * NR, ldb = inPlace ? ldw : NR;
+            int tEnd = Math.min(pixelTiles, (block + 1) * tilesPerBlock);
+            for (int pt = block * tilesPerBlock; pt < tEnd; pt++) {
+                int p0 = pt * MR, rows = Math.min(MR, pixels - p0), last = p0 + rows - 1;
+                tile(k, a, go + base[p0], go + base[Math.min(p0 + 1, last)], go + base[Math.min(p0 + 2, last)],
+                     go + base[Math.min(p0 + 3, last)], go + base[Math.min(p0 + 4, last)], go + base[last],
+                     kd, b, wo, ldb, y, yOff + p0 * ldy + g * cout + j0, ldy, rows, cols, tile);
+            }
+        }
+    }
+
+    /** One MR×NR output tile: c[r, :] = Σ_kk a[o_r + kd[kk]] · b[kk, :], b's rows NR wide from ib, ldb apart. */
+    static void tile(int k, float[] a, int o0, int o1, int o2, int o3, int o4, int o5, int[] kd,
+                     float[] pb, int ib, int ldb, float[] c, int ic, int ldc, int rows, int cols, float[] tile) {
+        FloatVector c00 = FloatVector.zero(SPECIES), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+        FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+        for (int kk = 0; kk < k; kk++, ib += ldb) {
+            int d = kd[kk];
+            FloatVector b0 = FloatVector.fromArray(SPECIES, pb, ib);
+            FloatVector b1 = FloatVector.fromArray(SPECIES, pb, ib + VL);
+            FloatVector a0 = FloatVector.broadcast(SPECIES, a[o0 + d]);
+            c00 = a0.fma(b0, c00);
+            c01 = a0.fma(b1, c01);
+            FloatVector a1 = FloatVector.broadcast(SPECIES, a[o1 + d]);
+            c10 = a1.fma(b0, c10);
+            c11 = a1.fma(b1, c11);
+            FloatVector a2 = FloatVector.broadcast(SPECIES, a[o2 + d]);
+            c20 = a2.fma(b0, c20);
+            c21 = a2.fma(b1, c21);
+            FloatVector a3 = FloatVector.broadcast(SPECIES, a[o3 + d]);
+            c30 = a3.fma(b0, c30);
+            c31 = a3.fma(b1, c31);
+            FloatVector a4 = FloatVector.broadcast(SPECIES, a[o4 + d]);
+            c40 = a4.fma(b0, c40);
+            c41 = a4.fma(b1, c41);
+            FloatVector a5 = FloatVector.broadcast(SPECIES, a[o5 + d]);
+            c50 = a5.fma(b0, c50);
+            c51 = a5.fma(b1, c51);
+        }
+        if (rows == MR && cols == NR) {
+            // written out, not a helper taking vectors: a call C2 declines to inline would box every vector
+            int r0 = ic, r1 = ic + ldc, r2 = r1 + ldc, r3 = r2 + ldc, r4 = r3 + ldc, r5 = r4 + ldc;
+            c00.intoArray(c, r0); c01.intoArray(c, r0 + VL);
+            c10.intoArray(c, r1); c11.intoArray(c, r1 + VL);
+            c20.intoArray(c, r2); c21.intoArray(c, r2 + VL);
+            c30.intoArray(c, r3); c31.intoArray(c, r3 + VL);
+            c40.intoArray(c, r4); c41.intoArray(c, r4 + VL);
+            c50.intoArray(c, r5); c51.intoArray(c, r5 + VL);
+            return;
+        }
+        c00.intoArray(tile, 0); c01.intoArray(tile, VL);
+        c10.intoArray(tile, NR); c11.intoArray(tile, NR + VL);
+        c20.intoArray(tile, 2 * NR); c21.intoArray(tile, 2 * NR + VL);
+        c30.intoArray(tile, 3 * NR); c31.intoArray(tile, 3 * NR + VL);
+        c40.intoArray(tile, 4 * NR); c41.intoArray(tile, 4 * NR + VL);
+        c50.intoArray(tile, 5 * NR); c51.intoArray(tile, 5 * NR + VL);
+        for (int r = 0; r < rows; r++) System.arraycopy(tile, r * NR, c, ic + r * ldc, cols);
+    }
+}
