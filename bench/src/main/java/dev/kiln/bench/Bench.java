@@ -27,6 +27,7 @@ import java.util.concurrent.TimeUnit;
  *
  * <pre>
  * ./kiln bench [--quick] [--models M1,M2,M3,M4] [--max-threads N] [--name NAME] [--peers torch|none|dl4j] [--no-peer]
+ * java ... dev.kiln.bench.Bench --render bench/results/NAME.json      (re-renders NAME.md and NAME.png)
  * </pre>
  * Children: {@code probe.FmaPeak} (the measured peak), {@link ModelBench}, {@link GemmBench}, {@link FirstStep},
  * and {@code bench/python/peer_bench.py all}.
@@ -45,6 +46,15 @@ public final class Bench {
 
     public static void main(String[] args) throws Exception {
         Map<String, String> a = Args.parse(args);
+        if (a.containsKey("render")) {
+            // Re-renders bench/results/X.{md,png} from X.json, e.g. after the report's layout changed.
+            Path json = Path.of(a.get("render"));
+            Map<String, Object> r = map(Json.parse(Files.readString(json)));
+            String base = json.getFileName().toString().replaceFirst("\\.json$", "");
+            Files.writeString(json.resolveSibling(base + ".md"), BenchReport.markdown(r));
+            BenchReport.chart(r, json.resolveSibling(base + ".png"));
+            return;
+        }
         boolean quick = a.containsKey("quick");
         Path root = Path.of(a.getOrDefault("root", ".")).toAbsolutePath().normalize();
         int cpus = Runtime.getRuntime().availableProcessors();
@@ -189,7 +199,7 @@ public final class Bench {
     static Map<String, Object> kilnFirstStep(Settings s, int threads) {
         log("Kiln M1 time to the end of the first training step (fresh JVM, " + threads + " thread(s))");
         List<Object> inner = new ArrayList<>();
-        Timed timed = new Timed(s.quick() ? 3 : 5, s.quick() ? 2 : 10, 0.10, s.quick() ? 0.5 : 10);
+        Timed timed = new Timed(s.quick() ? 3 : 5, s.quick() ? 2 : 10, 0.10, s.quick() ? 0.3 : 10);
         Map<String, Object> r = timed.measure(() -> {
             try {
                 Path res = Files.createTempFile(s.work(), "first-", ".json");
@@ -215,7 +225,7 @@ public final class Bench {
     }
 
     static List<String> timing(Settings s) {
-        return s.quick() ? List.of("--max-reruns", "3", "--max-wait", "0.5") : List.of("--max-reruns", "20", "--max-wait", "10");
+        return s.quick() ? List.of("--max-reruns", "3", "--max-wait", "0.3") : List.of("--max-reruns", "20", "--max-wait", "10");
     }
 
     // ---- the peer
