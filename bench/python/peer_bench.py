@@ -495,9 +495,9 @@ def run_models(s, phases):
                 for t, b in confs:
                     run_config(t, b, layout, cap)
         if quick:
-            first = pick_best(per_fig["train@%d" % BATCH[model]])
+            grid_best = pick_best(per_fig["train@%d" % BATCH[model]])
             for cap in s.caps[1:]:
-                run_config(first["intra_threads"], first["blas_threads"], first["layout"], cap)
+                run_config(grid_best["intra_threads"], grid_best["blas_threads"], grid_best["layout"], cap)
         best_train = pick_best(per_fig["train@%d" % BATCH[model]])
         for f in deferred:
             t, b, layout, cap = best_train["intra_threads"], best_train["blas_threads"], best_train["layout"], best_train["cpu_capability_env"]

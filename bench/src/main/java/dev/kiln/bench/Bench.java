@@ -27,6 +27,7 @@ import java.util.concurrent.TimeUnit;
  *
  * <pre>
  * ./kiln bench [--quick] [--models M1,M2,M3,M4] [--max-threads N] [--name NAME] [--peers torch|none|dl4j] [--no-peer]
+ *              [--peer-json FILE]     (reuse the peer's result JSON of an earlier run on this machine)
  * java ... dev.kiln.bench.Bench --render bench/results/NAME.json      (re-renders NAME.md and NAME.png)
  * </pre>
  * Children: {@code probe.FmaPeak} (the measured peak), {@link ModelBench}, {@link GemmBench}, {@link FirstStep},
@@ -105,7 +106,14 @@ public final class Bench {
         switch (peers) {
             case "torch" -> {
                 t = System.nanoTime();
-                result.put("peer", peer(s));
+                if (a.containsKey("peer-json")) {
+                    // A peer result from an earlier run on this machine: the peer's figures do not depend on Kiln's code.
+                    log("PyTorch peer: reusing " + a.get("peer-json"));
+                    result.put("peer", map(Json.parse(Files.readString(Path.of(a.get("peer-json"))))));
+                    result.put("peer_reused_from", a.get("peer-json"));
+                } else {
+                    result.put("peer", peer(s));
+                }
                 phases.put("peer", secondsSince(t));
             }
             case "none" -> result.put("peer_note", "PyTorch peer not run (--no-peer, or bench/scripts/install-peer.sh could not install it)");
@@ -116,10 +124,11 @@ public final class Bench {
 
         Path dir = root.resolve("bench/results");
         Files.createDirectories(dir);
+        // The JSON first: a report that fails to render can be redone from it with --render.
+        Files.writeString(dir.resolve(name + ".json"), Json.write(result));
         String md = BenchReport.markdown(result);
         System.out.println();
         System.out.println(BenchReport.terminal(md));
-        Files.writeString(dir.resolve(name + ".json"), Json.write(result));
         Files.writeString(dir.resolve(name + ".md"), md);
         BenchReport.chart(result, dir.resolve(name + ".png"));
         log(String.format("wrote bench/results/%s.{md,json,png} in %.0f s", name, secondsSince(start)));

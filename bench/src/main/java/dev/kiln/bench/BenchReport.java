@@ -125,6 +125,8 @@ final class BenchReport {
         } else {
             line(md, "- Peer: %s", r.get("peer_note"));
         }
+        if (peer != null) for (Object note : list(peer.get("notes"))) line(md, "- Peer note: %s", note);
+        if (r.containsKey("peer_reused_from")) line(md, "- Peer figures reused from %s (an earlier run on this machine)", r.get("peer_reused_from"));
         line(md, "- Peers not run: Deeplearning4j (`--peers dl4j` is not implemented; left out)");
         line(md, "- Measured fp32 FMA peak (probe, best of reps): %.1f GFLOP/s on 1 thread, %.1f GFLOP/s on %d cores; clock ≈ %.2f GHz, %.1f FLOP/cycle/core → cores × clock × FMA width = %.1f GFLOP/s",
                 num(map(fma.get("one_thread_gflops")).get("best")), num(map(fma.get("all_cores_gflops")).get("best")), (int) num(fma.get("cores")),
@@ -483,6 +485,7 @@ final class BenchReport {
     }
 
     private static String breakdown(Map<String, Object> b) {
+        if (b == null) return "";
         List<String> parts = new ArrayList<>();
         for (var e : b.entrySet()) parts.add(e.getKey() + " " + String.format(Locale.ROOT, "%.2f", num(e.getValue())));
         return String.join(", ", parts);
