@@ -210,10 +210,15 @@ def openblas_facts():
     return facts
 
 
-def child_env(intra, blas):
+def child_env(intra, blas, cap=None):
     env = dict(os.environ)
     for var in THREAD_VARS_UNSET:
         env.pop(var, None)
+    # ATen picks its kernels' instruction set once, at import: Debian's build chooses AVX2 even on
+    # AVX-512 machines, and ATEN_CPU_CAPABILITY=avx512 switches it. None keeps ATen's own choice.
+    env.pop("ATEN_CPU_CAPABILITY", None)
+    if cap is not None:
+        env["ATEN_CPU_CAPABILITY"] = cap
     env.update({"OMP_NUM_THREADS": str(intra), "MKL_NUM_THREADS": str(intra),
                 "OPENBLAS_NUM_THREADS": str(blas), "GOTO_NUM_THREADS": str(blas)})
     return env
@@ -345,7 +350,8 @@ def worker_main(a):
         pools = [{k: p.get(k) for k in ("internal_api", "num_threads", "architecture")} for p in threadpool_info()]
     except ImportError:
         pass
-    out = {"figures": results, "torch_threads": torch.get_num_threads(),
+    caps = [l.split(":", 1)[1].strip() for l in torch.__config__.show().splitlines() if "CPU capability" in l]
+    out = {"figures": results, "torch_threads": torch.get_num_threads(), "cpu_capability": caps[0] if caps else None,
            "torch_interop_threads": torch.get_num_interop_threads(), "pools": pools}
     with open(a.result, "w") as f:
         json.dump(out, f)
@@ -421,8 +427,14 @@ def thread_configs(max_threads):
     return [(t, b) for t in ts for b in ts]
 
 
-def config_name(t, b, layout):
-    return "t%d b%d" % (t, b) + ("" if layout is None else " " + layout)
+def config_name(t, b, layout, cap=None):
+    return "t%d b%d" % (t, b) + ("" if layout is None else " " + layout) + ("" if cap is None else " " + cap)
+
+
+def cpu_capabilities():
+    """ATEN_CPU_CAPABILITY values worth searching here: None (ATen's own pick) and avx512 where the CPU has it."""
+    flags = set(cpu_info().get("simd", []))
+    return [None] + (["avx512"] if {"avx512f", "avx512bw", "avx512vl"} <= flags else [])
 
 
 def common_child_args(s):
@@ -463,27 +475,39 @@ def run_models(s, phases):
         pass1 = [f for f in figs if f not in deferred]
         per_fig = {f: [] for f in figs}
         warmup = 1 if conv else (3 if quick else 10)
-        for layout in layouts:
-            for t, b in confs:
-                name = config_name(t, b, layout)
-                log("%s %s: %s" % (model, name, ",".join(pass1)))
-                res = run_child(["worker", "--model", model, "--intra", str(t), "--blas", str(b),
-                                 "--layout", layout or "nchw", "--figures", ",".join(pass1),
-                                 "--warmup", str(warmup), "--run-seconds", str(s.run_seconds)] + common_child_args(s),
-                                child_env(t, b), timeout=900)
-                for f, r in res["figures"].items():
-                    r.update({"config": name, "intra_threads": t, "blas_threads": b, "layout": layout,
-                              "torch_threads_seen": res["torch_threads"], "pools_seen": res["pools"]})
-                    per_fig[f].append(r)
+        def run_config(t, b, layout, cap):
+            name = config_name(t, b, layout, cap)
+            log("%s %s: %s" % (model, name, ",".join(pass1)))
+            res = run_child(["worker", "--model", model, "--intra", str(t), "--blas", str(b),
+                             "--layout", layout or "nchw", "--figures", ",".join(pass1),
+                             "--warmup", str(warmup), "--run-seconds", str(s.run_seconds)] + common_child_args(s),
+                            child_env(t, b, cap), timeout=900)
+            for f, r in res["figures"].items():
+                r.update({"config": name, "intra_threads": t, "blas_threads": b, "layout": layout, "cpu_capability_env": cap,
+                          "cpu_capability_seen": res.get("cpu_capability"),
+                          "torch_threads_seen": res["torch_threads"], "pools_seen": res["pools"]})
+                per_fig[f].append(r)
+        # Full mode searches every capability in every configuration; quick mode searches the thread/layout
+        # grid with ATen's own pick and then tries the other capabilities in the best training configuration.
+        grid_caps = s.caps if not quick else s.caps[:1]
+        for cap in grid_caps:
+            for layout in layouts:
+                for t, b in confs:
+                    run_config(t, b, layout, cap)
+        if quick:
+            grid_best = pick_best(per_fig["train@%d" % BATCH[model]])
+            for cap in s.caps[1:]:
+                run_config(grid_best["intra_threads"], grid_best["blas_threads"], grid_best["layout"], cap)
         best_train = pick_best(per_fig["train@%d" % BATCH[model]])
         for f in deferred:
-            t, b, layout = best_train["intra_threads"], best_train["blas_threads"], best_train["layout"]
+            t, b, layout, cap = best_train["intra_threads"], best_train["blas_threads"], best_train["layout"], best_train["cpu_capability_env"]
             log("%s %s (best training configuration): %s" % (model, best_train["config"], f))
             res = run_child(["worker", "--model", model, "--intra", str(t), "--blas", str(b), "--layout", layout or "nchw",
                              "--figures", f, "--warmup", "1", "--run-seconds", "0"] + common_child_args(s),
-                            child_env(t, b), timeout=900)
+                            child_env(t, b, cap), timeout=900)
             r = res["figures"][f]
-            r.update({"config": best_train["config"], "intra_threads": t, "blas_threads": b, "layout": layout})
+            r.update({"config": best_train["config"], "intra_threads": t, "blas_threads": b, "layout": layout,
+                      "cpu_capability_env": cap, "cpu_capability_seen": res.get("cpu_capability")})
             per_fig[f].append(r)
         for f in figs:
             kind, _, batch = f.partition("@")
@@ -496,6 +520,8 @@ def run_models(s, phases):
                    "searched": f not in deferred,
                    "configs_tried": "all" if not quick else ("b = 1 only" if conv else "all") + (
                        "; t = %d only" % s.max_threads if model == "M4" else ""),
+                   "by_capability": {(cap or "aten-default"): max(c["median"] for c in confs_f if c.get("cpu_capability_env") == cap)
+                                     for cap in s.caps if any(c.get("cpu_capability_env") == cap for c in confs_f)},
                    "reruns": sum(c["reruns"] for c in confs_f),
                    "busy_unresolved": sum(c["busy_unresolved"] for c in confs_f)}
             if naive:
@@ -512,13 +538,13 @@ def run_models(s, phases):
             log("%s %s best %s: %.1f samples/s%s" % (model, rec["figure"], best["config"], best["median"],
                 ("; naive %s %.2fx slower" % (rec["naive"]["config"], rec["naive"]["best_over_naive"]) if naive else "")))
         if model in s.sweep_models:
-            t, b, layout = best_train["intra_threads"], best_train["blas_threads"], best_train["layout"]
+            t, b, layout, cap = best_train["intra_threads"], best_train["blas_threads"], best_train["layout"], best_train["cpu_capability_env"]
             batches = [1, 16, 256, 4096] if quick else [2 ** i for i in range(13)]
             figs_s = ["train@%d" % n for n in batches] + ["infer@%d" % n for n in batches]
             log("%s batch sweep in %s: %s" % (model, best_train["config"], batches))
             res = run_child(["worker", "--model", model, "--intra", str(t), "--blas", str(b), "--layout", layout or "nchw",
                              "--figures", ",".join(figs_s), "--warmup", "2", "--run-seconds", str(s.run_seconds)]
-                            + common_child_args(s), child_env(t, b), timeout=1800)
+                            + common_child_args(s), child_env(t, b, cap), timeout=1800)
             points = []
             for f, r in res["figures"].items():
                 kind, _, batch = f.partition("@")
@@ -534,7 +560,7 @@ def run_models(s, phases):
 def first_step(s, best):
     """Wall time from spawning a fresh interpreter to the end of M1's first training step."""
     t, b = best["intra_threads"], best["blas_threads"]
-    env = child_env(t, b)
+    env = child_env(t, b, best.get("cpu_capability_env"))
     probe = BusyProbe(s.busy_threshold)
     inner = []
 
@@ -614,6 +640,9 @@ def main():
         q.add_argument("--max-reruns", type=int, default=None, help="reruns per figure (quick 3, full 20)")
         q.add_argument("--max-wait", type=float, default=None,
                        help="seconds a rerun waits for a quiet machine (quick 1, full 10)")
+        q.add_argument("--cpu-capabilities", default=None,
+                       help="ATEN_CPU_CAPABILITY values to search, comma list; aten-default = unset "
+                            "(default: aten-default, plus avx512 on AVX-512 CPUs)")
     for mode in ("worker", "first-step", "gemm-worker"):
         q = sub.add_parser(mode)
         q.add_argument("--result", required=True)
@@ -649,6 +678,10 @@ def main():
     s.run_seconds = 0.1 if a.quick else 1.0
     s.gemm_run_seconds = 0.03 if a.quick else 0.5
     s.shapes = parse_shapes(a.shapes) if a.shapes else [list(x) for x in MODEL_GEMM_SHAPES]
+    if a.cpu_capabilities:
+        s.caps = [None if c in ("", "aten-default") else c for c in a.cpu_capabilities.split(",")]
+    else:
+        s.caps = cpu_capabilities()
     if a.quick and not a.shapes:
         # Quick mode drops the largest conv shapes of M4 (about 1 GFLOP each and 100 MB of float64 check).
         s.shapes = [x for x in s.shapes if x[1] * x[3] <= 64 * 14 * 14 * 1152]
@@ -660,7 +693,8 @@ def main():
                               "note": "OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE are removed from the peer's child processes only"},
               "settings": {"reps": s.reps, "max_reruns_per_figure": s.max_reruns, "max_wait_s": s.max_wait, "busy_threshold_cores": s.busy_threshold,
                            "run_seconds": s.run_seconds, "max_threads": s.max_threads,
-                           "thread_configs": thread_configs(s.max_threads)}}
+                           "thread_configs": thread_configs(s.max_threads),
+                           "cpu_capabilities": [c or "aten-default" for c in s.caps]}}
     result["peer"] = peer_facts()
     # The peer's BLAS is checked before anything is timed: numpy must run OpenBLAS.
     check = run_child(["gemm-worker", "--blas", "1", "--shapes", json.dumps([["check", 64, 64, 64]]),

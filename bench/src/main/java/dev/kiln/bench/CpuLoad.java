@@ -29,6 +29,21 @@ final class CpuLoad {
         }
     }
 
+    /** Processors the machine has (what /proc/stat's "cpu" line sums over). */
+    static int cpus() {
+        return CPUS;
+    }
+
+    private static final int CPUS = countCpus();
+
+    private static int countCpus() {
+        try {
+            return (int) Math.max(1, Files.readAllLines(Path.of("/proc/stat")).stream().filter(l -> l.matches("cpu\\d+ .*")).count());
+        } catch (IOException | RuntimeException e) {
+            return Runtime.getRuntime().availableProcessors();
+        }
+    }
+
     /** Fraction of all CPU time between {@code start} and now used by other processes. */
     double othersSince(CpuLoad start) {
         long dt = total - start.total;

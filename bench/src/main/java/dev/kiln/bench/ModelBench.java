@@ -8,7 +8,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -18,28 +17,32 @@ import java.util.SplittableRandom;
  * Kiln's side of {@code ./kiln bench}: training and inference throughput of M1–M4 in this JVM
  * (threads fixed by -Dkiln.threads at start), written as JSON records shaped like the PyTorch
  * peer's. Each figure: warm-up, then at least {@code reps} timed runs of about
- * {@code runSeconds}; a run during which other processes used more than {@code busy} of the
- * machine is discarded and rerun (counted).
+ * {@code runSeconds}, with busy-machine reruns as {@link Timed} describes. Figures:
+ * {@code train} (the model's own batch, or {@code --batch}), {@code train_bN}, {@code infer_bN}.
  *
- * <pre>java ... dev.kiln.bench.ModelBench --model M1 --figures train,infer_b1,infer_b256 --result m1.json</pre>
+ * <pre>java ... dev.kiln.bench.ModelBench --model M1,M2 --figures train,infer_b1,infer_b256 --result m.json</pre>
  */
 public final class ModelBench {
     public static void main(String[] args) throws IOException {
         Map<String, String> a = Args.parse(args);
-        String model = a.getOrDefault("model", "M1");
+        List<String> models = List.of(a.getOrDefault("model", "M1").split(","));
         List<String> figures = List.of(a.getOrDefault("figures", "train,infer_b1,infer_b256").split(","));
         double runSeconds = Double.parseDouble(a.getOrDefault("run-seconds", "0.5"));
         double warmupSeconds = Double.parseDouble(a.getOrDefault("warmup-seconds", "1.0"));
-        int reps = Math.max(3, Integer.parseInt(a.getOrDefault("reps", "3")));
-        int maxReruns = Integer.parseInt(a.getOrDefault("max-reruns", "5"));
-        double busy = Double.parseDouble(a.getOrDefault("busy-threshold", "0.10"));
+        int warmupSteps = Integer.parseInt(a.getOrDefault("warmup-steps", "3"));
+        Timed timed = Timed.from(a, false);
         int batchOverride = Integer.parseInt(a.getOrDefault("batch", "0"));
         List<Object> records = new ArrayList<>();
-        for (String figure : figures) {
-            BenchModels.Spec spec = BenchModels.of(model);
-            int batch = figure.equals("train") ? (batchOverride > 0 ? batchOverride : spec.batch()) : Integer.parseInt(figure.substring("infer_b".length()));
-            Runnable step = figure.equals("train") ? trainStep(spec, batch) : inferStep(spec, batch);
-            records.add(measure(model, figure, batch, step, warmupSeconds, runSeconds, reps, maxReruns, busy));
+        for (String model : models) {
+            for (String figure : figures) {
+                // A fresh model per figure: each starts from the same weights and optimizer state.
+                BenchModels.Spec spec = BenchModels.of(model);
+                boolean train = figure.startsWith("train");
+                int batch = figure.equals("train") ? (batchOverride > 0 ? batchOverride : spec.batch())
+                        : Integer.parseInt(figure.substring(figure.indexOf("_b") + 2));
+                Runnable step = train ? trainStep(spec, batch) : inferStep(spec, batch);
+                records.add(measure(model, figure, batch, step, warmupSeconds, warmupSteps, runSeconds, timed));
+            }
         }
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("system", "kiln");
@@ -77,32 +80,28 @@ public final class ModelBench {
         };
     }
 
-    static Map<String, Object> measure(String model, String figure, int batch, Runnable step, double warmupSeconds, double runSeconds,
-                                       int reps, int maxReruns, double busy) {
-        long end = System.nanoTime() + (long) (warmupSeconds * 1e9);
+    /**
+     * Warm-up (at least {@code warmupSteps} steps and {@code warmupSeconds}), then timed runs of a whole number of
+     * steps lasting about {@code runSeconds} each, in samples per second.
+     */
+    static Map<String, Object> measure(String model, String figure, int batch, Runnable step, double warmupSeconds, int warmupSteps,
+                                       double runSeconds, Timed timed) {
+        long t0 = System.nanoTime(), end = t0 + (long) (warmupSeconds * 1e9);
         int warm = 0;
-        do { step.run(); warm++; } while (System.nanoTime() < end || warm < 3);
-        List<Double> rates = new ArrayList<>();
-        int reruns = 0;
-        while (rates.size() < reps) {
-            CpuLoad before = CpuLoad.now();
-            long t0 = System.nanoTime(), stop = t0 + (long) (runSeconds * 1e9), t1;
-            int steps = 0;
-            do { step.run(); steps++; t1 = System.nanoTime(); } while (t1 < stop);
-            double others = CpuLoad.now().othersSince(before);
-            if (others > busy && reruns < maxReruns) { reruns++; continue; }
-            rates.add(steps * (double) batch / ((t1 - t0) / 1e9));
-        }
-        double[] sorted = rates.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        while (warm < warmupSteps || System.nanoTime() < end) { step.run(); warm++; }
+        double perStep = (System.nanoTime() - t0) / 1e9 / Math.max(1, warm);
+        int steps = (int) Math.max(1, Math.ceil(runSeconds / Math.max(perStep, 1e-7)));
         Map<String, Object> rec = new LinkedHashMap<>();
         rec.put("model", model);
         rec.put("figure", figure);
         rec.put("batch", batch);
-        rec.put("median", sorted[sorted.length / 2]);
-        rec.put("min", sorted[0]);
-        rec.put("max", sorted[sorted.length - 1]);
-        rec.put("runs", Arrays.stream(sorted).boxed().toList());
-        rec.put("reruns", reruns);
+        rec.put("unit", "samples/s");
+        rec.put("steps_per_run", steps);
+        rec.putAll(timed.measure(() -> {
+            long s0 = System.nanoTime();
+            for (int i = 0; i < steps; i++) step.run();
+            return steps * (double) batch / ((System.nanoTime() - s0) / 1e9);
+        }));
         return rec;
     }
 }

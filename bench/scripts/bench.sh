@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# `./kiln bench [args]`: builds the bench module (and what it needs), installs/checks the PyTorch peer,
+# then runs dev.kiln.bench.Bench, which spawns every measuring process itself.
+#
+# Called by the root launcher after it has found a JDK 25+ (JAVA_HOME exported) and Maven.
+#   ./kiln bench --quick              Kiln and PyTorch, short runs (a few minutes on 2 cores)
+#   ./kiln bench                      full runs (all thread/layout configurations, batch 1..4096, longer timings)
+#   ./kiln bench --no-peer            Kiln only
+#   ./kiln bench --models M1,M3 --name latest --max-threads 2
+#   ./kiln bench jmh [JMH args]       the JMH kernel benchmarks (not part of --quick), e.g. `jmh GemmJmh -p shape=512x512x512`
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+: "${JAVA_HOME:?bench.sh is started by ./kiln bench, which sets JAVA_HOME}"
+cp_file="$root/bench/target/bench-classpath.txt"
+stamp="$root/bench/target/bench-build.stamp"
+
+note() { printf 'kiln bench: %s\n' "$*" >&2; }
+
+# Rebuild when a pom or a source changed since the last bench build, or the JDK did. test-compile, not
+# compile: modules depend on the engine's test-jar, which the reactor resolves only once tests compile.
+stale() {
+    [[ -f "$stamp" && -f "$cp_file" ]] || return 0
+    [[ "$(head -n1 "$stamp")" == "$JAVA_HOME" ]] || return 0
+    [[ -n "$(cd "$root" && find pom.xml ./*/pom.xml ./*/src -newer "$stamp" -print -quit 2>/dev/null || true)" ]]
+}
+if stale; then
+    note "building the bench module with $JAVA_HOME"
+    # shellcheck disable=SC2086 # KILN_MAVEN_ARGS is a list of words by design
+    (cd "$root" && mvn -B -ntp -q ${KILN_MAVEN_ARGS:-} test-compile dependency:build-classpath -pl bench -am \
+        -Dmdep.outputFile=target/bench-classpath.txt -Dmdep.includeScope=runtime)
+    printf '%s\n' "$JAVA_HOME" > "$stamp"
+fi
+cp="$root/bench/target/classes:$(cat "$cp_file")"
+jvm=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Djava.awt.headless=true)
+
+if [[ "${1:-}" == "jmh" ]]; then
+    shift
+    exec "$JAVA_HOME/bin/java" "${jvm[@]}" -cp "$cp" org.openjdk.jmh.Main "$@"
+fi
+
+args=("$@")
+want_peer=1
+for a in "$@"; do
+    case "$a" in --no-peer|dl4j|none) want_peer=0 ;; esac
+done
+if ((want_peer)); then
+    # Idempotent; installs Debian's python3-torch/numpy/OpenBLAS when missing (as root) and checks them.
+    if ! "$root/bench/scripts/install-peer.sh" >&2; then
+        note "the PyTorch peer is not available (see above); running Kiln only"
+        args+=(--no-peer)
+    fi
+fi
+exec "$JAVA_HOME/bin/java" "${jvm[@]}" -cp "$cp" dev.kiln.bench.Bench --root "$root" "${args[@]}"

@@ -1,0 +1,535 @@
+package dev.kiln.bench;
+
+import org.knowm.xchart.CategoryChart;
+import org.knowm.xchart.CategoryChartBuilder;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.internal.chartpart.Chart;
+import org.knowm.xchart.style.Styler;
+
+import javax.imageio.ImageIO;
+import java.awt.Color;
+import java.awt.Graphics2D;
+import java.awt.RenderingHints;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import static dev.kiln.bench.Bench.list;
+import static dev.kiln.bench.Bench.map;
+
+/** Turns {@link Bench}'s collected JSON into the Markdown report (also printed to the terminal) and a 2×2 PNG chart. */
+final class BenchReport {
+    private BenchReport() {}
+
+    /** One figure as reported: median and range, and the configuration that gave it. */
+    record Best(double median, double min, double max, String config, int threads) {
+        static final Best NONE = new Best(Double.NaN, Double.NaN, Double.NaN, "-", 0);
+        boolean present() { return Double.isFinite(median); }
+    }
+
+    // ---- picking best configurations
+
+    /** Kiln's best thread count for a model figure (highest median over the thread counts tried). */
+    static Best kilnBest(Map<String, Object> kiln, String model, String figure) {
+        Best best = Best.NONE;
+        for (Object perT : list(kiln.get("models"))) {
+            int threads = (int) num(map(perT).get("threads"));
+            for (Object o : list(map(perT).get("records"))) {
+                Map<String, Object> r = map(o);
+                if (model.equals(r.get("model")) && figure.equals(r.get("figure")) && (!best.present() || num(r.get("median")) > best.median())) {
+                    best = new Best(num(r.get("median")), num(r.get("min")), num(r.get("max")), threads + " thread" + (threads > 1 ? "s" : ""), threads);
+                }
+            }
+        }
+        return best;
+    }
+
+    static Best kilnAt(Map<String, Object> kiln, String model, String figure, int threads) {
+        for (Object perT : list(kiln.get("models"))) {
+            if ((int) num(map(perT).get("threads")) != threads) continue;
+            for (Object o : list(map(perT).get("records"))) {
+                Map<String, Object> r = map(o);
+                if (model.equals(r.get("model")) && figure.equals(r.get("figure"))) {
+                    return new Best(num(r.get("median")), num(r.get("min")), num(r.get("max")), threads + " threads", threads);
+                }
+            }
+        }
+        return Best.NONE;
+    }
+
+    static int kilnBestThreads(Map<String, Object> kiln, String model, String figure, int fallback) {
+        Best b = kilnBest(kiln, model, figure);
+        return b.present() ? b.threads() : fallback;
+    }
+
+    static Best peerBest(Map<String, Object> peer, String model, String figure) {
+        if (peer == null) return Best.NONE;
+        for (Object o : list(peer.get("models"))) {
+            Map<String, Object> r = map(o);
+            if (model.equals(r.get("model")) && figure.equals(r.get("figure"))) {
+                Map<String, Object> b = map(r.get("best"));
+                return new Best(num(b.get("median")), num(b.get("min")), num(b.get("max")), String.valueOf(b.get("config")), 0);
+            }
+        }
+        return Best.NONE;
+    }
+
+    /** GEMM medians by shape label, for one side's list of per-thread-count results. */
+    static Map<String, Double> gemmAt(List<Object> perThreads, int threads) {
+        Map<String, Double> out = new LinkedHashMap<>();
+        for (Object perT : perThreads) {
+            if ((int) num(map(perT).get("threads")) != threads) continue;
+            for (Object o : list(map(perT).get("shapes"))) {
+                Map<String, Object> r = map(o);
+                out.put((String) r.get("label"), r.containsKey("wrong") ? Double.NaN : num(r.get("median")));
+            }
+        }
+        return out;
+    }
+
+    static List<String> gemmLabels(List<Object> perThreads) {
+        List<String> labels = new ArrayList<>();
+        for (Object perT : perThreads) {
+            for (Object o : list(map(perT).get("shapes"))) {
+                String l = (String) map(o).get("label");
+                if (!labels.contains(l)) labels.add(l);
+            }
+        }
+        return labels;
+    }
+
+    // ---- Markdown
+
+    static String markdown(Map<String, Object> r) {
+        StringBuilder md = new StringBuilder();
+        Map<String, Object> machine = map(r.get("machine")), kiln = map(r.get("kiln")), fma = map(r.get("fma_peak"));
+        Map<String, Object> peer = r.containsKey("peer") ? map(r.get("peer")) : null;
+        Map<String, Object> facts = peer == null ? null : map(peer.get("peer"));
+        List<Object> threadsTried = list(kiln.get("threads_tried"));
+        int maxT = (int) num(threadsTried.getLast());
+        line(md, "# Kiln bench: %s%s", r.get("name"), Boolean.TRUE.equals(r.get("quick")) ? " (quick)" : "");
+        line(md, "");
+        line(md, "- Machine: %s, %s, %d logical CPUs, %s", machine.get("hostname"), machine.get("cpu_model"), (int) num(machine.get("logical_cpus")), machine.get("os"));
+        line(md, "- JDK: %s (preferred vector %d bits); Kiln threads tried: %s (one JVM each, -Dkiln.threads)", machine.get("jdk"),
+                (int) num(machine.get("vector_bits")), threadsTried);
+        if (facts != null) {
+            Map<String, Object> ob = map(facts.get("openblas"));
+            line(md, "- Peer: PyTorch %s (Debian python3-torch, CPU capability %s), numpy %s, OpenBLAS %s core %s; configurations searched: %s",
+                    facts.get("torch"), facts.get("capability"), facts.get("numpy"), ob.get("version"), ob.get("corename"), peerConfigs(peer));
+        } else {
+            line(md, "- Peer: %s", r.get("peer_note"));
+        }
+        if (peer != null) for (Object note : list(peer.get("notes"))) line(md, "- Peer note: %s", note);
+        if (r.containsKey("peer_reused_from")) line(md, "- Peer figures reused from %s (an earlier run on this machine)", r.get("peer_reused_from"));
+        line(md, "- Peers not run: Deeplearning4j (`--peers dl4j` is not implemented; left out)");
+        line(md, "- Measured fp32 FMA peak (probe, best of reps): %.1f GFLOP/s on 1 thread, %.1f GFLOP/s on %d cores; clock ≈ %.2f GHz, %.1f FLOP/cycle/core → cores × clock × FMA width = %.1f GFLOP/s",
+                num(map(fma.get("one_thread_gflops")).get("best")), num(map(fma.get("all_cores_gflops")).get("best")), (int) num(fma.get("cores")),
+                num(map(fma.get("clock_ghz_estimate")).get("best")), num(fma.get("flops_per_cycle_per_core")), num(fma.get("nominal_peak_gflops")));
+        line(md, "- Every figure: warm-up, then the median of ≥ 3 timed runs, [min–max]; same random-data shapes, Adam(1e-3), fp32 on both sides.");
+        line(md, "- Wall time: %.0f s (phases: %s)", num(r.get("wall_s")), phases(map(r.get("phase_s"))));
+        line(md, "");
+
+        line(md, "## Models M1–M4 (samples/s; ratio > 1: Kiln faster)");
+        line(md, "");
+        line(md, "| Model | Figure | Batch | Kiln | Kiln config | PyTorch | PyTorch config | Kiln/PyTorch |");
+        line(md, "|---|---|---:|---:|---|---:|---|---:|");
+        for (String model : models(r)) {
+            for (String fig : List.of("train", "infer_b1", "infer_b256")) {
+                Best k = kilnBest(kiln, model, fig), p = peerBest(peer, model, fig);
+                if (!k.present() && !p.present()) continue;
+                line(md, "| %s | %s | %d | %s | %s | %s | %s | %s |", model, fig, batchOf(kiln, model, fig), fmt(k), k.config(), fmt(p), p.config(),
+                        ratio(k.median(), p.median()));
+            }
+        }
+        line(md, "");
+
+        if (peer != null) {
+            line(md, "## PyTorch's ATen CPU capability (best samples/s with ATEN_CPU_CAPABILITY unset, where Debian's torch picks AVX2, and =avx512)");
+            line(md, "");
+            line(md, "| Model | Figure | aten-default | avx512 | Winner |");
+            line(md, "|---|---|---:|---:|---|");
+            for (Object o : list(peer.get("models"))) {
+                Map<String, Object> rec = map(o);
+                if (!rec.containsKey("by_capability")) continue;
+                Map<String, Object> byCap = map(rec.get("by_capability"));
+                double d = num(byCap.get("aten-default")), x = num(byCap.get("avx512"));
+                String winner = !Double.isFinite(x) || !Double.isFinite(d) ? "(one tried)" : x > d ? String.format(Locale.ROOT, "avx512 (%.2f×)", x / d)
+                        : String.format(Locale.ROOT, "aten-default (%.2f×)", d / x);
+                line(md, "| %s | %s | %s | %s | %s |", rec.get("model"), rec.get("figure"), num(d), num(x), winner);
+            }
+            line(md, "");
+        }
+
+        line(md, "## Threads 1 → 2 (samples/s at the best configuration with at most that many threads)");
+        line(md, "");
+        line(md, "| Model | Figure | Kiln 1 | Kiln 2 | Kiln × | PyTorch 1 | PyTorch 2 | PyTorch × |");
+        line(md, "|---|---|---:|---:|---:|---:|---:|---:|");
+        for (String model : models(r)) {
+            for (String fig : List.of("train", "infer_b1", "infer_b256")) {
+                Best k1 = kilnAt(kiln, model, fig, 1), k2 = kilnAt(kiln, model, fig, 2);
+                Map<String, Object> ps = peerScaling(peer, model, fig);
+                double p1 = ps == null ? Double.NaN : num(map(ps.get("one_thread")).get("median"));
+                double p2 = ps == null ? Double.NaN : num(map(ps.get("two_threads")).get("median"));
+                if (!k1.present() && !k2.present() && ps == null) continue;
+                line(md, "| %s | %s | %s | %s | %s | %s | %s | %s |", model, fig, num(k1.median()), num(k2.median()), ratio(k2.median(), k1.median()),
+                        num(p1), num(p2), ratio(p2, p1));
+            }
+        }
+        line(md, "");
+
+        List<Object> kg = list(kiln.get("gemm"));
+        List<Object> pg = peer == null ? List.of() : list(peer.get("gemm"));
+        double peak1 = num(map(fma.get("one_thread_gflops")).get("best")), peakAll = allCoresPeak(fma);
+        line(md, "## GEMM (GFLOP/s, C = A·B fp32 row-major; checked against a float64 product before timing)");
+        line(md, "");
+        line(md, "| Shape | m×n×k | Kiln 1t | Kiln %dt | OpenBLAS 1t | OpenBLAS %dt | Kiln/OpenBLAS (best each) | Kiln %% of measured peak |", maxT, maxT);
+        line(md, "|---|---|---:|---:|---:|---:|---:|---:|");
+        Map<String, Double> k1 = gemmAt(kg, 1), kn = gemmAt(kg, maxT), o1 = gemmAt(pg, 1), on = gemmAt(pg, maxT);
+        for (String label : gemmLabels(kg)) {
+            double kb = max(k1.get(label), kn.get(label)), ob = max(o1.get(label), on.get(label));
+            double kPeak = kn.get(label) != null && Double.isFinite(kn.get(label)) && kn.get(label) >= nz(k1.get(label)) ? kn.get(label) / peakAll
+                    : nz(k1.get(label)) / peak1;
+            line(md, "| %s | %s | %s | %s | %s | %s | %s | %.0f%% |", label, dims(kg, label), num(k1.get(label)), num(kn.get(label)),
+                    num(o1.get(label)), num(on.get(label)), ratio(kb, ob), 100 * kPeak);
+        }
+        line(md, "");
+        line(md, "Peak for %% of peak: 1 thread: the probe's measured one-thread FMA rate (%.1f GFLOP/s); %d threads: %.1f GFLOP/s, %s.",
+                peak1, maxT, peakAll, peakAll == num(fma.get("nominal_peak_gflops"))
+                        ? "cores × measured clock × measured FLOP/cycle (the all-cores probe run, " + num(num(map(fma.get("all_cores_gflops")).get("best")))
+                          + " GFLOP/s, was disturbed by other processes: under 1.5× the one-thread rate)"
+                        : "the all-cores probe run");
+        List<String> wrong = wrongShapes(kg);
+        if (!wrong.isEmpty()) line(md, "%n**Kiln GEMM WRONG (not timed): %s**", wrong);
+        line(md, "");
+
+        Map<String, Object> ks = kiln.containsKey("batch_sweep") ? map(kiln.get("batch_sweep")) : null;
+        if (ks != null) {
+            Map<String, Object> psw = peerSweep(peer);
+            line(md, "## M1 throughput by batch size (samples/s; Kiln on %d thread(s), PyTorch in %s)", (int) num(ks.get("threads")),
+                    psw == null ? "-" : psw.get("config"));
+            line(md, "");
+            line(md, "| Batch | Kiln train | PyTorch train | ratio | Kiln infer | PyTorch infer | ratio |");
+            line(md, "|---:|---:|---:|---:|---:|---:|---:|");
+            for (int b : sweepBatches(ks)) {
+                double kt = sweepKiln(ks, "train_b" + b), ki = sweepKiln(ks, "infer_b" + b);
+                double pt = sweepPeer(psw, "train", b), pi = sweepPeer(psw, "infer", b);
+                line(md, "| %d | %s | %s | %s | %s | %s | %s |", b, num(kt), num(pt), ratio(kt, pt), num(ki), num(pi), ratio(ki, pi));
+            }
+            line(md, "");
+        }
+
+        if (kiln.containsKey("first_step")) {
+            Map<String, Object> kf = map(kiln.get("first_step"));
+            Map<String, Object> pf = peer == null || !peer.containsKey("first_step") ? null : map(peer.get("first_step"));
+            line(md, "## M1: time to the end of the first training step, process start included (s; ratio < 1: Kiln sooner)");
+            line(md, "");
+            line(md, "| Side | Median | Range | Config | Breakdown (last run) |");
+            line(md, "|---|---:|---|---|---|");
+            line(md, "| Kiln (spawn → step done, timed by the parent) | %.2f | %.2f–%.2f | %d thread(s) | %s |", num(kf.get("median")), num(kf.get("min")),
+                    num(kf.get("max")), (int) num(kf.get("threads")), breakdown(map(kf.get("breakdown_last"))));
+            List<Object> since = list(kf.get("since_jvm_start_s"));
+            line(md, "| Kiln (JVM start instant → step done, in the JVM; every run, reruns included) | %.2f | %.2f–%.2f | | "
+                    + "start instant = boot time (/proc/stat btime, 1 s steps) + start ticks: ±1 s |", medianOf(since),
+                    since.stream().mapToDouble(Bench::num).min().orElse(Double.NaN), since.stream().mapToDouble(Bench::num).max().orElse(Double.NaN));
+            if (pf != null) {
+                line(md, "| PyTorch (spawn → step done) | %.2f | %.2f–%.2f | %s | %s |", num(pf.get("median")), num(pf.get("min")), num(pf.get("max")),
+                        pf.get("config"), breakdown(map(pf.get("breakdown_last"))));
+                line(md, "");
+                line(md, "Kiln/PyTorch time to first step: %s", ratio(num(kf.get("median")), num(pf.get("median"))));
+            }
+            line(md, "");
+        }
+
+        line(md, "## Reruns for a busy machine");
+        line(md, "");
+        int[] kr = kilnReruns(kiln);
+        line(md, "- Kiln: %d timed runs rerun because other processes used the CPU; %d kept busy after the rerun limit (unresolved)", kr[0], kr[1]);
+        if (peer != null) line(md, "- PyTorch peer: %d reruns; %d unresolved", (int) num(peer.get("total_reruns")), peerUnresolved(peer));
+        line(md, "- A run is busy when other processes used more than 0.10 cores during it (from /proc/stat); "
+                + "unresolved figures are noisy, read their range.");
+        line(md, "");
+        line(md, "JMH kernel benchmarks (GEMM, elementwise) are not part of this run: see bench/README.md.");
+        return md.toString();
+    }
+
+    static String terminal(String md) { return md; }
+
+    // ---- chart
+
+    static void chart(Map<String, Object> r, Path png) throws IOException {
+        Map<String, Object> kiln = map(r.get("kiln")), fma = map(r.get("fma_peak"));
+        Map<String, Object> peer = r.containsKey("peer") ? map(r.get("peer")) : null;
+        int w = 800, h = 520;
+        List<Chart<?, ?>> charts = new ArrayList<>();
+
+        CategoryChart ratio = new CategoryChartBuilder().width(w).height(h)
+                .title(peer != null ? "Kiln / PyTorch, samples/s (best config each)" : "Kiln samples/s").yAxisTitle(peer != null ? "ratio" : "samples/s").build();
+        List<String> cats = new ArrayList<>();
+        List<Double> vals = new ArrayList<>();
+        for (String model : models(r)) {
+            for (String fig : List.of("train", "infer_b1", "infer_b256")) {
+                double k = kilnBest(kiln, model, fig).median(), p = peerBest(peer, model, fig).median();
+                double v = peer != null ? k / p : k;
+                if (Double.isFinite(v) && v > 0) { cats.add(model + " " + fig); vals.add(v); }
+            }
+        }
+        if (!cats.isEmpty()) ratio.addSeries(peer != null ? "Kiln/PyTorch" : "Kiln", cats, vals);
+        ratio.getStyler().setXAxisLabelRotation(45);
+        ratio.getStyler().setLegendVisible(false);
+        charts.add(ratio);
+
+        XYChart gemm = new XYChartBuilder().width(w).height(h).title("Square GEMM n×n×n").xAxisTitle("n").yAxisTitle("GFLOP/s").build();
+        List<Object> kg = list(kiln.get("gemm"));
+        List<Object> pg = peer == null ? List.of() : list(peer.get("gemm"));
+        for (Object perT : kg) addSquares(gemm, "Kiln " + (int) num(map(perT).get("threads")) + "t", perT);
+        for (Object perT : pg) addSquares(gemm, "OpenBLAS " + (int) num(map(perT).get("threads")) + "t", perT);
+        double peakAll = allCoresPeak(fma);
+        gemm.addSeries("peak, all cores", new double[] {256, 2048}, new double[] {peakAll, peakAll});
+        gemm.getStyler().setLegendPosition(Styler.LegendPosition.InsideSE);
+        charts.add(gemm);
+
+        XYChart sweep = new XYChartBuilder().width(w).height(h).title("M1 samples/s by batch size").xAxisTitle("batch").yAxisTitle("samples/s").build();
+        sweep.getStyler().setXAxisLogarithmic(true);
+        sweep.getStyler().setYAxisLogarithmic(true);
+        sweep.getStyler().setLegendPosition(Styler.LegendPosition.InsideSE);
+        if (kiln.containsKey("batch_sweep")) {
+            Map<String, Object> ks = map(kiln.get("batch_sweep"));
+            Map<String, Object> psw = peerSweep(peer);
+            for (String kind : List.of("train", "infer")) {
+                List<Double> xs = new ArrayList<>(), ys = new ArrayList<>(), px = new ArrayList<>(), py = new ArrayList<>();
+                for (int b : sweepBatches(ks)) {
+                    double k = sweepKiln(ks, kind + "_b" + b), p = sweepPeer(psw, kind, b);
+                    if (k > 0) { xs.add((double) b); ys.add(k); }
+                    if (p > 0) { px.add((double) b); py.add(p); }
+                }
+                if (!xs.isEmpty()) sweep.addSeries("Kiln " + kind, xs, ys);
+                if (!px.isEmpty()) sweep.addSeries("PyTorch " + kind, px, py);
+            }
+        }
+        charts.add(sweep);
+
+        int maxT = (int) num(list(kiln.get("threads_tried")).getLast());
+        CategoryChart shapes = new CategoryChartBuilder().width(w).height(h).title("Model GEMM shapes, " + maxT + " threads").yAxisTitle("GFLOP/s").build();
+        Map<String, Double> kn = gemmAt(kg, maxT), on = gemmAt(pg, maxT);
+        List<String> sc = new ArrayList<>();
+        List<Double> kv = new ArrayList<>(), ov = new ArrayList<>();
+        for (String label : kn.keySet()) {
+            if (label.startsWith("square") || !Double.isFinite(kn.get(label))) continue;
+            if (peer != null && (on.get(label) == null || !Double.isFinite(on.get(label)))) continue;
+            sc.add(label);
+            kv.add(kn.get(label));
+            if (peer != null) ov.add(on.get(label));
+        }
+        if (!sc.isEmpty()) {
+            shapes.addSeries("Kiln", sc, kv);
+            if (peer != null) shapes.addSeries("OpenBLAS", sc, ov);
+        }
+        shapes.getStyler().setXAxisLabelRotation(60);
+        charts.add(shapes);
+
+        BufferedImage img = new BufferedImage(2 * w, 2 * h, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = img.createGraphics();
+        g.setColor(Color.WHITE);
+        g.fillRect(0, 0, 2 * w, 2 * h);
+        g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
+        for (int i = 0; i < charts.size(); i++) {
+            Graphics2D gi = (Graphics2D) g.create((i % 2) * w, (i / 2) * h, w, h);
+            try {
+                charts.get(i).paint(gi, w, h);
+            } catch (RuntimeException e) {
+                // An empty panel (no data of that kind in this run) must not cost the whole report.
+                gi.setColor(Color.BLACK);
+                gi.drawString("no data: " + e.getMessage(), 20, 40);
+            }
+            gi.dispose();
+        }
+        g.dispose();
+        ImageIO.write(img, "png", png.toFile());
+    }
+
+    /**
+     * The all-cores peak to compare with: the probe's all-cores run, unless other processes visibly cut it (under 1.5× the
+     * one-thread rate on a multi-core machine); then cores × measured clock × measured FLOP/cycle, which needs one core only.
+     */
+    static double allCoresPeak(Map<String, Object> fma) {
+        double one = num(map(fma.get("one_thread_gflops")).get("best")), all = num(map(fma.get("all_cores_gflops")).get("best"));
+        return num(fma.get("cores")) > 1 && all < 1.5 * one ? num(fma.get("nominal_peak_gflops")) : all;
+    }
+
+    private static void addSquares(XYChart chart, String name, Object perT) {
+        List<Double> xs = new ArrayList<>(), ys = new ArrayList<>();
+        for (Object o : list(map(perT).get("shapes"))) {
+            Map<String, Object> s = map(o);
+            if (((String) s.get("label")).startsWith("square") && Double.isFinite(num(s.get("median")))) {
+                xs.add(num(s.get("n")));
+                ys.add(num(s.get("median")));
+            }
+        }
+        if (!xs.isEmpty()) chart.addSeries(name, xs, ys);
+    }
+
+    // ---- helpers
+
+    private static List<String> models(Map<String, Object> r) {
+        List<String> out = new ArrayList<>();
+        for (String m : List.of("M1", "M2", "M3", "M4")) {
+            if (kilnBest(map(r.get("kiln")), m, "train").present() || (r.containsKey("peer") && peerBest(map(r.get("peer")), m, "train").present())) out.add(m);
+        }
+        return out;
+    }
+
+    private static int batchOf(Map<String, Object> kiln, String model, String fig) {
+        for (Object perT : list(kiln.get("models"))) {
+            for (Object o : list(map(perT).get("records"))) {
+                Map<String, Object> rec = map(o);
+                if (model.equals(rec.get("model")) && fig.equals(rec.get("figure"))) return (int) num(rec.get("batch"));
+            }
+        }
+        return fig.startsWith("infer_b") ? Integer.parseInt(fig.substring(7)) : 0;
+    }
+
+    private static Map<String, Object> peerScaling(Map<String, Object> peer, String model, String fig) {
+        if (peer == null) return null;
+        for (Object o : list(peer.get("thread_scaling"))) {
+            Map<String, Object> s = map(o);
+            if (model.equals(s.get("model")) && fig.equals(s.get("figure"))) return s;
+        }
+        return null;
+    }
+
+    private static Map<String, Object> peerSweep(Map<String, Object> peer) {
+        if (peer == null) return null;
+        for (Object o : list(peer.get("batch_sweep"))) if ("M1".equals(map(o).get("model"))) return map(o);
+        return null;
+    }
+
+    private static List<Integer> sweepBatches(Map<String, Object> ks) {
+        List<Integer> out = new ArrayList<>();
+        for (Object o : list(ks.get("records"))) {
+            int b = (int) num(map(o).get("batch"));
+            if (!out.contains(b)) out.add(b);
+        }
+        out.sort(null);
+        return out;
+    }
+
+    private static double sweepKiln(Map<String, Object> ks, String fig) {
+        for (Object o : list(ks.get("records"))) if (fig.equals(map(o).get("figure"))) return num(map(o).get("median"));
+        return Double.NaN;
+    }
+
+    private static double sweepPeer(Map<String, Object> psw, String kind, int batch) {
+        if (psw == null) return Double.NaN;
+        for (Object o : list(psw.get("points"))) {
+            Map<String, Object> p = map(o);
+            if (kind.equals(p.get("kind")) && (int) num(p.get("batch")) == batch) return num(p.get("median"));
+        }
+        return Double.NaN;
+    }
+
+    private static String peerConfigs(Map<String, Object> peer) {
+        Map<String, Object> settings = peer.containsKey("settings") ? map(peer.get("settings")) : Map.of();
+        Object caps = settings.get("cpu_capabilities");
+        return "t (OpenMP) × b (OpenBLAS) " + settings.get("thread_configs") + ", NCHW/channels_last for M3/M4"
+                + (caps != null ? ", ATEN_CPU_CAPABILITY " + caps : "");
+    }
+
+    private static String dims(List<Object> perThreads, String label) {
+        for (Object perT : perThreads) {
+            for (Object o : list(map(perT).get("shapes"))) {
+                Map<String, Object> s = map(o);
+                if (label.equals(s.get("label"))) return (int) num(s.get("m")) + "×" + (int) num(s.get("n")) + "×" + (int) num(s.get("k"));
+            }
+        }
+        return "?";
+    }
+
+    private static List<String> wrongShapes(List<Object> perThreads) {
+        List<String> out = new ArrayList<>();
+        for (Object perT : perThreads) {
+            for (Object o : list(map(perT).get("shapes"))) {
+                if (map(o).containsKey("wrong")) out.add(map(o).get("label") + " @" + (int) num(map(perT).get("threads")) + "t");
+            }
+        }
+        return out;
+    }
+
+    private static int[] kilnReruns(Map<String, Object> kiln) {
+        int reruns = 0, unresolved = 0;
+        List<Object> recs = new ArrayList<>();
+        for (Object perT : list(kiln.get("models"))) recs.addAll(list(map(perT).get("records")));
+        for (Object perT : list(kiln.get("gemm"))) recs.addAll(list(map(perT).get("shapes")));
+        if (kiln.containsKey("batch_sweep")) recs.addAll(list(map(kiln.get("batch_sweep")).get("records")));
+        if (kiln.containsKey("first_step")) recs.add(kiln.get("first_step"));
+        for (Object o : recs) {
+            Map<String, Object> m = map(o);
+            if (m.containsKey("reruns")) reruns += (int) num(m.get("reruns"));
+            if (m.containsKey("busy_unresolved")) unresolved += (int) num(m.get("busy_unresolved"));
+        }
+        return new int[] {reruns, unresolved};
+    }
+
+    private static int peerUnresolved(Map<String, Object> peer) {
+        int n = 0;
+        for (Object o : list(peer.get("models"))) n += (int) num(map(o).get("busy_unresolved"));
+        for (Object sw : list(peer.get("batch_sweep"))) for (Object p : list(map(sw).get("points"))) n += (int) num(map(p).get("busy_unresolved"));
+        for (Object g : list(peer.get("gemm"))) for (Object s : list(map(g).get("shapes"))) n += (int) num(map(s).get("busy_unresolved"));
+        if (peer.containsKey("first_step")) n += (int) num(map(peer.get("first_step")).get("busy_unresolved"));
+        return n;
+    }
+
+    private static String breakdown(Map<String, Object> b) {
+        if (b == null) return "";
+        List<String> parts = new ArrayList<>();
+        for (var e : b.entrySet()) parts.add(e.getKey() + " " + String.format(Locale.ROOT, "%.2f", num(e.getValue())));
+        return String.join(", ", parts);
+    }
+
+    private static String phases(Map<String, Object> p) {
+        List<String> parts = new ArrayList<>();
+        for (var e : p.entrySet()) parts.add(e.getKey() + " " + String.format(Locale.ROOT, "%.0f", num(e.getValue())));
+        return String.join(", ", parts);
+    }
+
+    private static double medianOf(List<Object> xs) {
+        double[] v = xs.stream().mapToDouble(Bench::num).sorted().toArray();
+        return v.length == 0 ? Double.NaN : Timed.median(v);
+    }
+
+    private static double max(Double a, Double b) {
+        return Math.max(a == null || a.isNaN() ? Double.NaN : a, b == null || b.isNaN() ? Double.NaN : b) >= 0
+                ? Math.max(nz(a), nz(b)) : Double.NaN;
+    }
+
+    private static double nz(Double d) { return d == null || d.isNaN() ? 0 : d; }
+
+    private static String fmt(Best b) {
+        if (!b.present()) return "-";
+        return num(b.median()) + " [" + num(b.min()) + "–" + num(b.max()) + "]";
+    }
+
+    private static double num(Object o) { return Bench.num(o); }
+
+    private static String num(Double v) { return num(v == null ? Double.NaN : v.doubleValue()); }
+
+    private static String num(double v) {
+        if (!Double.isFinite(v)) return "-";
+        if (v >= 100) return String.format(Locale.ROOT, "%.0f", v);
+        if (v >= 10) return String.format(Locale.ROOT, "%.1f", v);
+        return String.format(Locale.ROOT, "%.2f", v);
+    }
+
+    private static String ratio(double a, double b) {
+        return Double.isFinite(a) && Double.isFinite(b) && b > 0 ? String.format(Locale.ROOT, "%.2f×", a / b) : "-";
+    }
+
+    private static void line(StringBuilder sb, String fmt, Object... args) {
+        sb.append(String.format(Locale.ROOT, fmt, args)).append('\n');
+    }
+}

@@ -1,0 +1,89 @@
+package dev.kiln.bench;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.DoubleSupplier;
+
+/**
+ * The timing rule every Kiln worker follows, the same as the PyTorch peer's {@code timed_runs}:
+ * at least {@code reps} timed runs; a run during which other processes used more than
+ * {@code busyCores} cores (plus three jiffies of /proc/stat rounding) is thrown away and taken
+ * again after waiting for a quiet slice, at most {@code maxReruns} times per figure. Runs still
+ * busy after that are kept and counted as unresolved, so the report can say how far to trust them.
+ */
+record Timed(int reps, int maxReruns, double busyCores, double maxWaitSeconds) {
+
+    private static final double JIFFY_S = 0.01;
+
+    Timed {
+        reps = Math.max(3, reps);
+    }
+
+    static Timed from(Map<String, String> a, boolean quick) {
+        return new Timed(Integer.parseInt(a.getOrDefault("reps", "3")),
+                Integer.parseInt(a.getOrDefault("max-reruns", quick ? "3" : "20")),
+                Double.parseDouble(a.getOrDefault("busy-threshold", "0.10")),
+                Double.parseDouble(a.getOrDefault("max-wait", quick ? "0.5" : "10")));
+    }
+
+    /** Runs {@code oneRun} (which returns one figure, higher is better) and summarizes: median, min, max, runs, reruns. */
+    Map<String, Object> measure(DoubleSupplier oneRun) {
+        List<Double> values = new ArrayList<>();
+        int reruns = 0, unresolved = 0;
+        double otherMax = 0, waited = 0;
+        while (values.size() < reps) {
+            CpuLoad before = CpuLoad.now();
+            long t0 = System.nanoTime();
+            double v = oneRun.getAsDouble();
+            double wall = (System.nanoTime() - t0) / 1e9;
+            double other = CpuLoad.now().othersSince(before) * CpuLoad.cpus();
+            boolean busy = other > busyCores + 3 * JIFFY_S / Math.max(wall, 1e-9);
+            if (busy && reruns < maxReruns) {
+                reruns++;
+                waited += waitQuiet();
+                continue;
+            }
+            if (busy) unresolved++;
+            otherMax = Math.max(otherMax, other);
+            values.add(v);
+        }
+        double[] sorted = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        Map<String, Object> rec = new LinkedHashMap<>();
+        rec.put("median", median(sorted));
+        rec.put("min", sorted[0]);
+        rec.put("max", sorted[sorted.length - 1]);
+        rec.put("runs", Arrays.stream(sorted).boxed().toList());
+        rec.put("reruns", reruns);
+        rec.put("busy_unresolved", unresolved);
+        rec.put("other_cpu_max_cores", Math.round(otherMax * 1000) / 1000.0);
+        rec.put("waited_for_quiet_s", Math.round(waited * 100) / 100.0);
+        return rec;
+    }
+
+    static double median(double[] sorted) {
+        int n = sorted.length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    }
+
+    /**
+     * Waits until other processes leave the CPU for one 100 ms slice, or maxWait passes; returns the seconds waited.
+     * Rerunning at once after a busy run mostly lands in the same burst (a compiler, a test run).
+     */
+    private double waitQuiet() {
+        long t0 = System.nanoTime();
+        while ((System.nanoTime() - t0) / 1e9 < maxWaitSeconds) {
+            CpuLoad before = CpuLoad.now();
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            if (CpuLoad.now().othersSince(before) * CpuLoad.cpus() <= busyCores + 3 * JIFFY_S / 0.1) break;
+        }
+        return (System.nanoTime() - t0) / 1e9;
+    }
+}
