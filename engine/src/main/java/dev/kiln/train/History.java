@@ -75,7 +75,7 @@ public final class History {
     private XYChart chart(String base, int w, int h) {
         XYChart chart = new XYChartBuilder().width(w).height(h).title(base).xAxisTitle("epoch").yAxisTitle(base).build();
         chart.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
-        chart.getStyler().setLegendPosition(base.contains("loss") ? org.knowm.xchart.style.Styler.LegendPosition.InsideNE : org.knowm.xchart.style.Styler.LegendPosition.InsideSE);
+        chart.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.OutsideS); // never over a curve
         addSeries(chart, "train", curves.get(base));
         if (curves.containsKey("val_" + base)) addSeries(chart, "validation", curves.get("val_" + base));
         return chart;
