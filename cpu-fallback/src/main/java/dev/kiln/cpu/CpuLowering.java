@@ -14,6 +14,7 @@ import dev.kiln.graph.Dropout;
 import dev.kiln.graph.Full;
 import dev.kiln.graph.Fused;
 import dev.kiln.graph.Input;
+import dev.kiln.graph.Linear;
 import dev.kiln.graph.MatMul;
 import dev.kiln.graph.Node;
 import dev.kiln.graph.OneHot;
@@ -111,6 +112,16 @@ final class CpuLowering {
                 MatMulPlan plan = MatMulPlan.of(node.input(0).shape(), node.input(1).shape(), m.transposeA(), m.transposeB());
                 if (!vector) yield () -> GemmScalar.matmul(plan, a.array(), a.offset(), b.array(), b.offset(), out.array(), out.offset());
                 yield () -> Gemm.matmul(plan, a.array(), a.offset(), b.array(), b.offset(), out.array(), out.offset());
+            }
+            case Linear l -> {
+                Buf a = in[0], b = in[1], bias = in[2];
+                MatMulPlan plan = MatMulPlan.of(node.input(0).shape(), node.input(1).shape(), l.transposeA(), l.transposeB());
+                Linear.Activation act = l.activation();
+                if (!vector) yield () -> GemmScalar.matmul(plan, a.array(), a.offset(), b.array(), b.offset(), out.array(), out.offset(),
+                        bias.array(), bias.offset(), act);
+                WorkerPool pool = WorkerPool.shared();
+                yield () -> Gemm.matmul(pool, plan, a.array(), a.offset(), b.array(), b.offset(), out.array(), out.offset(),
+                        bias.array(), bias.offset(), act);
             }
             case Conv2d c -> {
                 Buf x = in[0], w = in[1];
