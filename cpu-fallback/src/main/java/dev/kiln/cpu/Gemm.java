@@ -391,6 +391,7 @@ public final class Gemm {
         final float[] a = new float[MC * KC];
         final float[] b = new float[KC * NC];
         final float[] tile = new float[MR * NR];
+        final float[] lanes = new float[4 * VL];
         float[] row = new float[0];
 
         /** A scratch row of at least {@code size} floats; grows (allocates) only when a larger K first appears. */

@@ -1,7 +1,6 @@
 package dev.kiln.cpu;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -117,8 +116,9 @@ final class GemmThin {
                 s2 = av.fma(FloatVector.fromArray(S, b, b2 + p), s2);
                 s3 = av.fma(FloatVector.fromArray(S, b, b3 + p), s3);
             }
-            float t0 = s0.reduceLanes(VectorOperators.ADD), t1 = s1.reduceLanes(VectorOperators.ADD);
-            float t2 = s2.reduceLanes(VectorOperators.ADD), t3 = s3.reduceLanes(VectorOperators.ADD);
+            float[] lanes = ws.lanes;
+            s0.intoArray(lanes, 0); s1.intoArray(lanes, L); s2.intoArray(lanes, 2 * L); s3.intoArray(lanes, 3 * L);
+            float t0 = sumLanes(lanes, 0), t1 = sumLanes(lanes, L), t2 = sumLanes(lanes, 2 * L), t3 = sumLanes(lanes, 3 * L);
             for (; p < k; p++) {
                 float ap = a[ar + p];
                 t0 += ap * b[b0 + p]; t1 += ap * b[b1 + p]; t2 += ap * b[b2 + p]; t3 += ap * b[b3 + p];
@@ -132,9 +132,21 @@ final class GemmThin {
             FloatVector s0 = FloatVector.zero(S);
             int p = 0;
             for (; p < bound; p += L) s0 = FloatVector.fromArray(S, a, ar + p).fma(FloatVector.fromArray(S, b, b0 + p), s0);
-            float t0 = s0.reduceLanes(VectorOperators.ADD);
+            s0.intoArray(ws.lanes, 0);
+            float t0 = sumLanes(ws.lanes, 0);
             for (; p < k; p++) t0 += a[ar + p] * b[b0 + p];
             c[ci + j] = add ? c[ci + j] + t0 : t0;
         }
+    }
+
+    /**
+     * The lanes of one accumulator summed in a fixed order. Not {@code reduceLanes}: its order differs between the
+     * interpreter's fallback and C2's intrinsic, and a column's value must not depend on which loop, thread or
+     * compilation tier computed it.
+     */
+    private static float sumLanes(float[] lanes, int off) {
+        float s = 0f;
+        for (int i = 0; i < L; i++) s += lanes[off + i];
+        return s;
     }
 }
