@@ -51,7 +51,6 @@ public final class Gemm {
 
     private static final ThreadLocal<Job> JOBS = ThreadLocal.withInitial(Job::new);
     private static final ThreadLocal<Workspace> WORKSPACES = ThreadLocal.withInitial(Workspace::new);
-    private static final VectorElementwise ELEMENTWISE = new VectorElementwise();
 
     private Gemm() {}
 
@@ -379,7 +378,31 @@ public final class Gemm {
             float v = y[off + j] + (bias == null ? 0f : bias[bOff + j * bStride]);
             y[off + j] = relu ? (v > 0 ? v : 0f) : v;
         }
-        if (act == Linear.Activation.SIGMOID || act == Linear.Activation.TANH) ELEMENTWISE.unary(act.fn(), y, off, y, off, len);
+        switch (act) {
+            case NONE, RELU -> { }
+            case SIGMOID -> sigmoid(y, off, len);
+            case TANH -> tanh(y, off, len);
+        }
+    }
+
+    // VectorElementwise's formulas, kept here rather than called: sharing that kernel's call sites with the
+    // epilogue's short rows pollutes its profile, and C2 then gave up on compiling it (seen as allocation)
+    private static void sigmoid(float[] y, int off, int len) {
+        int j = 0, bound = SPECIES.loopBound(len);
+        FloatVector one = FloatVector.broadcast(SPECIES, 1f);
+        for (; j < bound; j += VL) {
+            FloatVector v = FloatVector.fromArray(SPECIES, y, off + j);
+            FloatVector e = v.abs().neg().lanewise(VectorOperators.EXP);
+            FloatVector r = one.div(one.add(e));
+            r.blend(e.mul(r), v.compare(VectorOperators.LT, 0f)).intoArray(y, off + j);
+        }
+        for (; j < len; j++) y[off + j] = ScalarElementwise.apply(dev.kiln.graph.UnaryFn.SIGMOID, y[off + j]);
+    }
+
+    private static void tanh(float[] y, int off, int len) {
+        int j = 0, bound = SPECIES.loopBound(len);
+        for (; j < bound; j += VL) FloatVector.fromArray(SPECIES, y, off + j).lanewise(VectorOperators.TANH).intoArray(y, off + j);
+        for (; j < len; j++) y[off + j] = ScalarElementwise.apply(dev.kiln.graph.UnaryFn.TANH, y[off + j]);
     }
 
     static int divUp(int a, int b) { return (a + b - 1) / b; }
