@@ -136,7 +136,16 @@ public final class Gemm {
                 } else {
                     mTile = m;
                     nTile = n;
-                    // big tiles: packing B costs 1/mTile of the arithmetic and packing A 1/nTile, so halve the longer side
+                    // Big tiles: packing B costs 1/mTile of the arithmetic and packing A 1/nTile, so halve the longer
+                    // side (N first: fat shapes split N, tall ones M). Aim for four tiles per thread while tiles stay
+                    // at least 48×128 (packing under ~3%): a thread that the OS deschedules mid-call then holds a
+                    // quarter of its share, not all of it, and the others finish the rest. Then at least two per thread.
+                    while (threads > 1 && tiles() < 4L * threads) {
+                        boolean splitN = nTile >= mTile ? nTile > 4 * NR : mTile <= 8 * MR && nTile > 4 * NR;
+                        if (splitN) nTile = roundUp(divUp(nTile, 2), NR);
+                        else if (mTile > 8 * MR) mTile = roundUp(divUp(mTile, 2), MR);
+                        else break;
+                    }
                     while (threads > 1 && tiles() < 2L * threads) {
                         if (nTile >= mTile && nTile > NR) nTile = roundUp(divUp(nTile, 2), NR);
                         else if (mTile > MR) mTile = roundUp(divUp(mTile, 2), MR);
