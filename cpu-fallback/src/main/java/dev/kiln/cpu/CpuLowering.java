@@ -4,6 +4,7 @@ import dev.kiln.graph.AdamUpdate;
 import dev.kiln.graph.Assign;
 import dev.kiln.graph.BatchNorm;
 import dev.kiln.graph.Binary;
+import dev.kiln.graph.BinaryFn;
 import dev.kiln.graph.Broadcast;
 import dev.kiln.graph.Concat;
 import dev.kiln.graph.Constant;
@@ -14,6 +15,7 @@ import dev.kiln.graph.Dropout;
 import dev.kiln.graph.Full;
 import dev.kiln.graph.Fused;
 import dev.kiln.graph.Input;
+import dev.kiln.graph.Linear;
 import dev.kiln.graph.MatMul;
 import dev.kiln.graph.Node;
 import dev.kiln.graph.OneHot;
@@ -29,6 +31,7 @@ import dev.kiln.graph.Softmax;
 import dev.kiln.graph.SoftmaxCrossEntropy;
 import dev.kiln.graph.Transpose;
 import dev.kiln.graph.Unary;
+import dev.kiln.graph.UnaryFn;
 import dev.kiln.graph.Where;
 import dev.kiln.tensor.Shape;
 
@@ -67,12 +70,14 @@ final class CpuLowering {
             case Constant c -> throw leaf(node);
             case Unary u -> {
                 Buf x = in[0];
-                yield () -> k.unary(u.fn(), x.array(), x.offset(), out.array(), out.offset(), n);
+                UnaryFn fn = u.fn();
+                yield split(n, (from, to) -> k.unary(fn, x.array(), x.offset() + from, out.array(), out.offset() + from, to - from));
             }
             case Binary b -> {
                 Buf x = in[0], y = in[1];
                 StridedView xv = StridedView.of(os, node.input(0).shape()), yv = StridedView.of(os, node.input(1).shape());
-                yield () -> k.binary(b.fn(), x.array(), x.offset(), xv, y.array(), y.offset(), yv, out.array(), out.offset(), n);
+                BinaryFn fn = b.fn();
+                yield split(n, (from, to) -> k.binary(fn, x.array(), x.offset(), xv, y.array(), y.offset(), yv, from, out.array(), out.offset() + from, to - from));
             }
             case Where w -> {
                 Buf c = in[0], x = in[1], y = in[2];
@@ -113,6 +118,16 @@ final class CpuLowering {
                 MatMulPlan plan = MatMulPlan.of(node.input(0).shape(), node.input(1).shape(), m.transposeA(), m.transposeB());
                 if (!vector) yield () -> GemmScalar.matmul(plan, a.array(), a.offset(), b.array(), b.offset(), out.array(), out.offset());
                 yield () -> Gemm.matmul(plan, a.array(), a.offset(), b.array(), b.offset(), out.array(), out.offset());
+            }
+            case Linear l -> {
+                Buf a = in[0], b = in[1], bias = in[2];
+                MatMulPlan plan = MatMulPlan.of(node.input(0).shape(), node.input(1).shape(), l.transposeA(), l.transposeB());
+                Linear.Activation act = l.activation();
+                if (!vector) yield () -> GemmScalar.matmul(plan, a.array(), a.offset(), b.array(), b.offset(), out.array(), out.offset(),
+                        bias.array(), bias.offset(), act);
+                WorkerPool pool = WorkerPool.shared();
+                yield () -> Gemm.matmul(pool, plan, a.array(), a.offset(), b.array(), b.offset(), out.array(), out.offset(),
+                        bias.array(), bias.offset(), act);
             }
             case Conv2d c -> {
                 Buf x = in[0], w = in[1];
@@ -160,7 +175,9 @@ final class CpuLowering {
                 Buf x = in[0], step = in[1];
                 double rate = d.rate();
                 long seed = d.seed();
-                yield () -> k.dropout(x.array(), x.offset(), out.array(), out.offset(), n, rate, seed, (long) step.array()[step.offset()]);
+                // ~8 ns per element (ten Philox rounds per four): the costliest op of M2's training step, so split it
+                yield split(n, (from, to) -> k.dropout(x.array(), x.offset() + from, out.array(), out.offset() + from, from, to - from,
+                        rate, seed, (long) step.array()[step.offset()]));
             }
             case Softmax s -> {
                 Buf x = in[0];
@@ -191,8 +208,8 @@ final class CpuLowering {
                 int size = node.input(0).shape().size();
                 double b1 = a.beta1(), b2 = a.beta2(), eps = a.epsilon(), wd = a.weightDecay();
                 boolean decoupled = a.decoupled();
-                yield () -> k.adamUpdate(p.array(), p.offset(), g.array(), g.offset(), m.array(), m.offset(), v.array(), v.offset(), size,
-                        lr.array()[lr.offset()], (long) step.array()[step.offset()], b1, b2, eps, wd, decoupled);
+                yield split(size, (from, to) -> k.adamUpdate(p.array(), p.offset() + from, g.array(), g.offset() + from, m.array(), m.offset() + from,
+                        v.array(), v.offset() + from, to - from, lr.array()[lr.offset()], (long) step.array()[step.offset()], b1, b2, eps, wd, decoupled));
             }
             case Assign a -> {
                 Buf target = in[0], value = in[1];
@@ -210,6 +227,23 @@ final class CpuLowering {
             }
         };
     }
+
+    /**
+     * A step over elements [0, n) of a streaming kernel: on the calling thread below {@link #PARALLEL_ELEMENTS}
+     * (waking a worker costs more than a small op: batch-1 inference stays on one thread), else in chunks of whole
+     * cache lines across the pool. Elementwise results do not depend on the split.
+     */
+    private Step split(int n, WorkerPool.RangeTask body) {
+        WorkerPool pool = WorkerPool.shared();
+        if (!vector || n < PARALLEL_ELEMENTS || pool.threads() == 1) return () -> body.run(0, n);
+        int chunk = Math.max(PARALLEL_ELEMENTS / 4, (n + 4 * pool.threads() - 1) / (4 * pool.threads()) + 15 & ~15);
+        int chunks = (n + chunk - 1) / chunk;
+        WorkerPool.RangeTask ranges = (from, to) -> body.run(from * chunk, Math.min(n, to * chunk));
+        return () -> pool.parallelFor(chunks, ranges);
+    }
+
+    /** Elementwise ops with at least this many elements split across the worker pool. */
+    static final int PARALLEL_ELEMENTS = 1 << 16;
 
     private Step copyStep(Buf x, StridedView view, Buf out, int n) {
         return () -> k.copy(x.array(), x.offset(), view, out.array(), out.offset(), n);

@@ -1,32 +1,53 @@
 package dev.kiln.cpu;
 
+import dev.kiln.graph.Linear;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Single-precision GEMM on the Vector API: C = op(A)·op(B) (+ C when {@code accumulate}), row-major.
- * Twin: {@link GemmScalar}.
+ * Single-precision GEMM on the Vector API: C = act(op(A)·op(B) (+ C when {@code accumulate}) + bias), row-major,
+ * bias (optional) broadcast over rows. Twin: {@link GemmScalar}.
  *
  * <pre>{@code Gemm.gemm(false, false, m, n, k, a, 0, k, b, 0, n, c, 0, n, false); }</pre>
  *
- * Scheme (BLIS/GotoBLAS): C is cut into output tiles of at most MC×NC, one task each on the {@link WorkerPool};
- * a tile walks K in KC-deep slices, packs its A block into MR-row slivers and its B block into NR-column
- * slivers (zero-padded, so the micro-kernel never branches), and runs the MR×NR micro-kernel over them:
- * 6 rows × 2 vectors = 12 FMA accumulators (6×32 on AVX-512, 6×16 on AVX2). Each tile packs its own B, which
- * costs 1/MC of the arithmetic and makes tiles independent: results do not depend on the thread count.
- * Pack buffers are per thread and allocated once; the call arguments travel in a per-thread job object,
- * so a call allocates nothing after the first on a thread. Blocking sizes are first guesses, to be tuned.
+ * Shapes pick one of two paths:
+ * <ul>
+ *   <li><b>thin</b> (m ≤ {@value #THIN_M}, or n = 1 with contiguous C, which is the same problem transposed):
+ *       batch-1 inference and dot products. Packing a 1-row matrix is waste, so {@link GemmThin} streams B
+ *       once with vector FMAs straight from the operands.</li>
+ *   <li><b>packed</b> (BLIS/GotoBLAS): C is cut into a few big output tiles (one task each on the
+ *       {@link WorkerPool}; split along N for fat shapes, M for tall ones). A tile walks N in NC-wide panels and
+ *       K in KC-deep slices; it packs its B panel once per slice into NR-column slivers, then for each MC-row
+ *       block packs A into MR-row slivers (zero-padded, so the micro-kernel never branches) and runs the MR×NR
+ *       micro-kernel over them: 6 rows × 2 vectors = 12 FMA accumulators (6×32 on AVX-512, 6×16 on AVX2).
+ *       The B sliver (KC×NR) stays in L1 while A slivers stream from L2; the B panel lives in L2/L3.</li>
+ * </ul>
+ * Bias and activation are applied to each output micro-tile right after its last K slice, while it is in L1:
+ * no extra pass over C. Sums run over K in the same order whatever the tiling, so results do not depend on the
+ * thread count. Pack buffers are per thread and allocated once; the call arguments travel in a per-thread job
+ * object, so a call allocates nothing after the first on a thread.
  */
 public final class Gemm {
     static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
     static final int VL = SPECIES.length();
     static final int MR = 6;
     static final int NR = 2 * VL;
+    // Blocking for 32 KiB L1d / 1 MiB L2 per core (AMD Zen 4 here; lscpu), tuned by measurement at n = 512..2048
+    // (KC 128..384, MC 96..192, NC 512..1024): a deep KC halves the C reloads, which mattered most. The B sliver
+    // (KC·NR·4 = 32 KiB) is reused by MC/MR A slivers; with one FMA per cycle it needs only 128 B per 12 cycles,
+    // which L2 serves easily, so it need not stay in L1. A block MC·KC·4 = 96 KiB and B panel KC·NC·4 = 512 KiB
+    // share the L2.
     static final int KC = 256;
     static final int MC = 16 * MR;
-    static final int NC = Math.max(256 / NR, 1) * NR;
+    static final int NC = 512 / NR * NR;
+    /** Rows up to this go to the thin path. */
+    static final int THIN_M = 4;
     // below this many multiply-adds a call stays on the calling thread: waking workers costs more
-    private static final long PARALLEL_FLOPS = 1L << 16;
+    static final long PARALLEL_FLOPS = 1L << 16;
+    // the thin path is bound by streaming B and finishes a 512×512 GEMV in ~15 µs on one core: waking a worker
+    // (and waiting for it when another process holds its core) costs more than the half it would take
+    static final long THIN_PARALLEL_FLOPS = 1L << 20;
 
     private static final ThreadLocal<Job> JOBS = ThreadLocal.withInitial(Job::new);
     private static final ThreadLocal<Workspace> WORKSPACES = ThreadLocal.withInitial(Workspace::new);
@@ -37,66 +58,137 @@ public final class Gemm {
     public static void gemm(boolean transA, boolean transB, int m, int n, int k,
                             float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                             float[] c, int cOff, int ldc, boolean accumulate) {
-        gemm(WorkerPool.shared(), transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate);
+        gemm(WorkerPool.shared(), transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate, null, 0, Linear.Activation.NONE);
     }
 
     /** As {@link #gemm(boolean, boolean, int, int, int, float[], int, int, float[], int, int, float[], int, int, boolean)} on the given pool. */
     public static void gemm(WorkerPool pool, boolean transA, boolean transB, int m, int n, int k,
                             float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                             float[] c, int cOff, int ldc, boolean accumulate) {
+        gemm(pool, transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate, null, 0, Linear.Activation.NONE);
+    }
+
+    /**
+     * C[i,j] = act(op(A)·op(B)[i,j] (+ C[i,j]) + bias[biasOff + j]); {@code bias} null adds nothing.
+     * The dense layer's forward pass in one call.
+     */
+    public static void gemm(WorkerPool pool, boolean transA, boolean transB, int m, int n, int k,
+                            float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                            float[] c, int cOff, int ldc, boolean accumulate, float[] bias, int biasOff, Linear.Activation act) {
         if (m <= 0 || n <= 0) return;
         Job job = JOBS.get();
-        job.set(transA, transB, m, n, k, a, aOff, lda, null, b, bOff, ldb, null, c, cOff, ldc, 0, 1, accumulate);
+        job.set(transA, transB, m, n, k, a, aOff, lda, null, b, bOff, ldb, null, c, cOff, ldc, 0, 1, accumulate, bias, biasOff, act);
         job.launch(pool);
     }
 
     /** C = op(A)·op(B) for every batch of {@code plan}; C is overwritten. */
     public static void matmul(MatMulPlan plan, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff) {
-        matmul(WorkerPool.shared(), plan, a, aOff, b, bOff, c, cOff);
+        matmul(WorkerPool.shared(), plan, a, aOff, b, bOff, c, cOff, null, 0, Linear.Activation.NONE);
     }
 
     public static void matmul(WorkerPool pool, MatMulPlan plan, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff) {
+        matmul(pool, plan, a, aOff, b, bOff, c, cOff, null, 0, Linear.Activation.NONE);
+    }
+
+    /** C = act(op(A)·op(B) + bias) for every batch of {@code plan}, bias [n] broadcast over rows (null: none). */
+    public static void matmul(WorkerPool pool, MatMulPlan plan, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff,
+                              float[] bias, int biasOff, Linear.Activation act) {
         Job job = JOBS.get();
         job.set(plan.transA, plan.transB, plan.m, plan.n, plan.k, a, aOff, plan.lda, plan.aOffsets, b, bOff, plan.ldb,
-                plan.bOffsets, c, cOff, plan.ldc, plan.cStride, plan.batches, false);
+                plan.bOffsets, c, cOff, plan.ldc, plan.cStride, plan.batches, false, bias, biasOff, act);
         job.launch(pool);
     }
 
     /** The arguments of one call, and the body that computes a range of its output tiles. */
-    private static final class Job implements WorkerPool.RangeTask {
-        boolean transA, transB, accumulate;
+    static final class Job implements WorkerPool.RangeTask {
+        boolean transA, transB, accumulate, thin;
         int m, n, k, lda, ldb, ldc, aOff, bOff, cOff, cStride, batches;
         int[] aOffsets, bOffsets;
-        float[] a, b, c;
+        float[] a, b, c, bias;
+        int biasOff, biasStride;
+        Linear.Activation act;
         int mTile, nTile, tilesM, tilesN;
 
         void set(boolean transA, boolean transB, int m, int n, int k, float[] a, int aOff, int lda, int[] aOffsets,
                  float[] b, int bOff, int ldb, int[] bOffsets, float[] c, int cOff, int ldc, int cStride, int batches,
-                 boolean accumulate) {
+                 boolean accumulate, float[] bias, int biasOff, Linear.Activation act) {
             this.transA = transA; this.transB = transB; this.accumulate = accumulate;
             this.m = m; this.n = n; this.k = k;
             this.a = a; this.aOff = aOff; this.lda = lda; this.aOffsets = aOffsets;
             this.b = b; this.bOff = bOff; this.ldb = ldb; this.bOffsets = bOffsets;
             this.c = c; this.cOff = cOff; this.ldc = ldc; this.cStride = cStride; this.batches = batches;
+            this.bias = bias; this.biasOff = biasOff; this.biasStride = 1; this.act = act;
         }
 
         void launch(WorkerPool pool) {
-            mTile = MC;
-            nTile = NC;
-            int threads = (long) m * n * Math.max(k, 1) * batches < PARALLEL_FLOPS ? 1 : pool.threads();
-            // smaller tiles when there are too few to keep every thread busy, down to one micro-tile
-            while (tiles() < 2 * threads && (nTile > NR || mTile > MR)) {
-                if (nTile > NR && (divUp(n, nTile) <= divUp(m, mTile) || mTile == MR)) nTile = Math.max(NR, nTile / 2 / NR * NR);
-                else mTile = Math.max(MR, mTile / 2 / MR * MR);
-            }
-            tilesM = divUp(m, mTile);
-            tilesN = divUp(n, nTile);
-            int total = tilesM * tilesN * batches;
             try {
+                if (k <= 0) { emptyProduct(); return; }
+                if (n == 1 && ldc == 1 && m > THIN_M) transpose();
+                thin = m <= THIN_M;
+                long flops = (long) m * n * k * batches;
+                int threads = flops < (thin ? THIN_PARALLEL_FLOPS : PARALLEL_FLOPS) ? 1 : pool.threads();
+                if (thin) {
+                    // column chunks of whole vectors, one or two per thread: every thread streams its own part of B
+                    mTile = m;
+                    tilesM = 1;
+                    int chunks = threads == 1 ? 1 : Math.min(2 * threads, Math.max(1, n / (4 * VL)));
+                    nTile = chunks == 1 ? n : roundUp(divUp(n, chunks), VL);
+                } else {
+                    mTile = m;
+                    nTile = n;
+                    // Big tiles: packing B costs 1/mTile of the arithmetic and packing A 1/nTile (scalar gathers, far
+                    // slower per float than the FMAs), so halve the longer side, N first (fat shapes split N, tall ones
+                    // M), to two tiles per thread while tiles stay at least 48×128. Two, not one: a thread the OS
+                    // deschedules mid-call then holds half of its share and the other thread takes the rest. Measured
+                    // (2 threads, n = 256..1024): four per thread cost 3-10% for packing, two about the same as one.
+                    while (threads > 1 && tiles() < 2L * threads) {
+                        boolean splitN = nTile >= mTile ? nTile > 4 * NR : mTile <= 8 * MR && nTile > 4 * NR;
+                        if (splitN) nTile = roundUp(divUp(nTile, 2), NR);
+                        else if (mTile > 8 * MR) mTile = roundUp(divUp(mTile, 2), MR);
+                        else break;
+                    }
+                    // small shapes: any split down to one micro-tile
+                    while (threads > 1 && tiles() < 2L * threads) {
+                        if (nTile >= mTile && nTile > NR) nTile = roundUp(divUp(nTile, 2), NR);
+                        else if (mTile > MR) mTile = roundUp(divUp(mTile, 2), MR);
+                        else break;
+                    }
+                }
+                tilesM = divUp(m, mTile);
+                tilesN = divUp(n, nTile);
+                int total = tilesM * tilesN * batches;
                 if (threads == 1) run(0, total);
                 else pool.parallelFor(total, this);
             } finally {
-                a = null; b = null; c = null; aOffsets = null; bOffsets = null;
+                a = null; b = null; c = null; bias = null; aOffsets = null; bOffsets = null;
+            }
+        }
+
+        /**
+         * C[m×1] = op(A)·b is C'[1×m] = bᵀ·op(A)ᵀ: swap the operands so the thin path streams A once.
+         * b becomes the 1-row left operand (element p at stride ldb, or 1 when stored transposed),
+         * A the right one with its transpose flag flipped; the single bias value applies to every column.
+         */
+        private void transpose() {
+            boolean ta = transA, tb = transB;
+            int la = lda, lb = ldb, ao = aOff, bo = bOff;
+            int[] aos = aOffsets, bos = bOffsets;
+            float[] aa = a, bb = b;
+            transA = !tb; lda = lb; a = bb; aOff = bo; aOffsets = bos;
+            transB = !ta; ldb = la; b = aa; bOff = ao; bOffsets = aos;
+            n = m;
+            m = 1;
+            ldc = n;
+            biasStride = 0;
+        }
+
+        private void emptyProduct() {
+            for (int bi = 0; bi < batches; bi++) {
+                for (int i = 0; i < m; i++) {
+                    int row = cOff + bi * cStride + i * ldc;
+                    if (!accumulate) java.util.Arrays.fill(c, row, row + n, 0f);
+                    epilogue(c, row, n, bias, biasOff, biasStride, act);
+                }
             }
         }
 
@@ -111,26 +203,33 @@ public final class Gemm {
                 int ao = aOffsets == null ? aOff : aOff + aOffsets[bi];
                 int bo = bOffsets == null ? bOff : bOff + bOffsets[bi];
                 int co = cOff + bi * cStride;
-                tile(ws, ao, bo, co, i0, Math.min(m, i0 + mTile), j0, Math.min(n, j0 + nTile));
+                if (thin) GemmThin.columns(this, ws, ao, bo, co, j0, Math.min(n, j0 + nTile));
+                else tile(ws, ao, bo, co, i0, Math.min(m, i0 + mTile), j0, Math.min(n, j0 + nTile));
             }
         }
 
         private void tile(Workspace ws, int ao, int bo, int co, int i0, int i1, int j0, int j1) {
-            int mc = i1 - i0, nc = j1 - j0;
-            if (k <= 0) {
-                if (!accumulate) for (int i = i0; i < i1; i++) java.util.Arrays.fill(c, co + i * ldc + j0, co + i * ldc + j1, 0f);
-                return;
-            }
-            for (int p0 = 0; p0 < k; p0 += KC) {
-                int kc = Math.min(KC, k - p0);
-                packB(ws.b, bo, p0, kc, j0, nc);
-                packA(ws.a, ao, p0, kc, i0, mc);
-                boolean add = accumulate || p0 > 0;
-                for (int jr = 0; jr < nc; jr += NR) {
-                    for (int ir = 0; ir < mc; ir += MR) {
-                        microKernel(kc, ws.a, (ir / MR) * MR * kc, ws.b, (jr / NR) * NR * kc,
-                                    c, co + (i0 + ir) * ldc + j0 + jr, ldc,
-                                    Math.min(MR, mc - ir), Math.min(NR, nc - jr), add, ws.tile);
+            boolean epilogue = bias != null || act != Linear.Activation.NONE;
+            for (int jc = j0; jc < j1; jc += NC) {
+                int nc = Math.min(NC, j1 - jc);
+                for (int p0 = 0; p0 < k; p0 += KC) {
+                    int kc = Math.min(KC, k - p0);
+                    boolean add = accumulate || p0 > 0, last = p0 + kc >= k;
+                    packB(ws.b, bo, p0, kc, jc, nc);
+                    for (int ic = i0; ic < i1; ic += MC) {
+                        int mc = Math.min(MC, i1 - ic);
+                        packA(ws.a, ao, p0, kc, ic, mc);
+                        for (int jr = 0; jr < nc; jr += NR) {
+                            int cols = Math.min(NR, nc - jr);
+                            for (int ir = 0; ir < mc; ir += MR) {
+                                int rows = Math.min(MR, mc - ir), at = co + (ic + ir) * ldc + jc + jr;
+                                microKernel(kc, ws.a, (ir / MR) * MR * kc, ws.b, (jr / NR) * NR * kc, c, at, ldc, rows, cols, add, ws.tile);
+                                if (last && epilogue) {
+                                    int bAt = biasOff + (jc + jr) * biasStride;
+                                    for (int r = 0; r < rows; r++) epilogue(c, at + r * ldc, cols, bias, bAt, biasStride, act);
+                                }
+                            }
+                        }
                     }
                 }
             }
@@ -141,10 +240,18 @@ public final class Gemm {
             for (int js = 0; js < nc; js += NR) {
                 int base = (js / NR) * NR * kc, cols = Math.min(NR, nc - js), j = j0 + js;
                 if (!transB) {
-                    for (int p = 0; p < kc; p++) {
-                        int src = bo + (p0 + p) * ldb + j, d = base + p * NR;
-                        System.arraycopy(b, src, dst, d, cols);
-                        for (int jj = cols; jj < NR; jj++) dst[d + jj] = 0f;
+                    if (cols == NR) {
+                        for (int p = 0; p < kc; p++) {
+                            int src = bo + (p0 + p) * ldb + j, d = base + p * NR;
+                            FloatVector.fromArray(SPECIES, b, src).intoArray(dst, d);
+                            FloatVector.fromArray(SPECIES, b, src + VL).intoArray(dst, d + VL);
+                        }
+                    } else {
+                        for (int p = 0; p < kc; p++) {
+                            int src = bo + (p0 + p) * ldb + j, d = base + p * NR;
+                            System.arraycopy(b, src, dst, d, cols);
+                            for (int jj = cols; jj < NR; jj++) dst[d + jj] = 0f;
+                        }
                     }
                 } else {
                     for (int jj = 0; jj < cols; jj++) {
@@ -161,6 +268,15 @@ public final class Gemm {
             for (int is = 0; is < mc; is += MR) {
                 int base = (is / MR) * MR * kc, rows = Math.min(MR, mc - is), i = i0 + is;
                 if (!transA) {
+                    if (rows == MR) {
+                        // six row streams read together: one pass over the sliver's destination
+                        int s0 = ao + i * lda + p0, s1 = s0 + lda, s2 = s1 + lda, s3 = s2 + lda, s4 = s3 + lda, s5 = s4 + lda;
+                        for (int p = 0, d = base; p < kc; p++, d += MR) {
+                            dst[d] = a[s0 + p]; dst[d + 1] = a[s1 + p]; dst[d + 2] = a[s2 + p];
+                            dst[d + 3] = a[s3 + p]; dst[d + 4] = a[s4 + p]; dst[d + 5] = a[s5 + p];
+                        }
+                        continue;
+                    }
                     for (int r = 0; r < rows; r++) {
                         int src = ao + (i + r) * lda + p0;
                         for (int p = 0; p < kc; p++) dst[base + p * MR + r] = a[src + p];
@@ -237,12 +353,85 @@ public final class Gemm {
         }
     }
 
-    private static int divUp(int a, int b) { return (a + b - 1) / b; }
+    /**
+     * y[off + j] = act(y[off + j] + bias[bOff + j·bStride]) for j in [0, len); bias null adds nothing.
+     * Called on output rows that are hot in L1. Same formulas as {@link GemmScalar#epilogue}: relu maps NaN to 0.
+     */
+    static void epilogue(float[] y, int off, int len, float[] bias, int bOff, int bStride, Linear.Activation act) {
+        int j = 0, bound = SPECIES.loopBound(len);
+        FloatVector zero = FloatVector.zero(SPECIES);
+        boolean relu = act == Linear.Activation.RELU;
+        if (bias != null && bStride == 1) {
+            if (relu) {
+                for (; j < bound; j += VL) {
+                    FloatVector v = FloatVector.fromArray(SPECIES, y, off + j).add(FloatVector.fromArray(SPECIES, bias, bOff + j));
+                    zero.blend(v, v.compare(VectorOperators.GT, 0f)).intoArray(y, off + j);
+                }
+            } else {
+                for (; j < bound; j += VL) {
+                    FloatVector.fromArray(SPECIES, y, off + j).add(FloatVector.fromArray(SPECIES, bias, bOff + j)).intoArray(y, off + j);
+                }
+            }
+        } else {
+            FloatVector bv = FloatVector.broadcast(SPECIES, bias == null ? 0f : bias[bOff]);
+            if (relu) {
+                for (; j < bound; j += VL) {
+                    FloatVector v = FloatVector.fromArray(SPECIES, y, off + j).add(bv);
+                    zero.blend(v, v.compare(VectorOperators.GT, 0f)).intoArray(y, off + j);
+                }
+            } else if (bias != null) {
+                for (; j < bound; j += VL) FloatVector.fromArray(SPECIES, y, off + j).add(bv).intoArray(y, off + j);
+            } else {
+                j = bound;
+            }
+        }
+        for (; j < len; j++) {
+            float v = y[off + j] + (bias == null ? 0f : bias[bOff + j * bStride]);
+            y[off + j] = relu ? (v > 0 ? v : 0f) : v;
+        }
+        switch (act) {
+            case NONE, RELU -> { }
+            case SIGMOID -> sigmoid(y, off, len);
+            case TANH -> tanh(y, off, len);
+        }
+    }
 
-    /** Per-thread pack buffers, sized for the largest block. */
-    private static final class Workspace {
+    // VectorElementwise's formulas, kept here rather than called: sharing that kernel's call sites with the
+    // epilogue's short rows pollutes its profile, and C2 then gave up on compiling it (seen as allocation)
+    private static void sigmoid(float[] y, int off, int len) {
+        int j = 0, bound = SPECIES.loopBound(len);
+        FloatVector one = FloatVector.broadcast(SPECIES, 1f);
+        for (; j < bound; j += VL) {
+            FloatVector v = FloatVector.fromArray(SPECIES, y, off + j);
+            FloatVector e = v.abs().neg().lanewise(VectorOperators.EXP);
+            FloatVector r = one.div(one.add(e));
+            r.blend(e.mul(r), v.compare(VectorOperators.LT, 0f)).intoArray(y, off + j);
+        }
+        for (; j < len; j++) y[off + j] = ScalarElementwise.apply(dev.kiln.graph.UnaryFn.SIGMOID, y[off + j]);
+    }
+
+    private static void tanh(float[] y, int off, int len) {
+        int j = 0, bound = SPECIES.loopBound(len);
+        for (; j < bound; j += VL) FloatVector.fromArray(SPECIES, y, off + j).lanewise(VectorOperators.TANH).intoArray(y, off + j);
+        for (; j < len; j++) y[off + j] = ScalarElementwise.apply(dev.kiln.graph.UnaryFn.TANH, y[off + j]);
+    }
+
+    static int divUp(int a, int b) { return (a + b - 1) / b; }
+
+    static int roundUp(int a, int b) { return divUp(a, b) * b; }
+
+    /** Per-thread pack buffers, sized for the largest block, and the thin path's row scratch. */
+    static final class Workspace {
         final float[] a = new float[MC * KC];
         final float[] b = new float[KC * NC];
         final float[] tile = new float[MR * NR];
+        final float[] lanes = new float[4 * VL];
+        float[] row = new float[0];
+
+        /** A scratch row of at least {@code size} floats; grows (allocates) only when a larger K first appears. */
+        float[] row(int size) {
+            if (row.length < size) row = new float[size];
+            return row;
+        }
     }
 }

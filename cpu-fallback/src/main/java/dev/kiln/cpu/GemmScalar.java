@@ -1,8 +1,10 @@
 package dev.kiln.cpu;
 
+import dev.kiln.graph.Linear;
+
 /**
- * The scalar twin of {@link Gemm}: the definition C[i,j] = Σ_p op(A)[i,p]·op(B)[p,j] (+ C[i,j]), in plain loops.
- * It needs no Vector API, and it is what the tests hold the fast kernel to.
+ * The scalar twin of {@link Gemm}: the definition C[i,j] = act(Σ_p op(A)[i,p]·op(B)[p,j] (+ C[i,j]) + bias[j]),
+ * in plain loops. It needs no Vector API, and it is what the tests hold the fast kernel to.
  */
 public final class GemmScalar {
     private GemmScalar() {}
@@ -10,6 +12,13 @@ public final class GemmScalar {
     public static void gemm(boolean transA, boolean transB, int m, int n, int k,
                             float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                             float[] c, int cOff, int ldc, boolean accumulate) {
+        gemm(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate, null, 0, Linear.Activation.NONE);
+    }
+
+    /** As {@link Gemm#gemm(WorkerPool, boolean, boolean, int, int, int, float[], int, int, float[], int, int, float[], int, int, boolean, float[], int, Linear.Activation)}. */
+    public static void gemm(boolean transA, boolean transB, int m, int n, int k,
+                            float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                            float[] c, int cOff, int ldc, boolean accumulate, float[] bias, int biasOff, Linear.Activation act) {
         for (int i = 0; i < m; i++) {
             for (int j = 0; j < n; j++) {
                 float sum = 0f;
@@ -21,14 +30,32 @@ public final class GemmScalar {
                 int at = cOff + i * ldc + j;
                 c[at] = accumulate ? c[at] + sum : sum;
             }
+            epilogue(c, cOff + i * ldc, n, bias, biasOff, act);
+        }
+    }
+
+    /** y[off + j] = act(y[off + j] + bias[bOff + j]) for j in [0, len); bias null adds nothing. */
+    static void epilogue(float[] y, int off, int len, float[] bias, int bOff, Linear.Activation act) {
+        for (int j = 0; j < len; j++) {
+            float v = y[off + j] + (bias == null ? 0f : bias[bOff + j]);
+            y[off + j] = switch (act) {
+                case NONE -> v;
+                case RELU, SIGMOID, TANH -> ScalarElementwise.apply(act.fn(), v);
+            };
         }
     }
 
     /** C = op(A)·op(B) for every batch of {@code plan}. */
     public static void matmul(MatMulPlan plan, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff) {
+        matmul(plan, a, aOff, b, bOff, c, cOff, null, 0, Linear.Activation.NONE);
+    }
+
+    /** C = act(op(A)·op(B) + bias) for every batch of {@code plan}. */
+    public static void matmul(MatMulPlan plan, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff,
+                              float[] bias, int biasOff, Linear.Activation act) {
         for (int bi = 0; bi < plan.batches; bi++) {
             gemm(plan.transA, plan.transB, plan.m, plan.n, plan.k, a, aOff + plan.aOffsets[bi], plan.lda,
-                 b, bOff + plan.bOffsets[bi], plan.ldb, c, cOff + bi * plan.cStride, plan.ldc, false);
+                 b, bOff + plan.bOffsets[bi], plan.ldb, c, cOff + bi * plan.cStride, plan.ldc, false, bias, biasOff, act);
         }
     }
 }

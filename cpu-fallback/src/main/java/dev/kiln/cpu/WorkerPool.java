@@ -11,7 +11,7 @@ import java.util.concurrent.locks.LockSupport;
  * <pre>{@code WorkerPool.shared().parallelFor(tiles, job);  // job: a RangeTask object made once, reused }</pre>
  *
  * A call allocates nothing: the job is published through volatile fields, workers spin briefly and then park,
- * and the caller is woken by the last worker. Because one job is in flight at a time, a call that finds the
+ * and the caller waits only for the workers that joined before it ran out of chunks (woken by the last of them). Because one job is in flight at a time, a call that finds the
  * pool busy (a second calling thread, or a nested call from inside a body) runs its whole range inline.
  * Size: {@code Runtime.availableProcessors()}, or the system property {@code kiln.threads}.
  */
@@ -33,13 +33,18 @@ public final class WorkerPool {
     private final AtomicInteger next = new AtomicInteger();
     private final AtomicInteger active = new AtomicInteger();
 
-    // the job in flight, published by the volatile write of generation
+    // the job in flight, published by the volatile writes of closed and generation
     private RangeTask body;
     private int tasks;
     private int grain;
     private volatile Thread caller;
     private volatile Throwable failure;
     private volatile int generation;
+    // A worker touches the job only while counted in `active` and after reading `closed` false; the caller closes
+    // the job once it runs out of chunks and waits only for the workers counted then. A worker that wakes late
+    // (parked, or its core lent to another process) finds the job closed and leaves: the caller never waits for
+    // a wake-up when it did all the work itself, which a batch-1 step or a 10 µs elementwise op would pay each call.
+    private volatile boolean closed = true;
 
     /** A pool of {@code threads} threads in all, counting the caller: {@code threads - 1} workers are started. */
     public WorkerPool(int threads) {
@@ -71,8 +76,8 @@ public final class WorkerPool {
             this.grain = Math.max(1, tasks / (4 * threads()));
             this.failure = null;
             next.set(0);
-            active.set(workers.length);
             caller = Thread.currentThread();
+            closed = false;
             generation = generation + 1;
             for (Worker w : workers) LockSupport.unpark(w);
             try {
@@ -82,6 +87,7 @@ public final class WorkerPool {
                 if (failure == null) failure = t;
                 next.set(Integer.MAX_VALUE / 2);
             }
+            closed = true;
             int spins = 0;
             while (active.get() != 0) {
                 if (spins++ < SPINS) Thread.onSpinWait();
@@ -123,11 +129,14 @@ public final class WorkerPool {
                     else LockSupport.park(WorkerPool.this);
                 }
                 seen = g;
-                try {
-                    runChunks();
-                } catch (Throwable t) {
-                    if (failure == null) failure = t;
-                    next.set(Integer.MAX_VALUE / 2); // the others stop claiming; the caller rethrows
+                active.incrementAndGet();
+                if (!closed) {
+                    try {
+                        runChunks();
+                    } catch (Throwable t) {
+                        if (failure == null) failure = t;
+                        next.set(Integer.MAX_VALUE / 2); // the others stop claiming; the caller rethrows
+                    }
                 }
                 if (active.decrementAndGet() == 0) LockSupport.unpark(caller);
             }

@@ -48,11 +48,11 @@ public final class Compiler {
     /**
      * The standard pipeline. CSE runs first so that folding and simplification see each value once,
      * and again after them because their rewrites make new equal nodes; fusion runs last, on the
-     * smallest graph.
+     * smallest graph: first matmul + bias + activation into one GEMM with an epilogue, then elementwise chains.
      */
     public static List<Pass> defaultPasses() {
         return List.of(new DeadCodeElimination(), new CommonSubexpressionElimination(), new ConstantFolding(),
-                new AlgebraicSimplification(), new CommonSubexpressionElimination(), new ElementwiseFusion());
+                new AlgebraicSimplification(), new CommonSubexpressionElimination(), new LinearFusion(), new ElementwiseFusion());
     }
 
     public static Program compile(Graph g) { return compile(g, Options.defaults()); }

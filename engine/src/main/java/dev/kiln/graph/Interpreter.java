@@ -98,6 +98,12 @@ public final class Interpreter {
             case Concat c -> concat(c, in, n.inputs(), out);
             case Pad p -> pad(p, in[0], n.input(0).shape(), out);
             case MatMul m -> matmul(m, in[0], n.input(0).shape(), in[1], n.input(1).shape(), out);
+            case Linear l -> {
+                double[] y = matmul(new MatMul(l.transposeA(), l.transposeB()), in[0], n.input(0).shape(), in[1], n.input(1).shape(), out);
+                int cols = out.dim(-1);
+                for (int i = 0; i < y.length; i++) y[i] = l.activation().apply(y[i] + in[2][i % cols]);
+                yield y;
+            }
             case Conv2d c -> {
                 double[] y = new double[out.size()];
                 convolve(c.geometry(n.input(0).shape(), n.input(1).shape()), ConvRole.FORWARD, in[0], in[1], y);
