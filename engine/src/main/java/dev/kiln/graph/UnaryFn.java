@@ -38,7 +38,8 @@ public enum UnaryFn {
     },
     RELU {
         public double apply(double x) { return x > 0 ? x : 0; }
-        Node gradient(Node x, Node y, Node g) { return mul(g, greater(x, scalar(0))); }
+        // reads the output, not the input (same mask): the forward relu can then fold into a GEMM epilogue
+        Node gradient(Node x, Node y, Node g) { return mul(g, greater(y, scalar(0))); }
     },
     SIGMOID {
         public double apply(double x) { return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)); }
