@@ -86,10 +86,7 @@ public final class GemmBench {
                 results.add(rec);
                 continue;
             }
-            long t0 = System.nanoTime();
-            call.run();
-            call.run();
-            double perCall = Math.max((System.nanoTime() - t0) / 2e9, 1e-7);
+            double perCall = Math.max(Timed.warmUp(call, 0.2, 3), 1e-7);
             int calls = (int) Math.max(1, Math.ceil(runSeconds / perCall));
             rec.put("calls_per_run", calls);
             rec.putAll(timed.measure(() -> {

@@ -86,10 +86,7 @@ public final class ModelBench {
      */
     static Map<String, Object> measure(String model, String figure, int batch, Runnable step, double warmupSeconds, int warmupSteps,
                                        double runSeconds, Timed timed) {
-        long t0 = System.nanoTime(), end = t0 + (long) (warmupSeconds * 1e9);
-        int warm = 0;
-        while (warm < warmupSteps || System.nanoTime() < end) { step.run(); warm++; }
-        double perStep = (System.nanoTime() - t0) / 1e9 / Math.max(1, warm);
+        double perStep = Timed.warmUp(step, warmupSeconds, warmupSteps);
         int steps = (int) Math.max(1, Math.ceil(runSeconds / Math.max(perStep, 1e-7)));
         Map<String, Object> rec = new LinkedHashMap<>();
         rec.put("model", model);
