@@ -91,18 +91,20 @@ record Timed(int reps, int maxReruns, double busyCores, double maxWaitSeconds) {
      * Runs {@code call} until the JIT is done with it and returns its best time per call (s).
      * The Vector API runs an allocating fallback until C2 has compiled each kernel, which takes
      * thousands of calls, so a fixed short warm-up measures the JIT, not the kernel. Chunks of
-     * about 0.1 s run until one is within 3% of the fastest seen (at least {@code minSeconds} and
+     * about 0.1 s run until two in a row are within 3% of the fastest before them (at least {@code minSeconds} and
      * {@code minCalls}; at most 20 s).
      */
     static double warmUp(Runnable call, double minSeconds, int minCalls) {
         long t0 = System.nanoTime(), end = t0 + (long) (minSeconds * 1e9), cap = t0 + 20_000_000_000L;
-        int calls = 0, chunk = 1;
-        double best = Double.MAX_VALUE, last = Double.MAX_VALUE;
-        while (calls < minCalls || System.nanoTime() < end || last > best * 1.03) {
+        int calls = 0, chunk = 1, stable = 0;
+        double best = Double.MAX_VALUE;
+        // stable: a chunk neither 3% faster than the best before it (still speeding up) nor 3% slower (noise)
+        while (calls < minCalls || System.nanoTime() < end || stable < 2) {
             long c0 = System.nanoTime();
             for (int i = 0; i < chunk; i++) call.run();
             calls += chunk;
-            last = (System.nanoTime() - c0) / 1e9 / chunk;
+            double last = (System.nanoTime() - c0) / 1e9 / chunk;
+            stable = last < best * 0.97 || last > best * 1.03 ? 0 : stable + 1;
             best = Math.min(best, last);
             chunk = (int) Math.max(1, Math.min(1 << 20, 0.1 / Math.max(last, 1e-7)));
             if (System.nanoTime() > cap) break;
