@@ -41,6 +41,13 @@ public final class Gemm {
     static final int KC = 256;
     static final int MC = 16 * MR;
     static final int NC = 512 / NR * NR;
+    /**
+     * Products under this many multiply-adds go to the scalar twin: the vector paths gain nothing
+     * there, and a kernel called only on such shapes may never get hot enough for C2, leaving the
+     * Vector API on its allocating fallback (measured: 576 bytes per 3×5×7 call after 5,000 calls).
+     */
+    static final long TINY_FLOPS = 4096;
+
     /** Rows up to this go to the thin path. */
     static final int THIN_M = 4;
     // below this many multiply-adds a call stays on the calling thread: waking workers costs more
@@ -76,6 +83,10 @@ public final class Gemm {
                             float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                             float[] c, int cOff, int ldc, boolean accumulate, float[] bias, int biasOff, Linear.Activation act) {
         if (m <= 0 || n <= 0) return;
+        if ((long) m * n * k < TINY_FLOPS) {
+            GemmScalar.gemm(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate, bias, biasOff, act);
+            return;
+        }
         Job job = JOBS.get();
         job.set(transA, transB, m, n, k, a, aOff, lda, null, b, bOff, ldb, null, c, cOff, ldc, 0, 1, accumulate, bias, biasOff, act);
         job.launch(pool);
