@@ -26,14 +26,7 @@ import static dev.kiln.graph.Ops.conv2d;
  */
 class Conv2dParityTest {
     static List<Arguments> cases() {
-        List<Arguments> out = new ArrayList<>();
-        for (Arguments a : Parity.cases("conv2d_")) {
-            String name = (String) a.get()[0];
-            out.add(Arguments.of(name, "explicit", a.get()[1]));
-            String label = Fixture.load(name).attr("padding");
-            if (!label.equals("explicit")) out.add(Arguments.of(name, label, a.get()[1]));
-        }
-        return out;
+        return Parity.casesWithPaddingModes("conv2d_");
     }
 
     @ParameterizedTest(name = "{0} ({1} padding) on {2}")
@@ -41,12 +34,7 @@ class Conv2dParityTest {
     void convolutionAndGradientsMatchPyTorch(String name, String paddingMode, Engine engine) {
         Fixture fx = Fixture.load(name);
         int s = fx.intAttr("stride"), d = fx.intAttr("dilation"), groups = fx.intAttr("groups");
-        Padding padding = switch (paddingMode) {
-            case "same" -> Padding.SAME;
-            case "valid" -> Padding.VALID;
-            case "explicit" -> Padding.explicit(fx.intAttr("pad_top"), fx.intAttr("pad_bottom"), fx.intAttr("pad_left"), fx.intAttr("pad_right"));
-            default -> throw new IllegalArgumentException("padding " + paddingMode);
-        };
+        Padding padding = Parity.padding(fx, paddingMode);
         Conv2d op = new Conv2d(s, s, padding, d, d, groups);
         Node x = in(fx, "x"), w = in(fx, "w"), dy = in(fx, "dy");
         Node y = conv2d(x, w, op);

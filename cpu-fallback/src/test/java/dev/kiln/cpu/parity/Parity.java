@@ -57,6 +57,31 @@ final class Parity {
         return out;
     }
 
+    /**
+     * (name, padding mode, engine) for fixtures with spatial padding: each with its explicit
+     * amounts, and once more with the Keras mode ("same"/"valid") the fixture says they resolve to.
+     */
+    static List<Arguments> casesWithPaddingModes(String prefix) {
+        List<Arguments> out = new ArrayList<>();
+        for (Arguments a : cases(prefix)) {
+            String name = (String) a.get()[0];
+            out.add(Arguments.of(name, "explicit", a.get()[1]));
+            String label = Fixture.load(name).attr("padding");
+            if (!label.equals("explicit")) out.add(Arguments.of(name, label, a.get()[1]));
+        }
+        return out;
+    }
+
+    /** The padding of a case from {@link #casesWithPaddingModes}. */
+    static dev.kiln.graph.Padding padding(Fixture fx, String mode) {
+        return switch (mode) {
+            case "same" -> dev.kiln.graph.Padding.SAME;
+            case "valid" -> dev.kiln.graph.Padding.VALID;
+            case "explicit" -> dev.kiln.graph.Padding.explicit(fx.intAttr("pad_top"), fx.intAttr("pad_bottom"), fx.intAttr("pad_left"), fx.intAttr("pad_right"));
+            default -> throw new IllegalArgumentException("padding " + mode);
+        };
+    }
+
     static List<Arguments> cases(String... names) {
         List<Arguments> out = new ArrayList<>();
         for (String name : names) for (Engine e : Engine.values()) out.add(Arguments.of(name, e));

@@ -25,14 +25,7 @@ import static dev.kiln.graph.Ops.pool2d;
  */
 class PoolParityTest {
     static List<Arguments> cases() {
-        List<Arguments> out = new ArrayList<>();
-        for (Arguments a : Parity.cases("pool_")) {
-            String name = (String) a.get()[0];
-            out.add(Arguments.of(name, "explicit", a.get()[1]));
-            String label = Fixture.load(name).attr("padding");
-            if (!label.equals("explicit")) out.add(Arguments.of(name, label, a.get()[1]));
-        }
-        return out;
+        return Parity.casesWithPaddingModes("pool_");
     }
 
     @ParameterizedTest(name = "{0} ({1} padding) on {2}")
@@ -40,12 +33,7 @@ class PoolParityTest {
     void poolingAndGradientMatchPyTorch(String name, String paddingMode, Engine engine) {
         Fixture fx = Fixture.load(name);
         int k = fx.intAttr("window"), s = fx.intAttr("stride");
-        Padding padding = switch (paddingMode) {
-            case "same" -> Padding.SAME;
-            case "valid" -> Padding.VALID;
-            case "explicit" -> Padding.explicit(fx.intAttr("pad_top"), fx.intAttr("pad_bottom"), fx.intAttr("pad_left"), fx.intAttr("pad_right"));
-            default -> throw new IllegalArgumentException("padding " + paddingMode);
-        };
+        Padding padding = Parity.padding(fx, paddingMode);
         Pool2d.Kind kind = switch (fx.attr("kind")) {
             case "max" -> Pool2d.Kind.MAX;
             case "avg" -> Pool2d.Kind.AVG;
