@@ -204,9 +204,6 @@ final class ConvFilterGemm implements WorkerPool.RangeTask {
         c30.intoArray(tile, 3 * NR); c31.intoArray(tile, 3 * NR + VL);
         c40.intoArray(tile, 4 * NR); c41.intoArray(tile, 4 * NR + VL);
         c50.intoArray(tile, 5 * NR); c51.intoArray(tile, 5 * NR + VL);
-        for (int r = 0; r < rows; r++) {
-            int row = ic + r * ldc;
-            for (int j = 0; j < cols; j++) c[row + j] = add ? c[row + j] + tile[r * NR + j] : tile[r * NR + j];
-        }
+        Gemm.storeEdge(tile, c, ic, ldc, rows, cols, add);
     }
 }

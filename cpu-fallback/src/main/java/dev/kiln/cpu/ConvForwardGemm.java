@@ -178,6 +178,6 @@ final class ConvForwardGemm implements WorkerPool.RangeTask {
         c30.intoArray(tile, 3 * NR); c31.intoArray(tile, 3 * NR + VL);
         c40.intoArray(tile, 4 * NR); c41.intoArray(tile, 4 * NR + VL);
         c50.intoArray(tile, 5 * NR); c51.intoArray(tile, 5 * NR + VL);
-        for (int r = 0; r < rows; r++) System.arraycopy(tile, r * NR, c, ic + r * ldc, cols);
+        Gemm.storeEdge(tile, c, ic, ldc, rows, cols, false);
     }
 }

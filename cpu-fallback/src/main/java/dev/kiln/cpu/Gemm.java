@@ -358,9 +358,15 @@ public final class Gemm {
         c30.intoArray(tile, 3 * NR); c31.intoArray(tile, 3 * NR + VL);
         c40.intoArray(tile, 4 * NR); c41.intoArray(tile, 4 * NR + VL);
         c50.intoArray(tile, 5 * NR); c51.intoArray(tile, 5 * NR + VL);
+        storeEdge(tile, c, ic, ldc, rows, cols, add);
+    }
+
+    /** Writes (or adds) the rows×cols corner of an MR×NR register tile spilled to {@code tile} into C: edge tiles only. */
+    static void storeEdge(float[] tile, float[] c, int ic, int ldc, int rows, int cols, boolean add) {
         for (int r = 0; r < rows; r++) {
             int row = ic + r * ldc;
-            for (int j = 0; j < cols; j++) c[row + j] = add ? c[row + j] + tile[r * NR + j] : tile[r * NR + j];
+            if (!add) { System.arraycopy(tile, r * NR, c, row, cols); continue; }
+            for (int j = 0; j < cols; j++) c[row + j] += tile[r * NR + j];
         }
     }
 
