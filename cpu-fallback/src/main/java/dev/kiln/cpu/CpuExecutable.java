@@ -87,10 +87,10 @@ final class CpuExecutable implements Executable {
         }
     }
 
-    @Override public void readOutput(int slot, float[] dst) {
+    @Override public void readOutput(int slot, float[] dst, int offset) {
         Slot s = program.outputs().get(slot);
         Buf b = outputs[slot];
-        System.arraycopy(b.array(), b.offset(), dst, 0, s.size());
+        System.arraycopy(b.array(), b.offset(), dst, offset, s.size());
     }
 
     @Override public float outputScalar(int slot) {

@@ -20,7 +20,10 @@ public interface Executable extends AutoCloseable {
     void run();
 
     /** Copies output {@code slot} into {@code dst} (at least the output's size). */
-    void readOutput(int slot, float[] dst);
+    default void readOutput(int slot, float[] dst) { readOutput(slot, dst, 0); }
+
+    /** Copies output {@code slot} into {@code dst} from {@code offset}. */
+    void readOutput(int slot, float[] dst, int offset);
 
     /** The single value of a scalar output. */
     float outputScalar(int slot);

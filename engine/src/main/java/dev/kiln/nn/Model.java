@@ -431,15 +431,10 @@ public final class Model {
             Executable e = predictionProgram(n);
             for (int i = 0; i < xs.size(); i++) {
                 int per = inputs.get(i).shape().size();
-                e.setInput(i, java.util.Arrays.copyOfRange(xs.get(i), start * per, (start + n) * per));
+                e.setInput(i, xs.get(i), start * per, n * per);
             }
             e.run();
-            for (int o = 0; o < outputs.size(); o++) {
-                int per = outputs.get(o).shape().size();
-                float[] tmp = new float[n * per];
-                e.readOutput(o, tmp);
-                System.arraycopy(tmp, 0, result.get(o), start * per, n * per);
-            }
+            for (int o = 0; o < outputs.size(); o++) e.readOutput(o, result.get(o), start * outputs.get(o).shape().size());
         }
         return result;
     }

@@ -121,12 +121,13 @@ public final class Trainer {
         float[] pred = new float[bs * predPer];
         double lossSum = 0;
         long seen = 0;
+        Executable full = model.evaluationProgram(bs);
         try (Loader loader = Batches.of(data, bs).withShuffle(false).open()) {
             loader.startEpoch(0);
             Batch b;
             while ((b = loader.next()) != null) {
                 int rows = b.size();
-                Executable e = model.evaluationProgram(rows);
+                Executable e = rows == bs ? full : model.evaluationProgram(rows); // only the last batch can be short
                 e.setInput(0, b.features(), 0, rows * fx);
                 e.setInput(1, b.labels(), 0, rows * fy);
                 e.run();
