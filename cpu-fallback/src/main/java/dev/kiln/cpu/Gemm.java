@@ -21,7 +21,7 @@ import jdk.incubator.vector.VectorSpecies;
  *       K in KC-deep slices; it packs its B panel once per slice into NR-column slivers, then for each MC-row
  *       block packs A into MR-row slivers (zero-padded, so the micro-kernel never branches) and runs the MR×NR
  *       micro-kernel over them: 6 rows × 2 vectors = 12 FMA accumulators (6×32 on AVX-512, 6×16 on AVX2).
- *       The B sliver (KC×NR) stays in L1 while A slivers stream from L2; the B panel lives in L2/L3.</li>
+ *       The B sliver (KC×NR) is reused from L1/L2 while A slivers stream from L2; the B panel lives in L3.</li>
  * </ul>
  * Bias and activation are applied to each output micro-tile right after its last K slice, while it is in L1:
  * no extra pass over C. Sums run over K in the same order whatever the tiling, so results do not depend on the
@@ -33,14 +33,16 @@ public final class Gemm {
     static final int VL = SPECIES.length();
     static final int MR = 6;
     static final int NR = 2 * VL;
-    // Blocking for 32 KiB L1d / 1 MiB L2 per core (AMD Zen 4 here; lscpu), tuned by measurement at n = 512..2048
-    // (KC 128..384, MC 96..192, NC 512..1024): a deep KC halves the C reloads, which mattered most. The B sliver
-    // (KC·NR·4 = 32 KiB) is reused by MC/MR A slivers; with one FMA per cycle it needs only 128 B per 12 cycles,
-    // which L2 serves easily, so it need not stay in L1. A block MC·KC·4 = 96 KiB and B panel KC·NC·4 = 512 KiB
-    // share the L2.
-    static final int KC = 256;
+    // Blocking for 32 KiB L1d / 1 MiB L2 per core and a shared L3 (AMD Zen 4 here; lscpu). The B sliver (KC·NR·4 =
+    // 64 KiB) is reused by MC/MR A slivers; with one FMA per cycle it needs only 128 B per 12 cycles, which L2 serves
+    // easily, so it need not stay in L1. A deep KC halves the C reloads (C comes back from L3 once per K slice) and a
+    // wide NC means A is packed once per NC columns of C, not once per 512: the B panel (KC·NC·4 = 4 MiB) lives in L3.
+    // Measured on one core (thread CPU time, KC × NC tried over 256..768 × 512..4096): 256 × 512 gave 88 GFLOP/s at
+    // n = 2048 and 88-89 at n = 1024; 512 × 2048 gives 97-99 at both, and 1-4% more on the M1-M3 shapes.
+    // MC (8..24 · MR) made no difference beyond noise.
+    static final int KC = 512;
     static final int MC = 16 * MR;
-    static final int NC = 512 / NR * NR;
+    static final int NC = 2048 / NR * NR;
     /**
      * Products under this many multiply-adds go to the scalar twin: the vector paths gain nothing
      * there, and a kernel called only on such shapes may never get hot enough for C2, leaving the

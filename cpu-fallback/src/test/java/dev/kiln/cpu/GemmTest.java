@@ -145,9 +145,25 @@ class GemmTest {
     }
 
     @Test
+    void gemmMatchesScalarTwinAcrossSeveralKSlicesAndNPanels() {
+        Random r = new Random(12);
+        // past both blocking limits, with ragged last slice and panel: exercises the accumulate-into-C path
+        // between K slices and the repacking of A per NC panel, on every transpose
+        int m = 3 * Gemm.MR + 1, n = Gemm.NC + 45, k = Gemm.KC + 77;
+        for (int t = 0; t < 4; t++) {
+            boolean ta = (t & 1) != 0, tb = (t & 2) != 0;
+            float[] a = random(r, m * k), b = random(r, k * n);
+            float[] expected = new float[m * n], actual = new float[m * n];
+            GemmScalar.gemm(ta, tb, m, n, k, a, 0, ta ? m : k, b, 0, tb ? k : n, expected, 0, n, false);
+            Gemm.gemm(ta, tb, m, n, k, a, 0, ta ? m : k, b, 0, tb ? k : n, actual, 0, n, false);
+            assertClose(expected, actual, 1e-5 * Math.sqrt(k) * k, "m=" + m + " n=" + n + " k=" + k + " ta=" + ta + " tb=" + tb);
+        }
+    }
+
+    @Test
     void gemmResultsAreIdenticalWithOneAndTwoThreads() {
         Random r = new Random(11);
-        int m = 100, n = 130, k = 300;  // k > KC: several K slices; many tiles
+        int m = 100, n = 130, k = Gemm.KC + 44;  // k > KC: several K slices; many tiles
         float[] a = random(r, m * k), b = random(r, k * n);
         float[] one = new float[m * n], two = new float[m * n];
         WorkerPool p1 = new WorkerPool(1), p2 = new WorkerPool(2);
