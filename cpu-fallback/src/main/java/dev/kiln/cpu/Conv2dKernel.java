@@ -1,6 +1,7 @@
 package dev.kiln.cpu;
 
 import dev.kiln.graph.ConvGeometry;
+import dev.kiln.graph.Linear;
 
 import java.util.Arrays;
 import java.util.EnumSet;
@@ -94,19 +95,25 @@ public final class Conv2dKernel {
 
     /** y = conv(x, w); y is overwritten. */
     public void forward(float[] x, int xOff, float[] w, int wOff, float[] y, int yOff) {
-        if (forwardGemm != null) { forwardGemm.run(x, xOff, w, wOff, g.f(), y, yOff); return; }
+        forward(x, xOff, w, wOff, y, yOff, null, 0, Linear.Activation.NONE);
+    }
+
+    /** y = act(conv(x, w) + bias), bias [F] (null: none) applied to each output tile while it is in cache; y is overwritten. */
+    public void forward(float[] x, int xOff, float[] w, int wOff, float[] y, int yOff, float[] bias, int biasOff, Linear.Activation act) {
+        if (forwardGemm != null) { forwardGemm.run(x, xOff, w, wOff, g.f(), y, yOff, bias, biasOff, act); return; }
         int f = g.f();
         for (int gi = 0; gi < g.groups(); gi++) {
+            int bo = biasOff + gi * fg;
             if (pointwise) {
                 Gemm.gemm(pool, false, false, rows, fg, cg, x, xOff + gi * cg, g.c(), w, wOff + gi * fg, f,
-                          y, yOff + gi * fg, f, false);
+                          y, yOff + gi * fg, f, false, bias, bo, act);
                 continue;
             }
             for (int r0 = 0; r0 < rows; r0 += blockRows) {
                 int nr = Math.min(blockRows, rows - r0);
                 im2col.fill(x, xOff, gi, r0, nr);
                 Gemm.gemm(pool, false, false, nr, fg, kdim, col, 0, kdim, w, wOff + gi * fg, f,
-                          y, yOff + r0 * f + gi * fg, f, false);
+                          y, yOff + r0 * f + gi * fg, f, false, bias, bo, act);
             }
         }
     }

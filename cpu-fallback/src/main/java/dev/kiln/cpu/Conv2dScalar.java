@@ -1,6 +1,7 @@
 package dev.kiln.cpu;
 
 import dev.kiln.graph.ConvGeometry;
+import dev.kiln.graph.Linear;
 
 import java.util.Arrays;
 
@@ -13,6 +14,13 @@ public final class Conv2dScalar {
     private Conv2dScalar() {}
 
     /** y[n,oh,ow,f] = Σ_{kh,kw,ci} x[n, oh·sh − pt + kh·dh, ow·sw − pl + kw·dw, g·Cg + ci] · w[kh,kw,ci,f]. */
+    /** y = act(conv(x, w) + bias), bias [F] added to every output pixel (the ConvBias op). */
+    public static void forward(ConvGeometry g, float[] x, int xOff, float[] w, int wOff, float[] y, int yOff,
+                               float[] bias, int biasOff, Linear.Activation act) {
+        forward(g, x, xOff, w, wOff, y, yOff);
+        for (int p = 0, pixels = g.n() * g.oh() * g.ow(); p < pixels; p++) GemmScalar.epilogue(y, yOff + p * g.f(), g.f(), bias, biasOff, act);
+    }
+
     public static void forward(ConvGeometry g, float[] x, int xOff, float[] w, int wOff, float[] y, int yOff) {
         int cg = g.inChannelsPerGroup(), fg = g.outChannelsPerGroup();
         for (int n = 0; n < g.n(); n++)

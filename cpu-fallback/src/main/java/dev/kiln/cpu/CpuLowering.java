@@ -10,6 +10,7 @@ import dev.kiln.graph.Concat;
 import dev.kiln.graph.Constant;
 import dev.kiln.graph.Conv2d;
 import dev.kiln.graph.Conv2dBackwardData;
+import dev.kiln.graph.ConvBias;
 import dev.kiln.graph.Conv2dBackwardFilter;
 import dev.kiln.graph.Dropout;
 import dev.kiln.graph.Full;
@@ -135,6 +136,15 @@ final class CpuLowering {
                 if (!vector) yield () -> Conv2dScalar.forward(g, x.array(), x.offset(), w.array(), w.offset(), out.array(), out.offset());
                 Conv2dKernel kernel = Conv2dKernel.prepare(g, WorkerPool.shared(), convWorkspace, Conv2dKernel.Pass.FORWARD);
                 yield () -> kernel.forward(x.array(), x.offset(), w.array(), w.offset(), out.array(), out.offset());
+            }
+            case ConvBias c -> {
+                Buf x = in[0], w = in[1], bias = in[2];
+                var g = c.geometry(node.input(0).shape(), node.input(1).shape());
+                Linear.Activation act = c.activation();
+                if (!vector) yield () -> Conv2dScalar.forward(g, x.array(), x.offset(), w.array(), w.offset(), out.array(), out.offset(),
+                        bias.array(), bias.offset(), act);
+                Conv2dKernel kernel = Conv2dKernel.prepare(g, WorkerPool.shared(), convWorkspace, Conv2dKernel.Pass.FORWARD);
+                yield () -> kernel.forward(x.array(), x.offset(), w.array(), w.offset(), out.array(), out.offset(), bias.array(), bias.offset(), act);
             }
             case Conv2dBackwardData c -> {
                 Buf dy = in[0], w = in[1];

@@ -228,6 +228,8 @@ public final class VectorElementwise implements ElementwiseKernels {
                 int xo = xOff + o * red * inner, yo = yOff + o * inner;
                 if (inner == 1) {
                     y[yo] = max ? maxOf(x, xo, red) : sumOf(x, xo, red);
+                } else if (!max && inner >= L) {
+                    columnSums(x, xo, red, inner, y, yo);
                 } else {
                     System.arraycopy(x, xo, y, yo, inner);
                     for (int r = 1; r < red; r++) accumulate(max, x, xo + r * inner, y, yo, inner);
@@ -235,6 +237,43 @@ public final class VectorElementwise implements ElementwiseKernels {
             }
         }
         if (fn == ReduceFn.MEAN) scale(y, yOff, p.outSize(), (float) (1.0 / p.count()));
+    }
+
+    /**
+     * y[j] = Σ_r x[r·inner + j] for j in [0, inner): a conv bias gradient (rows N·H·W, inner C). Columns go in blocks
+     * of up to four vectors held in registers across all rows, so no row stores and reloads y; each column is summed
+     * in row order, as the twin does.
+     */
+    private static void columnSums(float[] x, int xo, int red, int inner, float[] y, int yo) {
+        int j = 0;
+        for (; j + 4 * L <= inner; j += 4 * L) {
+            FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S), a2 = FloatVector.zero(S), a3 = FloatVector.zero(S);
+            for (int r = 0, at = xo + j; r < red; r++, at += inner) {
+                a0 = a0.add(load(x, at));
+                a1 = a1.add(load(x, at + L));
+                a2 = a2.add(load(x, at + 2 * L));
+                a3 = a3.add(load(x, at + 3 * L));
+            }
+            a0.intoArray(y, yo + j); a1.intoArray(y, yo + j + L); a2.intoArray(y, yo + j + 2 * L); a3.intoArray(y, yo + j + 3 * L);
+        }
+        for (; j + 2 * L <= inner; j += 2 * L) {
+            FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S);
+            for (int r = 0, at = xo + j; r < red; r++, at += inner) {
+                a0 = a0.add(load(x, at));
+                a1 = a1.add(load(x, at + L));
+            }
+            a0.intoArray(y, yo + j); a1.intoArray(y, yo + j + L);
+        }
+        for (; j + L <= inner; j += L) {
+            FloatVector a0 = FloatVector.zero(S);
+            for (int r = 0, at = xo + j; r < red; r++, at += inner) a0 = a0.add(load(x, at));
+            a0.intoArray(y, yo + j);
+        }
+        for (; j < inner; j++) {
+            float s = 0f;
+            for (int r = 0, at = xo + j; r < red; r++, at += inner) s += x[at];
+            y[yo + j] = s;
+        }
     }
 
     /** Σ x[off, off + n): four accumulators of L lanes hide the add latency. */

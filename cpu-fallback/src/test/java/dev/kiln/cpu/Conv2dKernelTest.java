@@ -42,7 +42,11 @@ class Conv2dKernelTest {
             c("three input channels, 32 filters, segments", Shape.of(3, 25, 23, 3), 3, 3, 32, 1, 1, 1, 1, 1, Padding.SAME),
             c("padding wider than the window", Shape.of(1, 4, 5, 3), 2, 2, 9, 1, 1, 1, 1, 1, Padding.explicit(2, 0, 3, 1)),
             c("valid 3x3 reads the input in place", Shape.of(2, 8, 9, 4), 3, 3, 11, 1, 1, 1, 1, 1, Padding.VALID),
-            c("one pixel", Shape.of(1, 1, 1, 2), 1, 1, 3, 1, 1, 1, 1, 1, Padding.VALID));
+            c("one pixel", Shape.of(1, 1, 1, 2), 1, 1, 3, 1, 1, 1, 1, 1, Padding.VALID),
+            // filter gradient: 4608 pixels span two rounds and several chunks; K = 72 whole 12-row tiles, dy in place
+            c("two pixel rounds, whole row tiles", Shape.of(2, 48, 48, 8), 3, 3, 32, 1, 1, 1, 1, 1, Padding.SAME),
+            // K = 45: a 9-row edge tile after 12-row ones (or 6-row ones), 40 filters: packed dy with a tail sliver
+            c("edge row tile over many chunks", Shape.of(1, 30, 25, 5), 3, 3, 40, 1, 1, 1, 1, 1, Padding.SAME));
     }
 
     static Case c(String name, Shape x, int kh, int kw, int f, int groups, int sh, int sw, int dh, int dw, Padding p) {

@@ -97,7 +97,9 @@ class MovementAndReduceTest {
 
     @Test void reductionsOverEveryAxisSetMatchScalarTwinAndDoubleReference() {
         Random r = new Random(11);
-        Shape[] shapes = {Shape.of(1024), Shape.of(207), Shape.of(13, 25), Shape.of(4, 1, 33, 16), Shape.of(L + 1, 3, L - 1), Shape.of(2, 3, 4, 5)};
+        Shape[] shapes = {Shape.of(1024), Shape.of(207), Shape.of(13, 25), Shape.of(4, 1, 33, 16), Shape.of(L + 1, 3, L - 1), Shape.of(2, 3, 4, 5),
+                // inner 7L + 3 after reducing axes {0, 1}: the column sums' 4-, 2- and 1-vector blocks and the scalar tail
+                Shape.of(7, 5, 7 * L + 3)};
         for (Shape s : shapes) {
             float[] x = uniform(r, s.size(), -1, 1);
             for (int mask = 1; mask < (1 << s.rank()); mask++) {

@@ -2,10 +2,13 @@ package dev.kiln.compile;
 
 import dev.kiln.graph.Binary;
 import dev.kiln.graph.BinaryFn;
+import dev.kiln.graph.Conv2d;
+import dev.kiln.graph.ConvBias;
 import dev.kiln.graph.Graph;
 import dev.kiln.graph.Linear;
 import dev.kiln.graph.MatMul;
 import dev.kiln.graph.Node;
+import dev.kiln.graph.Op;
 import dev.kiln.graph.Unary;
 
 import java.util.HashSet;
@@ -14,15 +17,17 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Folds a dense layer's forward pass into one {@link Linear} op, so the GEMM applies bias and activation while
- * its output tile is in registers or cache:
+ * Folds a dense layer's forward pass into one {@link Linear} op, and a convolution layer's into one
+ * {@link ConvBias} op, so the GEMM applies bias and activation while its output tile is in registers or cache:
  * <pre>
  *   add(matmul(a, b), bias[N])              → linear(a, b, bias)
  *   relu|sigmoid|tanh(add(matmul(a, b), bias)) → linear_relu|…(a, b, bias)
+ *   add(conv2d(x, w), bias[F])              → conv2d_bias(x, w, bias), and its activation likewise
  * </pre>
  * A value is folded in only when nothing else reads it and it is not a graph output: the product when the add
- * is its only reader, the sum when the activation is its only reader (in training the relu gradient reads the
- * sum, so the activation stays a separate op and only the bias is folded). The bias must have shape [N], N the
+ * is its only reader, the sum when the activation is its only reader (the relu, sigmoid and tanh gradients read
+ * the activation's output, so this holds in training too; a sum read elsewhere keeps its activation separate and
+ * only the bias is folded). The bias must have shape [N], N the
  * product's last axis, and the sum the product's shape. Runs after autodiff, before elementwise fusion.
  */
 public final class LinearFusion implements Pass {
@@ -35,23 +40,36 @@ public final class LinearFusion implements Pass {
             if (n.op() instanceof Binary bin && bin.fn() == BinaryFn.ADD) {
                 for (int side = 0; side < 2; side++) {
                     Node product = n.input(side), bias = n.input(1 - side);
-                    if (product.op() instanceof MatMul mm && onlyReader(product, n, users, outputs)
+                    Op fused = withBias(product.op(), Linear.Activation.NONE);
+                    if (fused != null && onlyReader(product, n, users, outputs)
                             && bias.shape().rank() == 1 && bias.shape().dim(0) == product.shape().dim(-1)
                             && n.shape().equals(product.shape())) {
                         Node p = ins.get(side);
-                        return Rebuild.node(n, new Linear(mm.transposeA(), mm.transposeB(), Linear.Activation.NONE),
-                                List.of(p.input(0), p.input(1), ins.get(1 - side)));
+                        return Rebuild.node(n, fused, List.of(p.input(0), p.input(1), ins.get(1 - side)));
                     }
                 }
             }
             if (n.op() instanceof Unary u && Linear.Activation.of(u.fn()) != null) {
                 Node sum = ins.get(0);
-                if (sum.op() instanceof Linear l && l.activation() == Linear.Activation.NONE && onlyReader(n.input(0), n, users, outputs)) {
-                    return Rebuild.node(n, new Linear(l.transposeA(), l.transposeB(), Linear.Activation.of(u.fn())), sum.inputs());
-                }
+                Op fused = withActivation(sum.op(), Linear.Activation.of(u.fn()));
+                if (fused != null && onlyReader(n.input(0), n, users, outputs)) return Rebuild.node(n, fused, sum.inputs());
             }
             return Rebuild.withInputs(n, ins);
         });
+    }
+
+    /** The biased form of a product op (matmul, conv2d) with {@code act}, or null for any other op. */
+    private static Op withBias(Op product, Linear.Activation act) {
+        if (product instanceof MatMul mm) return new Linear(mm.transposeA(), mm.transposeB(), act);
+        if (product instanceof Conv2d c) return new ConvBias(c, act);
+        return null;
+    }
+
+    /** A biased product without an activation, given {@code act}; null for anything else. */
+    private static Op withActivation(Op sum, Linear.Activation act) {
+        if (sum instanceof Linear l && l.activation() == Linear.Activation.NONE) return new Linear(l.transposeA(), l.transposeB(), act);
+        if (sum instanceof ConvBias c && c.activation() == Linear.Activation.NONE) return new ConvBias(c.conv(), act);
+        return null;
     }
 
     private static boolean onlyReader(Node value, Node reader, Map<Node, List<Node>> users, Set<Node> outputs) {

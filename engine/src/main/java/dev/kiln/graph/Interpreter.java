@@ -109,6 +109,13 @@ public final class Interpreter {
                 convolve(c.geometry(n.input(0).shape(), n.input(1).shape()), ConvRole.FORWARD, in[0], in[1], y);
                 yield y;
             }
+            case ConvBias c -> {
+                double[] y = new double[out.size()];
+                convolve(c.geometry(n.input(0).shape(), n.input(1).shape()), ConvRole.FORWARD, in[0], in[1], y);
+                int channels = out.dim(-1);
+                for (int i = 0; i < y.length; i++) y[i] = c.activation().apply(y[i] + in[2][i % channels]);
+                yield y;
+            }
             case Conv2dBackwardData c -> {
                 double[] dx = new double[out.size()];
                 convolve(c.geometry(n.input(1).shape()), ConvRole.DATA, dx, in[1], in[0]);

@@ -16,7 +16,7 @@ public sealed interface Op
                 Unary, Binary, Where,
                 Reduce,
                 Reshape, Transpose, Broadcast, Slice, Concat, Pad,
-                MatMul, Linear, Conv2d, Conv2dBackwardData, Conv2dBackwardFilter,
+                MatMul, Linear, Conv2d, ConvBias, Conv2dBackwardData, Conv2dBackwardFilter,
                 Pool2d, Pool2dGrad, BatchNorm, Dropout, Softmax, SoftmaxCrossEntropy, OneHot,
                 SgdUpdate, AdamUpdate, Assign,
                 Fused {

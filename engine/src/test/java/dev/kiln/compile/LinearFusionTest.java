@@ -1,9 +1,12 @@
 package dev.kiln.compile;
 
+import dev.kiln.graph.Conv2d;
+import dev.kiln.graph.ConvBias;
 import dev.kiln.graph.Graph;
 import dev.kiln.graph.Linear;
 import dev.kiln.graph.MatMul;
 import dev.kiln.graph.Node;
+import dev.kiln.graph.Padding;
 import dev.kiln.graph.Unary;
 import dev.kiln.tensor.Shape;
 import org.junit.jupiter.api.Test;
@@ -36,6 +39,21 @@ class LinearFusionTest {
         assertEquals(new Linear(false, false, Linear.Activation.RELU), out.op());
         assertEquals(List.of(x, w, b), out.inputs());
         assertEquals(1, GraphFixtures.instructions(h));
+    }
+
+    @Test
+    void reluOfBiasedConvolutionBecomesOneConvBiasOp() {
+        Random r = new Random(5);
+        Node x = input("x", Shape.of(2, 5, 4, 3));
+        Node w = param(GraphFixtures.variable("w", Shape.of(3, 3, 3, 6), r));
+        Node b = param(GraphFixtures.variable("b", Shape.of(6), r));
+        Conv2d conv = Conv2d.of(1, Padding.SAME);
+        Graph h = run(new Graph(List.of(relu(add(conv2d(x, w, conv), b)), add(b, conv2d(x, w, Conv2d.of(2, Padding.VALID)))), List.of()));
+        Node out = h.outputs().get(0);
+        assertEquals(new ConvBias(conv, Linear.Activation.RELU), out.op());
+        assertEquals(List.of(x, w, b), out.inputs());
+        assertEquals(new ConvBias(Conv2d.of(2, Padding.VALID), Linear.Activation.NONE), h.outputs().get(1).op(), "bias first folds too");
+        assertEquals(2, GraphFixtures.instructions(h));
     }
 
     @Test
