@@ -357,7 +357,7 @@ public final class VectorElementwise implements ElementwiseKernels {
     }
 
     @Override public void dropout(float[] x, int xOff, float[] y, int yOff, int first, int n, double rate, long seed, long step) {
-        DropoutMask.apply(x, xOff, y, yOff, first, n, rate, seed, step);
+        VectorDropout.apply(x, xOff, y, yOff, first, n, rate, seed, step);
     }
 
     /** Channel blocks of L outer, rows inner: the block's mean, scale and shift stay in registers. */

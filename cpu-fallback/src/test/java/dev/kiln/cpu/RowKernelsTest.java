@@ -110,6 +110,27 @@ class RowKernelsTest {
         }
     }
 
+    @Test void vectorDropoutMatchesScalarTwinBitForBitAtOddSizesAndOffsets() {
+        Random r = new Random(26);
+        int max = 1024 + 64;
+        float[] x = uniform(r, max, -2, 2);
+        // sizes below, at and past one vector iteration (4 elements per 64-bit lane); starts off a Philox block boundary
+        for (int n : new int[] {1, 3, 4, 13, 16, 25, 31, 32, 33, 63, 64, 65, 207, 1024}) {
+            for (int first : new int[] {0, 1, 2, 3, 5, 35}) {
+                for (double rate : new double[] {0.0, 0.3, 0.9}) {
+                    long seed = r.nextLong(), step = r.nextInt(1 << 20);
+                    float[] ys = new float[max], yv = new float[max];
+                    DropoutMask.apply(x, first, ys, first, first, n, rate, seed, step);
+                    VectorDropout.apply(x, first, yv, first, first, n, rate, seed, step);
+                    close("n " + n + " first " + first + " rate " + rate, ys, first, yv, first, n, EXACT, 0);
+                    for (int i = 0; i < n; i++) {
+                        assertEquals(Philox.keep(seed, step, first + i, rate), yv[first + i] != 0f, "keep of element " + (first + i));
+                    }
+                }
+            }
+        }
+    }
+
     @Test void batchNormMatchesTwinAndFormula() {
         Random r = new Random(25);
         for (int ch : SIZES) {
