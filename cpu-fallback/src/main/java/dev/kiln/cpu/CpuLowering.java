@@ -168,10 +168,8 @@ final class CpuLowering {
                 Buf x = in[0], mean = in[1], var = in[2], gamma = in[3], beta = in[4];
                 int channels = os.dim(-1), rows = n / channels;
                 double eps = bn.epsilon();
-                // rows are independent: a share of whole rows per thread (the kernel's per-channel scale is recomputed per share)
-                yield splitRows(rows, channels, (from, to) -> k.batchNorm(x.array(), x.offset() + from * channels, mean.array(), mean.offset(),
-                        var.array(), var.offset(), gamma.array(), gamma.offset(), beta.array(), beta.offset(), eps,
-                        out.array(), out.offset() + from * channels, to - from, channels));
+                yield () -> k.batchNorm(x.array(), x.offset(), mean.array(), mean.offset(), var.array(), var.offset(),
+                        gamma.array(), gamma.offset(), beta.array(), beta.offset(), eps, out.array(), out.offset(), rows, channels);
             }
             case Dropout d -> {
                 Buf x = in[0], step = in[1];
@@ -221,25 +219,11 @@ final class CpuLowering {
             case Fused f -> {
                 List<Shape> shapes = new ArrayList<>();
                 for (Node i : node.inputs()) shapes.add(i.shape());
+                FusedKernel kernel = FusedKernel.prepare(f, shapes, k);
                 float[][] arrays = new float[in.length][];
                 int[] offsets = new int[in.length];
                 for (int i = 0; i < in.length; i++) { arrays[i] = in[i].array(); offsets[i] = in[i].offset(); }
-                int parts = parts(n);
-                if (parts == 1) {
-                    FusedKernel kernel = FusedKernel.prepare(f, shapes, k);
-                    yield () -> kernel.run(arrays, offsets, out.array(), out.offset());
-                }
-                // a kernel holds per-run cursors and scratch tiles: one per part, and each part runs once per call
-                FusedKernel[] kernels = new FusedKernel[parts];
-                for (int p = 0; p < parts; p++) kernels[p] = FusedKernel.prepare(f, shapes, k);
-                int chunk = chunk(n);
-                WorkerPool.RangeTask body = (from, to) -> {
-                    for (int p = from; p < to; p++) {
-                        int start = p * chunk;
-                        kernels[p].run(arrays, offsets, out.array(), out.offset(), start, Math.min(n, start + chunk) - start);
-                    }
-                };
-                yield () -> WorkerPool.shared().parallelFor(parts, body);
+                yield () -> kernel.run(arrays, offsets, out.array(), out.offset());
             }
         };
     }
@@ -250,33 +234,12 @@ final class CpuLowering {
      * cache lines across the pool. Elementwise results do not depend on the split.
      */
     private Step split(int n, WorkerPool.RangeTask body) {
-        int parts = parts(n);
-        if (parts == 1) return () -> body.run(0, n);
-        int chunk = chunk(n);
+        WorkerPool pool = WorkerPool.shared();
+        if (!vector || n < PARALLEL_ELEMENTS || pool.threads() == 1) return () -> body.run(0, n);
+        int chunk = Math.max(PARALLEL_ELEMENTS / 4, (n + 4 * pool.threads() - 1) / (4 * pool.threads()) + 15 & ~15);
+        int chunks = (n + chunk - 1) / chunk;
         WorkerPool.RangeTask ranges = (from, to) -> body.run(from * chunk, Math.min(n, to * chunk));
-        return () -> WorkerPool.shared().parallelFor(parts, ranges);
-    }
-
-    /** As {@link #split} over {@code rows} rows of {@code cols} elements, in shares of whole rows. */
-    private Step splitRows(int rows, int cols, WorkerPool.RangeTask body) {
-        int n = rows * cols;
-        if (parts(n) == 1 || rows < 2) return () -> body.run(0, rows);
-        int chunkRows = Math.max(1, Math.min(rows, chunk(n) / cols));
-        int parts = (rows + chunkRows - 1) / chunkRows;
-        WorkerPool.RangeTask ranges = (from, to) -> body.run(from * chunkRows, Math.min(rows, to * chunkRows));
-        return () -> WorkerPool.shared().parallelFor(parts, ranges);
-    }
-
-    /** How many chunks {@link #split} cuts n elements into: 1 (run on the caller) or about four per thread. */
-    private int parts(int n) {
-        if (!vector || n < PARALLEL_ELEMENTS || WorkerPool.shared().threads() == 1) return 1;
-        return (n + chunk(n) - 1) / chunk(n);
-    }
-
-    /** Chunk length: whole cache lines (16 floats), at least a quarter of {@link #PARALLEL_ELEMENTS}. */
-    private static int chunk(int n) {
-        int threads = WorkerPool.shared().threads();
-        return Math.max(PARALLEL_ELEMENTS / 4, (n + 4 * threads - 1) / (4 * threads) + 15 & ~15);
+        return () -> pool.parallelFor(chunks, ranges);
     }
 
     /** Elementwise ops with at least this many elements split across the worker pool. */
