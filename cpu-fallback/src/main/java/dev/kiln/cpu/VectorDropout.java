@@ -43,10 +43,15 @@ final class VectorDropout {
 
     /** y = keep ? x · (1 / (1 - rate)) : 0 for tensor elements [first, first + n), as {@link DropoutMask#apply}. */
     static void apply(float[] x, int xOff, float[] y, int yOff, int first, int n, double rate, long seed, long step) {
+        apply(x, xOff, y, yOff, first, n, rate, seed, step, null);
+    }
+
+    /** As above, recording the mask in {@code bits} when not null, as {@link DropoutMask#apply(float[], int, float[], int, int, int, double, long, long, long[])}. */
+    static void apply(float[] x, int xOff, float[] y, int yOff, int first, int n, double rate, long seed, long step, long[] bits) {
         int head = Math.min(n, (4 - (first & 3)) & 3);
         int body = (n - head) / (4 * LL) * (4 * LL);
-        if (body == 0) { DropoutMask.apply(x, xOff, y, yOff, first, n, rate, seed, step); return; }
-        DropoutMask.apply(x, xOff, y, yOff, first, head, rate, seed, step);
+        if (body == 0) { DropoutMask.apply(x, xOff, y, yOff, first, n, rate, seed, step, bits); return; }
+        DropoutMask.apply(x, xOff, y, yOff, first, head, rate, seed, step, bits);
         int t = DropoutMask.threshold(rate);
         float scale = (float) (1.0 / (1.0 - rate));
         FloatVector scaleV = FloatVector.broadcast(FS, scale), zero = FloatVector.zero(FS);
@@ -67,16 +72,49 @@ final class VectorDropout {
             // little-endian: the low half of each long is the earlier element
             LongVector w01 = x1.lanewise(VectorOperators.LSHL, 32).or(x0.and(LOW));
             LongVector w23 = x3.lanewise(VectorOperators.LSHL, 32).or(x2.and(LOW));
-            scaled(FIRST.selectFrom(w01, w23), x, xOff + i, y, yOff + i, t, scaleV, zero);
-            scaled(SECOND.selectFrom(w01, w23), x, xOff + i + FL, y, yOff + i + FL, t, scaleV, zero);
+            VectorMask<Float> k0v = scaled(FIRST.selectFrom(w01, w23), x, xOff + i, y, yOff + i, t, scaleV, zero);
+            VectorMask<Float> k1v = scaled(SECOND.selectFrom(w01, w23), x, xOff + i + FL, y, yOff + i + FL, t, scaleV, zero);
+            if (bits != null) {
+                record(bits, first + i, k0v.toLong());
+                record(bits, first + i + FL, k1v.toLong());
+            }
         }
         int done = head + body;
-        DropoutMask.apply(x, xOff + done, y, yOff + done, first + done, n - done, rate, seed, step);
+        DropoutMask.apply(x, xOff + done, y, yOff + done, first + done, n - done, rate, seed, step, bits);
     }
 
-    private static void scaled(LongVector words, float[] x, int xOff, float[] y, int yOff, int t, FloatVector scale, FloatVector zero) {
+    private static VectorMask<Float> scaled(LongVector words, float[] x, int xOff, float[] y, int yOff, int t, FloatVector scale, FloatVector zero) {
         IntVector w = words.reinterpretAsInts();
         VectorMask<Float> keep = w.lanewise(VectorOperators.LSHR, 8).compare(VectorOperators.GE, t).cast(FS);
         zero.blend(FloatVector.fromArray(FS, x, xOff).mul(scale), keep).intoArray(y, yOff);
+        return keep;
+    }
+
+    /** Bits e .. e + FL - 1 of the recorded mask = the FL low bits of m; they may straddle two words. */
+    private static void record(long[] bits, int e, long m) {
+        long laneBits = FL == 64 ? -1L : (1L << FL) - 1;
+        int w = e >>> 6, b = e & 63;
+        bits[w] = bits[w] & ~(laneBits << b) | m << b;
+        if (b + FL > 64) bits[w + 1] = bits[w + 1] & ~(laneBits >>> (64 - b)) | m >>> (64 - b);
+    }
+
+    /** Bits e .. e + FL - 1 of the recorded mask, in the low FL bits. */
+    private static long recorded(long[] bits, int e) {
+        int w = e >>> 6, b = e & 63;
+        long m = bits[w] >>> b;
+        if (b + FL > 64) m |= bits[w + 1] << (64 - b);
+        return m;
+    }
+
+    /** As {@link DropoutMask#replay}: one mask load and one blend per vector. */
+    static void replay(float[] x, int xOff, float[] y, int yOff, int first, int n, double rate, long[] bits) {
+        float scale = (float) (1.0 / (1.0 - rate));
+        FloatVector scaleV = FloatVector.broadcast(FS, scale), zero = FloatVector.zero(FS);
+        int i = 0, bound = FS.loopBound(n);
+        for (; i < bound; i += FL) {
+            VectorMask<Float> keep = VectorMask.fromLong(FS, recorded(bits, first + i));
+            zero.blend(FloatVector.fromArray(FS, x, xOff + i).mul(scaleV), keep).intoArray(y, yOff + i);
+        }
+        DropoutMask.replay(x, xOff + i, y, yOff + i, first + i, n - i, rate, bits);
     }
 }

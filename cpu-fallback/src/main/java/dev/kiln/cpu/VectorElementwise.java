@@ -360,6 +360,14 @@ public final class VectorElementwise implements ElementwiseKernels {
         VectorDropout.apply(x, xOff, y, yOff, first, n, rate, seed, step);
     }
 
+    @Override public void dropout(float[] x, int xOff, float[] y, int yOff, int first, int n, double rate, long seed, long step, long[] bits) {
+        VectorDropout.apply(x, xOff, y, yOff, first, n, rate, seed, step, bits);
+    }
+
+    @Override public void dropoutReplay(float[] x, int xOff, float[] y, int yOff, int first, int n, double rate, long[] bits) {
+        VectorDropout.replay(x, xOff, y, yOff, first, n, rate, bits);
+    }
+
     /** Channel blocks of L outer, rows inner: the block's mean, scale and shift stay in registers. */
     @Override public void batchNorm(float[] x, int xOff, float[] mean, int mOff, float[] var, int vOff, float[] gamma, int gOff, float[] beta, int bOff,
                                     double eps, float[] y, int yOff, int rows, int channels) {

@@ -65,6 +65,7 @@ class FusedAndAllocationTest {
         List<Shape> shapes = List.of(out, Shape.of(9, 1), Shape.of(211), Shape.SCALAR, out);
         float[][] ins = {uniform(r, out.size(), -3, 3), uniform(r, 9, -2, 2), uniform(r, 211, -1, 1), {0.5f}, uniform(r, out.size(), 0, 1)};
         int[] offs = new int[5];
+        long[] bits = new long[(5 * n + 63) / 64];
         FusedKernel f = FusedKernel.prepare(chain(out), shapes, VEC);
         float[] whole = new float[out.size()], part = new float[out.size()];
         f.run(ins, offs, whole, 0);
@@ -124,6 +125,7 @@ class FusedAndAllocationTest {
                 () -> k.softmaxCrossEntropy(a, 0, c, 0, y, 0, 5, n),
                 () -> k.oneHot(idx, 0, y, 0, 3, 4),
                 () -> k.dropout(a, 0, y, 0, 5 * n, 0.3, 7L, 9L),
+                () -> { k.dropout(a, 0, y, 0, 0, 5 * n, 0.3, 7L, 9L, bits); k.dropoutReplay(c, 0, y2, 0, 0, 5 * n, 0.3, bits); },
                 () -> k.batchNorm(a, 0, b, 0, small, 0, b, 0, small, 0, 1e-3, y, 0, 5, n),
                 () -> k.sgdUpdate(y2, 0, c, 0, m, 0, 5 * n, 0.01f, 0.9, true, 1e-4),
                 () -> k.adamUpdate(y2, 0, c, 0, m, 0, v, 0, 5 * n, 0.01f, 4, 0.9, 0.999, 1e-8, 1e-2, true),
