@@ -65,7 +65,6 @@ class FusedAndAllocationTest {
         List<Shape> shapes = List.of(out, Shape.of(9, 1), Shape.of(211), Shape.SCALAR, out);
         float[][] ins = {uniform(r, out.size(), -3, 3), uniform(r, 9, -2, 2), uniform(r, 211, -1, 1), {0.5f}, uniform(r, out.size(), 0, 1)};
         int[] offs = new int[5];
-        long[] bits = new long[(5 * n + 63) / 64];
         FusedKernel f = FusedKernel.prepare(chain(out), shapes, VEC);
         float[] whole = new float[out.size()], part = new float[out.size()];
         f.run(ins, offs, whole, 0);
@@ -108,6 +107,7 @@ class FusedAndAllocationTest {
         FusedKernel fused = FusedKernel.prepare(chain(fs), List.of(fs, Shape.of(5, 1), Shape.of(n), Shape.SCALAR, fs), VEC);
         float[][] ins = {c, small, b, {0.5f}, a};
         int[] offs = new int[5];
+        long[] bits = new long[(5 * n + 63) / 64];
         UnaryFn[] unaries = UnaryFn.values();   // values() clones: hoisted so the test measures the kernels
         BinaryFn[] binaries = BinaryFn.values();
         ReduceFn[] reductions = ReduceFn.values();
