@@ -228,13 +228,64 @@ public final class VectorElementwise implements ElementwiseKernels {
                 int xo = xOff + o * red * inner, yo = yOff + o * inner;
                 if (inner == 1) {
                     y[yo] = max ? maxOf(x, xo, red) : sumOf(x, xo, red);
-                } else {
+                } else if (inner < L) {
                     System.arraycopy(x, xo, y, yo, inner);
                     for (int r = 1; r < red; r++) accumulate(max, x, xo + r * inner, y, yo, inner);
+                } else {
+                    reduceRows(max, x, xo, red, inner, y, yo);
                 }
             }
         }
         if (fn == ReduceFn.MEAN) scale(y, yOff, p.outSize(), (float) (1.0 / p.count()));
+    }
+
+    /**
+     * y[c] = x[0, c] ⊕ x[1, c] ⊕ ... over x[rows, cols], rows in order (the twin's order, so the sums agree exactly).
+     * Column blocks of 4·L outer, rows inner: four accumulators stay in registers over all rows, where
+     * accumulating row by row into y loads and stores y once per row (a batch-norm statistic or a bias
+     * gradient over [512, 256] is 511 such rows).
+     */
+    private static void reduceRows(boolean max, float[] x, int xOff, int rows, int cols, float[] y, int yOff) {
+        int c = 0;
+        for (int bound4 = cols / (4 * L) * (4 * L); c < bound4; c += 4 * L) {
+            if (max) maxRows4(x, xOff + c, rows, cols, y, yOff + c); else sumRows4(x, xOff + c, rows, cols, y, yOff + c);
+        }
+        for (int bound = S.loopBound(cols); c < bound; c += L) {
+            if (max) maxRows1(x, xOff + c, rows, cols, y, yOff + c); else sumRows1(x, xOff + c, rows, cols, y, yOff + c);
+        }
+        for (; c < cols; c++) {
+            float a = x[xOff + c];
+            for (int r = 1, o = xOff + cols + c; r < rows; r++, o += cols) a = max ? Math.max(a, x[o]) : a + x[o];
+            y[yOff + c] = a;
+        }
+    }
+
+    private static void sumRows4(float[] x, int xOff, int rows, int cols, float[] y, int yOff) {
+        FloatVector a0 = load(x, xOff), a1 = load(x, xOff + L), a2 = load(x, xOff + 2 * L), a3 = load(x, xOff + 3 * L);
+        for (int r = 1, o = xOff + cols; r < rows; r++, o += cols) {
+            a0 = a0.add(load(x, o)); a1 = a1.add(load(x, o + L)); a2 = a2.add(load(x, o + 2 * L)); a3 = a3.add(load(x, o + 3 * L));
+        }
+        a0.intoArray(y, yOff); a1.intoArray(y, yOff + L); a2.intoArray(y, yOff + 2 * L); a3.intoArray(y, yOff + 3 * L);
+    }
+
+    private static void maxRows4(float[] x, int xOff, int rows, int cols, float[] y, int yOff) {
+        FloatVector a0 = load(x, xOff), a1 = load(x, xOff + L), a2 = load(x, xOff + 2 * L), a3 = load(x, xOff + 3 * L);
+        for (int r = 1, o = xOff + cols; r < rows; r++, o += cols) {
+            a0 = a0.max(load(x, o)); a1 = a1.max(load(x, o + L)); a2 = a2.max(load(x, o + 2 * L)); a3 = a3.max(load(x, o + 3 * L));
+        }
+        a0.intoArray(y, yOff); a1.intoArray(y, yOff + L); a2.intoArray(y, yOff + 2 * L); a3.intoArray(y, yOff + 3 * L);
+    }
+
+    private static void sumRows1(float[] x, int xOff, int rows, int cols, float[] y, int yOff) {
+        FloatVector a = load(x, xOff);
+        for (int r = 1, o = xOff + cols; r < rows; r++, o += cols) a = a.add(load(x, o));
+        a.intoArray(y, yOff);
+    }
+
+    private static void maxRows1(float[] x, int xOff, int rows, int cols, float[] y, int yOff) {
+        FloatVector a = load(x, xOff);
+        for (int r = 1, o = xOff + cols; r < rows; r++, o += cols) a = a.max(load(x, o));
+        a.intoArray(y, yOff);
     }
 
     /** Σ x[off, off + n): four accumulators of L lanes hide the add latency. */
