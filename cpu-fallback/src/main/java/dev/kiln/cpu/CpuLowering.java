@@ -37,7 +37,9 @@ import dev.kiln.graph.Where;
 import dev.kiln.tensor.Shape;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Lowers one node to a pre-bound CPU {@link Step}: the exhaustive switch over the op catalogue
@@ -49,6 +51,10 @@ final class CpuLowering {
     private final boolean vector;
     // the conv kernels of one program run one after another, so they share one scratch array
     private final ConvWorkspace convWorkspace = new ConvWorkspace();
+    /** Dropout masks recorded by this program's steps, by what determines them (see the Dropout case). */
+    private final Map<DropoutKey, long[]> dropoutMasks = new HashMap<>();
+
+    private record DropoutKey(Dropout op, Buf step, int size) {}
 
     /** {@code vector} false keeps every kernel on the scalar twins, which never link jdk.incubator.vector. */
     CpuLowering(ElementwiseKernels kernels, boolean vector) {
@@ -185,9 +191,20 @@ final class CpuLowering {
                 Buf x = in[0], step = in[1];
                 double rate = d.rate();
                 long seed = d.seed();
-                // ~8 ns per element (ten Philox rounds per four): the costliest op of M2's training step, so split it
+                // The first dropout of a (rate, seed, step, size) in the program draws the mask and records it, one bit
+                // per element; a later one with the same key (the gradient: dropout of g under the same mask) replays
+                // the bits instead of running Philox again. Steps run in lowering order, every run, so the record
+                // always precedes the replay and both read the same step value.
+                DropoutKey key = new DropoutKey(d, step, n);
+                long[] recorded = dropoutMasks.get(key);
+                if (recorded != null) {
+                    yield split(n, (from, to) -> k.dropoutReplay(x.array(), x.offset() + from, out.array(), out.offset() + from, from, to - from,
+                            rate, recorded));
+                }
+                long[] bits = new long[(n + 63) >>> 6];
+                dropoutMasks.put(key, bits);
                 yield split(n, (from, to) -> k.dropout(x.array(), x.offset() + from, out.array(), out.offset() + from, from, to - from,
-                        rate, seed, (long) step.array()[step.offset()]));
+                        rate, seed, (long) step.array()[step.offset()], bits));
             }
             case Softmax s -> {
                 Buf x = in[0];
@@ -246,7 +263,8 @@ final class CpuLowering {
     private Step split(int n, WorkerPool.RangeTask body) {
         WorkerPool pool = WorkerPool.shared();
         if (!vector || n < PARALLEL_ELEMENTS || pool.threads() == 1) return () -> body.run(0, n);
-        int chunk = Math.max(PARALLEL_ELEMENTS / 4, (n + 4 * pool.threads() - 1) / (4 * pool.threads()) + 15 & ~15);
+        // multiples of 64 elements: whole cache lines, and whole words of a recorded dropout mask
+        int chunk = Math.max(PARALLEL_ELEMENTS / 4, (n + 4 * pool.threads() - 1) / (4 * pool.threads()) + 63 & ~63);
         int chunks = (n + chunk - 1) / chunk;
         WorkerPool.RangeTask ranges = (from, to) -> body.run(from * chunk, Math.min(n, to * chunk));
         return () -> pool.parallelFor(chunks, ranges);

@@ -126,6 +126,15 @@ public interface ElementwiseKernels {
     /** Dropout of elements [first, first + n) of a tensor (a thread's share): x and y offsets point at element {@code first}. */
     void dropout(float[] x, int xOff, float[] y, int yOff, int first, int n, double rate, long seed, long step);
 
+    /**
+     * As above, also recording keep(e) as bit e mod 64 of {@code bits[e / 64]} for the tensor's elements e; threads
+     * sharing {@code bits} must own whole words (shares starting and ending on multiples of 64 or at the end).
+     */
+    void dropout(float[] x, int xOff, float[] y, int yOff, int first, int n, double rate, long seed, long step, long[] bits);
+
+    /** y[i] = bit (first + i) of {@code bits} ? x[i] / (1 - rate) : 0: a mask recorded by the dropout above, applied again. */
+    void dropoutReplay(float[] x, int xOff, float[] y, int yOff, int first, int n, double rate, long[] bits);
+
     /** y[r, c] = (x[r, c] - mean[c]) · gamma[c] / sqrt(var[c] + eps) + beta[c] over x[rows, channels]. */
     void batchNorm(float[] x, int xOff, float[] mean, int mOff, float[] var, int vOff, float[] gamma, int gOff, float[] beta, int bOff,
                    double eps, float[] y, int yOff, int rows, int channels);

@@ -14,7 +14,7 @@ import java.util.List;
  * broadcast operands are gathered into scratch tiles, then every step runs over the tile, so
  * intermediates (TILE floats = 2 KiB each) stay in L1 instead of making one pass over memory per
  * step. Same-shape operands are read in place; operands with one element are passed as stride-0
- * runs. The last step writes straight into the output.
+ * runs; a row vector whose length divides the tile is gathered once per run. The last step writes straight into the output.
  *
  * <p>Scratch tiles are allocated by {@link #prepare}; {@link #run} allocates nothing. An instance
  * holds per-run cursors, so it is not reentrant: use one instance per thread (each thread may run
@@ -31,7 +31,7 @@ public final class FusedKernel {
     private final ElementwiseKernels k;
     private final int size, inputs;
     private final StridedView[] views;
-    private final int[] kind;             // per input: DIRECT, SCALAR or GATHER
+    private final int[] kind;             // per input: DIRECT, SCALAR, GATHER or PERIODIC
     private final Elementwise[] ops;
     private final int[][] args;
     private final float[][] buf;          // per value (inputs then steps): the array the tile is read from
@@ -39,7 +39,7 @@ public final class FusedKernel {
     private final int[] stride;           // per value: 1, or 0 for a one-element operand
     private final float[][] scratch;      // per value: its own tile, or null when read in place
 
-    private static final int DIRECT = 0, SCALAR = 1, GATHER = 2;
+    private static final int DIRECT = 0, SCALAR = 1, GATHER = 2, PERIODIC = 3;
 
     private FusedKernel(Fused op, List<Shape> inputShapes, ElementwiseKernels k) {
         this.k = k;
@@ -57,7 +57,14 @@ public final class FusedKernel {
             views[i] = StridedView.of(op.shape(), s);
             if (s.size() == 1) { kind[i] = SCALAR; stride[i] = 0; }
             else if (views[i].isContiguous()) { kind[i] = DIRECT; stride[i] = 1; }
-            else { kind[i] = GATHER; stride[i] = 1; scratch[i] = new float[Math.min(TILE, size)]; }
+            else {
+                // a row vector repeated over rows (a bias, a batch-norm statistic) whose row length divides TILE:
+                // every tile of a run sees the same rows, so it is gathered once per run, not once per tile
+                boolean periodic = views[i].rank() == 2 && views[i].stride(0) == 0 && views[i].stride(1) == 1 && TILE % views[i].dim(1) == 0;
+                kind[i] = periodic ? PERIODIC : GATHER;
+                stride[i] = 1;
+                scratch[i] = new float[Math.min(TILE, size)];
+            }
         }
         ops = new Elementwise[steps];
         args = new int[steps][];
@@ -95,6 +102,11 @@ public final class FusedKernel {
                 switch (kind[i]) {
                     case DIRECT -> { buf[i] = ins[i]; off[i] = inOffs[i] + t0; }
                     case SCALAR -> { buf[i] = ins[i]; off[i] = inOffs[i]; }
+                    case PERIODIC -> {
+                        // the first tile is the longest, and later tiles start a multiple of the period further on
+                        if (t0 == start) k.copy(ins[i], inOffs[i], views[i], t0, scratch[i], 0, len);
+                        buf[i] = scratch[i]; off[i] = 0;
+                    }
                     default -> { k.copy(ins[i], inOffs[i], views[i], t0, scratch[i], 0, len); buf[i] = scratch[i]; off[i] = 0; }
                 }
             }

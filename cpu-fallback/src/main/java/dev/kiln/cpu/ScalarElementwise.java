@@ -199,6 +199,14 @@ public final class ScalarElementwise implements ElementwiseKernels {
         DropoutMask.apply(x, xOff, y, yOff, first, n, rate, seed, step);
     }
 
+    @Override public void dropout(float[] x, int xOff, float[] y, int yOff, int first, int n, double rate, long seed, long step, long[] bits) {
+        DropoutMask.apply(x, xOff, y, yOff, first, n, rate, seed, step, bits);
+    }
+
+    @Override public void dropoutReplay(float[] x, int xOff, float[] y, int yOff, int first, int n, double rate, long[] bits) {
+        DropoutMask.replay(x, xOff, y, yOff, first, n, rate, bits);
+    }
+
     @Override public void batchNorm(float[] x, int xOff, float[] mean, int mOff, float[] var, int vOff, float[] gamma, int gOff, float[] beta, int bOff,
                                     double eps, float[] y, int yOff, int rows, int channels) {
         float e = (float) eps;

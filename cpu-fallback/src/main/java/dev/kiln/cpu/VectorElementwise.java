@@ -228,11 +228,11 @@ public final class VectorElementwise implements ElementwiseKernels {
                 int xo = xOff + o * red * inner, yo = yOff + o * inner;
                 if (inner == 1) {
                     y[yo] = max ? maxOf(x, xo, red) : sumOf(x, xo, red);
-                } else if (!max && inner >= L) {
-                    columnSums(x, xo, red, inner, y, yo);
-                } else {
+                } else if (inner < L) {
                     System.arraycopy(x, xo, y, yo, inner);
                     for (int r = 1; r < red; r++) accumulate(max, x, xo + r * inner, y, yo, inner);
+                } else {
+                    reduceRows(max, x, xo, red, inner, y, yo);
                 }
             }
         }
@@ -240,40 +240,52 @@ public final class VectorElementwise implements ElementwiseKernels {
     }
 
     /**
-     * y[j] = Σ_r x[r·inner + j] for j in [0, inner): a conv bias gradient (rows N·H·W, inner C). Columns go in blocks
-     * of up to four vectors held in registers across all rows, so no row stores and reloads y; each column is summed
-     * in row order, as the twin does.
+     * y[c] = x[0, c] ⊕ x[1, c] ⊕ ... over x[rows, cols], rows in order (the twin's order, so the sums agree exactly).
+     * Column blocks of 4·L outer, rows inner: four accumulators stay in registers over all rows, where
+     * accumulating row by row into y loads and stores y once per row (a batch-norm statistic or a bias
+     * gradient over [512, 256] is 511 such rows).
      */
-    private static void columnSums(float[] x, int xo, int red, int inner, float[] y, int yo) {
-        int j = 0;
-        for (; j + 4 * L <= inner; j += 4 * L) {
-            FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S), a2 = FloatVector.zero(S), a3 = FloatVector.zero(S);
-            for (int r = 0, at = xo + j; r < red; r++, at += inner) {
-                a0 = a0.add(load(x, at));
-                a1 = a1.add(load(x, at + L));
-                a2 = a2.add(load(x, at + 2 * L));
-                a3 = a3.add(load(x, at + 3 * L));
-            }
-            a0.intoArray(y, yo + j); a1.intoArray(y, yo + j + L); a2.intoArray(y, yo + j + 2 * L); a3.intoArray(y, yo + j + 3 * L);
+    private static void reduceRows(boolean max, float[] x, int xOff, int rows, int cols, float[] y, int yOff) {
+        int c = 0;
+        for (int bound4 = cols / (4 * L) * (4 * L); c < bound4; c += 4 * L) {
+            if (max) maxRows4(x, xOff + c, rows, cols, y, yOff + c); else sumRows4(x, xOff + c, rows, cols, y, yOff + c);
         }
-        for (; j + 2 * L <= inner; j += 2 * L) {
-            FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S);
-            for (int r = 0, at = xo + j; r < red; r++, at += inner) {
-                a0 = a0.add(load(x, at));
-                a1 = a1.add(load(x, at + L));
-            }
-            a0.intoArray(y, yo + j); a1.intoArray(y, yo + j + L);
+        for (int bound = S.loopBound(cols); c < bound; c += L) {
+            if (max) maxRows1(x, xOff + c, rows, cols, y, yOff + c); else sumRows1(x, xOff + c, rows, cols, y, yOff + c);
         }
-        for (; j + L <= inner; j += L) {
-            FloatVector a0 = FloatVector.zero(S);
-            for (int r = 0, at = xo + j; r < red; r++, at += inner) a0 = a0.add(load(x, at));
-            a0.intoArray(y, yo + j);
+        for (; c < cols; c++) {
+            float a = x[xOff + c];
+            for (int r = 1, o = xOff + cols + c; r < rows; r++, o += cols) a = max ? Math.max(a, x[o]) : a + x[o];
+            y[yOff + c] = a;
         }
-        for (; j < inner; j++) {
-            float s = 0f;
-            for (int r = 0, at = xo + j; r < red; r++, at += inner) s += x[at];
-            y[yo + j] = s;
+    }
+
+    private static void sumRows4(float[] x, int xOff, int rows, int cols, float[] y, int yOff) {
+        FloatVector a0 = load(x, xOff), a1 = load(x, xOff + L), a2 = load(x, xOff + 2 * L), a3 = load(x, xOff + 3 * L);
+        for (int r = 1, o = xOff + cols; r < rows; r++, o += cols) {
+            a0 = a0.add(load(x, o)); a1 = a1.add(load(x, o + L)); a2 = a2.add(load(x, o + 2 * L)); a3 = a3.add(load(x, o + 3 * L));
         }
+        a0.intoArray(y, yOff); a1.intoArray(y, yOff + L); a2.intoArray(y, yOff + 2 * L); a3.intoArray(y, yOff + 3 * L);
+    }
+
+    private static void maxRows4(float[] x, int xOff, int rows, int cols, float[] y, int yOff) {
+        FloatVector a0 = load(x, xOff), a1 = load(x, xOff + L), a2 = load(x, xOff + 2 * L), a3 = load(x, xOff + 3 * L);
+        for (int r = 1, o = xOff + cols; r < rows; r++, o += cols) {
+            a0 = a0.max(load(x, o)); a1 = a1.max(load(x, o + L)); a2 = a2.max(load(x, o + 2 * L)); a3 = a3.max(load(x, o + 3 * L));
+        }
+        a0.intoArray(y, yOff); a1.intoArray(y, yOff + L); a2.intoArray(y, yOff + 2 * L); a3.intoArray(y, yOff + 3 * L);
+    }
+
+    private static void sumRows1(float[] x, int xOff, int rows, int cols, float[] y, int yOff) {
+        FloatVector a = load(x, xOff);
+        for (int r = 1, o = xOff + cols; r < rows; r++, o += cols) a = a.add(load(x, o));
+        a.intoArray(y, yOff);
+    }
+
+    private static void maxRows1(float[] x, int xOff, int rows, int cols, float[] y, int yOff) {
+        FloatVector a = load(x, xOff);
+        for (int r = 1, o = xOff + cols; r < rows; r++, o += cols) a = a.max(load(x, o));
+        a.intoArray(y, yOff);
     }
 
     /** Σ x[off, off + n): four accumulators of L lanes hide the add latency. */
@@ -396,7 +408,15 @@ public final class VectorElementwise implements ElementwiseKernels {
     }
 
     @Override public void dropout(float[] x, int xOff, float[] y, int yOff, int first, int n, double rate, long seed, long step) {
-        DropoutMask.apply(x, xOff, y, yOff, first, n, rate, seed, step);
+        VectorDropout.apply(x, xOff, y, yOff, first, n, rate, seed, step);
+    }
+
+    @Override public void dropout(float[] x, int xOff, float[] y, int yOff, int first, int n, double rate, long seed, long step, long[] bits) {
+        VectorDropout.apply(x, xOff, y, yOff, first, n, rate, seed, step, bits);
+    }
+
+    @Override public void dropoutReplay(float[] x, int xOff, float[] y, int yOff, int first, int n, double rate, long[] bits) {
+        VectorDropout.replay(x, xOff, y, yOff, first, n, rate, bits);
     }
 
     /** Channel blocks of L outer, rows inner: the block's mean, scale and shift stay in registers. */

@@ -36,7 +36,8 @@ class FusedAndAllocationTest {
 
     @Test void fusedChainMatchesStepByStepEvaluationAcrossTileBoundaries() {
         Random r = new Random(31);
-        for (int[] dims : new int[][] {{3, 5}, {37, 29}, {2, 700}, {1, 1}}) {
+        // rows of 16, 64 and 256 divide the tile: the row operand is gathered once per run
+        for (int[] dims : new int[][] {{3, 5}, {37, 29}, {2, 700}, {1, 1}, {3, 16}, {41, 64}, {9, 256}}) {
             Shape out = Shape.of(dims);
             int rows = dims[0], cols = dims[1], n = out.size();
             List<Shape> shapes = List.of(out, Shape.of(rows, 1), Shape.of(cols), Shape.SCALAR, out);
@@ -60,16 +61,21 @@ class FusedAndAllocationTest {
     }
 
     @Test void fusedShareOfTheOutputMatchesTheWhole() {
-        Shape out = Shape.of(9, 211);
         Random r = new Random(32);
-        List<Shape> shapes = List.of(out, Shape.of(9, 1), Shape.of(211), Shape.SCALAR, out);
-        float[][] ins = {uniform(r, out.size(), -3, 3), uniform(r, 9, -2, 2), uniform(r, 211, -1, 1), {0.5f}, uniform(r, out.size(), 0, 1)};
-        int[] offs = new int[5];
-        FusedKernel f = FusedKernel.prepare(chain(out), shapes, VEC);
-        float[] whole = new float[out.size()], part = new float[out.size()];
-        f.run(ins, offs, whole, 0);
-        f.run(ins, offs, part, 0, 700, 1000);
-        close("share", whole, 700, part, 700, 1000, EXACT, 0);
+        // 211: a row gathered per tile; 64: a row gathered once per run, here from the middle of a row
+        for (int cols : new int[] {211, 64}) {
+            Shape out = Shape.of(30, cols);
+            List<Shape> shapes = List.of(out, Shape.of(30, 1), Shape.of(cols), Shape.SCALAR, out);
+            float[][] ins = {uniform(r, out.size(), -3, 3), uniform(r, 30, -2, 2), uniform(r, cols, -1, 1), {0.5f}, uniform(r, out.size(), 0, 1)};
+            int[] offs = new int[5];
+            FusedKernel f = FusedKernel.prepare(chain(out), shapes, VEC);
+            float[] whole = new float[out.size()], part = new float[out.size()];
+            f.run(ins, offs, whole, 0);
+            f.run(ins, offs, part, 0, 700, 1000);
+            close("share of rows of " + cols, whole, 700, part, 700, 1000, EXACT, 0);
+            f.run(ins, offs, part, 0, 37, 11); // a short run: its first and only tile is shorter than the previous run's
+            close("short share of rows of " + cols, whole, 37, part, 37, 11, EXACT, 0);
+        }
     }
 
     @Test void fusedRejectsAStepReadingALaterValue() {
@@ -107,6 +113,7 @@ class FusedAndAllocationTest {
         FusedKernel fused = FusedKernel.prepare(chain(fs), List.of(fs, Shape.of(5, 1), Shape.of(n), Shape.SCALAR, fs), VEC);
         float[][] ins = {c, small, b, {0.5f}, a};
         int[] offs = new int[5];
+        long[] bits = new long[(5 * n + 63) / 64];
         UnaryFn[] unaries = UnaryFn.values();   // values() clones: hoisted so the test measures the kernels
         BinaryFn[] binaries = BinaryFn.values();
         ReduceFn[] reductions = ReduceFn.values();
@@ -124,6 +131,7 @@ class FusedAndAllocationTest {
                 () -> k.softmaxCrossEntropy(a, 0, c, 0, y, 0, 5, n),
                 () -> k.oneHot(idx, 0, y, 0, 3, 4),
                 () -> k.dropout(a, 0, y, 0, 5 * n, 0.3, 7L, 9L),
+                () -> { k.dropout(a, 0, y, 0, 0, 5 * n, 0.3, 7L, 9L, bits); k.dropoutReplay(c, 0, y2, 0, 0, 5 * n, 0.3, bits); },
                 () -> k.batchNorm(a, 0, b, 0, small, 0, b, 0, small, 0, 1e-3, y, 0, 5, n),
                 () -> k.sgdUpdate(y2, 0, c, 0, m, 0, 5 * n, 0.01f, 0.9, true, 1e-4),
                 () -> k.adamUpdate(y2, 0, c, 0, m, 0, v, 0, 5 * n, 0.01f, 4, 0.9, 0.999, 1e-8, 1e-2, true),

@@ -122,6 +122,23 @@ class MovementAndReduceTest {
         }
     }
 
+    @Test void reductionOverLeadingRowsMatchesTheTwinExactly() {
+        Random r = new Random(12);
+        // the vector kernel keeps column accumulators in registers but adds rows in the twin's order
+        for (int cols : new int[] {L - 1, L, L + 1, 4 * L - 1, 4 * L, 4 * L + 3, 256, 207}) {
+            for (int rows : new int[] {1, 2, 7, 512}) {
+                ReducePlan p = ReducePlan.of(Shape.of(rows, cols), List.of(0));
+                float[] x = uniform(r, rows * cols, -1, 1);
+                for (ReduceFn fn : ReduceFn.values()) {
+                    float[] ys = new float[cols + 2], yv = new float[cols + 2];
+                    SCALAR.reduce(fn, p, x, 0, ys, 1);
+                    VEC.reduce(fn, p, x, 0, yv, 1);
+                    assertArrayEquals(ys, yv, 0f, fn + " over rows of [" + rows + ", " + cols + "]");
+                }
+            }
+        }
+    }
+
     /** Reduction by coordinates in double: each input element adds to the output element of its kept coordinates. */
     static double[] reference(ReduceFn fn, Shape s, List<Integer> axes, float[] x) {
         int[] d = s.dims();

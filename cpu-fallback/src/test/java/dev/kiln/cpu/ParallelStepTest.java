@@ -1,5 +1,9 @@
 package dev.kiln.cpu;
 
+import dev.kiln.backend.Executable;
+import dev.kiln.compile.Compiler;
+import dev.kiln.compile.Program;
+import dev.kiln.graph.Graph;
 import dev.kiln.graph.Node;
 import dev.kiln.tensor.Shape;
 import org.junit.jupiter.api.Test;
@@ -31,6 +35,32 @@ class ParallelStepTest {
             new CpuBackend(ElementwiseKernels.scalar()).evaluate(n, ins, scalar);
             // relu, add, mul and dropout's keep-and-scale are single correctly rounded operations per element
             assertArrayEquals(scalar, vec, 0f, n.describe());
+        }
+    }
+
+    @Test
+    void aSecondDropoutOfTheSameMaskReplaysItInEveryStepAndADifferentSeedDoesNot() {
+        Random r = new Random(42);
+        Shape s = Shape.of(301, 307);
+        Node x = input("x", s), g = input("g", s), step = input("step", Shape.SCALAR);
+        // forward, its gradient (same rate, seed, step: replayed), and another layer's dropout (its own seed: drawn)
+        Node fwd = dropout(x, step, 0.3, 99L), back = dropout(g, step, 0.3, 99L), other = dropout(g, step, 0.3, 100L);
+        Program p = Compiler.compile(new Graph(List.of(fwd, back, other), List.of()), Compiler.Options.defaults().withInputs(List.of(x, g, step)));
+        try (Executable e = new CpuBackend().compile(p)) {
+            float[] xv = uniform(r, s.size(), -2, 2), gv = uniform(r, s.size(), -2, 2);
+            e.setInput(0, xv);
+            e.setInput(1, gv);
+            for (float t : new float[] {3, 4}) { // a new step draws a new mask, and the replay follows it
+                e.setInput(2, new float[] {t});
+                e.run();
+                float[] got = new float[s.size()];
+                for (int o = 0; o < 3; o++) {
+                    float[] src = o == 0 ? xv : gv, want = new float[s.size()];
+                    ElementwiseKernels.scalar().dropout(src, 0, want, 0, s.size(), 0.3, o == 2 ? 100L : 99L, (long) t);
+                    e.readOutput(o, got);
+                    assertArrayEquals(want, got, 0f, "output " + o + " at step " + t);
+                }
+            }
         }
     }
 }

@@ -110,6 +110,64 @@ class RowKernelsTest {
         }
     }
 
+    @Test void vectorDropoutMatchesScalarTwinBitForBitAtOddSizesAndOffsets() {
+        Random r = new Random(26);
+        int max = 1024 + 64;
+        float[] x = uniform(r, max, -2, 2);
+        // sizes below, at and past one vector iteration (4 elements per 64-bit lane); starts off a Philox block boundary
+        for (int n : new int[] {1, 3, 4, 13, 16, 25, 31, 32, 33, 63, 64, 65, 207, 1024}) {
+            for (int first : new int[] {0, 1, 2, 3, 5, 35}) {
+                for (double rate : new double[] {0.0, 0.3, 0.9}) {
+                    long seed = r.nextLong(), step = r.nextInt(1 << 20);
+                    float[] ys = new float[max], yv = new float[max];
+                    DropoutMask.apply(x, first, ys, first, first, n, rate, seed, step);
+                    VectorDropout.apply(x, first, yv, first, first, n, rate, seed, step);
+                    close("n " + n + " first " + first + " rate " + rate, ys, first, yv, first, n, EXACT, 0);
+                    for (int i = 0; i < n; i++) {
+                        assertEquals(Philox.keep(seed, step, first + i, rate), yv[first + i] != 0f, "keep of element " + (first + i));
+                    }
+                }
+            }
+        }
+    }
+
+    @Test void recordedDropoutMaskReplaysTheSameMaskOnAnotherTensorInBothTwins() {
+        Random r = new Random(27);
+        int total = 1024 + 77;
+        float[] x = uniform(r, total, -2, 2), g = uniform(r, total, -2, 2);
+        // whole-word shares as the lowering cuts them, then one ragged share ending at the tensor's end
+        int[][] shares = {{0, 64}, {64, 640}, {704, total - 704}};
+        for (double rate : new double[] {0.0, 0.3, 0.9}) {
+            long seed = r.nextLong(), step = r.nextInt(1 << 20);
+            long[] sb = new long[(total + 63) / 64], vb = new long[sb.length];
+            java.util.Arrays.fill(sb, 0x5555_5555_5555_5555L); // stale bits from an earlier step must be overwritten
+            java.util.Arrays.fill(vb, -1L);
+            float[] ys = new float[total], yv = new float[total], gs = new float[total], gv = new float[total], expect = new float[total];
+            for (int[] sh : shares) {
+                SCALAR.dropout(x, sh[0], ys, sh[0], sh[0], sh[1], rate, seed, step, sb);
+                VEC.dropout(x, sh[0], yv, sh[0], sh[0], sh[1], rate, seed, step, vb);
+            }
+            long valid = (1L << (total & 63)) - 1; // bits past the tensor's end are not the mask's
+            sb[sb.length - 1] &= valid;
+            vb[vb.length - 1] &= valid;
+            assertArrayEquals(sb, vb, "recorded bits, rate " + rate);
+            close("recording output, rate " + rate, ys, 0, yv, 0, total, EXACT, 0);
+            for (int[] sh : shares) {
+                SCALAR.dropoutReplay(g, sh[0], gs, sh[0], sh[0], sh[1], rate, sb);
+                VEC.dropoutReplay(g, sh[0], gv, sh[0], sh[0], sh[1], rate, vb);
+            }
+            SCALAR.dropout(g, 0, expect, 0, total, rate, seed, step);
+            close("scalar replay, rate " + rate, expect, 0, gs, 0, total, EXACT, 0);
+            close("vector replay, rate " + rate, expect, 0, gv, 0, total, EXACT, 0);
+            // odd starts within a word: the vector replay's reads straddle two words
+            for (int first : new int[] {1, 13, 63, 65}) {
+                float[] part = new float[total];
+                VEC.dropoutReplay(g, first, part, first, first, total - first - 3, rate, vb);
+                close("replay from " + first + ", rate " + rate, expect, first, part, first, total - first - 3, EXACT, 0);
+            }
+        }
+    }
+
     @Test void batchNormMatchesTwinAndFormula() {
         Random r = new Random(25);
         for (int ch : SIZES) {

@@ -6,6 +6,8 @@ import dev.kiln.graph.Full;
 import dev.kiln.graph.Graph;
 import dev.kiln.graph.Node;
 import dev.kiln.graph.Ops;
+import dev.kiln.graph.Reduce;
+import dev.kiln.graph.ReduceFn;
 import dev.kiln.graph.Reshape;
 import dev.kiln.graph.Transpose;
 import dev.kiln.graph.Unary;
@@ -18,7 +20,7 @@ import java.util.List;
 /**
  * Identities that remove work: x+0, 0+x, x-0, x·1, 1·x, x/1 → x; x·0 → 0 only when the zero is a
  * {@code Full} of the product's own shape (so no shape is lost); neg(neg(x)) → x; reshape of
- * reshape → one reshape; transpose of transpose → one transpose (none when the permutations
+ * reshape → one reshape; sum or mean of neg(x) → neg of the sum or mean; transpose of transpose → one transpose (none when the permutations
  * cancel); reshape, transpose or broadcast to the input's own shape → the input.
  *
  * <p>A rewrite never changes a node's shape: when x is smaller than x+0 (the zero broadcast it),
@@ -71,6 +73,11 @@ public final class AlgebraicSimplification implements Pass {
                 if (isIdentity(perm)) yield x;
                 yield x != ins.get(0) ? Rebuild.node(n, new Transpose(perm), List.of(x)) : null;
             }
+            // sum(-x) = -sum(x) exactly (negation is exact and commutes with every rounding): the negation then
+            // touches the small result, not the large operand (autodiff's gradient of a - mean(a) makes these)
+            case Reduce r when (r.fn() == ReduceFn.SUM || r.fn() == ReduceFn.MEAN)
+                    && ins.get(0).op() instanceof Unary inner && inner.fn() == UnaryFn.NEG ->
+                    Ops.neg(Rebuild.node(n, r, List.of(ins.get(0).input(0))));
             case Broadcast bc -> {
                 Node x = ins.get(0);
                 while (x.op() instanceof Broadcast) x = x.input(0);

@@ -1,5 +1,6 @@
 package dev.kiln.compile;
 
+import dev.kiln.graph.Broadcast;
 import dev.kiln.graph.Elementwise;
 import dev.kiln.graph.Fused;
 import dev.kiln.graph.Graph;
@@ -24,6 +25,7 @@ import java.util.Set;
  *   <li>every node that reads it is already in the group, and it is not a graph output: a value
  *       read from outside must be materialised, so it is a group's root or an input, never a step.
  * </ul>
+ * A broadcast operand enters the loop as the broadcast's input (see {@link #operand}).
  * Candidates are taken latest-in-schedule first, so all of a candidate's readers inside the group
  * have been decided before it is. Groups of one op stay as they are.
  */
@@ -90,6 +92,16 @@ public final class ElementwiseFusion implements Pass {
         return members;
     }
 
+    /**
+     * The value a loop reads for outside operand {@code in}: a broadcast's own input, since the loop
+     * broadcasts its operands anyway (NumPy broadcasts compose), so the expanded copy is never
+     * written and read back (autodiff's reduce-then-broadcast makes one per batch-norm gradient).
+     */
+    private static Node operand(Node in) {
+        while (in.op() instanceof Broadcast) in = in.input(0);
+        return in;
+    }
+
     /** One Fused node computing {@code members} (schedule order, root last) over their outside operands. */
     private static Node fuse(Node root, List<Node> members, Map<Node, Node> memo) {
         Map<Node, Integer> index = new HashMap<>();
@@ -97,16 +109,17 @@ public final class ElementwiseFusion implements Pass {
         Set<Node> inside = new HashSet<>(members);
         for (Node m : members) {
             for (Node in : m.inputs()) {
-                if (!inside.contains(in) && !index.containsKey(in)) {
-                    index.put(in, external.size());
-                    external.add(in);
+                Node e = operand(in);
+                if (!inside.contains(in) && !index.containsKey(e)) {
+                    index.put(e, external.size());
+                    external.add(e);
                 }
             }
         }
         List<Fused.Step> steps = new ArrayList<>(members.size());
         for (Node m : members) {
             List<Integer> args = new ArrayList<>(m.inputs().size());
-            for (Node in : m.inputs()) args.add(index.get(in));
+            for (Node in : m.inputs()) args.add(index.get(inside.contains(in) ? in : operand(in)));
             index.put(m, external.size() + steps.size());
             steps.add(new Fused.Step((Elementwise) m.op(), args));
         }

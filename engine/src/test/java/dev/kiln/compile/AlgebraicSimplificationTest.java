@@ -4,7 +4,10 @@ import dev.kiln.graph.Binary;
 import dev.kiln.graph.Broadcast;
 import dev.kiln.graph.Graph;
 import dev.kiln.graph.Node;
+import dev.kiln.graph.Reduce;
 import dev.kiln.graph.Reshape;
+import dev.kiln.graph.Unary;
+import dev.kiln.graph.UnaryFn;
 import dev.kiln.graph.Transpose;
 import dev.kiln.tensor.Shape;
 import org.junit.jupiter.api.Test;
@@ -38,6 +41,20 @@ class AlgebraicSimplificationTest {
         Node x = input("x", Shape.of(2, 3));
         Graph h = run(new Graph(List.of(add(scalar(0), x), sub(x, scalar(0)), div(x, scalar(1)), mul(scalar(1), x), neg(neg(x))), List.of()));
         for (Node o : h.outputs()) assertSame(x, o);
+    }
+
+    @Test
+    void sumAndMeanOfANegationNegateTheSmallResultInstead() {
+        Node x = input("x", Shape.of(5, 7));
+        Graph h = run(new Graph(List.of(sum(neg(x), List.of(0), false), mean(neg(x), List.of(1), true), max(neg(x), List.of(0), false)), List.of()));
+        for (int i = 0; i < 2; i++) {
+            Node o = h.outputs().get(i);
+            assertEquals(UnaryFn.NEG, assertInstanceOf(Unary.class, o.op()).fn(), "output " + i);
+            assertInstanceOf(Reduce.class, o.input(0).op());
+            assertSame(x, o.input(0).input(0), "reduces x itself");
+        }
+        // max(-x) = -min(x), not -max(x): left alone
+        assertInstanceOf(Unary.class, h.outputs().get(2).input(0).op());
     }
 
     @Test

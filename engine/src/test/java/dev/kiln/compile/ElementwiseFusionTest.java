@@ -47,6 +47,20 @@ class ElementwiseFusionTest {
     }
 
     @Test
+    void aBroadcastOperandIsReadByTheLoopUnexpanded() {
+        Node x = input("x", Shape.of(6, 5)), v = input("v", Shape.of(1, 5));
+        Node wide = broadcastTo(v, Shape.of(6, 5));
+        // the broadcast also feeds a matmul: it stays for that reader, and the loop still reads v
+        Graph g = new Graph(List.of(relu(mul(x, wide)), matmul(transpose(wide, List.of(1, 0)), x)), List.of());
+        Graph h = run(g);
+        Node loop = h.outputs().get(0);
+        assertInstanceOf(Fused.class, loop.op());
+        assertEquals(List.of(x, v), loop.inputs());
+        Graph alone = run(Graph.of(relu(mul(x, wide))));
+        assertEquals(1, GraphFixtures.instructions(alone), "no expanded copy is computed");
+    }
+
+    @Test
     void aValueReadOutsideTheChainIsNotFusedIntoItsMiddle() {
         Node x = input("x", Shape.of(3, 3));
         Node t = exp(neg(x));          // read by the chain and by the matmul
