@@ -33,10 +33,11 @@ public final class WorkerPool {
     /** Affine calls with more tasks than this run as {@link #parallelFor}: the claim flags are preallocated. */
     static final int MAX_AFFINE_TASKS = 256;
 
-    // An affine call whose caller waited longer than LATE_NS for a worker (a task takes microseconds, so the worker
-    // lost its core mid-task to another process) makes the affine calls of the next BACKOFF_NS run on the caller
-    // alone: on a busy machine a batch-1 step then costs one core's time, not a scheduler quantum per call.
-    private static final long LATE_NS = 200_000, BACKOFF_NS = 50_000_000;
+    // An affine call that took longer than LATE_NS (its tasks take microseconds, so a thread lost its core to
+    // another process: the worker mid-task, or the caller to a spinning worker) makes the affine calls of the next
+    // BACKOFF_NS run on the caller alone, and the workers park: on a busy machine a batch-1 step then costs one
+    // core's time, not a scheduler quantum per call (measured under load 5 on 2 cores: 2x slower without this).
+    private static final long LATE_NS = 200_000, BACKOFF_NS = 100_000_000;
 
     private static final WorkerPool SHARED = new WorkerPool(threadsFromProperty());
 
@@ -109,6 +110,7 @@ public final class WorkerPool {
             }
             return;
         }
+        long start = affine ? System.nanoTime() : 0;
         try {
             this.body = body;
             this.tasks = tasks;
@@ -134,14 +136,13 @@ public final class WorkerPool {
             }
             closed = true;
             int spins = 0;
-            long waitStart = affine ? System.nanoTime() : 0;
             while (active.get() != 0) {
                 if (spins++ < SPINS) Thread.onSpinWait();
                 else LockSupport.park(this);
             }
             if (affine) {
                 long now = System.nanoTime();
-                if (now - waitStart > LATE_NS) backoffUntil = now + BACKOFF_NS;
+                if (now - start > LATE_NS) backoffUntil = now + BACKOFF_NS;
             }
             Throwable t = failure;
             if (t != null) {
