@@ -33,11 +33,12 @@ public final class WorkerPool {
     /** Affine calls with more tasks than this run as {@link #parallelFor}: the claim flags are preallocated. */
     static final int MAX_AFFINE_TASKS = 256;
 
-    // An affine call that took longer than LATE_NS (its tasks take microseconds, so a thread lost its core to
-    // another process: the worker mid-task, or the caller to a spinning worker) makes the affine calls of the next
+    // An affine call that took longer than LATE_NS, or whose caller waited longer than WAIT_NS for a worker (its
+    // tasks take microseconds and finish together on a quiet machine, so a thread lost its core to another
+    // process: the worker mid-task, or the caller to a spinning worker) makes the affine calls of the next
     // BACKOFF_NS run on the caller alone, and the workers park: on a busy machine a batch-1 step then costs one
     // core's time, not a scheduler quantum per call (measured under load 5 on 2 cores: 2x slower without this).
-    private static final long LATE_NS = 200_000, BACKOFF_NS = 100_000_000;
+    private static final long LATE_NS = 200_000, WAIT_NS = 20_000, BACKOFF_NS = 100_000_000;
 
     private static final WorkerPool SHARED = new WorkerPool(threadsFromProperty());
 
@@ -136,13 +137,14 @@ public final class WorkerPool {
             }
             closed = true;
             int spins = 0;
+            long waitStart = affine && active.get() != 0 ? System.nanoTime() : 0;
             while (active.get() != 0) {
                 if (spins++ < SPINS) Thread.onSpinWait();
                 else LockSupport.park(this);
             }
             if (affine) {
                 long now = System.nanoTime();
-                if (now - start > LATE_NS) backoffUntil = now + BACKOFF_NS;
+                if (now - start > LATE_NS || (waitStart != 0 && now - waitStart > WAIT_NS)) backoffUntil = now + BACKOFF_NS;
             }
             Throwable t = failure;
             if (t != null) {
