@@ -92,6 +92,7 @@ public final class WorkerPool {
      * Tasks are claimed one at a time, so the caller, once done with its own, takes (from the end) the tasks of a
      * worker that has not reached them yet: a descheduled worker never holds the call up for more than the task
      * it is in. Workers do not take the caller's tasks (it is running: it called), only each other's.
+     * After a call that a busy machine made late, the calls of the next 100 ms run on the caller alone.
      */
     public void parallelForAffine(int tasks, RangeTask body) {
         run(tasks, body, tasks <= MAX_AFFINE_TASKS);
@@ -167,8 +168,8 @@ public final class WorkerPool {
         }
     }
 
-    // Own tasks first, in order; then, from the end, the tasks of the threads after this one that nobody has
-    // claimed yet (the caller's only when this is the caller).
+    // Own tasks first, in order; then, from the end, the unclaimed tasks of the other workers (never the
+    // caller's: it is running them).
     private void runAffine(int self, int s) {
         RangeTask b = body;
         int n = tasks, t = threads();
