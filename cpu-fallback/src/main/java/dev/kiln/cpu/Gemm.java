@@ -19,9 +19,10 @@ import jdk.incubator.vector.VectorSpecies;
  *   <li><b>packed</b> (BLIS/GotoBLAS): C is cut into a few big output tiles (one task each on the
  *       {@link WorkerPool}; split along N for fat shapes, M for tall ones). A tile walks N in NC-wide panels and
  *       K in KC-deep slices; it packs its B panel once per slice into NR-column slivers, then for each MC-row
- *       block packs A into MR-row slivers (zero-padded, so the micro-kernel never branches) and runs the MR×NR
- *       micro-kernel over them: 6 rows × 2 vectors = 12 FMA accumulators (6×32 on AVX-512, 6×16 on AVX2).
- *       The B sliver (KC×NR) is reused from L1/L2 while A slivers stream from L2; the B panel lives in L3.</li>
+ *       block runs the MR×NR micro-kernel over MR-row slivers of A: read in place when A is row-major, packed
+ *       (zero-padded, so the micro-kernel never branches) when transposed or short. 6 rows × 2 vectors = 12 FMA
+ *       accumulators (6×32 on AVX-512, 6×16 on AVX2). The B sliver (KC×NR) is reused from L1/L2 while A slivers
+ *       stream from L2; the B panel lives in L3.</li>
  * </ul>
  * Bias and activation are applied to each output micro-tile right after its last K slice, while it is in L1:
  * no extra pass over C. Sums run over K in the same order whatever the tiling, so results do not depend on the
@@ -54,9 +55,10 @@ public final class Gemm {
     static final int THIN_M = 4;
     // below this many multiply-adds a call stays on the calling thread: waking workers costs more
     static final long PARALLEL_FLOPS = 1L << 16;
-    // the thin path is bound by streaming B and finishes a 512×512 GEMV in ~15 µs on one core: waking a worker
-    // (and waiting for it when another process holds its core) costs more than the half it would take
-    static final long THIN_PARALLEL_FLOPS = 1L << 20;
+    // The thin path is bound by streaming B: a 512×512 GEMV takes ~15 µs on one core from L3. Split over the
+    // pool with a fixed column range per thread, each core re-reads its own half from its L2 on every call, and a
+    // spinning worker joins within a microsecond; a late one never holds the caller up (it takes the chunks back).
+    static final long THIN_PARALLEL_FLOPS = 1L << 17;
 
     private static final ThreadLocal<Job> JOBS = ThreadLocal.withInitial(Job::new);
     private static final ThreadLocal<Workspace> WORKSPACES = ThreadLocal.withInitial(Workspace::new);
@@ -138,13 +140,19 @@ public final class Gemm {
                 if (k <= 0) { emptyProduct(); return; }
                 if (n == 1 && ldc == 1 && m > THIN_M) transpose();
                 thin = m <= THIN_M;
+                // one output column with B a contiguous column (M1's last layer at batch 1): that memory is also
+                // Bᵀ stored [1, K], and the dot form runs along K in vectors where the axpy form had one scalar
+                // column (measured: 512→1 from ~1.5 µs to well under one)
+                if (thin && n == 1 && !transB && ldb == 1) { transB = true; ldb = k; }
                 long flops = (long) m * n * k * batches;
                 int threads = flops < (thin ? THIN_PARALLEL_FLOPS : PARALLEL_FLOPS) ? 1 : pool.threads();
                 if (thin) {
-                    // column chunks of whole vectors, one or two per thread: every thread streams its own part of B
+                    // one column chunk of whole vectors per thread, the same on every call (parallelForAffine): each
+                    // thread streams its own part of B. One, not more: B rows are read in chunk-wide segments, and
+                    // narrower segments stream slower (measured: 1×512×512 on one core, 4 chunks 30% slower than 1).
                     mTile = m;
                     tilesM = 1;
-                    int chunks = threads == 1 ? 1 : Math.min(2 * threads, Math.max(1, n / (4 * VL)));
+                    int chunks = threads == 1 ? 1 : Math.min(threads, Math.max(1, n / (4 * VL)));
                     nTile = chunks == 1 ? n : roundUp(divUp(n, chunks), VL);
                 } else {
                     mTile = m;
@@ -171,6 +179,7 @@ public final class Gemm {
                 tilesN = divUp(n, nTile);
                 int total = tilesM * tilesN * batches;
                 if (threads == 1) run(0, total);
+                else if (thin) pool.parallelForAffine(total, this);
                 else pool.parallelFor(total, this);
             } finally {
                 a = null; b = null; c = null; bias = null; aOffsets = null; bOffsets = null;
@@ -210,14 +219,25 @@ public final class Gemm {
         @Override public void run(int from, int to) {
             Workspace ws = WORKSPACES.get();
             int perBatch = tilesM * tilesN;
+            if (thin) {
+                // adjacent column chunks of one batch in one pass (a pool that runs the call inline hands over all)
+                for (int t = from; t < to; ) {
+                    int bi = t / perBatch, end = Math.min(to, (bi + 1) * perBatch);
+                    int ao = aOffsets == null ? aOff : aOff + aOffsets[bi];
+                    int bo = bOffsets == null ? bOff : bOff + bOffsets[bi];
+                    int j0 = (t - bi * perBatch) * nTile, j1 = Math.min(n, (end - bi * perBatch) * nTile);
+                    GemmThin.columns(this, ws, ao, bo, cOff + bi * cStride, j0, j1);
+                    t = end;
+                }
+                return;
+            }
             for (int t = from; t < to; t++) {
                 int bi = t / perBatch, r = t - bi * perBatch;
                 int i0 = (r / tilesN) * mTile, j0 = (r % tilesN) * nTile;
                 int ao = aOffsets == null ? aOff : aOff + aOffsets[bi];
                 int bo = bOffsets == null ? bOff : bOff + bOffsets[bi];
                 int co = cOff + bi * cStride;
-                if (thin) GemmThin.columns(this, ws, ao, bo, co, j0, Math.min(n, j0 + nTile));
-                else tile(ws, ao, bo, co, i0, Math.min(m, i0 + mTile), j0, Math.min(n, j0 + nTile));
+                tile(ws, ao, bo, co, i0, Math.min(m, i0 + mTile), j0, Math.min(n, j0 + nTile));
             }
         }
 
@@ -231,12 +251,20 @@ public final class Gemm {
                     packB(ws.b, bo, p0, kc, jc, nc);
                     for (int ic = i0; ic < i1; ic += MC) {
                         int mc = Math.min(MC, i1 - ic);
-                        packA(ws.a, ao, p0, kc, ic, mc);
+                        // Row-major A is read in place: the kernel's six row streams are as fast as a packed
+                        // sliver once in L1, and packing cost a tenth of M1's training time (scalar gathers).
+                        // Transposed A, and the short last sliver (zero rows keep the kernel branch-free), are packed.
+                        int direct = transA ? 0 : mc / MR * MR;
+                        if (direct < mc) packA(ws.a, ao, p0, kc, ic + direct, mc - direct);
                         for (int jr = 0; jr < nc; jr += NR) {
                             int cols = Math.min(NR, nc - jr);
                             for (int ir = 0; ir < mc; ir += MR) {
                                 int rows = Math.min(MR, mc - ir), at = co + (ic + ir) * ldc + jc + jr;
-                                microKernel(kc, ws.a, (ir / MR) * MR * kc, ws.b, (jr / NR) * NR * kc, c, at, ldc, rows, cols, add, ws.tile);
+                                if (ir < direct) {
+                                    microKernel(kc, a, ao + (ic + ir) * lda + p0, lda, ws.b, (jr / NR) * NR * kc, c, at, ldc, rows, cols, add, ws.tile);
+                                } else {
+                                    microKernel(kc, ws.a, (ir - direct) * kc, kc, ws.b, (jr / NR) * NR * kc, c, at, ldc, rows, cols, add, ws.tile);
+                                }
                                 if (last && epilogue) {
                                     int bAt = biasOff + (jc + jr) * biasStride;
                                     for (int r = 0; r < rows; r++) epilogue(c, at + r * ldc, cols, bias, bAt, biasStride, act);
@@ -276,62 +304,61 @@ public final class Gemm {
             }
         }
 
-        // dst: ⌈mc/MR⌉ slivers, each kc columns of MR floats: dst[s·MR·kc + p·MR + r] = op(A)[i0+s·MR+r, p0+p]
+        // dst: ⌈mc/MR⌉ slivers of MR rows of kc floats (row-major, as the kernel reads A in place):
+        // dst[s·MR·kc + r·kc + p] = op(A)[i0+s·MR+r, p0+p]; rows past mc are zero
         private void packA(float[] dst, int ao, int p0, int kc, int i0, int mc) {
             for (int is = 0; is < mc; is += MR) {
                 int base = (is / MR) * MR * kc, rows = Math.min(MR, mc - is), i = i0 + is;
                 if (!transA) {
-                    if (rows == MR) {
-                        // six row streams read together: one pass over the sliver's destination
-                        int s0 = ao + i * lda + p0, s1 = s0 + lda, s2 = s1 + lda, s3 = s2 + lda, s4 = s3 + lda, s5 = s4 + lda;
-                        for (int p = 0, d = base; p < kc; p++, d += MR) {
-                            dst[d] = a[s0 + p]; dst[d + 1] = a[s1 + p]; dst[d + 2] = a[s2 + p];
-                            dst[d + 3] = a[s3 + p]; dst[d + 4] = a[s4 + p]; dst[d + 5] = a[s5 + p];
-                        }
-                        continue;
-                    }
-                    for (int r = 0; r < rows; r++) {
-                        int src = ao + (i + r) * lda + p0;
-                        for (int p = 0; p < kc; p++) dst[base + p * MR + r] = a[src + p];
+                    for (int r = 0; r < rows; r++) System.arraycopy(a, ao + (i + r) * lda + p0, dst, base + r * kc, kc);
+                } else if (rows == MR) {
+                    // six row streams written together, six adjacent floats of A read per p
+                    int d0 = base, d1 = d0 + kc, d2 = d1 + kc, d3 = d2 + kc, d4 = d3 + kc, d5 = d4 + kc;
+                    for (int p = 0, src = ao + p0 * lda + i; p < kc; p++, src += lda) {
+                        dst[d0 + p] = a[src]; dst[d1 + p] = a[src + 1]; dst[d2 + p] = a[src + 2];
+                        dst[d3 + p] = a[src + 3]; dst[d4 + p] = a[src + 4]; dst[d5 + p] = a[src + 5];
                     }
                 } else {
                     for (int p = 0; p < kc; p++) {
-                        int src = ao + (p0 + p) * lda + i, d = base + p * MR;
-                        for (int r = 0; r < rows; r++) dst[d + r] = a[src + r];
+                        int src = ao + (p0 + p) * lda + i, d = base + p;
+                        for (int r = 0; r < rows; r++) dst[d + r * kc] = a[src + r];
                     }
                 }
-                for (int r = rows; r < MR; r++) for (int p = 0; p < kc; p++) dst[base + p * MR + r] = 0f;
+                for (int r = rows; r < MR; r++) java.util.Arrays.fill(dst, base + r * kc, base + (r + 1) * kc, 0f);
             }
         }
     }
 
     /**
-     * The 6×(2·VL) register tile: C[0..rows, 0..cols] (+)= Σ_p A[:, p] ⊗ B[p, :] over packed slivers.
-     * Edge tiles (rows < MR or cols < NR) go through {@code tile} so the hot loop has no masks.
+     * The 6×(2·VL) register tile: C[0..rows, 0..cols] (+)= Σ_p A[:, p] ⊗ B[p, :]. A's six rows are read at
+     * {@code pa[ia + r·lda + p]} (in place, or a packed sliver with lda = kc; always six readable rows), B from a
+     * packed sliver. Edge tiles (rows < MR or cols < NR) go through {@code tile} so the hot loop has no masks.
      */
-    static void microKernel(int kc, float[] pa, int ia, float[] pb, int ib, float[] c, int ic, int ldc,
+    static void microKernel(int kc, float[] pa, int ia, int lda, float[] pb, int ib, float[] c, int ic, int ldc,
                             int rows, int cols, boolean add, float[] tile) {
         FloatVector c00 = FloatVector.zero(SPECIES), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
         FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-        for (int p = 0; p < kc; p++, ia += MR, ib += NR) {
+        // row offsets fixed, p the only induction variable: C2 then hoists the range checks of all six streams
+        int a0r = ia, a1r = a0r + lda, a2r = a1r + lda, a3r = a2r + lda, a4r = a3r + lda, a5r = a4r + lda;
+        for (int p = 0; p < kc; p++, ib += NR) {
             FloatVector b0 = FloatVector.fromArray(SPECIES, pb, ib);
             FloatVector b1 = FloatVector.fromArray(SPECIES, pb, ib + VL);
-            FloatVector a0 = FloatVector.broadcast(SPECIES, pa[ia]);
+            FloatVector a0 = FloatVector.broadcast(SPECIES, pa[a0r + p]);
             c00 = a0.fma(b0, c00);
             c01 = a0.fma(b1, c01);
-            FloatVector a1 = FloatVector.broadcast(SPECIES, pa[ia + 1]);
+            FloatVector a1 = FloatVector.broadcast(SPECIES, pa[a1r + p]);
             c10 = a1.fma(b0, c10);
             c11 = a1.fma(b1, c11);
-            FloatVector a2 = FloatVector.broadcast(SPECIES, pa[ia + 2]);
+            FloatVector a2 = FloatVector.broadcast(SPECIES, pa[a2r + p]);
             c20 = a2.fma(b0, c20);
             c21 = a2.fma(b1, c21);
-            FloatVector a3 = FloatVector.broadcast(SPECIES, pa[ia + 3]);
+            FloatVector a3 = FloatVector.broadcast(SPECIES, pa[a3r + p]);
             c30 = a3.fma(b0, c30);
             c31 = a3.fma(b1, c31);
-            FloatVector a4 = FloatVector.broadcast(SPECIES, pa[ia + 4]);
+            FloatVector a4 = FloatVector.broadcast(SPECIES, pa[a4r + p]);
             c40 = a4.fma(b0, c40);
             c41 = a4.fma(b1, c41);
-            FloatVector a5 = FloatVector.broadcast(SPECIES, pa[ia + 5]);
+            FloatVector a5 = FloatVector.broadcast(SPECIES, pa[a5r + p]);
             c50 = a5.fma(b0, c50);
             c51 = a5.fma(b1, c51);
         }

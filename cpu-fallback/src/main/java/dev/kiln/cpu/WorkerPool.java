@@ -2,6 +2,7 @@ package dev.kiln.cpu;
 
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -13,6 +14,9 @@ import java.util.concurrent.locks.LockSupport;
  * A call allocates nothing: the job is published through volatile fields, workers spin briefly and then park,
  * and the caller waits only for the workers that joined before it ran out of chunks (woken by the last of them). Because one job is in flight at a time, a call that finds the
  * pool busy (a second calling thread, or a nested call from inside a body) runs its whole range inline.
+ * {@link #parallelForAffine} hands out the same range to the same thread on every call instead, for kernels that
+ * stream the same data on each call (batch-1 GEMVs over a layer's weights): each core then re-reads its own share from
+ * its private cache rather than from the shared L3.
  * Size: {@code Runtime.availableProcessors()}, or the system property {@code kiln.threads}.
  */
 public final class WorkerPool {
@@ -26,6 +30,16 @@ public final class WorkerPool {
     // while an idle pool costs nothing.
     private static final int SPINS = 1 << 12;
 
+    /** Affine calls with more tasks than this run as {@link #parallelFor}: the claim flags are preallocated. */
+    static final int MAX_AFFINE_TASKS = 256;
+
+    // An affine call that took longer than LATE_NS, or whose caller waited longer than WAIT_NS for a worker (its
+    // tasks take microseconds and finish together on a quiet machine, so a thread lost its core to another
+    // process: the worker mid-task, or the caller to a spinning worker) makes the affine calls of the next
+    // BACKOFF_NS run on the caller alone, and the workers park: on a busy machine a batch-1 step then costs one
+    // core's time, not a scheduler quantum per call (measured under load 5 on 2 cores: 2x slower without this).
+    private static final long LATE_NS = 200_000, WAIT_NS = 20_000, BACKOFF_NS = 100_000_000;
+
     private static final WorkerPool SHARED = new WorkerPool(threadsFromProperty());
 
     private final Worker[] workers;
@@ -37,6 +51,11 @@ public final class WorkerPool {
     private RangeTask body;
     private int tasks;
     private int grain;
+    private boolean affine;
+    // affine claims: task i is taken in job s once claims[i] == s (stamps only grow, so no reset between jobs)
+    private final AtomicIntegerArray claims = new AtomicIntegerArray(MAX_AFFINE_TASKS);
+    private int stamp;
+    private long backoffUntil;
     private volatile Thread caller;
     private volatile Throwable failure;
     private volatile int generation;
@@ -51,7 +70,7 @@ public final class WorkerPool {
         if (threads < 1) throw new IllegalArgumentException("a worker pool needs at least 1 thread, got " + threads);
         workers = new Worker[threads - 1];
         for (int i = 0; i < workers.length; i++) {
-            workers[i] = new Worker("kiln-cpu-" + (i + 1));
+            workers[i] = new Worker("kiln-cpu-" + (i + 1), i + 1);
             workers[i].start();
         }
     }
@@ -64,34 +83,69 @@ public final class WorkerPool {
 
     /** Runs {@code body} over {@code [0, tasks)} in chunks and returns when every chunk is done. */
     public void parallelFor(int tasks, RangeTask body) {
+        run(tasks, body, false);
+    }
+
+    /**
+     * As {@link #parallelFor}, but task ranges are fixed per thread: thread t (the caller is 0, worker i is i)
+     * owns tasks {@code [t·tasks/threads, (t+1)·tasks/threads)} and runs them one by one, in order, on every call.
+     * Tasks are claimed one at a time, so the caller, once done with its own, takes (from the end) the tasks of a
+     * worker that has not reached them yet: a descheduled worker never holds the call up for more than the task
+     * it is in. Workers do not take the caller's tasks (it is running: it called), only each other's.
+     * After a call that a busy machine made late, the calls of the next 100 ms run on the caller alone.
+     */
+    public void parallelForAffine(int tasks, RangeTask body) {
+        run(tasks, body, tasks <= MAX_AFFINE_TASKS);
+    }
+
+    private void run(int tasks, RangeTask body, boolean affine) {
         if (tasks <= 0) return;
         if (tasks == 1 || workers.length == 0 || !busy.compareAndSet(false, true)) {
             body.run(0, tasks);
             return;
         }
+        if (affine && backoffUntil - System.nanoTime() > 0) {
+            try {
+                body.run(0, tasks);
+            } finally {
+                busy.set(false);
+            }
+            return;
+        }
+        long start = affine ? System.nanoTime() : 0;
         try {
             this.body = body;
             this.tasks = tasks;
             // about four chunks per thread: enough to even out uneven tiles, few enough to keep claims cheap
             this.grain = Math.max(1, tasks / (4 * threads()));
+            this.affine = affine;
             this.failure = null;
             next.set(0);
             caller = Thread.currentThread();
+            // written before `closed`: a worker that reads closed == false reads this job's stamp
+            stamp = generation + 1;
             closed = false;
             generation = generation + 1;
             for (Worker w : workers) LockSupport.unpark(w);
             try {
-                runChunks();
+                if (affine) runAffine(0, stamp);
+                else runChunks();
             } catch (Throwable t) {
                 // wait for the workers anyway: returning early would let the next job reuse fields they still read
                 if (failure == null) failure = t;
                 next.set(Integer.MAX_VALUE / 2);
+                claimAll();
             }
             closed = true;
             int spins = 0;
+            long waitStart = affine && active.get() != 0 ? System.nanoTime() : 0;
             while (active.get() != 0) {
                 if (spins++ < SPINS) Thread.onSpinWait();
                 else LockSupport.park(this);
+            }
+            if (affine) {
+                long now = System.nanoTime();
+                if (now - start > LATE_NS || (waitStart != 0 && now - waitStart > WAIT_NS)) backoffUntil = now + BACKOFF_NS;
             }
             Throwable t = failure;
             if (t != null) {
@@ -114,9 +168,40 @@ public final class WorkerPool {
         }
     }
 
+    // Own tasks first, in order; then, from the end, the unclaimed tasks of the other workers (never the
+    // caller's: it is running them).
+    private void runAffine(int self, int s) {
+        RangeTask b = body;
+        int n = tasks, t = threads();
+        for (int i = self * n / t, hi = (self + 1) * n / t; i < hi; i++) {
+            if (claim(i, s)) b.run(i, i + 1);
+        }
+        for (int d = 1; d < t; d++) {
+            int o = (self + d) % t;
+            if (o == 0) continue;
+            for (int i = (o + 1) * n / t - 1, lo = o * n / t; i >= lo; i--) {
+                if (claim(i, s)) b.run(i, i + 1);
+            }
+        }
+    }
+
+    private boolean claim(int i, int s) {
+        int v = claims.get(i);
+        return v != s && claims.compareAndSet(i, v, s);
+    }
+
+    // after a failure: the others stop claiming (the caller rethrows)
+    private void claimAll() {
+        int s = stamp;
+        for (int i = 0, n = Math.min(tasks, MAX_AFFINE_TASKS); i < n; i++) claims.set(i, s);
+    }
+
     private final class Worker extends Thread {
-        Worker(String name) {
+        private final int index;
+
+        Worker(String name, int index) {
             super(name);
+            this.index = index;
             setDaemon(true);
         }
 
@@ -132,10 +217,12 @@ public final class WorkerPool {
                 active.incrementAndGet();
                 if (!closed) {
                     try {
-                        runChunks();
+                        if (affine) runAffine(index, stamp);
+                        else runChunks();
                     } catch (Throwable t) {
                         if (failure == null) failure = t;
                         next.set(Integer.MAX_VALUE / 2); // the others stop claiming; the caller rethrows
+                        claimAll();
                     }
                 }
                 if (active.decrementAndGet() == 0) LockSupport.unpark(caller);

@@ -173,6 +173,37 @@ class GemmTest {
     }
 
     @Test
+    void thinGemmSplitOverThreadsMatchesTwinAndIsIdenticalForEveryThreadCount() {
+        // big enough for the thin path to go parallel (parallelForAffine), odd column counts so the per-thread
+        // chunks end mid-vector; n = 1 with many rows is the transposed thin form, with few rows the dot form
+        int[][] shapes = {{1, 517, 263}, {3, 301, 611}, {4, 515, 70}, {300, 1, 501}, {1, 1, 5003}, {3, 1, 1500}};
+        Random r = new Random(17);
+        WorkerPool[] pools = {new WorkerPool(1), new WorkerPool(2), new WorkerPool(3)};
+        for (int[] sh : shapes) {
+            int m = sh[0], n = sh[1], k = sh[2];
+            for (int t = 0; t < 4; t++) {
+                boolean ta = (t & 1) != 0, tb = (t & 2) != 0, acc = t == 1;
+                int lda = (ta ? m : k) + 1, ldb = (tb ? k : n) + (n == 1 ? 0 : 2), ldc = n == 1 ? 1 : n + 1;
+                float[] a = random(r, 3 + (ta ? k : m) * lda), b = random(r, 1 + (tb ? n : k) * ldb);
+                float[] bias = random(r, n), c0 = random(r, m * ldc);
+                float[] expected = c0.clone();
+                GemmScalar.gemm(ta, tb, m, n, k, a, 3, lda, b, 1, ldb, expected, 0, ldc, acc, bias, 0, dev.kiln.graph.Linear.Activation.RELU);
+                float[] first = null;
+                for (WorkerPool pool : pools) {
+                    for (int rep = 0; rep < 3; rep++) {
+                        float[] actual = c0.clone();
+                        Gemm.gemm(pool, ta, tb, m, n, k, a, 3, lda, b, 1, ldb, actual, 0, ldc, acc, bias, 0, dev.kiln.graph.Linear.Activation.RELU);
+                        String what = m + "x" + n + "x" + k + " ta=" + ta + " tb=" + tb + " threads=" + pool.threads();
+                        assertClose(expected, actual, 1e-5 * Math.sqrt(k) * (k + 2), what);
+                        if (first == null) first = actual;
+                        else assertArrayEquals(first, actual, what);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void gemmAndMatmulAllocateNothingAfterWarmUp() {
         Random r = new Random(5);
         int m = 64, n = 100, k = 33;

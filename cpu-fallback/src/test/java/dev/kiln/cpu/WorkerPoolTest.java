@@ -9,6 +9,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class WorkerPoolTest {
 
@@ -118,5 +119,59 @@ class WorkerPoolTest {
         for (int i = 0; i < 1000; i++) call.run();
         assertEquals(0, allocatedBytes(call, 100), "bytes allocated by 100 parallelFor calls");
         assertEquals(2, pool.threads());
+    }
+    @Test
+    void affineCallsRunEveryIndexExactlyOnceAndInterleaveWithDynamicOnes() {
+        for (int threads : new int[] {1, 2, 3}) {
+            WorkerPool pool = new WorkerPool(threads);
+            // 300 > MAX_AFFINE_TASKS: such a call runs as parallelFor
+            for (int n : new int[] {1, 2, 3, 7, 100, WorkerPool.MAX_AFFINE_TASKS, 300}) {
+                Squares s = new Squares(n);
+                for (int round = 0; round < 20; round++) {
+                    pool.parallelForAffine(n, s);
+                    pool.parallelFor(n, s);
+                }
+                for (int i = 0; i < n; i++) assertEquals(40 * (i * i + 1), s.out[i], "index " + i + " of " + n + " with " + threads + " threads");
+            }
+        }
+    }
+
+    @Test
+    void affineTasksGoToTheirOwnerOrToTheCaller() {
+        WorkerPool pool = new WorkerPool(3);
+        Thread caller = Thread.currentThread();
+        String[] ran = new String[6];
+        WorkerPool.RangeTask who = (f, t) -> { for (int i = f; i < t; i++) ran[i] = Thread.currentThread() == caller ? "caller" : Thread.currentThread().getName(); };
+        for (int round = 0; round < 200; round++) {
+            pool.parallelForAffine(6, who);
+            // tasks [0, 2) are the caller's; [2, 4) kiln-cpu-1's and [4, 6) kiln-cpu-2's unless the caller (or the
+            // other worker) took them because their owner was late
+            assertEquals("caller", ran[0]);
+            assertEquals("caller", ran[1]);
+            for (int i = 2; i < 6; i++) {
+                assertTrue(ran[i].equals("caller") || ran[i].startsWith("kiln-cpu-"), "task " + i + " ran on " + ran[i]);
+            }
+        }
+    }
+
+    @Test
+    void aFailingAffineBodyIsRethrownAndThePoolStaysUsable() {
+        WorkerPool pool = new WorkerPool(2);
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> pool.parallelForAffine(4, (f, t) -> {
+            if (f <= 3 && 3 < t) throw new IllegalStateException("boom at 3");
+        }));
+        assertEquals("boom at 3", e.getMessage());
+        Squares s = new Squares(4);
+        pool.parallelForAffine(4, s);
+        for (int i = 0; i < 4; i++) assertEquals(i * i + 1, s.out[i]);
+    }
+
+    @Test
+    void parallelForAffineAllocatesNothingAfterWarmUp() {
+        WorkerPool pool = new WorkerPool(2);
+        Squares s = new Squares(4);
+        Runnable call = () -> pool.parallelForAffine(4, s);
+        for (int i = 0; i < 1000; i++) call.run();
+        assertEquals(0, allocatedBytes(call, 100), "bytes allocated by 100 parallelForAffine calls");
     }
 }
