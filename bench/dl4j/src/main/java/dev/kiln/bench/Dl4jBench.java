@@ -1,6 +1,7 @@
 package dev.kiln.bench;
 
 import dev.kiln.io.Json;
+import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -62,11 +63,12 @@ public final class Dl4jBench {
         int warmupSteps = Integer.parseInt(a.getOrDefault("warmup-steps", "3"));
         Timed timed = Timed.from(a, false);
         Nd4j.setDefaultDataTypes(DataType.FLOAT, DataType.FLOAT);
+        CNN2DFormat layout = CNN2DFormat.valueOf(a.getOrDefault("layout", "NCHW").toUpperCase(java.util.Locale.ROOT));
         List<Object> records = new ArrayList<>();
         for (String model : models) {
             for (String figure : figures) {
                 // A fresh network per figure: each starts from the same weights and optimizer state, as in ModelBench.
-                Spec spec = spec(model);
+                Spec spec = spec(model, layout);
                 boolean train = figure.startsWith("train");
                 int batch = figure.equals("train") ? spec.batch() : Integer.parseInt(figure.substring(figure.indexOf("_b") + 2));
                 Runnable step = train ? trainStep(spec, batch) : inferStep(spec, batch);
@@ -78,6 +80,7 @@ public final class Dl4jBench {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("system", "dl4j");
         out.put("threads", Integer.parseInt(System.getenv().getOrDefault("OMP_NUM_THREADS", "0")));
+        out.put("layout", layout.name());
         out.put("facts", facts());
         out.put("records", records);
         Files.writeString(Path.of(a.get("result")), Json.write(out));
@@ -86,18 +89,18 @@ public final class Dl4jBench {
     /** A network, its training batch, per-example input shape (NCHW for images) and classes (0: regression, 1 output). */
     record Spec(String name, MultiLayerNetwork net, int batch, long[] input, int classes) {}
 
-    static Spec spec(String name) {
+    static Spec spec(String name, CNN2DFormat layout) {
         MultiLayerNetwork net = new MultiLayerNetwork(switch (name) {
             case "M1" -> m1();
             case "M2" -> m2();
-            case "M3" -> m3();
+            case "M3" -> m3(layout);
             default -> throw new IllegalArgumentException("the DL4J peer runs M1, M2 and M3; got '" + name + "'");
         });
         net.init();
         return switch (name) {
             case "M1" -> new Spec(name, net, 256, new long[] {11}, 0);
             case "M2" -> new Spec(name, net, 512, new long[] {63}, 2);
-            default -> new Spec(name, net, 64, new long[] {1, 28, 28}, 10);
+            default -> new Spec(name, net, 64, layout == CNN2DFormat.NCHW ? new long[] {1, 28, 28} : new long[] {28, 28, 1}, 10);
         };
     }
 
@@ -131,19 +134,20 @@ public final class Dl4jBench {
     }
 
     /** 28×28×1 → conv blocks (32; 64×2; 128×3; 3×3 same, ReLU, max-pool 2) → Dense 64 ReLU, Dropout .2, Dense 10; CE. */
-    static MultiLayerConfiguration m3() {
+    static MultiLayerConfiguration m3(CNN2DFormat layout) {
         NeuralNetConfiguration.ListBuilder l = base();
         int[][] blocks = {{32}, {64, 64}, {128, 128, 128}};
         for (int[] block : blocks) {
             for (int f : block) {
-                l.layer(new ConvolutionLayer.Builder(3, 3).nOut(f).convolutionMode(ConvolutionMode.Same).activation(Activation.RELU).build());
+                l.layer(new ConvolutionLayer.Builder(3, 3).nOut(f).convolutionMode(ConvolutionMode.Same).activation(Activation.RELU)
+                        .dataFormat(layout).build());
             }
-            l.layer(new SubsamplingLayer.Builder(SubsamplingLayer.PoolingType.MAX).kernelSize(2, 2).stride(2, 2).build());
+            l.layer(new SubsamplingLayer.Builder(SubsamplingLayer.PoolingType.MAX).kernelSize(2, 2).stride(2, 2).dataFormat(layout).build());
         }
         return l.layer(new DenseLayer.Builder().nOut(64).activation(Activation.RELU).build())
                 .layer(new DropoutLayer.Builder(0.8).build())
                 .layer(new OutputLayer.Builder(LossFunction.MCXENT).nOut(10).activation(Activation.SOFTMAX).build())
-                .setInputType(InputType.convolutional(28, 28, 1)).build();
+                .setInputType(InputType.convolutional(28, 28, 1, layout)).build();
     }
 
     static INDArray features(Spec spec, int batch, SplittableRandom r) {
