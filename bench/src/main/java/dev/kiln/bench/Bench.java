@@ -32,6 +32,7 @@ import java.util.concurrent.TimeUnit;
  * ./kiln bench [--quick] [--models M1,M2,M3,M4] [--max-threads N] [--name NAME] [--peers torch|dl4j|torch,dl4j|none] [--no-peer]
  *              [--peer-json FILE]     (reuse the peer's result JSON of an earlier run on this machine)
  *              [--dl4j-json FILE]     (the same for the Deeplearning4j peer)
+ *              [--models-only]        (only the model figures: no GEMM, batch sweep or first step; the quickest peer comparison)
  * java ... dev.kiln.bench.Bench --render bench/results/NAME.json      (re-renders NAME.md and NAME.png)
  * </pre>
  * Children: {@code probe.FmaPeak} (the measured peak), {@link ModelBench}, {@link GemmBench}, {@link FirstStep},
@@ -95,12 +96,15 @@ public final class Bench {
         t = System.nanoTime();
         kiln.put("models", kilnModels(s));
         phases.put("kiln_models", secondsSince(t));
-        t = System.nanoTime();
-        kiln.put("gemm", kilnGemm(s));
-        phases.put("kiln_gemm", secondsSince(t));
+        boolean modelsOnly = a.containsKey("models-only");
+        if (!modelsOnly) {
+            t = System.nanoTime();
+            kiln.put("gemm", kilnGemm(s));
+            phases.put("kiln_gemm", secondsSince(t));
+        }
         t = System.nanoTime();
         int bestT = BenchReport.kilnBestThreads(kiln, "M1", "train", s.maxThreads());
-        if (s.models().contains("M1")) {
+        if (s.models().contains("M1") && !modelsOnly) {
             kiln.put("batch_sweep", kilnSweep(s, bestT));
             phases.put("kiln_sweep", secondsSince(t));
             t = System.nanoTime();

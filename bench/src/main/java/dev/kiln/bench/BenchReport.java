@@ -241,27 +241,30 @@ final class BenchReport {
         List<Object> kg = list(kiln.get("gemm"));
         List<Object> pg = peer == null ? List.of() : list(peer.get("gemm"));
         double peak1 = num(map(fma.get("one_thread_gflops")).get("best")), peakAll = allCoresPeak(fma);
-        line(md, "## GEMM (GFLOP/s, C = A·B fp32 row-major; checked against a float64 product before timing)");
-        line(md, "");
-        line(md, "| Shape | m×n×k | Kiln 1t | Kiln %dt | OpenBLAS 1t | OpenBLAS %dt | Kiln/OpenBLAS (best each) | Kiln %% of measured peak |", maxT, maxT);
-        line(md, "|---|---|---:|---:|---:|---:|---:|---:|");
-        Map<String, Double> k1 = gemmAt(kg, 1), kn = gemmAt(kg, maxT), o1 = gemmAt(pg, 1), on = gemmAt(pg, maxT);
-        for (String label : gemmLabels(kg)) {
-            double kb = max(k1.get(label), kn.get(label)), ob = max(o1.get(label), on.get(label));
-            double kPeak = kn.get(label) != null && Double.isFinite(kn.get(label)) && kn.get(label) >= nz(k1.get(label)) ? kn.get(label) / peakAll
-                    : nz(k1.get(label)) / peak1;
-            line(md, "| %s | %s | %s | %s | %s | %s | %s | %.0f%% |", label, dims(kg, label), num(k1.get(label)), num(kn.get(label)),
-                    num(o1.get(label)), num(on.get(label)), ratio(kb, ob), 100 * kPeak);
+        // Absent with --models-only.
+        if (kiln.containsKey("gemm")) {
+            line(md, "## GEMM (GFLOP/s, C = A·B fp32 row-major; checked against a float64 product before timing)");
+            line(md, "");
+            line(md, "| Shape | m×n×k | Kiln 1t | Kiln %dt | OpenBLAS 1t | OpenBLAS %dt | Kiln/OpenBLAS (best each) | Kiln %% of measured peak |", maxT, maxT);
+            line(md, "|---|---|---:|---:|---:|---:|---:|---:|");
+            Map<String, Double> k1 = gemmAt(kg, 1), kn = gemmAt(kg, maxT), o1 = gemmAt(pg, 1), on = gemmAt(pg, maxT);
+            for (String label : gemmLabels(kg)) {
+                double kb = max(k1.get(label), kn.get(label)), ob = max(o1.get(label), on.get(label));
+                double kPeak = kn.get(label) != null && Double.isFinite(kn.get(label)) && kn.get(label) >= nz(k1.get(label)) ? kn.get(label) / peakAll
+                        : nz(k1.get(label)) / peak1;
+                line(md, "| %s | %s | %s | %s | %s | %s | %s | %.0f%% |", label, dims(kg, label), num(k1.get(label)), num(kn.get(label)),
+                        num(o1.get(label)), num(on.get(label)), ratio(kb, ob), 100 * kPeak);
+            }
+            line(md, "");
+            line(md, "Peak for %% of peak: 1 thread: the probe's measured one-thread FMA rate (%.1f GFLOP/s); %d threads: %.1f GFLOP/s, %s.",
+                    peak1, maxT, peakAll, peakAll == num(fma.get("nominal_peak_gflops"))
+                            ? "cores × measured clock × measured FLOP/cycle (the all-cores probe run, " + num(num(map(fma.get("all_cores_gflops")).get("best")))
+                              + " GFLOP/s, was disturbed by other processes: under 1.5× the one-thread rate)"
+                            : "the all-cores probe run");
+            List<String> wrong = wrongShapes(kg);
+            if (!wrong.isEmpty()) line(md, "%n**Kiln GEMM WRONG (not timed): %s**", wrong);
+            line(md, "");
         }
-        line(md, "");
-        line(md, "Peak for %% of peak: 1 thread: the probe's measured one-thread FMA rate (%.1f GFLOP/s); %d threads: %.1f GFLOP/s, %s.",
-                peak1, maxT, peakAll, peakAll == num(fma.get("nominal_peak_gflops"))
-                        ? "cores × measured clock × measured FLOP/cycle (the all-cores probe run, " + num(num(map(fma.get("all_cores_gflops")).get("best")))
-                          + " GFLOP/s, was disturbed by other processes: under 1.5× the one-thread rate)"
-                        : "the all-cores probe run");
-        List<String> wrong = wrongShapes(kg);
-        if (!wrong.isEmpty()) line(md, "%n**Kiln GEMM WRONG (not timed): %s**", wrong);
-        line(md, "");
 
         Map<String, Object> ks = kiln.containsKey("batch_sweep") ? map(kiln.get("batch_sweep")) : null;
         if (ks != null) {

@@ -57,6 +57,7 @@ class Dl4jPeerReportTest {
         assertTrue(md.contains("natives nd4j-native-1.0.0-M2.1-linux-x86_64-avx512.jar"), md);
         assertTrue(md.contains("- Deeplearning4j peer: 3 reruns; 1 unresolved"), md);
         assertFalse(md.contains("Java peer not run"), md);
+        assertFalse(md.contains("## GEMM"), "no GEMM section without GEMM figures (--models-only)");
     }
 
     @Test
@@ -118,7 +119,6 @@ class Dl4jPeerReportTest {
         Map<String, Object> kiln = new LinkedHashMap<>();
         kiln.put("threads_tried", List.of(1, 2));
         kiln.put("models", List.of(perThreads(2, List.of(rec("M1", "train", 256, 3000, 0, 0), rec("M1", "infer_b1", 1, 2000, 0, 0)))));
-        kiln.put("gemm", List.of());
         r.put("kiln", kiln);
         r.put("peer_note", "PyTorch peer not run");
         r.put("wall_s", 1.0);
