@@ -6,6 +6,8 @@
 #   ./kiln bench --quick              Kiln and PyTorch, short runs (a few minutes on 2 cores)
 #   ./kiln bench                      full runs (all thread/layout configurations, batch 1..4096, longer timings)
 #   ./kiln bench --no-peer            Kiln only
+#   ./kiln bench --peers torch,dl4j   also Deeplearning4j (M1-M3); --peers dl4j: Kiln and DL4J only. Builds bench/dl4j
+#                                     (a Maven project outside the reactor; first time ~120 MB of nd4j/OpenBLAS natives)
 #   ./kiln bench --models M1,M3 --name latest --max-threads 2
 #   ./kiln bench jmh [JMH args]       the JMH kernel benchmarks (not part of --quick), e.g. `jmh GemmJmh -p shape=512x512x512`
 set -euo pipefail
@@ -40,15 +42,33 @@ if [[ "${1:-}" == "jmh" ]]; then
 fi
 
 args=("$@")
-want_peer=1
+# The peers asked for, as Bench reads them: --peers is a comma list (default torch), --no-peer means none.
+peers=torch
+prev=
 for a in "$@"; do
-    case "$a" in --no-peer|dl4j|none) want_peer=0 ;; esac
+    [[ "$prev" == --peers ]] && peers=$a
+    [[ "$a" == --no-peer ]] && peers=none
+    prev=$a
 done
-if ((want_peer)); then
+if [[ ",$peers," == *,torch,* ]]; then
     # Idempotent; installs Debian's python3-torch/numpy/OpenBLAS when missing (as root) and checks them.
     if ! "$root/bench/scripts/install-peer.sh" >&2; then
-        note "the PyTorch peer is not available (see above); running Kiln only"
-        args+=(--no-peer)
+        note "the PyTorch peer is not available (see above); running without it"
+        args+=(--torch-unavailable)
+    fi
+fi
+if [[ ",$peers," == *,dl4j,* ]]; then
+    # Only now, and only here: the DL4J project is not a module of the root pom, so ./kiln test and a plain
+    # ./kiln bench never download nd4j. It compiles Timed/CpuLoad/Args and the engine's Json from their sources.
+    dl4j="$root/bench/dl4j"
+    if [[ ! -f "$dl4j/target/dl4j-build.stamp" || "$(head -n1 "$dl4j/target/dl4j-build.stamp")" != "$JAVA_HOME" \
+          || -n "$(find "$dl4j/pom.xml" "$dl4j/src" "$root/bench/src/main" "$root/engine/src/main/java/dev/kiln/io" \
+                   -newer "$dl4j/target/dl4j-build.stamp" -print -quit 2>/dev/null || true)" ]]; then
+        note "building the Deeplearning4j peer (bench/dl4j; the first build downloads nd4j-native's natives from Maven Central)"
+        # shellcheck disable=SC2086 # KILN_MAVEN_ARGS is a list of words by design
+        (cd "$dl4j" && mvn -B -ntp -q ${KILN_MAVEN_ARGS:-} compile dependency:build-classpath \
+            -Dmdep.outputFile=target/dl4j-classpath.txt -Dmdep.includeScope=runtime)
+        printf '%s\n' "$JAVA_HOME" > "$dl4j/target/dl4j-build.stamp"
     fi
 fi
 exec "$JAVA_HOME/bin/java" "${jvm[@]}" -cp "$cp" dev.kiln.bench.Bench --root "$root" "${args[@]}"

@@ -12,8 +12,11 @@ import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 
@@ -26,12 +29,15 @@ import java.util.concurrent.TimeUnit;
  * script starts one interpreter per configuration). Each side's best configuration per figure is reported and named.
  *
  * <pre>
- * ./kiln bench [--quick] [--models M1,M2,M3,M4] [--max-threads N] [--name NAME] [--peers torch|none|dl4j] [--no-peer]
+ * ./kiln bench [--quick] [--models M1,M2,M3,M4] [--max-threads N] [--name NAME] [--peers torch|dl4j|torch,dl4j|none] [--no-peer]
  *              [--peer-json FILE]     (reuse the peer's result JSON of an earlier run on this machine)
+ *              [--dl4j-json FILE]     (the same for the Deeplearning4j peer)
+ *              [--models-only]        (only the model figures: no GEMM, batch sweep or first step; the quickest peer comparison)
  * java ... dev.kiln.bench.Bench --render bench/results/NAME.json      (re-renders NAME.md and NAME.png)
  * </pre>
  * Children: {@code probe.FmaPeak} (the measured peak), {@link ModelBench}, {@link GemmBench}, {@link FirstStep},
- * and {@code bench/python/peer_bench.py all}.
+ * and {@code bench/python/peer_bench.py all}; with {@code --peers dl4j}, also {@code Dl4jBench} of the separate Maven project
+ * bench/dl4j (built by bench/scripts/bench.sh only then: its nd4j natives are ~120 MB), one JVM per OMP_NUM_THREADS.
  */
 public final class Bench {
     private Bench() {}
@@ -41,7 +47,7 @@ public final class Bench {
     private static final List<String> FIGURES = List.of("train", "infer_b1", "infer_b256");
 
     /** What this run was asked to do. */
-    record Settings(boolean quick, Path root, List<String> models, List<Integer> threads, String peers, String name, Path work) {
+    record Settings(boolean quick, Path root, List<String> models, List<Integer> threads, Set<String> peers, String name, Path work) {
         int maxThreads() { return threads.getLast(); }
     }
 
@@ -63,7 +69,7 @@ public final class Bench {
         TreeSet<Integer> ts = new TreeSet<>();
         for (int t = 1; t <= Math.min(2, maxThreads); t++) ts.add(t);
         ts.add(maxThreads);
-        String peers = a.containsKey("no-peer") ? "none" : a.getOrDefault("peers", "torch");
+        Set<String> peers = peers(a);
         String name = a.getOrDefault("name", LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + (quick ? "-quick" : ""));
         Path work = Files.createTempDirectory("kiln-bench-");
         Settings s = new Settings(quick, root, List.of(a.getOrDefault("models", "M1,M2,M3,M4").toUpperCase().split(",")),
@@ -90,12 +96,15 @@ public final class Bench {
         t = System.nanoTime();
         kiln.put("models", kilnModels(s));
         phases.put("kiln_models", secondsSince(t));
-        t = System.nanoTime();
-        kiln.put("gemm", kilnGemm(s));
-        phases.put("kiln_gemm", secondsSince(t));
+        boolean modelsOnly = a.containsKey("models-only");
+        if (!modelsOnly) {
+            t = System.nanoTime();
+            kiln.put("gemm", kilnGemm(s));
+            phases.put("kiln_gemm", secondsSince(t));
+        }
         t = System.nanoTime();
         int bestT = BenchReport.kilnBestThreads(kiln, "M1", "train", s.maxThreads());
-        if (s.models().contains("M1")) {
+        if (s.models().contains("M1") && !modelsOnly) {
             kiln.put("batch_sweep", kilnSweep(s, bestT));
             phases.put("kiln_sweep", secondsSince(t));
             t = System.nanoTime();
@@ -103,22 +112,32 @@ public final class Bench {
             phases.put("kiln_first_step", secondsSince(t));
         }
 
-        switch (peers) {
-            case "torch" -> {
-                t = System.nanoTime();
-                if (a.containsKey("peer-json")) {
-                    // A peer result from an earlier run on this machine: the peer's figures do not depend on Kiln's code.
-                    log("PyTorch peer: reusing " + a.get("peer-json"));
-                    result.put("peer", map(Json.parse(Files.readString(Path.of(a.get("peer-json"))))));
-                    result.put("peer_reused_from", a.get("peer-json"));
-                } else {
-                    result.put("peer", peer(s));
-                }
-                phases.put("peer", secondsSince(t));
+        if (peers.contains("torch")) {
+            t = System.nanoTime();
+            if (a.containsKey("peer-json")) {
+                // A peer result from an earlier run on this machine: the peer's figures do not depend on Kiln's code.
+                log("PyTorch peer: reusing " + a.get("peer-json"));
+                result.put("peer", map(Json.parse(Files.readString(Path.of(a.get("peer-json"))))));
+                result.put("peer_reused_from", a.get("peer-json"));
+            } else {
+                result.put("peer", peer(s));
             }
-            case "none" -> result.put("peer_note", "PyTorch peer not run (--no-peer, or bench/scripts/install-peer.sh could not install it)");
-            case "dl4j" -> result.put("peer_note", "--peers dl4j: the Deeplearning4j peer is not implemented (left out); only Kiln was run");
-            default -> throw new IllegalArgumentException("--peers must be torch, none or dl4j, got '" + peers + "'");
+            phases.put("peer", secondsSince(t));
+        } else {
+            result.put("peer_note", a.containsKey("torch-unavailable")
+                    ? "PyTorch peer not run: bench/scripts/install-peer.sh could not install it (see its output)"
+                    : "PyTorch peer not run (--no-peer, or --peers without torch)");
+        }
+        if (peers.contains("dl4j")) {
+            t = System.nanoTime();
+            if (a.containsKey("dl4j-json")) {
+                log("Deeplearning4j peer: reusing " + a.get("dl4j-json"));
+                result.put("dl4j", map(Json.parse(Files.readString(Path.of(a.get("dl4j-json"))))));
+                result.put("dl4j_reused_from", a.get("dl4j-json"));
+            } else {
+                result.put("dl4j", dl4j(s));
+            }
+            phases.put("dl4j", secondsSince(t));
         }
         result.put("wall_s", secondsSince(start));
 
@@ -250,6 +269,71 @@ public final class Bench {
         return map(Json.parse(Files.readString(res)));
     }
 
+    /**
+     * The peers asked for: {@code --peers} is a comma list of torch and dl4j (or none; default torch); {@code --no-peer}
+     * means none; {@code --torch-unavailable} (added by bench.sh when it could not install PyTorch) drops torch only.
+     */
+    static Set<String> peers(Map<String, String> a) {
+        Set<String> out = new LinkedHashSet<>();
+        if (a.containsKey("no-peer")) return out;
+        for (String p : a.getOrDefault("peers", "torch").toLowerCase(Locale.ROOT).split(",")) {
+            switch (p.trim()) {
+                case "torch", "dl4j" -> out.add(p.trim());
+                case "none", "" -> { }
+                default -> throw new IllegalArgumentException("--peers takes torch, dl4j, torch,dl4j or none; got '" + a.get("peers") + "'");
+            }
+        }
+        if (a.containsKey("torch-unavailable")) out.remove("torch");
+        return out;
+    }
+
+    /** The models the DL4J peer runs (issue 10: M1–M3; M4 is left to the PyTorch peer). */
+    static final List<String> DL4J_MODELS = List.of("M1", "M2", "M3");
+
+    /**
+     * The Deeplearning4j peer: {@code Dl4jBench} in one JVM per OMP_NUM_THREADS value (nd4j sizes its OpenMP pool and
+     * OpenBLAS from it once, at load), each on the models' training and inference figures; the report picks the best per
+     * figure. OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE are unset for it as for the PyTorch peer (a Haswell core type would force
+     * AVX2 kernels on an AVX-512 machine).
+     */
+    static Map<String, Object> dl4j(Settings s) throws IOException, InterruptedException {
+        Path dir = s.root().resolve("bench/dl4j/target");
+        Path cpFile = dir.resolve("dl4j-classpath.txt");
+        if (!Files.isReadable(cpFile)) {
+            throw new IllegalStateException(cpFile + " is missing: bench/scripts/bench.sh builds bench/dl4j when --peers names dl4j");
+        }
+        String cp = dir.resolve("classes") + java.io.File.pathSeparator + Files.readString(cpFile).trim();
+        List<String> models = new ArrayList<>(s.models());
+        models.retainAll(DL4J_MODELS);
+        Map<String, Object> out = new LinkedHashMap<>();
+        List<Object> perThreads = new ArrayList<>();
+        List<Integer> tried = new ArrayList<>();
+        if (models.isEmpty()) {
+            out.put("note", "no model of M1–M3 asked for; the DL4J peer runs only those");
+        }
+        for (int t : models.isEmpty() ? List.<Integer>of() : s.threads()) {
+            log("Deeplearning4j peer " + String.join(",", models) + " with OMP_NUM_THREADS=" + t);
+            Path res = s.work().resolve("dl4j-t" + t + ".json");
+            List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
+                    "--enable-native-access=ALL-UNNAMED", s.quick() ? "-Xmx2g" : "-Xmx6g", "-cp", cp, "dev.kiln.bench.Dl4jBench",
+                    "--model", String.join(",", models), "--figures", String.join(",", FIGURES), "--result", res.toString()));
+            cmd.addAll(s.quick() ? List.of("--run-seconds", "0.1", "--warmup-seconds", "0.2", "--warmup-steps", "1")
+                    : List.of("--run-seconds", "1.0", "--warmup-seconds", "1.0", "--warmup-steps", "3", "--reps", "5"));
+            cmd.addAll(timing(s));
+            Map<String, String> env = new LinkedHashMap<>(System.getenv());
+            env.put("OMP_NUM_THREADS", Integer.toString(t));
+            env.remove("OPENBLAS_CORETYPE");
+            env.remove("OPENBLAS_L2_SIZE");
+            child(s, cmd, env, "Dl4jBench with OMP_NUM_THREADS=" + t, null);
+            perThreads.add(map(Json.parse(Files.readString(res))));
+            tried.add(t);
+        }
+        out.put("threads_tried", tried);
+        if (!perThreads.isEmpty()) out.put("facts", map(perThreads.getFirst()).get("facts"));
+        out.put("models", perThreads);
+        return out;
+    }
+
     // ---- processes
 
     interface LineListener { void line(String line); }
@@ -264,8 +348,19 @@ public final class Bench {
         cmd.add(s.quick() ? "-Xmx2g" : "-Xmx6g");
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), main));
         cmd.addAll(args);
+        return child(s, cmd, null, main + " on " + threads + " thread(s)", listener);
+    }
+
+    /** Runs {@code cmd} (with {@code env} as its whole environment, or this one's when null); its stdout lines, failing loudly. */
+    static List<String> child(Settings s, List<String> cmd, Map<String, String> env, String what, LineListener listener)
+            throws IOException, InterruptedException {
         Path err = Files.createTempFile(s.work(), "child-", ".err");
-        Process p = new ProcessBuilder(cmd).redirectError(err.toFile()).start();
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(err.toFile());
+        if (env != null) {
+            pb.environment().clear();
+            pb.environment().putAll(env);
+        }
+        Process p = pb.start();
         List<String> lines = new ArrayList<>();
         try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
             for (String line; (line = r.readLine()) != null; ) {
@@ -276,11 +371,12 @@ public final class Bench {
         if (!p.waitFor(30, TimeUnit.MINUTES)) p.destroyForcibly();
         if (p.exitValue() != 0) {
             List<String> e = Files.readAllLines(err);
-            throw new IllegalStateException(main + " on " + threads + " thread(s) failed (exit " + p.exitValue() + "):\n"
+            throw new IllegalStateException(what + " failed (exit " + p.exitValue() + "):\n"
                     + String.join("\n", e.subList(Math.max(0, e.size() - 30), e.size())));
         }
         for (String line : Files.readAllLines(err)) {
-            if (!line.startsWith("WARNING:")) System.err.println("  " + line);
+            // JVM warnings, and nd4j's start-up log (its facts are in the result JSON), are not worth a line here.
+            if (!line.startsWith("WARNING:") && !line.startsWith("[main] INFO") && !line.isBlank()) System.err.println("  " + line);
         }
         return lines;
     }

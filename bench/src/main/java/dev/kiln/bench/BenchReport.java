@@ -50,6 +50,36 @@ final class BenchReport {
         return best;
     }
 
+    /**
+     * The Deeplearning4j peer's best OMP_NUM_THREADS for a model figure; its per-thread results have Kiln's shape
+     * ({@code {threads, records}}), so the pick is the same.
+     */
+    static Best dl4jBest(Map<String, Object> dl4j, String model, String figure) {
+        if (dl4j == null) return Best.NONE;
+        Best best = Best.NONE;
+        for (Object perT : list(dl4j.get("models"))) {
+            int threads = (int) num(map(perT).get("threads"));
+            for (Object o : list(map(perT).get("records"))) {
+                Map<String, Object> r = map(o);
+                if (model.equals(r.get("model")) && figure.equals(r.get("figure")) && (!best.present() || num(r.get("median")) > best.median())) {
+                    best = new Best(num(r.get("median")), num(r.get("min")), num(r.get("max")), "OMP_NUM_THREADS=" + threads, threads);
+                }
+            }
+        }
+        return best;
+    }
+
+    /** What the DL4J peer ran, in words: versions, natives build, BLAS, JDK, thread counts tried. */
+    static String dl4jFacts(Map<String, Object> dl4j) {
+        if (!dl4j.containsKey("facts")) return "no figures (" + dl4j.getOrDefault("note", "no run") + ")";
+        Map<String, Object> f = map(dl4j.get("facts"));
+        Map<String, Object> env = f.containsKey("nd4j_environment") ? map(f.get("nd4j_environment")) : Map.of();
+        return String.format(Locale.ROOT, "Deeplearning4j %s, nd4j-native %s (natives %s, javacpp platform extension '%s'), BLAS %s; %s; "
+                        + "OMP_NUM_THREADS tried: %s (one JVM each; nd4j sizes OpenMP and OpenBLAS from it)",
+                f.get("dl4j"), f.get("nd4j"), f.get("nd4j_natives_jar"), f.get("platform_extension"), env.getOrDefault("blas.vendor", "?"),
+                f.get("jdk"), dl4j.get("threads_tried"));
+    }
+
     static Best kilnAt(Map<String, Object> kiln, String model, String figure, int threads) {
         for (Object perT : list(kiln.get("models"))) {
             if ((int) num(map(perT).get("threads")) != threads) continue;
@@ -127,7 +157,13 @@ final class BenchReport {
         }
         if (peer != null) for (Object note : list(peer.get("notes"))) line(md, "- Peer note: %s", note);
         if (r.containsKey("peer_reused_from")) line(md, "- Peer figures reused from %s (an earlier run on this machine)", r.get("peer_reused_from"));
-        line(md, "- Peers not run: Deeplearning4j (`--peers dl4j` is not implemented; left out)");
+        Map<String, Object> dl4j = r.containsKey("dl4j") ? map(r.get("dl4j")) : null;
+        if (dl4j != null) {
+            line(md, "- Java peer: %s", dl4jFacts(dl4j));
+            if (r.containsKey("dl4j_reused_from")) line(md, "- DL4J figures reused from %s (an earlier run on this machine)", r.get("dl4j_reused_from"));
+        } else {
+            line(md, "- Java peer not run: Deeplearning4j (`--peers torch,dl4j` or `--peers dl4j` adds it on M1–M3)");
+        }
         line(md, "- Measured fp32 FMA peak (probe, best of reps): %.1f GFLOP/s on 1 thread, %.1f GFLOP/s on %d cores; clock ≈ %.2f GHz, %.1f FLOP/cycle/core → cores × clock × FMA width = %.1f GFLOP/s",
                 num(map(fma.get("one_thread_gflops")).get("best")), num(map(fma.get("all_cores_gflops")).get("best")), (int) num(fma.get("cores")),
                 num(map(fma.get("clock_ghz_estimate")).get("best")), num(fma.get("flops_per_cycle_per_core")), num(fma.get("nominal_peak_gflops")));
@@ -148,6 +184,25 @@ final class BenchReport {
             }
         }
         line(md, "");
+
+        if (dl4j != null) {
+            line(md, "## Java peer: Deeplearning4j on M1–M3 (samples/s; ratio > 1: Kiln faster)");
+            line(md, "");
+            line(md, "| Model | Figure | Batch | Kiln | Kiln config | DL4J | DL4J config | Kiln/DL4J |");
+            line(md, "|---|---|---:|---:|---|---:|---|---:|");
+            for (String model : models(r)) {
+                for (String fig : List.of("train", "infer_b1", "infer_b256")) {
+                    Best k = kilnBest(kiln, model, fig), d = dl4jBest(dl4j, model, fig);
+                    if (!d.present()) continue;
+                    line(md, "| %s | %s | %d | %s | %s | %s | %s | %s |", model, fig, batchOf(kiln, model, fig), fmt(k), k.config(), fmt(d), d.config(),
+                            ratio(k.median(), d.median()));
+                }
+            }
+            line(md, "");
+            line(md, "DL4J's models: MultiLayerNetwork, Xavier-uniform (Glorot) weights and zero biases as Kiln's, Adam(1e-3), fp32; M3 in DL4J's "
+                    + "NCHW layout, its cross-entropy as MCXENT on softmax with one-hot labels (DL4J's equivalent of sparse CE from logits).");
+            line(md, "");
+        }
 
         if (peer != null) {
             line(md, "## PyTorch's ATen CPU capability (best samples/s with ATEN_CPU_CAPABILITY unset, where Debian's torch picks AVX2, and =avx512)");
@@ -186,27 +241,30 @@ final class BenchReport {
         List<Object> kg = list(kiln.get("gemm"));
         List<Object> pg = peer == null ? List.of() : list(peer.get("gemm"));
         double peak1 = num(map(fma.get("one_thread_gflops")).get("best")), peakAll = allCoresPeak(fma);
-        line(md, "## GEMM (GFLOP/s, C = A·B fp32 row-major; checked against a float64 product before timing)");
-        line(md, "");
-        line(md, "| Shape | m×n×k | Kiln 1t | Kiln %dt | OpenBLAS 1t | OpenBLAS %dt | Kiln/OpenBLAS (best each) | Kiln %% of measured peak |", maxT, maxT);
-        line(md, "|---|---|---:|---:|---:|---:|---:|---:|");
-        Map<String, Double> k1 = gemmAt(kg, 1), kn = gemmAt(kg, maxT), o1 = gemmAt(pg, 1), on = gemmAt(pg, maxT);
-        for (String label : gemmLabels(kg)) {
-            double kb = max(k1.get(label), kn.get(label)), ob = max(o1.get(label), on.get(label));
-            double kPeak = kn.get(label) != null && Double.isFinite(kn.get(label)) && kn.get(label) >= nz(k1.get(label)) ? kn.get(label) / peakAll
-                    : nz(k1.get(label)) / peak1;
-            line(md, "| %s | %s | %s | %s | %s | %s | %s | %.0f%% |", label, dims(kg, label), num(k1.get(label)), num(kn.get(label)),
-                    num(o1.get(label)), num(on.get(label)), ratio(kb, ob), 100 * kPeak);
+        // Absent with --models-only.
+        if (kiln.containsKey("gemm")) {
+            line(md, "## GEMM (GFLOP/s, C = A·B fp32 row-major; checked against a float64 product before timing)");
+            line(md, "");
+            line(md, "| Shape | m×n×k | Kiln 1t | Kiln %dt | OpenBLAS 1t | OpenBLAS %dt | Kiln/OpenBLAS (best each) | Kiln %% of measured peak |", maxT, maxT);
+            line(md, "|---|---|---:|---:|---:|---:|---:|---:|");
+            Map<String, Double> k1 = gemmAt(kg, 1), kn = gemmAt(kg, maxT), o1 = gemmAt(pg, 1), on = gemmAt(pg, maxT);
+            for (String label : gemmLabels(kg)) {
+                double kb = max(k1.get(label), kn.get(label)), ob = max(o1.get(label), on.get(label));
+                double kPeak = kn.get(label) != null && Double.isFinite(kn.get(label)) && kn.get(label) >= nz(k1.get(label)) ? kn.get(label) / peakAll
+                        : nz(k1.get(label)) / peak1;
+                line(md, "| %s | %s | %s | %s | %s | %s | %s | %.0f%% |", label, dims(kg, label), num(k1.get(label)), num(kn.get(label)),
+                        num(o1.get(label)), num(on.get(label)), ratio(kb, ob), 100 * kPeak);
+            }
+            line(md, "");
+            line(md, "Peak for %% of peak: 1 thread: the probe's measured one-thread FMA rate (%.1f GFLOP/s); %d threads: %.1f GFLOP/s, %s.",
+                    peak1, maxT, peakAll, peakAll == num(fma.get("nominal_peak_gflops"))
+                            ? "cores × measured clock × measured FLOP/cycle (the all-cores probe run, " + num(num(map(fma.get("all_cores_gflops")).get("best")))
+                              + " GFLOP/s, was disturbed by other processes: under 1.5× the one-thread rate)"
+                            : "the all-cores probe run");
+            List<String> wrong = wrongShapes(kg);
+            if (!wrong.isEmpty()) line(md, "%n**Kiln GEMM WRONG (not timed): %s**", wrong);
+            line(md, "");
         }
-        line(md, "");
-        line(md, "Peak for %% of peak: 1 thread: the probe's measured one-thread FMA rate (%.1f GFLOP/s); %d threads: %.1f GFLOP/s, %s.",
-                peak1, maxT, peakAll, peakAll == num(fma.get("nominal_peak_gflops"))
-                        ? "cores × measured clock × measured FLOP/cycle (the all-cores probe run, " + num(num(map(fma.get("all_cores_gflops")).get("best")))
-                          + " GFLOP/s, was disturbed by other processes: under 1.5× the one-thread rate)"
-                        : "the all-cores probe run");
-        List<String> wrong = wrongShapes(kg);
-        if (!wrong.isEmpty()) line(md, "%n**Kiln GEMM WRONG (not timed): %s**", wrong);
-        line(md, "");
 
         Map<String, Object> ks = kiln.containsKey("batch_sweep") ? map(kiln.get("batch_sweep")) : null;
         if (ks != null) {
@@ -251,6 +309,10 @@ final class BenchReport {
         int[] kr = kilnReruns(kiln);
         line(md, "- Kiln: %d timed runs rerun because other processes used the CPU; %d kept busy after the rerun limit (unresolved)", kr[0], kr[1]);
         if (peer != null) line(md, "- PyTorch peer: %d reruns; %d unresolved", (int) num(peer.get("total_reruns")), peerUnresolved(peer));
+        if (dl4j != null) {
+            int[] dr = kilnReruns(dl4j);
+            line(md, "- Deeplearning4j peer: %d reruns; %d unresolved", dr[0], dr[1]);
+        }
         line(md, "- A run is busy when other processes used more than 0.10 cores during it (from /proc/stat); "
                 + "unresolved figures are noisy, read their range.");
         line(md, "");
