@@ -6,7 +6,7 @@
 #   ./kiln bench --quick              Kiln and PyTorch, short runs (a few minutes on 2 cores)
 #   ./kiln bench                      full runs (all thread/layout configurations, batch 1..4096, longer timings)
 #   ./kiln bench --no-peer            Kiln only
-#   ./kiln bench --peers torch,dl4j   also Deeplearning4j (M1-M3); --peers dl4j: Kiln and DL4J only. Builds bench/dl4j
+#   ./kiln bench --peers dl4j         also Deeplearning4j (M1-M3), beside PyTorch (same as --peers torch,dl4j). Builds bench/dl4j
 #                                     (a Maven project outside the reactor; first time ~120 MB of nd4j/OpenBLAS natives)
 #   ./kiln bench --models M1,M3 --name latest --max-threads 2
 #   ./kiln bench jmh [JMH args]       the JMH kernel benchmarks (not part of --quick), e.g. `jmh GemmJmh -p shape=512x512x512`
@@ -50,6 +50,7 @@ for a in "$@"; do
     [[ "$a" == --no-peer ]] && peers=none
     prev=$a
 done
+[[ "$peers" == dl4j ]] && peers=torch,dl4j   # --peers dl4j adds the Java peer to PyTorch (Bench.peers reads it the same way)
 if [[ ",$peers," == *,torch,* ]]; then
     # Idempotent; installs Debian's python3-torch/numpy/OpenBLAS when missing (as root) and checks them.
     if ! "$root/bench/scripts/install-peer.sh" >&2; then

@@ -270,7 +270,8 @@ public final class Bench {
     }
 
     /**
-     * The peers asked for: {@code --peers} is a comma list of torch and dl4j (or none; default torch); {@code --no-peer}
+     * The peers asked for: {@code --peers} is a comma list of torch and dl4j (or none; default torch; dl4j alone adds
+     * DL4J to PyTorch, as the issue words it); {@code --no-peer}
      * means none; {@code --torch-unavailable} (added by bench.sh when it could not install PyTorch) drops torch only.
      */
     static Set<String> peers(Map<String, String> a) {
@@ -283,6 +284,8 @@ public final class Bench {
                 default -> throw new IllegalArgumentException("--peers takes torch, dl4j, torch,dl4j or none; got '" + a.get("peers") + "'");
             }
         }
+        // the issue's `--peers dl4j` *adds* the Java peer: PyTorch stays the reference peer
+        if (out.equals(Set.of("dl4j"))) { out.clear(); out.add("torch"); out.add("dl4j"); }
         if (a.containsKey("torch-unavailable")) out.remove("torch");
         return out;
     }
