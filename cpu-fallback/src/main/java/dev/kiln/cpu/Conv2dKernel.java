@@ -45,8 +45,23 @@ public final class Conv2dKernel {
     private final Im2col im2col = new Im2col();
     private final ConvForwardGemm forwardGemm, dataGemm;
     private final ConvFilterGemm filterGemm;
+    private final WinogradConv forwardWinograd, dataWinograd;
 
-    private Conv2dKernel(ConvGeometry g, WorkerPool pool, ConvWorkspace ws, EnumSet<Pass> passes) {
+    /**
+     * Whether 3×3 stride-1 convolutions with enough channels take the Winograd path ({@link WinogradConv});
+     * {@code -Dkiln.cpu.winograd=false} forces the implicit GEMM, for A/B measurements.
+     */
+    static final boolean WINOGRAD = !"false".equals(System.getProperty("kiln.cpu.winograd"));
+    // below this many channels on either side, the transforms cost more than the saved multiplies (measured: M3)
+    static final int MIN_WINOGRAD_CHANNELS = 16;
+
+    /** Whether {@link WinogradConv} serves the forward (and stride-1 data-gradient) pass of {@code g}. */
+    static boolean winogradApplies(ConvGeometry g) {
+        return g.kh() == 3 && g.kw() == 3 && g.strideH() == 1 && g.strideW() == 1 && g.dilationH() == 1 && g.dilationW() == 1
+                && g.groups() == 1 && g.c() >= MIN_WINOGRAD_CHANNELS && g.f() >= MIN_WINOGRAD_CHANNELS;
+    }
+
+    private Conv2dKernel(ConvGeometry g, WorkerPool pool, ConvWorkspace ws, EnumSet<Pass> passes, boolean winograd) {
         if (g.c() % g.groups() != 0 || g.f() % g.groups() != 0) {
             throw new IllegalArgumentException("channels " + g.c() + " and filters " + g.f() + " must divide into " + g.groups() + " groups");
         }
@@ -64,9 +79,17 @@ public final class Conv2dKernel {
                 ? new ConvSource(g.n(), g.h(), g.w(), g.c(), cg, g.kh(), g.kw(), g.strideH(), g.strideW(),
                                  g.dilationH(), g.dilationW(), g.padTop(), g.padLeft(), g.oh(), g.ow())
                 : null;
-        this.forwardGemm = x != null && passes.contains(Pass.FORWARD) ? new ConvForwardGemm(x, g.groups(), fg, false, pool, ws) : null;
+        boolean wino = winograd && winogradApplies(g);
+        this.forwardWinograd = wino && passes.contains(Pass.FORWARD)
+                ? new WinogradConv(g.n(), g.h(), g.w(), g.c(), g.oh(), g.ow(), g.f(), g.padTop(), g.padLeft(), false, pool, ws)
+                : null;
+        // stride 1: dx is the correlation of dy, padded by 2 - padTop above, with the flipped, channel-swapped filter
+        this.dataWinograd = wino && passes.contains(Pass.BACKWARD_DATA)
+                ? new WinogradConv(g.n(), g.oh(), g.ow(), g.f(), g.h(), g.w(), g.c(), 2 - g.padTop(), 2 - g.padLeft(), true, pool, ws)
+                : null;
+        this.forwardGemm = x != null && forwardWinograd == null && passes.contains(Pass.FORWARD) ? new ConvForwardGemm(x, g.groups(), fg, false, pool, ws) : null;
         this.filterGemm = x != null && passes.contains(Pass.BACKWARD_FILTER) ? new ConvFilterGemm(x, g.groups(), fg, pool, ws) : null;
-        boolean dataImplicit = passes.contains(Pass.BACKWARD_DATA) && g.strideH() == 1 && g.strideW() == 1
+        boolean dataImplicit = passes.contains(Pass.BACKWARD_DATA) && dataWinograd == null && g.strideH() == 1 && g.strideW() == 1
                 && (g.groups() == 1 || cg >= MIN_IMPLICIT_CHANNELS);
         // stride 1: dx is the correlation of dy, padded by (KH-1)·dilation - padTop above, with the flipped filter
         this.dataGemm = dataImplicit
@@ -74,7 +97,8 @@ public final class Conv2dKernel {
                         (g.kh() - 1) * g.dilationH() - g.padTop(), (g.kw() - 1) * g.dilationW() - g.padLeft(), g.h(), g.w()),
                         g.groups(), cg, true, pool, ws)
                 : null;
-        boolean explicit = (passes.contains(Pass.FORWARD) && forwardGemm == null) || (passes.contains(Pass.BACKWARD_DATA) && dataGemm == null)
+        boolean explicit = (passes.contains(Pass.FORWARD) && forwardGemm == null && forwardWinograd == null)
+                || (passes.contains(Pass.BACKWARD_DATA) && dataGemm == null && dataWinograd == null)
                 || (passes.contains(Pass.BACKWARD_FILTER) && filterGemm == null);
         this.col = pointwise || !explicit ? new float[0] : new float[blockRows * kdim];
     }
@@ -83,12 +107,17 @@ public final class Conv2dKernel {
     public static Conv2dKernel prepare(ConvGeometry g) { return prepare(g, WorkerPool.shared()); }
 
     public static Conv2dKernel prepare(ConvGeometry g, WorkerPool pool) {
-        return new Conv2dKernel(g, pool, new ConvWorkspace(), EnumSet.allOf(Pass.class));
+        return new Conv2dKernel(g, pool, new ConvWorkspace(), EnumSet.allOf(Pass.class), WINOGRAD);
+    }
+
+    /** As {@link #prepare(ConvGeometry, WorkerPool)}, choosing the Winograd path where it applies or never: tests and A/B harnesses. */
+    static Conv2dKernel prepare(ConvGeometry g, WorkerPool pool, boolean winograd) {
+        return new Conv2dKernel(g, pool, new ConvWorkspace(), EnumSet.allOf(Pass.class), winograd);
     }
 
     /** A kernel for the given passes, sharing {@code ws} with the other kernels of a program (run one at a time). */
     public static Conv2dKernel prepare(ConvGeometry g, WorkerPool pool, ConvWorkspace ws, Pass first, Pass... rest) {
-        return new Conv2dKernel(g, pool, ws, EnumSet.of(first, rest));
+        return new Conv2dKernel(g, pool, ws, EnumSet.of(first, rest), WINOGRAD);
     }
 
     public ConvGeometry geometry() { return g; }
@@ -100,6 +129,7 @@ public final class Conv2dKernel {
 
     /** y = act(conv(x, w) + bias), bias [F] (null: none) applied to each output tile while it is in cache; y is overwritten. */
     public void forward(float[] x, int xOff, float[] w, int wOff, float[] y, int yOff, float[] bias, int biasOff, Linear.Activation act) {
+        if (forwardWinograd != null) { forwardWinograd.run(x, xOff, w, wOff, y, yOff, bias, biasOff, act); return; }
         if (forwardGemm != null) { forwardGemm.run(x, xOff, w, wOff, g.f(), y, yOff, bias, biasOff, act); return; }
         int f = g.f();
         for (int gi = 0; gi < g.groups(); gi++) {
@@ -120,6 +150,7 @@ public final class Conv2dKernel {
 
     /** dx = ∂⟨conv(x, w), dy⟩/∂x; dx is overwritten. */
     public void backwardData(float[] dy, int dyOff, float[] w, int wOff, float[] dx, int dxOff) {
+        if (dataWinograd != null) { dataWinograd.run(dy, dyOff, w, wOff, dx, dxOff, null, 0, Linear.Activation.NONE); return; }
         if (dataGemm != null) { dataGemm.run(dy, dyOff, w, wOff, g.f(), dx, dxOff); return; }
         int f = g.f();
         if (!pointwise) Arrays.fill(dx, dxOff, dxOff + g.n() * g.h() * g.w() * g.c(), 0f);

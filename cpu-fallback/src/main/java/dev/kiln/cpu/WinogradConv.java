@@ -1,0 +1,271 @@
+package dev.kiln.cpu;
+
+import dev.kiln.graph.Linear;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Winograd F(2×2, 3×3) convolution (Lavin and Gray, 2015) for 3×3, stride-1, undilated, ungrouped convolutions:
+ * each 2×2 output tile costs 16 multiplies per (input, output) channel pair instead of 36. Serves the forward pass
+ * and, with the filter flipped and its channel axes swapped, the stride-1 backward-data pass. Twin:
+ * {@link Conv2dScalar}, through {@link Conv2dKernel}'s tests.
+ *
+ * y[n, oh, ow, co] = Σ_{i,j,ci} x[n, oh − padTop + i, ow − padLeft + j, ci] · g[i, j, ci, co], x read as zero
+ * outside [0, inH) × [0, inW). Scheme, per call: U = G g Gᵀ packed once into [16][sliver][cin][NR]; then output
+ * tiles in blocks sized so the block's V [16][tiles][cin] and M [16][tiles][cout] stay in L2: V = Bᵀ d B (vectors
+ * along the contiguous channels), 16 GEMMs M_p = V_p · U_p on {@link ConvForwardGemm#tile}'s register tile, and
+ * Y = Aᵀ M A written to y for the output pixels that exist (odd sizes: partial edge tiles), then bias and
+ * activation on those pixels while in L1. Blocks are independent tasks, so results do not depend on thread count.
+ * Accuracy: the transforms add and subtract up to 16 terms before and after the products, so fp32 error is a few
+ * 1e-6 of Σ|terms| instead of direct convolution's ~1e-7. One caller at a time.
+ */
+final class WinogradConv implements WorkerPool.RangeTask {
+    private static final VectorSpecies<Float> SPECIES = Gemm.SPECIES;
+    private static final int VL = Gemm.VL, MR = Gemm.MR, NR = Gemm.NR;
+    // floats of V plus M per block: 2^17 floats = 512 KiB, half an L2, so the block survives its 16 GEMMs
+    private static final int BLOCK_FLOATS = 1 << 17;
+    private static final int MAX_TILES_PER_BLOCK = 512;
+    // per-thread block buffers, grown at the first call of a larger geometry and kept
+    private static final ThreadLocal<float[][]> BUFFERS = ThreadLocal.withInitial(() -> new float[][] {new float[0], new float[MR * NR]});
+
+    private final int n, inH, inW, cin, outH, outW, cout, padTop, padLeft;
+    private final boolean flipped;
+    private final int tilesH, tilesW, tiles, tilesPerBlock, blocks, slivers;
+    private final int[] identity;
+    private final WorkerPool pool;
+    private final ConvWorkspace ws;
+    // the call in flight
+    private float[] x, y, bias;
+    private int xOff, yOff, biasOff;
+    private Linear.Activation act = Linear.Activation.NONE;
+
+    /**
+     * @param flipped the filter given to {@link #run} is a forward filter [3, 3, cout, cin] to be read flipped and
+     *                with its channel axes swapped (backward data: x is dy, cin the forward F, cout the forward C)
+     */
+    WinogradConv(int n, int inH, int inW, int cin, int outH, int outW, int cout, int padTop, int padLeft,
+                 boolean flipped, WorkerPool pool, ConvWorkspace ws) {
+        this.n = n; this.inH = inH; this.inW = inW; this.cin = cin;
+        this.outH = outH; this.outW = outW; this.cout = cout;
+        this.padTop = padTop; this.padLeft = padLeft;
+        this.flipped = flipped;
+        this.pool = pool;
+        this.ws = ws;
+        this.tilesH = (outH + 1) / 2;
+        this.tilesW = (outW + 1) / 2;
+        this.tiles = n * tilesH * tilesW;
+        this.slivers = (cout + NR - 1) / NR;
+        int perBlock = Math.max(2 * MR, Math.min(MAX_TILES_PER_BLOCK, BLOCK_FLOATS / (16 * (cin + cout))) / MR * MR);
+        // at least two blocks a thread when there are tiles for it, so a slow core does not hold the others up
+        while (perBlock > MR && (tiles + perBlock - 1) / perBlock < 2 * pool.threads()) perBlock -= MR;
+        this.tilesPerBlock = Math.min(perBlock, tiles);
+        this.blocks = (tiles + tilesPerBlock - 1) / tilesPerBlock;
+        this.identity = new int[cin];
+        for (int i = 0; i < cin; i++) identity[i] = i;
+        ws.reserve(packedSize());
+    }
+
+    private int packedSize() { return 16 * slivers * cin * NR; }
+
+    private int blockFloats() { return 16 * tilesPerBlock * (cin + cout); }
+
+    /** y = act(conv(x, w) + bias); y [n, outH, outW, cout] is overwritten; bias [cout] or null. */
+    void run(float[] x, int xOff, float[] w, int wOff, float[] y, int yOff, float[] bias, int biasOff, Linear.Activation act) {
+        transformFilter(w, wOff, ws.data());
+        this.x = x; this.xOff = xOff;
+        this.y = y; this.yOff = yOff;
+        this.bias = bias; this.biasOff = biasOff;
+        this.act = act;
+        try {
+            if ((long) tiles * cin * cout < 1 << 14) run(0, blocks);
+            else pool.parallelFor(blocks, this);
+        } finally {
+            this.x = null; this.y = null; this.bias = null;
+        }
+    }
+
+    // u[((p·slivers + co/NR)·cin + ci)·NR + co%NR] = (G g Gᵀ)[p] for the 3×3 kernel g of (ci, co); 0 past cout
+    private void transformFilter(float[] w, int wOff, float[] u) {
+        int tail = slivers * NR - cout;
+        if (tail > 0) {
+            for (int p = 0; p < 16; p++) for (int ci = 0; ci < cin; ci++) {
+                int at = ((p * slivers + slivers - 1) * cin + ci) * NR + NR - tail;
+                java.util.Arrays.fill(u, at, at + tail, 0f);
+            }
+        }
+        int sStride = cin * NR, pStride = slivers * sStride;
+        for (int ci = 0; ci < cin; ci++) {
+            for (int co = 0; co < cout; co++) {
+                float g00 = tap(w, wOff, 0, 0, ci, co), g01 = tap(w, wOff, 0, 1, ci, co), g02 = tap(w, wOff, 0, 2, ci, co);
+                float g10 = tap(w, wOff, 1, 0, ci, co), g11 = tap(w, wOff, 1, 1, ci, co), g12 = tap(w, wOff, 1, 2, ci, co);
+                float g20 = tap(w, wOff, 2, 0, ci, co), g21 = tap(w, wOff, 2, 1, ci, co), g22 = tap(w, wOff, 2, 2, ci, co);
+                // G g: rows (g0, (g0+g1+g2)/2, (g0−g1+g2)/2, g2) per column
+                float t00 = g00, t01 = g01, t02 = g02;
+                float t10 = 0.5f * (g00 + g10 + g20), t11 = 0.5f * (g01 + g11 + g21), t12 = 0.5f * (g02 + g12 + g22);
+                float t20 = 0.5f * (g00 - g10 + g20), t21 = 0.5f * (g01 - g11 + g21), t22 = 0.5f * (g02 - g12 + g22);
+                float t30 = g20, t31 = g21, t32 = g22;
+                int at = (co / NR) * sStride + ci * NR + co % NR;
+                at = row(u, at, pStride, t00, t01, t02);
+                at = row(u, at, pStride, t10, t11, t12);
+                at = row(u, at, pStride, t20, t21, t22);
+                row(u, at, pStride, t30, t31, t32);
+            }
+        }
+    }
+
+    // (t Gᵀ) for one row of G g: four entries p = 4·row + 0..3, pStride apart; returns the next row's position
+    private static int row(float[] u, int at, int pStride, float a, float b, float c) {
+        u[at] = a;
+        u[at + pStride] = 0.5f * (a + b + c);
+        u[at + 2 * pStride] = 0.5f * (a - b + c);
+        u[at + 3 * pStride] = c;
+        return at + 4 * pStride;
+    }
+
+    private float tap(float[] w, int wOff, int i, int j, int ci, int co) {
+        return flipped ? w[wOff + (((2 - i) * 3 + (2 - j)) * cout + co) * cin + ci]
+                       : w[wOff + ((i * 3 + j) * cin + ci) * cout + co];
+    }
+
+    @Override public void run(int from, int to) {
+        float[][] bufs = BUFFERS.get();
+        if (bufs[0].length < blockFloats()) bufs[0] = new float[blockFloats()];
+        float[] buf = bufs[0], tile = bufs[1], u = ws.data();
+        int vBase = 0, mBase = 16 * tilesPerBlock * cin;
+        for (int b = from; b < to; b++) {
+            int t0 = b * tilesPerBlock, nt = Math.min(tilesPerBlock, tiles - t0);
+            for (int tt = 0; tt < nt; tt++) inputTransform(t0 + tt, buf, vBase + tt * cin, tilesPerBlock * cin);
+            for (int p = 0; p < 16; p++) {
+                int v = vBase + p * tilesPerBlock * cin, m = mBase + p * tilesPerBlock * cout;
+                for (int s = 0; s < slivers; s++) {
+                    int j0 = s * NR, cols = Math.min(NR, cout - j0), ub = (p * slivers + s) * cin * NR;
+                    for (int r0 = 0; r0 < nt; r0 += MR) {
+                        int rows = Math.min(MR, nt - r0), last = v + (r0 + rows - 1) * cin, o0 = v + r0 * cin;
+                        ConvForwardGemm.tile(cin, buf, o0, Math.min(o0 + cin, last), Math.min(o0 + 2 * cin, last),
+                                Math.min(o0 + 3 * cin, last), Math.min(o0 + 4 * cin, last), last,
+                                identity, u, ub, NR, buf, m + r0 * cout + j0, cout, rows, cols, tile);
+                    }
+                }
+            }
+            for (int tt = 0; tt < nt; tt++) outputTransform(t0 + tt, buf, mBase + tt * cout, tilesPerBlock * cout);
+        }
+    }
+
+    // v[at + p·pStride + ci] = (Bᵀ d B)[p] for the 4×4 input patch d of tile t, channel ci
+    private void inputTransform(int t, float[] v, int at, int pStride) {
+        int perImage = tilesH * tilesW, img = t / perImage, rem = t - img * perImage, ty = rem / tilesW, tx = rem - ty * tilesW;
+        int ih = 2 * ty - padTop, iw = 2 * tx - padLeft, base = xOff + img * inH * inW * cin;
+        // row starts and column offsets of the patch, −1 outside the input (reads as zero)
+        int r0 = rowAt(base, ih), r1 = rowAt(base, ih + 1), r2 = rowAt(base, ih + 2), r3 = rowAt(base, ih + 3);
+        int c0 = colAt(iw), c1 = colAt(iw + 1), c2 = colAt(iw + 2), c3 = colAt(iw + 3);
+        float[] x = this.x;
+        int c = 0, bound = SPECIES.loopBound(cin);
+        for (; c < bound; c += VL) {
+            // Bᵀ d: rows (d0 − d2, d1 + d2, d2 − d1, d1 − d3), column by column
+            FloatVector d0 = ld(x, r0, c0, c), d1 = ld(x, r1, c0, c), d2 = ld(x, r2, c0, c), d3 = ld(x, r3, c0, c);
+            FloatVector a00 = d0.sub(d2), a10 = d1.add(d2), a20 = d2.sub(d1), a30 = d1.sub(d3);
+            d0 = ld(x, r0, c1, c); d1 = ld(x, r1, c1, c); d2 = ld(x, r2, c1, c); d3 = ld(x, r3, c1, c);
+            FloatVector a01 = d0.sub(d2), a11 = d1.add(d2), a21 = d2.sub(d1), a31 = d1.sub(d3);
+            d0 = ld(x, r0, c2, c); d1 = ld(x, r1, c2, c); d2 = ld(x, r2, c2, c); d3 = ld(x, r3, c2, c);
+            FloatVector a02 = d0.sub(d2), a12 = d1.add(d2), a22 = d2.sub(d1), a32 = d1.sub(d3);
+            d0 = ld(x, r0, c3, c); d1 = ld(x, r1, c3, c); d2 = ld(x, r2, c3, c); d3 = ld(x, r3, c3, c);
+            FloatVector a03 = d0.sub(d2), a13 = d1.add(d2), a23 = d2.sub(d1), a33 = d1.sub(d3);
+            // (Bᵀ d) B: the same combination along each row
+            int o = at + c;
+            a00.sub(a02).intoArray(v, o);
+            a01.add(a02).intoArray(v, o + pStride);
+            a02.sub(a01).intoArray(v, o + 2 * pStride);
+            a01.sub(a03).intoArray(v, o + 3 * pStride);
+            a10.sub(a12).intoArray(v, o + 4 * pStride);
+            a11.add(a12).intoArray(v, o + 5 * pStride);
+            a12.sub(a11).intoArray(v, o + 6 * pStride);
+            a11.sub(a13).intoArray(v, o + 7 * pStride);
+            a20.sub(a22).intoArray(v, o + 8 * pStride);
+            a21.add(a22).intoArray(v, o + 9 * pStride);
+            a22.sub(a21).intoArray(v, o + 10 * pStride);
+            a21.sub(a23).intoArray(v, o + 11 * pStride);
+            a30.sub(a32).intoArray(v, o + 12 * pStride);
+            a31.add(a32).intoArray(v, o + 13 * pStride);
+            a32.sub(a31).intoArray(v, o + 14 * pStride);
+            a31.sub(a33).intoArray(v, o + 15 * pStride);
+        }
+        for (; c < cin; c++) {
+            float e00 = at(x, r0, c0, c), e01 = at(x, r0, c1, c), e02 = at(x, r0, c2, c), e03 = at(x, r0, c3, c);
+            float e10 = at(x, r1, c0, c), e11 = at(x, r1, c1, c), e12 = at(x, r1, c2, c), e13 = at(x, r1, c3, c);
+            float e20 = at(x, r2, c0, c), e21 = at(x, r2, c1, c), e22 = at(x, r2, c2, c), e23 = at(x, r2, c3, c);
+            float e30 = at(x, r3, c0, c), e31 = at(x, r3, c1, c), e32 = at(x, r3, c2, c), e33 = at(x, r3, c3, c);
+            float a00 = e00 - e20, a10 = e10 + e20, a20 = e20 - e10, a30 = e10 - e30;
+            float a01 = e01 - e21, a11 = e11 + e21, a21 = e21 - e11, a31 = e11 - e31;
+            float a02 = e02 - e22, a12 = e12 + e22, a22 = e22 - e12, a32 = e12 - e32;
+            float a03 = e03 - e23, a13 = e13 + e23, a23 = e23 - e13, a33 = e13 - e33;
+            int o = at + c;
+            v[o] = a00 - a02; v[o + pStride] = a01 + a02; v[o + 2 * pStride] = a02 - a01; v[o + 3 * pStride] = a01 - a03;
+            v[o + 4 * pStride] = a10 - a12; v[o + 5 * pStride] = a11 + a12; v[o + 6 * pStride] = a12 - a11; v[o + 7 * pStride] = a11 - a13;
+            v[o + 8 * pStride] = a20 - a22; v[o + 9 * pStride] = a21 + a22; v[o + 10 * pStride] = a22 - a21; v[o + 11 * pStride] = a21 - a23;
+            v[o + 12 * pStride] = a30 - a32; v[o + 13 * pStride] = a31 + a32; v[o + 14 * pStride] = a32 - a31; v[o + 15 * pStride] = a31 - a33;
+        }
+    }
+
+    private int rowAt(int base, int ih) { return ih < 0 || ih >= inH ? -1 : base + ih * inW * cin; }
+
+    private int colAt(int iw) { return iw < 0 || iw >= inW ? -1 : iw * cin; }
+
+    private static FloatVector ld(float[] x, int row, int col, int c) {
+        return row < 0 || col < 0 ? FloatVector.zero(SPECIES) : FloatVector.fromArray(SPECIES, x, row + col + c);
+    }
+
+    private static float at(float[] x, int row, int col, int c) { return row < 0 || col < 0 ? 0f : x[row + col + c]; }
+
+    // y's pixels of tile t = (Aᵀ M A) from m[at + p·pStride + co], then bias and activation on them
+    private void outputTransform(int t, float[] m, int at, int pStride) {
+        int perImage = tilesH * tilesW, img = t / perImage, rem = t - img * perImage, ty = rem / tilesW, tx = rem - ty * tilesW;
+        int oh = 2 * ty, ow = 2 * tx;
+        boolean down = oh + 1 < outH, right = ow + 1 < outW;
+        int y00 = yOff + ((img * outH + oh) * outW + ow) * cout, y01 = y00 + cout, y10 = y00 + outW * cout, y11 = y10 + cout;
+        float[] y = this.y;
+        int c = 0, bound = SPECIES.loopBound(cout);
+        for (; c < bound; c += VL) {
+            int o = at + c;
+            // Aᵀ M: rows (m0 + m1 + m2, m1 − m2 − m3) per column
+            FloatVector m0 = FloatVector.fromArray(SPECIES, m, o), m1 = FloatVector.fromArray(SPECIES, m, o + 4 * pStride);
+            FloatVector m2 = FloatVector.fromArray(SPECIES, m, o + 8 * pStride), m3 = FloatVector.fromArray(SPECIES, m, o + 12 * pStride);
+            FloatVector s00 = m0.add(m1).add(m2), s10 = m1.sub(m2).sub(m3);
+            m0 = FloatVector.fromArray(SPECIES, m, o + pStride); m1 = FloatVector.fromArray(SPECIES, m, o + 5 * pStride);
+            m2 = FloatVector.fromArray(SPECIES, m, o + 9 * pStride); m3 = FloatVector.fromArray(SPECIES, m, o + 13 * pStride);
+            FloatVector s01 = m0.add(m1).add(m2), s11 = m1.sub(m2).sub(m3);
+            m0 = FloatVector.fromArray(SPECIES, m, o + 2 * pStride); m1 = FloatVector.fromArray(SPECIES, m, o + 6 * pStride);
+            m2 = FloatVector.fromArray(SPECIES, m, o + 10 * pStride); m3 = FloatVector.fromArray(SPECIES, m, o + 14 * pStride);
+            FloatVector s02 = m0.add(m1).add(m2), s12 = m1.sub(m2).sub(m3);
+            m0 = FloatVector.fromArray(SPECIES, m, o + 3 * pStride); m1 = FloatVector.fromArray(SPECIES, m, o + 7 * pStride);
+            m2 = FloatVector.fromArray(SPECIES, m, o + 11 * pStride); m3 = FloatVector.fromArray(SPECIES, m, o + 15 * pStride);
+            FloatVector s03 = m0.add(m1).add(m2), s13 = m1.sub(m2).sub(m3);
+            // (Aᵀ M) A: the same along each row
+            s00.add(s01).add(s02).intoArray(y, y00 + c);
+            if (right) s01.sub(s02).sub(s03).intoArray(y, y01 + c);
+            if (down) {
+                s10.add(s11).add(s12).intoArray(y, y10 + c);
+                if (right) s11.sub(s12).sub(s13).intoArray(y, y11 + c);
+            }
+        }
+        for (; c < cout; c++) {
+            int o = at + c;
+            float s00 = m[o] + m[o + 4 * pStride] + m[o + 8 * pStride], s10 = m[o + 4 * pStride] - m[o + 8 * pStride] - m[o + 12 * pStride];
+            float s01 = m[o + pStride] + m[o + 5 * pStride] + m[o + 9 * pStride], s11 = m[o + 5 * pStride] - m[o + 9 * pStride] - m[o + 13 * pStride];
+            float s02 = m[o + 2 * pStride] + m[o + 6 * pStride] + m[o + 10 * pStride], s12 = m[o + 6 * pStride] - m[o + 10 * pStride] - m[o + 14 * pStride];
+            float s03 = m[o + 3 * pStride] + m[o + 7 * pStride] + m[o + 11 * pStride], s13 = m[o + 7 * pStride] - m[o + 11 * pStride] - m[o + 15 * pStride];
+            y[y00 + c] = s00 + s01 + s02;
+            if (right) y[y01 + c] = s01 - s02 - s03;
+            if (down) {
+                y[y10 + c] = s10 + s11 + s12;
+                if (right) y[y11 + c] = s11 - s12 - s13;
+            }
+        }
+        if (bias == null && act == Linear.Activation.NONE) return;
+        Gemm.epilogue(y, y00, cout, bias, biasOff, 1, act);
+        if (right) Gemm.epilogue(y, y01, cout, bias, biasOff, 1, act);
+        if (down) {
+            Gemm.epilogue(y, y10, cout, bias, biasOff, 1, act);
+            if (right) Gemm.epilogue(y, y11, cout, bias, biasOff, 1, act);
+        }
+    }
+}
