@@ -49,9 +49,10 @@ public final class Conv2dKernel {
 
     /**
      * Whether 3×3 stride-1 convolutions with enough channels take the Winograd path ({@link WinogradConv});
-     * {@code -Dkiln.cpu.winograd=false} forces the implicit GEMM, for A/B measurements.
+     * {@code kiln.cpu.winograd=false} forces the implicit GEMM, for A/B measurements. Read at each preparation,
+     * so one JVM can compile a program each way and alternate them.
      */
-    static final boolean WINOGRAD = !"false".equals(System.getProperty("kiln.cpu.winograd"));
+    static boolean winogradEnabled() { return !"false".equals(System.getProperty("kiln.cpu.winograd")); }
     // below this many channels on either side, the transforms cost more than the saved multiplies (measured: M3)
     static final int MIN_WINOGRAD_CHANNELS = 16;
 
@@ -107,7 +108,7 @@ public final class Conv2dKernel {
     public static Conv2dKernel prepare(ConvGeometry g) { return prepare(g, WorkerPool.shared()); }
 
     public static Conv2dKernel prepare(ConvGeometry g, WorkerPool pool) {
-        return new Conv2dKernel(g, pool, new ConvWorkspace(), EnumSet.allOf(Pass.class), WINOGRAD);
+        return new Conv2dKernel(g, pool, new ConvWorkspace(), EnumSet.allOf(Pass.class), winogradEnabled());
     }
 
     /** As {@link #prepare(ConvGeometry, WorkerPool)}, choosing the Winograd path where it applies or never: tests and A/B harnesses. */
@@ -117,7 +118,7 @@ public final class Conv2dKernel {
 
     /** A kernel for the given passes, sharing {@code ws} with the other kernels of a program (run one at a time). */
     public static Conv2dKernel prepare(ConvGeometry g, WorkerPool pool, ConvWorkspace ws, Pass first, Pass... rest) {
-        return new Conv2dKernel(g, pool, ws, EnumSet.of(first, rest), WINOGRAD);
+        return new Conv2dKernel(g, pool, ws, EnumSet.of(first, rest), winogradEnabled());
     }
 
     public ConvGeometry geometry() { return g; }
