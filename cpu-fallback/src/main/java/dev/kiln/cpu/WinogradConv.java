@@ -34,6 +34,7 @@ final class WinogradConv implements WorkerPool.RangeTask {
     private final int[] identity;
     private final WorkerPool pool;
     private final ConvWorkspace ws;
+    private final FilterTransform filterTransform = new FilterTransform();
     // the call in flight
     private float[] x, y, bias;
     private int xOff, yOff, biasOff;
@@ -62,7 +63,7 @@ final class WinogradConv implements WorkerPool.RangeTask {
         this.blocks = (tiles + tilesPerBlock - 1) / tilesPerBlock;
         this.identity = new int[cin];
         for (int i = 0; i < cin; i++) identity[i] = i;
-        ws.reserve(packedSize());
+        ws.reserve(packedSize() + (flipped ? 9L * cin * cout : 0));
     }
 
     private int packedSize() { return 16 * slivers * cin * NR; }
@@ -71,7 +72,7 @@ final class WinogradConv implements WorkerPool.RangeTask {
 
     /** y = act(conv(x, w) + bias); y [n, outH, outW, cout] is overwritten; bias [cout] or null. */
     void run(float[] x, int xOff, float[] w, int wOff, float[] y, int yOff, float[] bias, int biasOff, Linear.Activation act) {
-        transformFilter(w, wOff, ws.data());
+        filterTransform.run(w, wOff);
         this.x = x; this.xOff = xOff;
         this.y = y; this.yOff = yOff;
         this.bias = bias; this.biasOff = biasOff;
@@ -84,47 +85,102 @@ final class WinogradConv implements WorkerPool.RangeTask {
         }
     }
 
-    // u[((p·slivers + co/NR)·cin + ci)·NR + co%NR] = (G g Gᵀ)[p] for the 3×3 kernel g of (ci, co); 0 past cout
-    private void transformFilter(float[] w, int wOff, float[] u) {
-        int tail = slivers * NR - cout;
-        if (tail > 0) {
-            for (int p = 0; p < 16; p++) for (int ci = 0; ci < cin; ci++) {
-                int at = ((p * slivers + slivers - 1) * cin + ci) * NR + NR - tail;
-                java.util.Arrays.fill(u, at, at + tail, 0f);
+    // u[((p·slivers + co/NR)·cin + ci)·NR + co%NR] = (G g Gᵀ)[p] for the 3×3 kernel g of (ci, co); 0 past cout.
+    // Vectors along co; a flipped filter is first copied per ci into the unflipped layout [3, 3, cin, cout] in ws.
+    private final class FilterTransform implements WorkerPool.RangeTask {
+        private float[] w;
+        private int wOff;
+
+        void run(float[] w, int wOff) {
+            this.w = w;
+            this.wOff = wOff;
+            try {
+                if ((long) cin * cout < 1 << 12) run(0, cin);
+                else pool.parallelFor(cin, this);
+            } finally {
+                this.w = null;
             }
         }
-        int sStride = cin * NR, pStride = slivers * sStride;
-        for (int ci = 0; ci < cin; ci++) {
-            for (int co = 0; co < cout; co++) {
-                float g00 = tap(w, wOff, 0, 0, ci, co), g01 = tap(w, wOff, 0, 1, ci, co), g02 = tap(w, wOff, 0, 2, ci, co);
-                float g10 = tap(w, wOff, 1, 0, ci, co), g11 = tap(w, wOff, 1, 1, ci, co), g12 = tap(w, wOff, 1, 2, ci, co);
-                float g20 = tap(w, wOff, 2, 0, ci, co), g21 = tap(w, wOff, 2, 1, ci, co), g22 = tap(w, wOff, 2, 2, ci, co);
-                // G g: rows (g0, (g0+g1+g2)/2, (g0−g1+g2)/2, g2) per column
-                float t00 = g00, t01 = g01, t02 = g02;
-                float t10 = 0.5f * (g00 + g10 + g20), t11 = 0.5f * (g01 + g11 + g21), t12 = 0.5f * (g02 + g12 + g22);
-                float t20 = 0.5f * (g00 - g10 + g20), t21 = 0.5f * (g01 - g11 + g21), t22 = 0.5f * (g02 - g12 + g22);
-                float t30 = g20, t31 = g21, t32 = g22;
-                int at = (co / NR) * sStride + ci * NR + co % NR;
-                at = row(u, at, pStride, t00, t01, t02);
-                at = row(u, at, pStride, t10, t11, t12);
-                at = row(u, at, pStride, t20, t21, t22);
-                row(u, at, pStride, t30, t31, t32);
+
+        @Override public void run(int from, int to) {
+            float[] u = ws.data(), g = w;
+            int gOff = wOff;
+            if (flipped) {
+                // scratch[(tap·cin + ci)·cout + co] = w[(flip(tap)·cout + co)·cin + ci]: rows [from, to) of each tap
+                int scratch = packedSize();
+                for (int tap = 0; tap < 9; tap++) {
+                    int src = wOff + (8 - tap) * cout * cin;
+                    for (int ci = from; ci < to; ci++) {
+                        int dst = scratch + (tap * cin + ci) * cout;
+                        for (int co = 0; co < cout; co++) u[dst + co] = w[src + co * cin + ci];
+                    }
+                }
+                g = u;
+                gOff = scratch;
+            }
+            int tail = slivers * NR - cout, sStride = cin * NR, pStride = slivers * sStride, tapStride = cin * cout;
+            int bound = SPECIES.loopBound(cout);
+            for (int ci = from; ci < to; ci++) {
+                if (tail > 0) {
+                    for (int p = 0; p < 16; p++) {
+                        int at = p * pStride + (slivers - 1) * sStride + ci * NR + NR - tail;
+                        java.util.Arrays.fill(u, at, at + tail, 0f);
+                    }
+                }
+                int gi = gOff + ci * cout, co = 0;
+                for (; co < bound; co += VL) {
+                    int o = gi + co;
+                    FloatVector g00 = FloatVector.fromArray(SPECIES, g, o), g01 = FloatVector.fromArray(SPECIES, g, o + tapStride);
+                    FloatVector g02 = FloatVector.fromArray(SPECIES, g, o + 2 * tapStride), g10 = FloatVector.fromArray(SPECIES, g, o + 3 * tapStride);
+                    FloatVector g11 = FloatVector.fromArray(SPECIES, g, o + 4 * tapStride), g12 = FloatVector.fromArray(SPECIES, g, o + 5 * tapStride);
+                    FloatVector g20 = FloatVector.fromArray(SPECIES, g, o + 6 * tapStride), g21 = FloatVector.fromArray(SPECIES, g, o + 7 * tapStride);
+                    FloatVector g22 = FloatVector.fromArray(SPECIES, g, o + 8 * tapStride);
+                    // G g: rows (g0, (g0+g1+g2)/2, (g0−g1+g2)/2, g2) per column; then the same along each row
+                    FloatVector h0 = g00.add(g20), h1 = g01.add(g21), h2 = g02.add(g22);
+                    FloatVector t10 = h0.add(g10).mul(0.5f), t11 = h1.add(g11).mul(0.5f), t12 = h2.add(g12).mul(0.5f);
+                    FloatVector t20 = h0.sub(g10).mul(0.5f), t21 = h1.sub(g11).mul(0.5f), t22 = h2.sub(g12).mul(0.5f);
+                    // written out, not a helper taking vectors: a call C2 declines to inline would box every vector
+                    int at = (co / NR) * sStride + ci * NR + co % NR;
+                    FloatVector a0 = g00.add(g02), a1 = t10.add(t12), a2 = t20.add(t22), a3 = g20.add(g22);
+                    g00.intoArray(u, at);
+                    a0.add(g01).mul(0.5f).intoArray(u, at + pStride);
+                    a0.sub(g01).mul(0.5f).intoArray(u, at + 2 * pStride);
+                    g02.intoArray(u, at + 3 * pStride);
+                    t10.intoArray(u, at + 4 * pStride);
+                    a1.add(t11).mul(0.5f).intoArray(u, at + 5 * pStride);
+                    a1.sub(t11).mul(0.5f).intoArray(u, at + 6 * pStride);
+                    t12.intoArray(u, at + 7 * pStride);
+                    t20.intoArray(u, at + 8 * pStride);
+                    a2.add(t21).mul(0.5f).intoArray(u, at + 9 * pStride);
+                    a2.sub(t21).mul(0.5f).intoArray(u, at + 10 * pStride);
+                    t22.intoArray(u, at + 11 * pStride);
+                    g20.intoArray(u, at + 12 * pStride);
+                    a3.add(g21).mul(0.5f).intoArray(u, at + 13 * pStride);
+                    a3.sub(g21).mul(0.5f).intoArray(u, at + 14 * pStride);
+                    g22.intoArray(u, at + 15 * pStride);
+                }
+                for (; co < cout; co++) {
+                    int o = gi + co;
+                    float g00 = g[o], g01 = g[o + tapStride], g02 = g[o + 2 * tapStride];
+                    float g10 = g[o + 3 * tapStride], g11 = g[o + 4 * tapStride], g12 = g[o + 5 * tapStride];
+                    float g20 = g[o + 6 * tapStride], g21 = g[o + 7 * tapStride], g22 = g[o + 8 * tapStride];
+                    float h0 = g00 + g20, h1 = g01 + g21, h2 = g02 + g22;
+                    int at = (co / NR) * sStride + ci * NR + co % NR;
+                    row(u, at, pStride, g00, g01, g02);
+                    row(u, at + 4 * pStride, pStride, 0.5f * (h0 + g10), 0.5f * (h1 + g11), 0.5f * (h2 + g12));
+                    row(u, at + 8 * pStride, pStride, 0.5f * (h0 - g10), 0.5f * (h1 - g11), 0.5f * (h2 - g12));
+                    row(u, at + 12 * pStride, pStride, g20, g21, g22);
+                }
             }
         }
     }
 
-    // (t Gᵀ) for one row of G g: four entries p = 4·row + 0..3, pStride apart; returns the next row's position
-    private static int row(float[] u, int at, int pStride, float a, float b, float c) {
+    // (t Gᵀ) for one row t of G g: entries p = 4·row + 0..3, pStride apart
+    private static void row(float[] u, int at, int pStride, float a, float b, float c) {
         u[at] = a;
         u[at + pStride] = 0.5f * (a + b + c);
         u[at + 2 * pStride] = 0.5f * (a - b + c);
         u[at + 3 * pStride] = c;
-        return at + 4 * pStride;
-    }
-
-    private float tap(float[] w, int wOff, int i, int j, int ci, int co) {
-        return flipped ? w[wOff + (((2 - i) * 3 + (2 - j)) * cout + co) * cin + ci]
-                       : w[wOff + ((i * 3 + j) * cin + ci) * cout + co];
     }
 
     @Override public void run(int from, int to) {
