@@ -13,7 +13,7 @@ import jdk.incubator.vector.VectorSpecies;
  * y[n, oh, ow, co] = Σ_{i,j,ci} x[n, oh − padTop + i, ow − padLeft + j, ci] · g[i, j, ci, co], x read as zero
  * outside [0, inH) × [0, inW). Scheme, per call: U = G g Gᵀ packed once into [16][sliver][cin][NR]; then output
  * tiles in blocks sized so the block's V [16][tiles][cin] and M [16][tiles][cout] stay in L2: V = Bᵀ d B (vectors
- * along the contiguous channels), 16 GEMMs M_p = V_p · U_p on {@link ConvForwardGemm#tile}'s register tile, and
+ * along the contiguous channels), 16 GEMMs M_p = V_p · U_p on {@link Gemm}'s 6 × 2-vector register tile, and
  * Y = Aᵀ M A written to y for the output pixels that exist (odd sizes: partial edge tiles), then bias and
  * activation on those pixels while in L1. Blocks are independent tasks, so results do not depend on thread count.
  * Accuracy: the transforms add and subtract up to 16 terms before and after the products, so fp32 error is a few
@@ -22,16 +22,15 @@ import jdk.incubator.vector.VectorSpecies;
 final class WinogradConv implements WorkerPool.RangeTask {
     private static final VectorSpecies<Float> SPECIES = Gemm.SPECIES;
     private static final int VL = Gemm.VL, MR = Gemm.MR, NR = Gemm.NR;
-    // floats of V plus M per block: 2^17 floats = 512 KiB, half an L2, so the block survives its 16 GEMMs
+    // floats of V plus M per block: 2^17 floats = 512 KiB, half of a core's L2 (1 MiB), so the block survives its 16 GEMMs
     private static final int BLOCK_FLOATS = 1 << 17;
     private static final int MAX_TILES_PER_BLOCK = 512;
     // per-thread block buffers, grown at the first call of a larger geometry and kept
-    private static final ThreadLocal<float[][]> BUFFERS = ThreadLocal.withInitial(() -> new float[][] {new float[0], new float[MR * NR]});
+    private static final ThreadLocal<float[][]> BUFFERS = ThreadLocal.withInitial(() -> new float[][] {new float[0]});
 
     private final int n, inH, inW, cin, outH, outW, cout, padTop, padLeft;
     private final boolean flipped;
-    private final int tilesH, tilesW, tiles, tilesPerBlock, blocks, slivers;
-    private final int[] identity;
+    private final int tilesH, tilesW, tiles, tilesPerBlock, blocks, slivers, ldm;
     private final WorkerPool pool;
     private final ConvWorkspace ws;
     private final FilterTransform filterTransform = new FilterTransform();
@@ -56,19 +55,18 @@ final class WinogradConv implements WorkerPool.RangeTask {
         this.tilesW = (outW + 1) / 2;
         this.tiles = n * tilesH * tilesW;
         this.slivers = (cout + NR - 1) / NR;
-        int perBlock = Math.max(2 * MR, Math.min(MAX_TILES_PER_BLOCK, BLOCK_FLOATS / (16 * (cin + cout))) / MR * MR);
+        this.ldm = slivers * NR;
+        int perBlock = Math.max(2 * MR, Math.min(MAX_TILES_PER_BLOCK, BLOCK_FLOATS / (16 * (cin + ldm))) / MR * MR);
         // at least two blocks a thread when there are tiles for it, so a slow core does not hold the others up
         while (perBlock > MR && (tiles + perBlock - 1) / perBlock < 2 * pool.threads()) perBlock -= MR;
-        this.tilesPerBlock = Math.min(perBlock, tiles);
+        this.tilesPerBlock = Math.min(perBlock, (tiles + MR - 1) / MR * MR);
         this.blocks = (tiles + tilesPerBlock - 1) / tilesPerBlock;
-        this.identity = new int[cin];
-        for (int i = 0; i < cin; i++) identity[i] = i;
         ws.reserve(packedSize() + (flipped ? 9L * cin * cout : 0));
     }
 
     private int packedSize() { return 16 * slivers * cin * NR; }
 
-    private int blockFloats() { return 16 * tilesPerBlock * (cin + cout); }
+    private int blockFloats() { return 16 * tilesPerBlock * (cin + ldm); }
 
     /** y = act(conv(x, w) + bias); y [n, outH, outW, cout] is overwritten; bias [cout] or null. */
     void run(float[] x, int xOff, float[] w, int wOff, float[] y, int yOff, float[] bias, int biasOff, Linear.Activation act) {
@@ -186,25 +184,65 @@ final class WinogradConv implements WorkerPool.RangeTask {
     @Override public void run(int from, int to) {
         float[][] bufs = BUFFERS.get();
         if (bufs[0].length < blockFloats()) bufs[0] = new float[blockFloats()];
-        float[] buf = bufs[0], tile = bufs[1], u = ws.data();
+        float[] buf = bufs[0], u = ws.data();
         int vBase = 0, mBase = 16 * tilesPerBlock * cin;
         for (int b = from; b < to; b++) {
             int t0 = b * tilesPerBlock, nt = Math.min(tilesPerBlock, tiles - t0);
             for (int tt = 0; tt < nt; tt++) inputTransform(t0 + tt, buf, vBase + tt * cin, tilesPerBlock * cin);
             for (int p = 0; p < 16; p++) {
-                int v = vBase + p * tilesPerBlock * cin, m = mBase + p * tilesPerBlock * cout;
+                int v = vBase + p * tilesPerBlock * cin, m = mBase + p * tilesPerBlock * ldm, last = v + (nt - 1) * cin;
                 for (int s = 0; s < slivers; s++) {
-                    int j0 = s * NR, cols = Math.min(NR, cout - j0), ub = (p * slivers + s) * cin * NR;
+                    int ub = (p * slivers + s) * cin * NR;
                     for (int r0 = 0; r0 < nt; r0 += MR) {
-                        int rows = Math.min(MR, nt - r0), last = v + (r0 + rows - 1) * cin, o0 = v + r0 * cin;
-                        ConvForwardGemm.tile(cin, buf, o0, Math.min(o0 + cin, last), Math.min(o0 + 2 * cin, last),
-                                Math.min(o0 + 3 * cin, last), Math.min(o0 + 4 * cin, last), last,
-                                identity, u, ub, NR, buf, m + r0 * cout + j0, cout, rows, cols, tile);
+                        // past nt the last row repeats: M has whole MR-row tiles of room, its spare rows are never read
+                        int o0 = v + r0 * cin;
+                        gemmTile(cin, buf, o0, Math.min(o0 + cin, last), Math.min(o0 + 2 * cin, last),
+                                 Math.min(o0 + 3 * cin, last), Math.min(o0 + 4 * cin, last), Math.min(o0 + 5 * cin, last),
+                                 u, ub, buf, m + r0 * ldm + s * NR, ldm);
                     }
                 }
             }
-            for (int tt = 0; tt < nt; tt++) outputTransform(t0 + tt, buf, mBase + tt * cout, tilesPerBlock * cout);
+            for (int tt = 0; tt < nt; tt++) outputTransform(t0 + tt, buf, mBase + tt * ldm, tilesPerBlock * ldm);
         }
+    }
+
+    /**
+     * c[r, 0..NR) = Σ_kk a[o_r + kk] · b[ib + kk·NR ..]: the 6 × 2-vector register tile of {@link Gemm}, on V's rows
+     * where they lie and U's packed slivers; always whole (M's rows are NR-padded), so no edge stores.
+     */
+    private static void gemmTile(int k, float[] a, int o0, int o1, int o2, int o3, int o4, int o5,
+                                 float[] b, int ib, float[] c, int ic, int ldc) {
+        FloatVector c00 = FloatVector.zero(SPECIES), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+        FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+        for (int kk = 0; kk < k; kk++, ib += NR) {
+            FloatVector b0 = FloatVector.fromArray(SPECIES, b, ib);
+            FloatVector b1 = FloatVector.fromArray(SPECIES, b, ib + VL);
+            FloatVector a0 = FloatVector.broadcast(SPECIES, a[o0 + kk]);
+            c00 = a0.fma(b0, c00);
+            c01 = a0.fma(b1, c01);
+            FloatVector a1 = FloatVector.broadcast(SPECIES, a[o1 + kk]);
+            c10 = a1.fma(b0, c10);
+            c11 = a1.fma(b1, c11);
+            FloatVector a2 = FloatVector.broadcast(SPECIES, a[o2 + kk]);
+            c20 = a2.fma(b0, c20);
+            c21 = a2.fma(b1, c21);
+            FloatVector a3 = FloatVector.broadcast(SPECIES, a[o3 + kk]);
+            c30 = a3.fma(b0, c30);
+            c31 = a3.fma(b1, c31);
+            FloatVector a4 = FloatVector.broadcast(SPECIES, a[o4 + kk]);
+            c40 = a4.fma(b0, c40);
+            c41 = a4.fma(b1, c41);
+            FloatVector a5 = FloatVector.broadcast(SPECIES, a[o5 + kk]);
+            c50 = a5.fma(b0, c50);
+            c51 = a5.fma(b1, c51);
+        }
+        int r0 = ic, r1 = ic + ldc, r2 = r1 + ldc, r3 = r2 + ldc, r4 = r3 + ldc, r5 = r4 + ldc;
+        c00.intoArray(c, r0); c01.intoArray(c, r0 + VL);
+        c10.intoArray(c, r1); c11.intoArray(c, r1 + VL);
+        c20.intoArray(c, r2); c21.intoArray(c, r2 + VL);
+        c30.intoArray(c, r3); c31.intoArray(c, r3 + VL);
+        c40.intoArray(c, r4); c41.intoArray(c, r4 + VL);
+        c50.intoArray(c, r5); c51.intoArray(c, r5 + VL);
     }
 
     // v[at + p·pStride + ci] = (Bᵀ d B)[p] for the 4×4 input patch d of tile t, channel ci
