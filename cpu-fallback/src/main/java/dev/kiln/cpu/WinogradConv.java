@@ -11,7 +11,7 @@ import jdk.incubator.vector.VectorSpecies;
  * {@link Conv2dScalar}, through {@link Conv2dKernel}'s tests.
  *
  * y[n, oh, ow, co] = Σ_{i,j,ci} x[n, oh − padTop + i, ow − padLeft + j, ci] · g[i, j, ci, co], x read as zero
- * outside [0, inH) × [0, inW). Scheme, per call: U = G g Gᵀ packed once into [16][sliver][cin][NR]; then output
+ * outside [0, inH) × [0, inW); cin and cout at least one vector ({@link Gemm#VL}). Scheme, per call: U = G g Gᵀ packed once into [16][sliver][cin][NR]; then output
  * tiles in blocks sized so the block's V [16][tiles][cin] and M [16][tiles][cout] stay in L2: V = Bᵀ d B (vectors
  * along the contiguous channels), 16 GEMMs M_p = V_p · U_p on {@link Gemm}'s 6 × 2-vector register tile, and
  * Y = Aᵀ M A written to y for the output pixels that exist (odd sizes: partial edge tiles), then bias and
@@ -45,6 +45,7 @@ final class WinogradConv implements WorkerPool.RangeTask {
      */
     WinogradConv(int n, int inH, int inW, int cin, int outH, int outW, int cout, int padTop, int padLeft,
                  boolean flipped, WorkerPool pool, ConvWorkspace ws) {
+        if (cin < VL || cout < VL) throw new IllegalArgumentException("Winograd needs at least " + VL + " channels: " + cin + " -> " + cout);
         this.n = n; this.inH = inH; this.inW = inW; this.cin = cin;
         this.outH = outH; this.outW = outW; this.cout = cout;
         this.padTop = padTop; this.padLeft = padLeft;
@@ -253,8 +254,9 @@ final class WinogradConv implements WorkerPool.RangeTask {
         int r0 = rowAt(base, ih), r1 = rowAt(base, ih + 1), r2 = rowAt(base, ih + 2), r3 = rowAt(base, ih + 3);
         int c0 = colAt(iw), c1 = colAt(iw + 1), c2 = colAt(iw + 2), c3 = colAt(iw + 3);
         float[] x = this.x;
-        int c = 0, bound = SPECIES.loopBound(cin);
-        for (; c < bound; c += VL) {
+        // a channel tail is done as the last whole vector, cin − VL .. cin, recomputing some channels: no masks
+        for (int ch = 0; ch < cin; ch += VL) {
+            int c = Math.min(ch, cin - VL);
             // Bᵀ d: rows (d0 − d2, d1 + d2, d2 − d1, d1 − d3), column by column
             FloatVector d0 = ld(x, r0, c0, c), d1 = ld(x, r1, c0, c), d2 = ld(x, r2, c0, c), d3 = ld(x, r3, c0, c);
             FloatVector a00 = d0.sub(d2), a10 = d1.add(d2), a20 = d2.sub(d1), a30 = d1.sub(d3);
@@ -283,21 +285,6 @@ final class WinogradConv implements WorkerPool.RangeTask {
             a32.sub(a31).intoArray(v, o + 14 * pStride);
             a31.sub(a33).intoArray(v, o + 15 * pStride);
         }
-        for (; c < cin; c++) {
-            float e00 = at(x, r0, c0, c), e01 = at(x, r0, c1, c), e02 = at(x, r0, c2, c), e03 = at(x, r0, c3, c);
-            float e10 = at(x, r1, c0, c), e11 = at(x, r1, c1, c), e12 = at(x, r1, c2, c), e13 = at(x, r1, c3, c);
-            float e20 = at(x, r2, c0, c), e21 = at(x, r2, c1, c), e22 = at(x, r2, c2, c), e23 = at(x, r2, c3, c);
-            float e30 = at(x, r3, c0, c), e31 = at(x, r3, c1, c), e32 = at(x, r3, c2, c), e33 = at(x, r3, c3, c);
-            float a00 = e00 - e20, a10 = e10 + e20, a20 = e20 - e10, a30 = e10 - e30;
-            float a01 = e01 - e21, a11 = e11 + e21, a21 = e21 - e11, a31 = e11 - e31;
-            float a02 = e02 - e22, a12 = e12 + e22, a22 = e22 - e12, a32 = e12 - e32;
-            float a03 = e03 - e23, a13 = e13 + e23, a23 = e23 - e13, a33 = e13 - e33;
-            int o = at + c;
-            v[o] = a00 - a02; v[o + pStride] = a01 + a02; v[o + 2 * pStride] = a02 - a01; v[o + 3 * pStride] = a01 - a03;
-            v[o + 4 * pStride] = a10 - a12; v[o + 5 * pStride] = a11 + a12; v[o + 6 * pStride] = a12 - a11; v[o + 7 * pStride] = a11 - a13;
-            v[o + 8 * pStride] = a20 - a22; v[o + 9 * pStride] = a21 + a22; v[o + 10 * pStride] = a22 - a21; v[o + 11 * pStride] = a21 - a23;
-            v[o + 12 * pStride] = a30 - a32; v[o + 13 * pStride] = a31 + a32; v[o + 14 * pStride] = a32 - a31; v[o + 15 * pStride] = a31 - a33;
-        }
     }
 
     private int rowAt(int base, int ih) { return ih < 0 || ih >= inH ? -1 : base + ih * inW * cin; }
@@ -308,7 +295,6 @@ final class WinogradConv implements WorkerPool.RangeTask {
         return row < 0 || col < 0 ? FloatVector.zero(SPECIES) : FloatVector.fromArray(SPECIES, x, row + col + c);
     }
 
-    private static float at(float[] x, int row, int col, int c) { return row < 0 || col < 0 ? 0f : x[row + col + c]; }
 
     // y's pixels of tile t = (Aᵀ M A) from m[at + p·pStride + co], then bias and activation on them
     private void outputTransform(int t, float[] m, int at, int pStride) {
@@ -317,9 +303,9 @@ final class WinogradConv implements WorkerPool.RangeTask {
         boolean down = oh + 1 < outH, right = ow + 1 < outW;
         int y00 = yOff + ((img * outH + oh) * outW + ow) * cout, y01 = y00 + cout, y10 = y00 + outW * cout, y11 = y10 + cout;
         float[] y = this.y;
-        int c = 0, bound = SPECIES.loopBound(cout);
-        for (; c < bound; c += VL) {
-            int o = at + c;
+        // a channel tail is the last whole vector again; bias and activation come after, so rewriting is harmless
+        for (int ch = 0; ch < cout; ch += VL) {
+            int c = Math.min(ch, cout - VL), o = at + c;
             // Aᵀ M: rows (m0 + m1 + m2, m1 − m2 − m3) per column
             FloatVector m0 = FloatVector.fromArray(SPECIES, m, o), m1 = FloatVector.fromArray(SPECIES, m, o + 4 * pStride);
             FloatVector m2 = FloatVector.fromArray(SPECIES, m, o + 8 * pStride), m3 = FloatVector.fromArray(SPECIES, m, o + 12 * pStride);
@@ -339,19 +325,6 @@ final class WinogradConv implements WorkerPool.RangeTask {
             if (down) {
                 s10.add(s11).add(s12).intoArray(y, y10 + c);
                 if (right) s11.sub(s12).sub(s13).intoArray(y, y11 + c);
-            }
-        }
-        for (; c < cout; c++) {
-            int o = at + c;
-            float s00 = m[o] + m[o + 4 * pStride] + m[o + 8 * pStride], s10 = m[o + 4 * pStride] - m[o + 8 * pStride] - m[o + 12 * pStride];
-            float s01 = m[o + pStride] + m[o + 5 * pStride] + m[o + 9 * pStride], s11 = m[o + 5 * pStride] - m[o + 9 * pStride] - m[o + 13 * pStride];
-            float s02 = m[o + 2 * pStride] + m[o + 6 * pStride] + m[o + 10 * pStride], s12 = m[o + 6 * pStride] - m[o + 10 * pStride] - m[o + 14 * pStride];
-            float s03 = m[o + 3 * pStride] + m[o + 7 * pStride] + m[o + 11 * pStride], s13 = m[o + 7 * pStride] - m[o + 11 * pStride] - m[o + 15 * pStride];
-            y[y00 + c] = s00 + s01 + s02;
-            if (right) y[y01 + c] = s01 - s02 - s03;
-            if (down) {
-                y[y10 + c] = s10 + s11 + s12;
-                if (right) y[y11 + c] = s11 - s12 - s13;
             }
         }
         if (bias == null && act == Linear.Activation.NONE) return;
