@@ -131,4 +131,34 @@ class WinogradConvTest {
         };
         assertEquals(0, WorkerPoolTest.allocatedBytes(calls, 50), "bytes allocated by 50 rounds of Winograd calls");
     }
+
+    @Test
+    void resultsDoNotDependOnThreadCountAndOffsetsAreHonoured() {
+        Random r = new Random(14);
+        ConvGeometry g = ConvGeometry.of(Shape.of(3, 13, 11, 48), 3, 3, 40, 1, 1, 1, 1, 1, Padding.SAME);
+        float[] x = random(r, g.inputShape().size()), w = random(r, g.filterShape().size()), bias = random(r, g.f());
+        float[] dy = random(r, g.outputShape().size());
+        float[] y1 = new float[dy.length], dx1 = new float[x.length];
+        Conv2dKernel one = Conv2dKernel.prepare(g, new WorkerPool(1), true);
+        one.forward(x, 0, w, 0, y1, 0, bias, 0, Linear.Activation.RELU);
+        one.backwardData(dy, 0, w, 0, dx1, 0);
+        // three threads, every array at an offset, the output's margins watched
+        float[] xo = new float[x.length + 3], wo = new float[w.length + 5], bo = new float[bias.length + 2], dyo = new float[dy.length + 4];
+        System.arraycopy(x, 0, xo, 3, x.length);
+        System.arraycopy(w, 0, wo, 5, w.length);
+        System.arraycopy(bias, 0, bo, 2, bias.length);
+        System.arraycopy(dy, 0, dyo, 4, dy.length);
+        float[] yo = new float[dy.length + 14], dxo = new float[x.length + 14];
+        Arrays.fill(yo, 7f);
+        Arrays.fill(dxo, 7f);
+        Conv2dKernel three = Conv2dKernel.prepare(g, new WorkerPool(3), true);
+        three.forward(xo, 3, wo, 5, yo, 7, bo, 2, Linear.Activation.RELU);
+        three.backwardData(dyo, 4, wo, 5, dxo, 7);
+        assertTrue(Arrays.equals(y1, Arrays.copyOfRange(yo, 7, 7 + y1.length)), "forward: 1 thread vs 3 threads at offsets");
+        assertTrue(Arrays.equals(dx1, Arrays.copyOfRange(dxo, 7, 7 + dx1.length)), "backwardData: 1 thread vs 3 threads at offsets");
+        for (int i = 0; i < 7; i++) {
+            assertEquals(7f, yo[i]); assertEquals(7f, yo[yo.length - 1 - i]);
+            assertEquals(7f, dxo[i]); assertEquals(7f, dxo[dxo.length - 1 - i]);
+        }
+    }
 }
