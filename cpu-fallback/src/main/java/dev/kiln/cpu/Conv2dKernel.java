@@ -48,7 +48,7 @@ public final class Conv2dKernel {
     private final Im2col im2col = new Im2col();
     private final ConvForwardGemm forwardGemm, dataGemm;
     private final ConvFilterGemm filterGemm;
-    private final WinogradConv forwardWinograd, dataWinograd;
+    private final WinogradConv forwardWinograd, dataWinograd, filterWinograd;
 
     /**
      * Whether 3×3 stride-1 convolutions with enough channels take the Winograd path ({@link WinogradConv});
@@ -91,8 +91,11 @@ public final class Conv2dKernel {
         this.dataWinograd = wino && passes.contains(Pass.BACKWARD_DATA)
                 ? new WinogradConv(g.n(), g.oh(), g.ow(), g.f(), g.h(), g.w(), g.c(), 2 - g.padTop(), 2 - g.padLeft(), true, pool, ws)
                 : null;
+        this.filterWinograd = wino && passes.contains(Pass.BACKWARD_FILTER)
+                ? new WinogradConv(g.n(), g.h(), g.w(), g.c(), g.oh(), g.ow(), g.f(), g.padTop(), g.padLeft(), false, pool, ws).forFilterGradient()
+                : null;
         this.forwardGemm = x != null && forwardWinograd == null && passes.contains(Pass.FORWARD) ? new ConvForwardGemm(x, g.groups(), fg, false, pool, ws) : null;
-        this.filterGemm = x != null && passes.contains(Pass.BACKWARD_FILTER) ? new ConvFilterGemm(x, g.groups(), fg, pool, ws) : null;
+        this.filterGemm = x != null && filterWinograd == null && passes.contains(Pass.BACKWARD_FILTER) ? new ConvFilterGemm(x, g.groups(), fg, pool, ws) : null;
         boolean dataImplicit = passes.contains(Pass.BACKWARD_DATA) && dataWinograd == null && g.strideH() == 1 && g.strideW() == 1
                 && (g.groups() == 1 || cg >= MIN_IMPLICIT_CHANNELS);
         // stride 1: dx is the correlation of dy, padded by (KH-1)·dilation - padTop above, with the flipped filter
@@ -103,7 +106,7 @@ public final class Conv2dKernel {
                 : null;
         boolean explicit = (passes.contains(Pass.FORWARD) && forwardGemm == null && forwardWinograd == null)
                 || (passes.contains(Pass.BACKWARD_DATA) && dataGemm == null && dataWinograd == null)
-                || (passes.contains(Pass.BACKWARD_FILTER) && filterGemm == null);
+                || (passes.contains(Pass.BACKWARD_FILTER) && filterGemm == null && filterWinograd == null);
         this.col = pointwise || !explicit ? new float[0] : new float[blockRows * kdim];
     }
 
@@ -175,6 +178,7 @@ public final class Conv2dKernel {
 
     /** dw = ∂⟨conv(x, w), dy⟩/∂w; dw is overwritten. */
     public void backwardFilter(float[] x, int xOff, float[] dy, int dyOff, float[] dw, int dwOff) {
+        if (filterWinograd != null) { filterWinograd.backwardFilter(x, xOff, dy, dyOff, dw, dwOff); return; }
         if (filterGemm != null) { filterGemm.run(x, xOff, dy, dyOff, dw, dwOff); return; }
         int f = g.f();
         for (int gi = 0; gi < g.groups(); gi++) {

@@ -335,4 +335,208 @@ final class WinogradConv implements WorkerPool.RangeTask {
             if (right) Gemm.epilogue(y, y11, cout, bias, biasOff, 1, act);
         }
     }
+
+    // ---- filter gradient: dw = Gᵀ (Σ_tiles (A dy Aᵀ) ⊙ (Bᵀ d B)) G, the transpose of the forward pass ----
+
+    // tiles are summed in this many segments of consecutive blocks, each into its own partial dU, then added in
+    // segment order: the split depends on the shape only, so results do not depend on the thread count
+    private static final int FILTER_SEGMENTS = 4;
+
+    private int segments() { return Math.min(FILTER_SEGMENTS, filterBlocks()); }
+
+    private int filterBlocks() { return (tiles + filterTilesPerBlock() - 1) / filterTilesPerBlock(); }
+
+    // not shrunk for the thread count, unlike tilesPerBlock: the segments' sums must not depend on it
+    private int filterTilesPerBlock() {
+        return Math.min(Math.max(2 * MR, Math.min(MAX_TILES_PER_BLOCK, BLOCK_FLOATS / (16 * (cin + ldm))) / MR * MR),
+                        (tiles + MR - 1) / MR * MR);
+    }
+
+    private int cinPadded() { return (cin + MR - 1) / MR * MR; }
+
+    private long partialFloats() { return 16L * cinPadded() * ldm; }
+
+    /** Reserves the filter gradient's partial sums; the kernel must not be {@code flipped}. */
+    WinogradConv forFilterGradient() {
+        if (flipped) throw new IllegalStateException("the filter gradient reads the forward geometry");
+        ws.reserve(segments() * partialFloats());
+        return this;
+    }
+
+    /** dw [3, 3, cin, cout] = ∂⟨conv(x, w), dy⟩/∂w, overwritten; dy [n, outH, outW, cout]. */
+    void backwardFilter(float[] x, int xOff, float[] dy, int dyOff, float[] dw, int dwOff) {
+        this.x = x; this.xOff = xOff;
+        this.y = dy; this.yOff = dyOff;
+        try {
+            filterPhase = 0;
+            if ((long) tiles * cin * cout < 1 << 14) filterTask.run(0, segments());
+            else pool.parallelFor(segments(), filterTask);
+            this.dw = dw; this.dwOff = dwOff;
+            filterPhase = 1;
+            if ((long) cin * cout < 1 << 12) filterTask.run(0, cin);
+            else pool.parallelFor(cin, filterTask);
+        } finally {
+            this.x = null; this.y = null; this.dw = null;
+        }
+    }
+
+    // the filter-gradient call in flight: its phase (0: segments' partial sums, 1: their sum's inverse transform)
+    private float[] dw;
+    private int dwOff, filterPhase;
+    private final FilterGradient filterTask = new FilterGradient();
+
+    private final class FilterGradient implements WorkerPool.RangeTask {
+        @Override public void run(int from, int to) {
+            if (filterPhase == 0) for (int s = from; s < to; s++) segment(s);
+            else for (int ci = from; ci < to; ci++) inverse(ci);
+        }
+    }
+
+    // partial dU of segment s [16][cinPadded][ldm] = Σ over its blocks' tiles of V_pᵀ · D_p
+    private void segment(int s) {
+        float[][] bufs = BUFFERS.get();
+        int tpb = filterTilesPerBlock(), need = 16 * tpb * (cin + ldm);
+        if (bufs[0].length < need) bufs[0] = new float[need];
+        float[] buf = bufs[0], part = ws.data();
+        int partAt = (int) (s * partialFloats()), segs = segments(), fb = filterBlocks(), cinP = cinPadded();
+        java.util.Arrays.fill(part, partAt, partAt + (int) partialFloats(), 0f);
+        int dBase = 16 * tpb * cin;
+        for (int b = s * fb / segs, end = (s + 1) * fb / segs; b < end; b++) {
+            int t0 = b * tpb, nt = Math.min(tpb, tiles - t0);
+            for (int tt = 0; tt < nt; tt++) {
+                inputTransform(t0 + tt, buf, tt * cin, tpb * cin);
+                dyTransform(t0 + tt, buf, dBase + tt * ldm, tpb * ldm);
+            }
+            for (int p = 0; p < 16; p++) {
+                int v = p * tpb * cin, d = dBase + p * tpb * ldm, u = partAt + p * cinP * ldm;
+                for (int c0 = 0; c0 < cin; c0 += MR) {
+                    // rows past cin repeat the last channel into the padded rows, which are never read
+                    int last = v + cin - 1, o0 = v + c0;
+                    for (int sl = 0; sl < slivers; sl++) {
+                        gradTile(nt, buf, o0, Math.min(o0 + 1, last), Math.min(o0 + 2, last), Math.min(o0 + 3, last),
+                                 Math.min(o0 + 4, last), Math.min(o0 + 5, last), cin, buf, d + sl * NR, ldm,
+                                 part, u + c0 * ldm + sl * NR, ldm);
+                    }
+                }
+            }
+        }
+    }
+
+    /** c[r, 0..NR) += Σ_kk a[o_r + kk·lda] · b[ib + kk·ldb ..]: V_pᵀ · D_p on the 6 × 2-vector register tile. */
+    private static void gradTile(int k, float[] a, int o0, int o1, int o2, int o3, int o4, int o5, int lda,
+                                 float[] b, int ib, int ldb, float[] c, int ic, int ldc) {
+        int r0 = ic, r1 = ic + ldc, r2 = r1 + ldc, r3 = r2 + ldc, r4 = r3 + ldc, r5 = r4 + ldc;
+        FloatVector c00 = FloatVector.fromArray(SPECIES, c, r0), c01 = FloatVector.fromArray(SPECIES, c, r0 + VL);
+        FloatVector c10 = FloatVector.fromArray(SPECIES, c, r1), c11 = FloatVector.fromArray(SPECIES, c, r1 + VL);
+        FloatVector c20 = FloatVector.fromArray(SPECIES, c, r2), c21 = FloatVector.fromArray(SPECIES, c, r2 + VL);
+        FloatVector c30 = FloatVector.fromArray(SPECIES, c, r3), c31 = FloatVector.fromArray(SPECIES, c, r3 + VL);
+        FloatVector c40 = FloatVector.fromArray(SPECIES, c, r4), c41 = FloatVector.fromArray(SPECIES, c, r4 + VL);
+        FloatVector c50 = FloatVector.fromArray(SPECIES, c, r5), c51 = FloatVector.fromArray(SPECIES, c, r5 + VL);
+        for (int kk = 0, ka = 0; kk < k; kk++, ka += lda, ib += ldb) {
+            FloatVector b0 = FloatVector.fromArray(SPECIES, b, ib);
+            FloatVector b1 = FloatVector.fromArray(SPECIES, b, ib + VL);
+            FloatVector a0 = FloatVector.broadcast(SPECIES, a[o0 + ka]);
+            c00 = a0.fma(b0, c00);
+            c01 = a0.fma(b1, c01);
+            FloatVector a1 = FloatVector.broadcast(SPECIES, a[o1 + ka]);
+            c10 = a1.fma(b0, c10);
+            c11 = a1.fma(b1, c11);
+            FloatVector a2 = FloatVector.broadcast(SPECIES, a[o2 + ka]);
+            c20 = a2.fma(b0, c20);
+            c21 = a2.fma(b1, c21);
+            FloatVector a3 = FloatVector.broadcast(SPECIES, a[o3 + ka]);
+            c30 = a3.fma(b0, c30);
+            c31 = a3.fma(b1, c31);
+            FloatVector a4 = FloatVector.broadcast(SPECIES, a[o4 + ka]);
+            c40 = a4.fma(b0, c40);
+            c41 = a4.fma(b1, c41);
+            FloatVector a5 = FloatVector.broadcast(SPECIES, a[o5 + ka]);
+            c50 = a5.fma(b0, c50);
+            c51 = a5.fma(b1, c51);
+        }
+        c00.intoArray(c, r0); c01.intoArray(c, r0 + VL);
+        c10.intoArray(c, r1); c11.intoArray(c, r1 + VL);
+        c20.intoArray(c, r2); c21.intoArray(c, r2 + VL);
+        c30.intoArray(c, r3); c31.intoArray(c, r3 + VL);
+        c40.intoArray(c, r4); c41.intoArray(c, r4 + VL);
+        c50.intoArray(c, r5); c51.intoArray(c, r5 + VL);
+    }
+
+    // d[at + p·pStride + co] = (A q Aᵀ)[p] for the 2×2 dy tile q of tile t (missing pixels of edge tiles read as 0)
+    private void dyTransform(int t, float[] d, int at, int pStride) {
+        int perImage = tilesH * tilesW, img = t / perImage, rem = t - img * perImage, ty = rem / tilesW, tx = rem - ty * tilesW;
+        int oh = 2 * ty, ow = 2 * tx;
+        boolean down = oh + 1 < outH, right = ow + 1 < outW;
+        int q00 = yOff + ((img * outH + oh) * outW + ow) * cout, q01 = right ? q00 + cout : -1;
+        int q10 = down ? q00 + outW * cout : -1, q11 = down && right ? q10 + cout : -1;
+        float[] dy = this.y;
+        FloatVector zero = FloatVector.zero(SPECIES);
+        for (int ch = 0; ch < cout; ch += VL) {
+            int c = Math.min(ch, cout - VL), o = at + c;
+            FloatVector e00 = FloatVector.fromArray(SPECIES, dy, q00 + c);
+            FloatVector e01 = q01 < 0 ? zero : FloatVector.fromArray(SPECIES, dy, q01 + c);
+            FloatVector e10 = q10 < 0 ? zero : FloatVector.fromArray(SPECIES, dy, q10 + c);
+            FloatVector e11 = q11 < 0 ? zero : FloatVector.fromArray(SPECIES, dy, q11 + c);
+            // A q: rows (q0, q0 + q1, q0 − q1, −q1) per column; then the same along each row
+            FloatVector s0 = e00.add(e10), s1 = e01.add(e11), t0 = e00.sub(e10), t1 = e01.sub(e11);
+            FloatVector n0 = e10.neg();
+            e00.intoArray(d, o);
+            e00.add(e01).intoArray(d, o + pStride);
+            e00.sub(e01).intoArray(d, o + 2 * pStride);
+            e01.neg().intoArray(d, o + 3 * pStride);
+            s0.intoArray(d, o + 4 * pStride);
+            s0.add(s1).intoArray(d, o + 5 * pStride);
+            s0.sub(s1).intoArray(d, o + 6 * pStride);
+            s1.neg().intoArray(d, o + 7 * pStride);
+            t0.intoArray(d, o + 8 * pStride);
+            t0.add(t1).intoArray(d, o + 9 * pStride);
+            t0.sub(t1).intoArray(d, o + 10 * pStride);
+            t1.neg().intoArray(d, o + 11 * pStride);
+            n0.intoArray(d, o + 12 * pStride);
+            n0.sub(e11).intoArray(d, o + 13 * pStride);
+            n0.add(e11).intoArray(d, o + 14 * pStride);
+            e11.intoArray(d, o + 15 * pStride);
+        }
+    }
+
+    // dw[tap, ci, :] = (Gᵀ dU G)[tap] with dU = Σ_segments partial[p, ci, :], vectors along co
+    private void inverse(int ci) {
+        float[] part = ws.data(), dw = this.dw;
+        int segs = segments(), pStride = cinPadded() * ldm, tapStride = cin * cout;
+        long segStride = partialFloats();
+        for (int ch = 0; ch < cout; ch += VL) {
+            int c = Math.min(ch, cout - VL), base = ci * ldm + c;
+            FloatVector u0 = sum(part, base, segs, segStride), u1 = sum(part, base + pStride, segs, segStride);
+            FloatVector u2 = sum(part, base + 2 * pStride, segs, segStride), u3 = sum(part, base + 3 * pStride, segs, segStride);
+            FloatVector u4 = sum(part, base + 4 * pStride, segs, segStride), u5 = sum(part, base + 5 * pStride, segs, segStride);
+            FloatVector u6 = sum(part, base + 6 * pStride, segs, segStride), u7 = sum(part, base + 7 * pStride, segs, segStride);
+            FloatVector u8 = sum(part, base + 8 * pStride, segs, segStride), u9 = sum(part, base + 9 * pStride, segs, segStride);
+            FloatVector u10 = sum(part, base + 10 * pStride, segs, segStride), u11 = sum(part, base + 11 * pStride, segs, segStride);
+            FloatVector u12 = sum(part, base + 12 * pStride, segs, segStride), u13 = sum(part, base + 13 * pStride, segs, segStride);
+            FloatVector u14 = sum(part, base + 14 * pStride, segs, segStride), u15 = sum(part, base + 15 * pStride, segs, segStride);
+            // Gᵀ dU: rows (u0 + (u1 + u2)/2, (u1 − u2)/2, (u1 + u2)/2 + u3) per column j
+            FloatVector a0 = u4.add(u8).mul(0.5f), a1 = u5.add(u9).mul(0.5f), a2 = u6.add(u10).mul(0.5f), a3 = u7.add(u11).mul(0.5f);
+            FloatVector h00 = u0.add(a0), h01 = u1.add(a1), h02 = u2.add(a2), h03 = u3.add(a3);
+            FloatVector h10 = u4.sub(u8).mul(0.5f), h11 = u5.sub(u9).mul(0.5f), h12 = u6.sub(u10).mul(0.5f), h13 = u7.sub(u11).mul(0.5f);
+            FloatVector h20 = a0.add(u12), h21 = a1.add(u13), h22 = a2.add(u14), h23 = a3.add(u15);
+            // (Gᵀ dU) G: the same along each row
+            int o = dwOff + ci * cout + c;
+            FloatVector b0 = h01.add(h02).mul(0.5f), b1 = h11.add(h12).mul(0.5f), b2 = h21.add(h22).mul(0.5f);
+            h00.add(b0).intoArray(dw, o);
+            h01.sub(h02).mul(0.5f).intoArray(dw, o + tapStride);
+            b0.add(h03).intoArray(dw, o + 2 * tapStride);
+            h10.add(b1).intoArray(dw, o + 3 * tapStride);
+            h11.sub(h12).mul(0.5f).intoArray(dw, o + 4 * tapStride);
+            b1.add(h13).intoArray(dw, o + 5 * tapStride);
+            h20.add(b2).intoArray(dw, o + 6 * tapStride);
+            h21.sub(h22).mul(0.5f).intoArray(dw, o + 7 * tapStride);
+            b2.add(h23).intoArray(dw, o + 8 * tapStride);
+        }
+    }
+
+    private static FloatVector sum(float[] part, int at, int segs, long segStride) {
+        FloatVector s = FloatVector.fromArray(SPECIES, part, at);
+        for (int k = 1; k < segs; k++) s = s.add(FloatVector.fromArray(SPECIES, part, (int) (at + k * segStride)));
+        return s;
+    }
 }

@@ -57,7 +57,7 @@ class WinogradConvTest {
     }
 
     @Test
-    void forwardAndDataGradientMatchDirectConvolutionAtOddShapes() {
+    void forwardAndBothGradientsMatchDirectConvolutionAtOddShapes() {
         Random r = new Random(11);
         Linear.Activation[] acts = {Linear.Activation.NONE, Linear.Activation.RELU};
         int k = 0;
@@ -83,6 +83,13 @@ class WinogradConvTest {
             Conv2dScalar.backwardData(g, dy, 0, w, 0, dxRef, 0);
             Conv2dScalar.backwardData(g, abs(dy), 0, abs(w), 0, dxAbs, 0);
             assertClose(dxRef, dx, dxAbs, name + " backwardData");
+
+            float[] dw = new float[w.length], dwRef = new float[w.length], dwAbs = new float[w.length];
+            Arrays.fill(dw, Float.NaN);
+            conv.backwardFilter(x, 0, dy, 0, dw, 0);
+            Conv2dScalar.backwardFilter(g, x, 0, dy, 0, dwRef, 0);
+            Conv2dScalar.backwardFilter(g, abs(x), 0, abs(dy), 0, dwAbs, 0);
+            assertClose(dwRef, dw, dwAbs, name + " backwardFilter");
         }
     }
 
@@ -95,14 +102,20 @@ class WinogradConvTest {
         float[] yAbs = new float[g.outputShape().size()], dxAbs = new float[x.length];
         Conv2dScalar.forward(g, abs(x), 0, abs(w), 0, yAbs, 0, abs(bias), 0, Linear.Activation.NONE);
         Conv2dScalar.backwardData(g, abs(dy), 0, abs(w), 0, dxAbs, 0);
-        float[][] ys = new float[2][], dxs = new float[2][];
+        float[][] ys = new float[2][], dxs = new float[2][], dws = new float[2][];
         for (int v = 0; v < 2; v++) {
             Conv2dKernel conv = Conv2dKernel.prepare(g, WorkerPool.shared(), v == 1);
             ys[v] = new float[yAbs.length];
             dxs[v] = new float[x.length];
             conv.forward(x, 0, w, 0, ys[v], 0, bias, 0, Linear.Activation.RELU);
             conv.backwardData(dy, 0, w, 0, dxs[v], 0);
+            dws[v] = new float[w.length];
+            conv.backwardFilter(x, 0, dy, 0, dws[v], 0);
         }
+        float[] dwAbs = new float[w.length];
+        Conv2dScalar.backwardFilter(g, abs(x), 0, abs(dy), 0, dwAbs, 0);
+        assertClose(dws[0], dws[1], dwAbs, "backwardFilter direct vs winograd");
+        assertFalse(Arrays.equals(dws[0], dws[1]), "the filter gradients should round differently: both ran the same code");
         assertClose(ys[0], ys[1], yAbs, "forward direct vs winograd");
         assertClose(dxs[0], dxs[1], dxAbs, "backwardData direct vs winograd");
         assertFalse(Arrays.equals(ys[0], ys[1]), "the two paths should round differently: both ran the same code");
@@ -124,10 +137,11 @@ class WinogradConvTest {
         ConvGeometry g = ConvGeometry.of(Shape.of(2, 14, 14, 32), 3, 3, 64, 1, 1, 1, 1, 1, Padding.SAME);
         Conv2dKernel conv = Conv2dKernel.prepare(g, WorkerPool.shared(), true);
         float[] x = random(r, g.inputShape().size()), w = random(r, g.filterShape().size()), bias = random(r, g.f());
-        float[] y = new float[g.outputShape().size()], dx = new float[x.length];
+        float[] y = new float[g.outputShape().size()], dx = new float[x.length], dw = new float[w.length];
         Runnable calls = () -> {
             conv.forward(x, 0, w, 0, y, 0, bias, 0, Linear.Activation.RELU);
             conv.backwardData(y, 0, w, 0, dx, 0);
+            conv.backwardFilter(x, 0, y, 0, dw, 0);
         };
         assertEquals(0, WorkerPoolTest.allocatedBytes(calls, 50), "bytes allocated by 50 rounds of Winograd calls");
     }
@@ -138,27 +152,32 @@ class WinogradConvTest {
         ConvGeometry g = ConvGeometry.of(Shape.of(3, 13, 11, 48), 3, 3, 40, 1, 1, 1, 1, 1, Padding.SAME);
         float[] x = random(r, g.inputShape().size()), w = random(r, g.filterShape().size()), bias = random(r, g.f());
         float[] dy = random(r, g.outputShape().size());
-        float[] y1 = new float[dy.length], dx1 = new float[x.length];
+        float[] y1 = new float[dy.length], dx1 = new float[x.length], dw1 = new float[w.length];
         Conv2dKernel one = Conv2dKernel.prepare(g, new WorkerPool(1), true);
         one.forward(x, 0, w, 0, y1, 0, bias, 0, Linear.Activation.RELU);
         one.backwardData(dy, 0, w, 0, dx1, 0);
+        one.backwardFilter(x, 0, dy, 0, dw1, 0);
         // three threads, every array at an offset, the output's margins watched
         float[] xo = new float[x.length + 3], wo = new float[w.length + 5], bo = new float[bias.length + 2], dyo = new float[dy.length + 4];
         System.arraycopy(x, 0, xo, 3, x.length);
         System.arraycopy(w, 0, wo, 5, w.length);
         System.arraycopy(bias, 0, bo, 2, bias.length);
         System.arraycopy(dy, 0, dyo, 4, dy.length);
-        float[] yo = new float[dy.length + 14], dxo = new float[x.length + 14];
+        float[] yo = new float[dy.length + 14], dxo = new float[x.length + 14], dwo = new float[w.length + 14];
         Arrays.fill(yo, 7f);
         Arrays.fill(dxo, 7f);
+        Arrays.fill(dwo, 7f);
         Conv2dKernel three = Conv2dKernel.prepare(g, new WorkerPool(3), true);
         three.forward(xo, 3, wo, 5, yo, 7, bo, 2, Linear.Activation.RELU);
         three.backwardData(dyo, 4, wo, 5, dxo, 7);
+        three.backwardFilter(xo, 3, dyo, 4, dwo, 7);
         assertTrue(Arrays.equals(y1, Arrays.copyOfRange(yo, 7, 7 + y1.length)), "forward: 1 thread vs 3 threads at offsets");
         assertTrue(Arrays.equals(dx1, Arrays.copyOfRange(dxo, 7, 7 + dx1.length)), "backwardData: 1 thread vs 3 threads at offsets");
+        assertTrue(Arrays.equals(dw1, Arrays.copyOfRange(dwo, 7, 7 + dw1.length)), "backwardFilter: 1 thread vs 3 threads at offsets");
         for (int i = 0; i < 7; i++) {
             assertEquals(7f, yo[i]); assertEquals(7f, yo[yo.length - 1 - i]);
             assertEquals(7f, dxo[i]); assertEquals(7f, dxo[dxo.length - 1 - i]);
+            assertEquals(7f, dwo[i]); assertEquals(7f, dwo[dwo.length - 1 - i]);
         }
     }
 }
