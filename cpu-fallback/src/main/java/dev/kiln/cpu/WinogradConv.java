@@ -341,6 +341,11 @@ final class WinogradConv implements WorkerPool.RangeTask {
     // tiles are summed in this many segments of consecutive blocks, each into its own partial dU, then added in
     // segment order: the split depends on the shape only, so results do not depend on the thread count
     private static final int FILTER_SEGMENTS = 4;
+    // rows (input channels) of the filter gradient's register tile
+    private static final int GR = 12;
+    // floats of V plus D per filter-gradient block: 2 MiB, beyond L2, as longer blocks load and store each partial
+    // dU (16·cin·cout floats) less often (M3's 7x7x128->128 at 1 thread: 7.9 ms at 2^17, 6.7 at 2^19)
+    private static final int FILTER_BLOCK_FLOATS = 1 << 19;
 
     private int segments() { return Math.min(FILTER_SEGMENTS, filterBlocks()); }
 
@@ -348,11 +353,11 @@ final class WinogradConv implements WorkerPool.RangeTask {
 
     // not shrunk for the thread count, unlike tilesPerBlock: the segments' sums must not depend on it
     private int filterTilesPerBlock() {
-        return Math.min(Math.max(2 * MR, Math.min(MAX_TILES_PER_BLOCK, BLOCK_FLOATS / (16 * (cin + ldm))) / MR * MR),
+        return Math.min(Math.max(2 * MR, Math.min(MAX_TILES_PER_BLOCK, FILTER_BLOCK_FLOATS / (16 * (cin + ldm))) / MR * MR),
                         (tiles + MR - 1) / MR * MR);
     }
 
-    private int cinPadded() { return (cin + MR - 1) / MR * MR; }
+    private int cinPadded() { return (cin + GR - 1) / GR * GR; }
 
     private long partialFloats() { return 16L * cinPadded() * ldm; }
 
@@ -409,57 +414,84 @@ final class WinogradConv implements WorkerPool.RangeTask {
             }
             for (int p = 0; p < 16; p++) {
                 int v = p * tpb * cin, d = dBase + p * tpb * ldm, u = partAt + p * cinP * ldm;
-                for (int c0 = 0; c0 < cin; c0 += MR) {
-                    // rows past cin repeat the last channel into the padded rows, which are never read
-                    int last = v + cin - 1, o0 = v + c0;
+                for (int c0 = 0; c0 < cin; c0 += GR) {
                     for (int sl = 0; sl < slivers; sl++) {
-                        gradTile(nt, buf, o0, Math.min(o0 + 1, last), Math.min(o0 + 2, last), Math.min(o0 + 3, last),
-                                 Math.min(o0 + 4, last), Math.min(o0 + 5, last), cin, buf, d + sl * NR, ldm,
-                                 part, u + c0 * ldm + sl * NR, ldm);
+                        gradTile(nt, buf, v + c0, cin, buf, d + sl * NR, ldm, part, u + c0 * ldm + sl * NR, ldm);
                     }
                 }
             }
         }
     }
 
-    /** c[r, 0..NR) += Σ_kk a[o_r + kk·lda] · b[ib + kk·ldb ..]: V_pᵀ · D_p on the 6 × 2-vector register tile. */
-    private static void gradTile(int k, float[] a, int o0, int o1, int o2, int o3, int o4, int o5, int lda,
-                                 float[] b, int ib, int ldb, float[] c, int ic, int ldc) {
-        int r0 = ic, r1 = ic + ldc, r2 = r1 + ldc, r3 = r2 + ldc, r4 = r3 + ldc, r5 = r4 + ldc;
-        FloatVector c00 = FloatVector.fromArray(SPECIES, c, r0), c01 = FloatVector.fromArray(SPECIES, c, r0 + VL);
-        FloatVector c10 = FloatVector.fromArray(SPECIES, c, r1), c11 = FloatVector.fromArray(SPECIES, c, r1 + VL);
-        FloatVector c20 = FloatVector.fromArray(SPECIES, c, r2), c21 = FloatVector.fromArray(SPECIES, c, r2 + VL);
-        FloatVector c30 = FloatVector.fromArray(SPECIES, c, r3), c31 = FloatVector.fromArray(SPECIES, c, r3 + VL);
-        FloatVector c40 = FloatVector.fromArray(SPECIES, c, r4), c41 = FloatVector.fromArray(SPECIES, c, r4 + VL);
-        FloatVector c50 = FloatVector.fromArray(SPECIES, c, r5), c51 = FloatVector.fromArray(SPECIES, c, r5 + VL);
-        for (int kk = 0, ka = 0; kk < k; kk++, ka += lda, ib += ldb) {
-            FloatVector b0 = FloatVector.fromArray(SPECIES, b, ib);
-            FloatVector b1 = FloatVector.fromArray(SPECIES, b, ib + VL);
-            FloatVector a0 = FloatVector.broadcast(SPECIES, a[o0 + ka]);
-            c00 = a0.fma(b0, c00);
-            c01 = a0.fma(b1, c01);
-            FloatVector a1 = FloatVector.broadcast(SPECIES, a[o1 + ka]);
-            c10 = a1.fma(b0, c10);
-            c11 = a1.fma(b1, c11);
-            FloatVector a2 = FloatVector.broadcast(SPECIES, a[o2 + ka]);
-            c20 = a2.fma(b0, c20);
-            c21 = a2.fma(b1, c21);
-            FloatVector a3 = FloatVector.broadcast(SPECIES, a[o3 + ka]);
-            c30 = a3.fma(b0, c30);
-            c31 = a3.fma(b1, c31);
-            FloatVector a4 = FloatVector.broadcast(SPECIES, a[o4 + ka]);
-            c40 = a4.fma(b0, c40);
-            c41 = a4.fma(b1, c41);
-            FloatVector a5 = FloatVector.broadcast(SPECIES, a[o5 + ka]);
-            c50 = a5.fma(b0, c50);
-            c51 = a5.fma(b1, c51);
+    /**
+     * c[r, 0..NR) += Σ_kk a[o + r + kk·lda] · b[ib + kk·ldb ..] for r < 12: V_pᵀ · D_p on a 12 × 2-vector register tile
+     * (24 accumulators: AVX-512 has 32 registers), so each D row loaded feeds 24 FMAs; k (the block's tiles) is short,
+     * so the accumulators are loaded and stored once a block. Rows past the channels read the next tile's (ignored).
+     */
+    private static void gradTile(int k, float[] a, int o, int lda, float[] b, int ib, int ldb, float[] c, int ic, int ldc) {
+        FloatVector c0a = FloatVector.fromArray(SPECIES, c, ic + 0 * ldc), c0b = FloatVector.fromArray(SPECIES, c, ic + 0 * ldc + VL);
+        FloatVector c1a = FloatVector.fromArray(SPECIES, c, ic + 1 * ldc), c1b = FloatVector.fromArray(SPECIES, c, ic + 1 * ldc + VL);
+        FloatVector c2a = FloatVector.fromArray(SPECIES, c, ic + 2 * ldc), c2b = FloatVector.fromArray(SPECIES, c, ic + 2 * ldc + VL);
+        FloatVector c3a = FloatVector.fromArray(SPECIES, c, ic + 3 * ldc), c3b = FloatVector.fromArray(SPECIES, c, ic + 3 * ldc + VL);
+        FloatVector c4a = FloatVector.fromArray(SPECIES, c, ic + 4 * ldc), c4b = FloatVector.fromArray(SPECIES, c, ic + 4 * ldc + VL);
+        FloatVector c5a = FloatVector.fromArray(SPECIES, c, ic + 5 * ldc), c5b = FloatVector.fromArray(SPECIES, c, ic + 5 * ldc + VL);
+        FloatVector c6a = FloatVector.fromArray(SPECIES, c, ic + 6 * ldc), c6b = FloatVector.fromArray(SPECIES, c, ic + 6 * ldc + VL);
+        FloatVector c7a = FloatVector.fromArray(SPECIES, c, ic + 7 * ldc), c7b = FloatVector.fromArray(SPECIES, c, ic + 7 * ldc + VL);
+        FloatVector c8a = FloatVector.fromArray(SPECIES, c, ic + 8 * ldc), c8b = FloatVector.fromArray(SPECIES, c, ic + 8 * ldc + VL);
+        FloatVector c9a = FloatVector.fromArray(SPECIES, c, ic + 9 * ldc), c9b = FloatVector.fromArray(SPECIES, c, ic + 9 * ldc + VL);
+        FloatVector c10a = FloatVector.fromArray(SPECIES, c, ic + 10 * ldc), c10b = FloatVector.fromArray(SPECIES, c, ic + 10 * ldc + VL);
+        FloatVector c11a = FloatVector.fromArray(SPECIES, c, ic + 11 * ldc), c11b = FloatVector.fromArray(SPECIES, c, ic + 11 * ldc + VL);
+        for (int kk = 0; kk < k; kk++, o += lda, ib += ldb) {
+            FloatVector b0 = FloatVector.fromArray(SPECIES, b, ib), b1 = FloatVector.fromArray(SPECIES, b, ib + VL);
+            FloatVector a0 = FloatVector.broadcast(SPECIES, a[o + 0]);
+            c0a = a0.fma(b0, c0a);
+            c0b = a0.fma(b1, c0b);
+            FloatVector a1 = FloatVector.broadcast(SPECIES, a[o + 1]);
+            c1a = a1.fma(b0, c1a);
+            c1b = a1.fma(b1, c1b);
+            FloatVector a2 = FloatVector.broadcast(SPECIES, a[o + 2]);
+            c2a = a2.fma(b0, c2a);
+            c2b = a2.fma(b1, c2b);
+            FloatVector a3 = FloatVector.broadcast(SPECIES, a[o + 3]);
+            c3a = a3.fma(b0, c3a);
+            c3b = a3.fma(b1, c3b);
+            FloatVector a4 = FloatVector.broadcast(SPECIES, a[o + 4]);
+            c4a = a4.fma(b0, c4a);
+            c4b = a4.fma(b1, c4b);
+            FloatVector a5 = FloatVector.broadcast(SPECIES, a[o + 5]);
+            c5a = a5.fma(b0, c5a);
+            c5b = a5.fma(b1, c5b);
+            FloatVector a6 = FloatVector.broadcast(SPECIES, a[o + 6]);
+            c6a = a6.fma(b0, c6a);
+            c6b = a6.fma(b1, c6b);
+            FloatVector a7 = FloatVector.broadcast(SPECIES, a[o + 7]);
+            c7a = a7.fma(b0, c7a);
+            c7b = a7.fma(b1, c7b);
+            FloatVector a8 = FloatVector.broadcast(SPECIES, a[o + 8]);
+            c8a = a8.fma(b0, c8a);
+            c8b = a8.fma(b1, c8b);
+            FloatVector a9 = FloatVector.broadcast(SPECIES, a[o + 9]);
+            c9a = a9.fma(b0, c9a);
+            c9b = a9.fma(b1, c9b);
+            FloatVector a10 = FloatVector.broadcast(SPECIES, a[o + 10]);
+            c10a = a10.fma(b0, c10a);
+            c10b = a10.fma(b1, c10b);
+            FloatVector a11 = FloatVector.broadcast(SPECIES, a[o + 11]);
+            c11a = a11.fma(b0, c11a);
+            c11b = a11.fma(b1, c11b);
         }
-        c00.intoArray(c, r0); c01.intoArray(c, r0 + VL);
-        c10.intoArray(c, r1); c11.intoArray(c, r1 + VL);
-        c20.intoArray(c, r2); c21.intoArray(c, r2 + VL);
-        c30.intoArray(c, r3); c31.intoArray(c, r3 + VL);
-        c40.intoArray(c, r4); c41.intoArray(c, r4 + VL);
-        c50.intoArray(c, r5); c51.intoArray(c, r5 + VL);
+        c0a.intoArray(c, ic + 0 * ldc); c0b.intoArray(c, ic + 0 * ldc + VL);
+        c1a.intoArray(c, ic + 1 * ldc); c1b.intoArray(c, ic + 1 * ldc + VL);
+        c2a.intoArray(c, ic + 2 * ldc); c2b.intoArray(c, ic + 2 * ldc + VL);
+        c3a.intoArray(c, ic + 3 * ldc); c3b.intoArray(c, ic + 3 * ldc + VL);
+        c4a.intoArray(c, ic + 4 * ldc); c4b.intoArray(c, ic + 4 * ldc + VL);
+        c5a.intoArray(c, ic + 5 * ldc); c5b.intoArray(c, ic + 5 * ldc + VL);
+        c6a.intoArray(c, ic + 6 * ldc); c6b.intoArray(c, ic + 6 * ldc + VL);
+        c7a.intoArray(c, ic + 7 * ldc); c7b.intoArray(c, ic + 7 * ldc + VL);
+        c8a.intoArray(c, ic + 8 * ldc); c8b.intoArray(c, ic + 8 * ldc + VL);
+        c9a.intoArray(c, ic + 9 * ldc); c9b.intoArray(c, ic + 9 * ldc + VL);
+        c10a.intoArray(c, ic + 10 * ldc); c10b.intoArray(c, ic + 10 * ldc + VL);
+        c11a.intoArray(c, ic + 11 * ldc); c11b.intoArray(c, ic + 11 * ldc + VL);
     }
 
     // d[at + p·pStride + co] = (A q Aᵀ)[p] for the 2×2 dy tile q of tile t (missing pixels of edge tiles read as 0)
