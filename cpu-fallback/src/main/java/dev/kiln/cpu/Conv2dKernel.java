@@ -17,8 +17,7 @@ import java.util.EnumSet;
  *
  * Three mechanisms. 3×3, stride-1, undilated, ungrouped convolutions with at least {@link #MIN_WINOGRAD_CHANNELS}
  * input and output channels use Winograd F(2×2, 3×3) ({@link WinogradConv}: 16 multiplies per 2×2 output tile and
- * channel pair instead of 36) for the forward pass and the data gradient, unless {@code kiln.cpu.winograd=false};
- * their filter gradient stays on the implicit GEMM. The implicit GEMM ({@link ConvForwardGemm}, {@link ConvFilterGemm}) reads the im2col matrix
+ * channel pair instead of 36) for all three passes, unless {@code kiln.cpu.winograd=false}. The implicit GEMM ({@link ConvForwardGemm}, {@link ConvFilterGemm}) reads the im2col matrix
  * straight from a zero-padded copy of the input ({@link ConvSource}) and serves the forward pass, the filter
  * gradient, and the stride-1 data gradient (a forward convolution of dy with the flipped filter), whenever a
  * group has at least {@link #MIN_IMPLICIT_CHANNELS} output channels to fill the register tile's width.

@@ -18,6 +18,8 @@ import jdk.incubator.vector.VectorSpecies;
  * activation on those pixels while in L1. Blocks are independent tasks, so results do not depend on thread count.
  * Accuracy: the transforms add and subtract up to 16 terms before and after the products, so fp32 error is a few
  * 1e-6 of Σ|terms| instead of direct convolution's ~1e-7. One caller at a time.
+ * The filter gradient ({@link #forFilterGradient}, {@link #backwardFilter}) is the transpose: per block, V and
+ * D = A dy Aᵀ, then dU_p += V_pᵀ · D_p into one of a fixed number of partial sums, and dw = Gᵀ (Σ dU) G.
  */
 final class WinogradConv implements WorkerPool.RangeTask {
     private static final VectorSpecies<Float> SPECIES = Gemm.SPECIES;

@@ -37,6 +37,8 @@ class WinogradConvTest {
         out.add(ConvGeometry.of(Shape.of(3, 7, 7, 64), 3, 3, 128, 1, 1, 1, 1, 1, Padding.SAME));    // M3's last block
         out.add(ConvGeometry.of(Shape.of(1, 9, 8, 16), 3, 3, 17, 1, 1, 1, 1, 1, Padding.explicit(2, 0, 1, 2)));
         out.add(ConvGeometry.of(Shape.of(1, 40, 40, 16), 3, 3, 16, 1, 1, 1, 1, 1, Padding.SAME)); // several blocks
+        // 1587 tiles: 4 filter-gradient blocks, so 4 segments of partial sums
+        out.add(ConvGeometry.of(Shape.of(3, 46, 46, 16), 3, 3, 16, 1, 1, 1, 1, 1, Padding.SAME));
         return out;
     }
 
@@ -149,7 +151,8 @@ class WinogradConvTest {
     @Test
     void resultsDoNotDependOnThreadCountAndOffsetsAreHonoured() {
         Random r = new Random(14);
-        ConvGeometry g = ConvGeometry.of(Shape.of(3, 13, 11, 48), 3, 3, 40, 1, 1, 1, 1, 1, Padding.SAME);
+        // 1104 tiles: 7 forward blocks, 3 filter-gradient segments
+        ConvGeometry g = ConvGeometry.of(Shape.of(2, 47, 45, 17), 3, 3, 20, 1, 1, 1, 1, 1, Padding.SAME);
         float[] x = random(r, g.inputShape().size()), w = random(r, g.filterShape().size()), bias = random(r, g.f());
         float[] dy = random(r, g.outputShape().size());
         float[] y1 = new float[dy.length], dx1 = new float[x.length], dw1 = new float[w.length];
