@@ -55,13 +55,22 @@ public final class Conv2dKernel {
      * so one JVM can compile a program each way and alternate them.
      */
     static boolean winogradEnabled() { return !"false".equals(System.getProperty("kiln.cpu.winograd")); }
-    // 16 in and out measured 1.25-1.37x faster than the implicit GEMM (28x28, batch 16); the transforms also need a vector
-    static final int MIN_WINOGRAD_CHANNELS = Math.max(16, Gemm.VL);
+    // 16 in and out measured 1.25-1.37x faster than the implicit GEMM (28x28, batch 16)
+    static final int MIN_WINOGRAD_CHANNELS = 16;
+    // fewer output pixels do not pay for the filter transform (16·C·F per call): at batch 1 and 1 thread, 7x7x128->128
+    // forward and data gradient ran 0.84-0.98x the implicit GEMM, 4x4 0.3x; 14x14 (196 pixels) 1.0-1.2x
+    static final int MIN_WINOGRAD_PIXELS = 128;
 
-    /** Whether {@link WinogradConv} serves the forward (and stride-1 data-gradient) pass of {@code g}. */
-    static boolean winogradApplies(ConvGeometry g) {
+    /** Whether {@link WinogradConv} can serve {@code g}: 3×3, stride 1, undilated, ungrouped, a vector of channels each side. */
+    static boolean winogradPossible(ConvGeometry g) {
         return g.kh() == 3 && g.kw() == 3 && g.strideH() == 1 && g.strideW() == 1 && g.dilationH() == 1 && g.dilationW() == 1
-                && g.groups() == 1 && g.c() >= MIN_WINOGRAD_CHANNELS && g.f() >= MIN_WINOGRAD_CHANNELS;
+                && g.groups() == 1 && g.c() >= Gemm.VL && g.f() >= Gemm.VL;
+    }
+
+    /** Whether {@link WinogradConv} serves all three passes of {@code g} by default: possible, and measured to pay. */
+    static boolean winogradApplies(ConvGeometry g) {
+        return winogradPossible(g) && g.c() >= MIN_WINOGRAD_CHANNELS && g.f() >= MIN_WINOGRAD_CHANNELS
+                && (long) g.n() * g.oh() * g.ow() >= MIN_WINOGRAD_PIXELS;
     }
 
     private Conv2dKernel(ConvGeometry g, WorkerPool pool, ConvWorkspace ws, EnumSet<Pass> passes, boolean winograd) {
@@ -82,7 +91,7 @@ public final class Conv2dKernel {
                 ? new ConvSource(g.n(), g.h(), g.w(), g.c(), cg, g.kh(), g.kw(), g.strideH(), g.strideW(),
                                  g.dilationH(), g.dilationW(), g.padTop(), g.padLeft(), g.oh(), g.ow())
                 : null;
-        boolean wino = winograd && winogradApplies(g);
+        boolean wino = winograd && winogradPossible(g);
         this.forwardWinograd = wino && passes.contains(Pass.FORWARD)
                 ? new WinogradConv(g.n(), g.h(), g.w(), g.c(), g.oh(), g.ow(), g.f(), g.padTop(), g.padLeft(), false, pool, ws)
                 : null;
@@ -113,17 +122,17 @@ public final class Conv2dKernel {
     public static Conv2dKernel prepare(ConvGeometry g) { return prepare(g, WorkerPool.shared()); }
 
     public static Conv2dKernel prepare(ConvGeometry g, WorkerPool pool) {
-        return new Conv2dKernel(g, pool, new ConvWorkspace(), EnumSet.allOf(Pass.class), winogradEnabled());
+        return new Conv2dKernel(g, pool, new ConvWorkspace(), EnumSet.allOf(Pass.class), winogradEnabled() && winogradApplies(g));
     }
 
-    /** As {@link #prepare(ConvGeometry, WorkerPool)}, choosing the Winograd path where it applies or never: tests and A/B harnesses. */
+    /** As {@link #prepare(ConvGeometry, WorkerPool)}, taking the Winograd path wherever it is possible, or never: tests and A/B harnesses. */
     static Conv2dKernel prepare(ConvGeometry g, WorkerPool pool, boolean winograd) {
         return new Conv2dKernel(g, pool, new ConvWorkspace(), EnumSet.allOf(Pass.class), winograd);
     }
 
     /** A kernel for the given passes, sharing {@code ws} with the other kernels of a program (run one at a time). */
     public static Conv2dKernel prepare(ConvGeometry g, WorkerPool pool, ConvWorkspace ws, Pass first, Pass... rest) {
-        return new Conv2dKernel(g, pool, ws, EnumSet.of(first, rest), winogradEnabled());
+        return new Conv2dKernel(g, pool, ws, EnumSet.of(first, rest), winogradEnabled() && winogradApplies(g));
     }
 
     public ConvGeometry geometry() { return g; }

@@ -64,7 +64,7 @@ class WinogradConvTest {
         Linear.Activation[] acts = {Linear.Activation.NONE, Linear.Activation.RELU};
         int k = 0;
         for (ConvGeometry g : geometries()) {
-            assertTrue(Conv2dKernel.winogradApplies(g), g.toString());
+            assertTrue(Conv2dKernel.winogradPossible(g), g.toString());
             String name = g.inputShape() + " f" + g.f() + " pad " + g.padTop() + "," + g.padLeft() + " out " + g.oh() + "x" + g.ow();
             float[] x = random(r, g.inputShape().size()), w = random(r, g.filterShape().size()), dy = random(r, g.outputShape().size());
             float[] bias = k % 2 == 0 ? random(r, g.f()) : null;
@@ -124,13 +124,16 @@ class WinogradConvTest {
     }
 
     @Test
-    void thinChannelsAndOtherConvolutionsStayOnTheDirectPath() {
+    void thinChannelsSmallOutputsAndOtherConvolutionsStayOnTheDirectPath() {
         assertFalse(Conv2dKernel.winogradApplies(ConvGeometry.of(Shape.of(64, 28, 28, 1), 3, 3, 32, 1, 1, 1, 1, 1, Padding.SAME)));
-        assertFalse(Conv2dKernel.winogradApplies(ConvGeometry.of(Shape.of(1, 8, 8, 32), 3, 3, 32, 1, 2, 2, 1, 1, Padding.SAME)));
-        assertFalse(Conv2dKernel.winogradApplies(ConvGeometry.of(Shape.of(1, 8, 8, 32), 3, 3, 32, 2, 1, 1, 1, 1, Padding.SAME)));
-        assertFalse(Conv2dKernel.winogradApplies(ConvGeometry.of(Shape.of(1, 8, 8, 32), 3, 3, 32, 1, 1, 1, 2, 2, Padding.SAME)));
-        assertFalse(Conv2dKernel.winogradApplies(ConvGeometry.of(Shape.of(1, 8, 8, 32), 5, 5, 32, 1, 1, 1, 1, 1, Padding.SAME)));
-        assertTrue(Conv2dKernel.winogradApplies(ConvGeometry.of(Shape.of(1, 8, 8, 32), 3, 3, 64, 1, 1, 1, 1, 1, Padding.VALID)));
+        assertFalse(Conv2dKernel.winogradApplies(ConvGeometry.of(Shape.of(1, 32, 32, 32), 3, 3, 32, 1, 2, 2, 1, 1, Padding.SAME)));
+        assertFalse(Conv2dKernel.winogradApplies(ConvGeometry.of(Shape.of(1, 32, 32, 32), 3, 3, 32, 2, 1, 1, 1, 1, Padding.SAME)));
+        assertFalse(Conv2dKernel.winogradApplies(ConvGeometry.of(Shape.of(1, 32, 32, 32), 3, 3, 32, 1, 1, 1, 2, 2, Padding.SAME)));
+        assertFalse(Conv2dKernel.winogradApplies(ConvGeometry.of(Shape.of(1, 32, 32, 32), 5, 5, 32, 1, 1, 1, 1, 1, Padding.SAME)));
+        assertTrue(Conv2dKernel.winogradApplies(ConvGeometry.of(Shape.of(1, 32, 32, 32), 3, 3, 32, 1, 1, 1, 1, 1, Padding.SAME)));
+        assertFalse(Conv2dKernel.winogradApplies(ConvGeometry.of(Shape.of(1, 7, 7, 128), 3, 3, 128, 1, 1, 1, 1, 1, Padding.SAME)));
+        assertTrue(Conv2dKernel.winogradApplies(ConvGeometry.of(Shape.of(3, 7, 7, 128), 3, 3, 128, 1, 1, 1, 1, 1, Padding.SAME)));
+        assertTrue(Conv2dKernel.winogradApplies(ConvGeometry.of(Shape.of(1, 14, 14, 32), 3, 3, 64, 1, 1, 1, 1, 1, Padding.VALID)));
     }
 
     @Test
