@@ -6,12 +6,13 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Winograd F(2×2, 3×3) convolution (Lavin and Gray, 2015) for 3×3, stride-1, undilated, ungrouped convolutions:
- * each 2×2 output tile costs 16 multiplies per (input, output) channel pair instead of 36. Serves the forward pass
- * and, with the filter flipped and its channel axes swapped, the stride-1 backward-data pass. Twin:
- * {@link Conv2dScalar}, through {@link Conv2dKernel}'s tests.
+ * each 2×2 output tile costs 16 multiplies per (input, output) channel pair instead of 36. Serves the forward pass,
+ * with the filter flipped and its channel axes swapped the stride-1 backward-data pass, and the filter gradient.
+ * Twin: {@link Conv2dScalar}, through {@link Conv2dKernel}'s tests and {@code WinogradConvTest}.
  *
  * y[n, oh, ow, co] = Σ_{i,j,ci} x[n, oh − padTop + i, ow − padLeft + j, ci] · g[i, j, ci, co], x read as zero
- * outside [0, inH) × [0, inW); cin and cout at least one vector ({@link Gemm#VL}). Scheme, per call: U = G g Gᵀ packed once into [16][sliver][cin][NR]; then output
+ * outside [0, inH) × [0, inW); cin and cout at least one vector ({@link Gemm#VL}): a channel tail is done as the
+ * last whole vector again. Scheme, per call: U = G g Gᵀ packed once into [16][sliver][cin][NR]; then output
  * tiles in blocks sized so the block's V [16][tiles][cin] and M [16][tiles][cout] stay in L2: V = Bᵀ d B (vectors
  * along the contiguous channels), 16 GEMMs M_p = V_p · U_p on {@link Gemm}'s 6 × 2-vector register tile, and
  * Y = Aᵀ M A written to y for the output pixels that exist (odd sizes: partial edge tiles), then bias and
