@@ -126,7 +126,7 @@ final class GemmThin {
     /** The vector layout of one {@link #rowInRegisters} call: head, aligned run, tail. Per-thread scratch, no allocation. */
     static final class Edges {
         int j0, j1, head, start, aligned, tailLo, vectors;
-        float[] lanes = new float[Gemm.VL];
+        final float[] acc = new float[9 * Gemm.VL];
 
         /** Column of vector v (v past the last repeats the last). */
         int col(int v) {
@@ -136,26 +136,31 @@ final class GemmThin {
             return idx < aligned ? start + idx * L : j1 - L;
         }
 
-        /** Stores vector v's own lanes: all for aligned ones, [0, phase) for the head, [tailLo, L) for the tail. */
-        void store(FloatVector acc, int v, float[] c, int co) {
-            v = Math.min(v, vectors - 1);
-            int idx = v - head;
-            if (v >= head && idx < aligned) { acc.intoArray(c, co + start + idx * L); return; }
-            int at = col(v), lo = v < head ? 0 : tailLo, hi = v < head ? start - j0 : L;
-            acc.intoArray(lanes, 0);
-            for (int q = lo; q < hi; q++) c[co + at + q] = lanes[q];
+        /**
+         * Copies vectors [v, v + count) of a group from {@link #acc} (vector q at q·L) to C, each only its own lanes:
+         * all for aligned ones, [0, phase) for the head, [tailLo, L) for the tail; padding repeats are skipped. The
+         * accumulators go through this array, not as arguments: a vector passed to a call C2 does not inline is boxed.
+         */
+        void flush(int v, int count, float[] c, int co) {
+            for (int q = 0; q < count && v + q < vectors; q++) {
+                int w = v + q, lo = 0, hi = L;
+                if (w < head) hi = start - j0;
+                else if (w - head >= aligned) lo = tailLo;
+                System.arraycopy(acc, q * L + lo, c, co + col(w) + lo, hi - lo);
+            }
         }
-    }
-
-    private static FloatVector init(Gemm.Job job, int at) {
-        return job.accumulate ? FloatVector.fromArray(S, job.c, at) : FloatVector.zero(S);
     }
 
     private static void group4(Gemm.Job job, Edges e, int ao, int bo, int co, int v) {
         float[] a = job.a, b = job.b;
         int k = job.k, ldb = job.ldb, as = job.transA ? job.lda : 1;
+        // accumulators start from C or zero in this method (a vector returned by a call C2 does not inline is boxed)
+        float[] c = job.c;
+        boolean add = job.accumulate;
+        FloatVector z = FloatVector.zero(S);
         int o0 = e.col(v), o1 = e.col(v + 1), o2 = e.col(v + 2), o3 = e.col(v + 3);
-        FloatVector c0 = init(job, co + o0), c1 = init(job, co + o1), c2 = init(job, co + o2), c3 = init(job, co + o3);
+        FloatVector c0 = add ? FloatVector.fromArray(S, c, co + o0) : z, c1 = add ? FloatVector.fromArray(S, c, co + o1) : z;
+        FloatVector c2 = add ? FloatVector.fromArray(S, c, co + o2) : z, c3 = add ? FloatVector.fromArray(S, c, co + o3) : z;
         for (int p = 0; p < k; p++) {
             FloatVector x = FloatVector.broadcast(S, a[ao + p * as]);
             int bp = bo + p * ldb;
@@ -164,17 +169,23 @@ final class GemmThin {
             c2 = x.fma(FloatVector.fromArray(S, b, bp + o2), c2);
             c3 = x.fma(FloatVector.fromArray(S, b, bp + o3), c3);
         }
-        float[] c = job.c;
-        e.store(c0, v, c, co); e.store(c1, v + 1, c, co); e.store(c2, v + 2, c, co); e.store(c3, v + 3, c, co);
+        c0.intoArray(e.acc, 0); c1.intoArray(e.acc, L); c2.intoArray(e.acc, 2 * L); c3.intoArray(e.acc, 3 * L);
+        e.flush(v, 4, c, co);
     }
 
     private static void group8(Gemm.Job job, Edges e, int ao, int bo, int co, int v) {
         float[] a = job.a, b = job.b;
         int k = job.k, ldb = job.ldb, as = job.transA ? job.lda : 1;
+        // accumulators start from C or zero in this method (a vector returned by a call C2 does not inline is boxed)
+        float[] c = job.c;
+        boolean add = job.accumulate;
+        FloatVector z = FloatVector.zero(S);
         int o0 = e.col(v), o1 = e.col(v + 1), o2 = e.col(v + 2), o3 = e.col(v + 3);
         int o4 = e.col(v + 4), o5 = e.col(v + 5), o6 = e.col(v + 6), o7 = e.col(v + 7);
-        FloatVector c0 = init(job, co + o0), c1 = init(job, co + o1), c2 = init(job, co + o2), c3 = init(job, co + o3);
-        FloatVector c4 = init(job, co + o4), c5 = init(job, co + o5), c6 = init(job, co + o6), c7 = init(job, co + o7);
+        FloatVector c0 = add ? FloatVector.fromArray(S, c, co + o0) : z, c1 = add ? FloatVector.fromArray(S, c, co + o1) : z;
+        FloatVector c2 = add ? FloatVector.fromArray(S, c, co + o2) : z, c3 = add ? FloatVector.fromArray(S, c, co + o3) : z;
+        FloatVector c4 = add ? FloatVector.fromArray(S, c, co + o4) : z, c5 = add ? FloatVector.fromArray(S, c, co + o5) : z;
+        FloatVector c6 = add ? FloatVector.fromArray(S, c, co + o6) : z, c7 = add ? FloatVector.fromArray(S, c, co + o7) : z;
         for (int p = 0; p < k; p++) {
             FloatVector x = FloatVector.broadcast(S, a[ao + p * as]);
             int bp = bo + p * ldb;
@@ -187,19 +198,25 @@ final class GemmThin {
             c6 = x.fma(FloatVector.fromArray(S, b, bp + o6), c6);
             c7 = x.fma(FloatVector.fromArray(S, b, bp + o7), c7);
         }
-        float[] c = job.c;
-        e.store(c0, v, c, co); e.store(c1, v + 1, c, co); e.store(c2, v + 2, c, co); e.store(c3, v + 3, c, co);
-        e.store(c4, v + 4, c, co); e.store(c5, v + 5, c, co); e.store(c6, v + 6, c, co); e.store(c7, v + 7, c, co);
+        c0.intoArray(e.acc, 0); c1.intoArray(e.acc, L); c2.intoArray(e.acc, 2 * L); c3.intoArray(e.acc, 3 * L);
+        c4.intoArray(e.acc, 4 * L); c5.intoArray(e.acc, 5 * L); c6.intoArray(e.acc, 6 * L); c7.intoArray(e.acc, 7 * L);
+        e.flush(v, 8, c, co);
     }
 
     private static void group9(Gemm.Job job, Edges e, int ao, int bo, int co, int v) {
         float[] a = job.a, b = job.b;
         int k = job.k, ldb = job.ldb, as = job.transA ? job.lda : 1;
+        // accumulators start from C or zero in this method (a vector returned by a call C2 does not inline is boxed)
+        float[] c = job.c;
+        boolean add = job.accumulate;
+        FloatVector z = FloatVector.zero(S);
         int o0 = e.col(v), o1 = e.col(v + 1), o2 = e.col(v + 2), o3 = e.col(v + 3);
         int o4 = e.col(v + 4), o5 = e.col(v + 5), o6 = e.col(v + 6), o7 = e.col(v + 7), o8 = e.col(v + 8);
-        FloatVector c0 = init(job, co + o0), c1 = init(job, co + o1), c2 = init(job, co + o2), c3 = init(job, co + o3);
-        FloatVector c4 = init(job, co + o4), c5 = init(job, co + o5), c6 = init(job, co + o6), c7 = init(job, co + o7);
-        FloatVector c8 = init(job, co + o8);
+        FloatVector c0 = add ? FloatVector.fromArray(S, c, co + o0) : z, c1 = add ? FloatVector.fromArray(S, c, co + o1) : z;
+        FloatVector c2 = add ? FloatVector.fromArray(S, c, co + o2) : z, c3 = add ? FloatVector.fromArray(S, c, co + o3) : z;
+        FloatVector c4 = add ? FloatVector.fromArray(S, c, co + o4) : z, c5 = add ? FloatVector.fromArray(S, c, co + o5) : z;
+        FloatVector c6 = add ? FloatVector.fromArray(S, c, co + o6) : z, c7 = add ? FloatVector.fromArray(S, c, co + o7) : z;
+        FloatVector c8 = add ? FloatVector.fromArray(S, c, co + o8) : z;
         for (int p = 0; p < k; p++) {
             FloatVector x = FloatVector.broadcast(S, a[ao + p * as]);
             int bp = bo + p * ldb;
@@ -213,10 +230,10 @@ final class GemmThin {
             c7 = x.fma(FloatVector.fromArray(S, b, bp + o7), c7);
             c8 = x.fma(FloatVector.fromArray(S, b, bp + o8), c8);
         }
-        float[] c = job.c;
-        e.store(c0, v, c, co); e.store(c1, v + 1, c, co); e.store(c2, v + 2, c, co); e.store(c3, v + 3, c, co);
-        e.store(c4, v + 4, c, co); e.store(c5, v + 5, c, co); e.store(c6, v + 6, c, co); e.store(c7, v + 7, c, co);
-        e.store(c8, v + 8, c, co);
+        c0.intoArray(e.acc, 0); c1.intoArray(e.acc, L); c2.intoArray(e.acc, 2 * L); c3.intoArray(e.acc, 3 * L);
+        c4.intoArray(e.acc, 4 * L); c5.intoArray(e.acc, 5 * L); c6.intoArray(e.acc, 6 * L); c7.intoArray(e.acc, 7 * L);
+        c8.intoArray(e.acc, 8 * L);
+        e.flush(v, 9, c, co);
     }
 
     // c[ci + j] (+)= Σ_p a(i,p) · b[bo + j·ldb + p], j in [j0, j1)
