@@ -9,7 +9,9 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <ul>
  *   <li>B [K, N] (not transposed): C[i, :] += Σ_{q<4} A[i, p+q] · B[p+q, :], four rows of B per sweep of the
- *       C rows, so B is read once, row after row (the GEMV's "axpy" form).</li>
+ *       C rows, so B is read once, row after row (the GEMV's "axpy" form). One row of C (batch-1 inference)
+ *       instead keeps up to nine vectors of C in registers over all of K, with B loads starting on cache lines
+ *       ({@link #rowInRegisters}).</li>
  *   <li>Bᵀ stored [N, K]: C[i, j] = A[i, :] · B[j, :], four columns at a time, vectors along K, then
  *       {@code reduceLanes} (the dot-product form). A's row is copied to a contiguous scratch row when it is
  *       strided.</li>
