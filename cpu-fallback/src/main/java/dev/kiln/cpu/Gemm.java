@@ -472,7 +472,23 @@ public final class Gemm {
         final float[] b = new float[KC * NC];
         final float[] tile = new float[MR * NR];
         final float[] lanes = new float[4 * VL];
+        final GemmThin.Edges edges = new GemmThin.Edges();
         float[] row = new float[0];
+
+        // the heap segments of the last few B operands seen on this thread, for Addresses.floatPhase without allocating
+        // (M1 has three weight matrices on the thin path; a miss allocates one small segment)
+        private final float[][] segArrays = new float[8][];
+        private final java.lang.foreign.MemorySegment[] segs = new java.lang.foreign.MemorySegment[8];
+        private int segNext;
+
+        /** MemorySegment.ofArray(x), reused while x is among the last eight arrays asked for on this thread. */
+        java.lang.foreign.MemorySegment segment(float[] x) {
+            for (int i = 0; i < segArrays.length; i++) if (segArrays[i] == x) return segs[i];
+            int i = segNext;
+            segNext = (i + 1) % segArrays.length;
+            segArrays[i] = x;
+            return segs[i] = java.lang.foreign.MemorySegment.ofArray(x);
+        }
 
         /** A scratch row of at least {@code size} floats; grows (allocates) only when a larger K first appears. */
         float[] row(int size) {

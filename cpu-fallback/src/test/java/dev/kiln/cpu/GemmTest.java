@@ -203,6 +203,56 @@ class GemmTest {
         }
     }
 
+    /**
+     * m = 1 with B not transposed keeps C in registers and peels a head so B loads start on cache lines; every
+     * element must still be the one fma chain in p order (from 0, or from C when accumulating), bit for bit, at
+     * every B offset (so every alignment phase), with ldb a multiple of 16 (peeled) or not, on 1-3 threads.
+     */
+    @Test
+    void oneRowGemmIsTheExactFmaChainAtEveryAlignmentAndThreadCount() {
+        Random r = new Random(23);
+        WorkerPool[] pools = {new WorkerPool(1), new WorkerPool(2), new WorkerPool(3)};
+        int[] ns = {16, 17, 31, 33, 47, 144, 160, 263, 512, 517};
+        int cases = 0;
+        for (int n : ns) {
+            for (int bOff = 0; bOff < 17; bOff += (n < 200 ? 1 : 5)) {
+                int k = 4096 / n + 1 + r.nextInt(300); // above TINY_FLOPS, which go to the twin
+                boolean ta = r.nextBoolean(), acc = r.nextBoolean();
+                int ldb = r.nextBoolean() ? (n + 15) / 16 * 16 : n + 1 + r.nextInt(3);
+                int lda = ta ? 3 : k, aOff = r.nextInt(3);
+                float[] a = random(r, aOff + (ta ? k * lda : k)), b = random(r, bOff + k * ldb);
+                float[] c0 = random(r, 2 + n + 3);
+                float[] expected = c0.clone();
+                for (int j = 0; j < n; j++) {
+                    float s = acc ? c0[2 + j] : 0f;
+                    for (int p = 0; p < k; p++) s = Math.fma(a[aOff + (ta ? p * lda : p)], b[bOff + p * ldb + j], s);
+                    expected[2 + j] = s;
+                }
+                float[] twin = c0.clone();
+                GemmScalar.gemm(ta, false, 1, n, k, a, aOff, lda, b, bOff, ldb, twin, 2, n, acc);
+                assertClose(twin, expected, 1e-5 * Math.sqrt(k) * (k + 1), "reference vs twin");
+                for (WorkerPool pool : pools) {
+                    float[] actual = c0.clone();
+                    Gemm.gemm(pool, ta, false, 1, n, k, a, aOff, lda, b, bOff, ldb, actual, 2, n, acc);
+                    assertArrayEquals(expected, actual, "1x" + n + "x" + k + " bOff=" + bOff + " ldb=" + ldb
+                            + " ta=" + ta + " acc=" + acc + " threads=" + pool.threads());
+                    cases++;
+                }
+            }
+        }
+        assertTrue(cases > 300, "ran " + cases + " cases");
+    }
+
+    @Test
+    void floatPhaseCountsElementsToTheNextCacheLine() {
+        float[] big = new float[1 << 18]; // humongous under G1: does not move between the calls
+        int p0 = Addresses.floatPhase(big, 0);
+        assertTrue(p0 >= 0 && p0 < 16, "phase " + p0 + " (tests run with native access, so it must be known)");
+        for (int off = 1; off < 40; off++) {
+            assertEquals(Math.floorMod(p0 - off, 16), Addresses.floatPhase(big, off), "offset " + off);
+        }
+    }
+
     @Test
     void gemmAndMatmulAllocateNothingAfterWarmUp() {
         Random r = new Random(5);
@@ -210,13 +260,18 @@ class GemmTest {
         float[] a = random(r, m * k), b = random(r, k * n), c = new float[m * n];
         MatMulPlan plan = MatMulPlan.of(Shape.of(3, 2, 16, 20), Shape.of(2, 20, 17), false, false);
         float[] pa = random(r, 3 * 2 * 16 * 20), pb = random(r, 2 * 20 * 17), pc = new float[plan.outputShape().size()];
-        WorkerPool pool = new WorkerPool(2);
+        WorkerPool pool = new WorkerPool(2), single = new WorkerPool(1);
+        float[] ga = random(r, 520), gb = random(r, 5 + 512 * 528), gc = new float[512];
         Runnable calls = () -> {
             Gemm.gemm(pool, false, false, m, n, k, a, 0, k, b, 0, n, c, 0, n, false);
             Gemm.gemm(pool, true, true, 3, 5, 7, a, 0, 3, b, 0, 7, c, 0, 5, true);
             Gemm.matmul(pool, plan, pa, 0, pb, 0, pc, 0);
+            // the one-row path (C in registers, address read for alignment) on one thread and split over two
+            Gemm.gemm(pool, false, false, 1, 512, 512, ga, 0, 512, gb, 5, 528, gc, 0, 512, false);
+            Gemm.gemm(single, true, false, 1, 300, 170, ga, 1, 3, gb, 0, 304, gc, 0, 300, true);
         };
-        for (int i = 0; i < 200; i++) calls.run();
+        // the one-row kernels run ~1,000 calls on the allocating Vector API fallback before C2 compiles them whole
+        for (int i = 0; i < 3000; i++) calls.run();
         long bytes = WorkerPoolTest.allocatedBytes(calls, 100);
         assertEquals(0, bytes, "bytes allocated by 100 rounds of gemm/matmul calls");
     }
