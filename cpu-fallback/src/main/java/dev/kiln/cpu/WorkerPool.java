@@ -231,19 +231,26 @@ public final class WorkerPool {
                     else LockSupport.park(WorkerPool.this);
                 }
                 seen = g;
-                active.incrementAndGet();
-                if (!closed) {
-                    try {
-                        if (affine) runAffine(index, stamp);
-                        else runChunks();
-                    } catch (Throwable t) {
-                        if (failure == null) failure = t;
-                        next.set(Integer.MAX_VALUE / 2); // the others stop claiming; the caller rethrows
-                        claimAll();
-                    }
-                }
-                if (active.decrementAndGet() == 0) LockSupport.unpark(caller);
+                takePart();
             }
+        }
+
+        // Out of the endless loop above on purpose: C2 compiles that loop on-stack once, with the profile of the
+        // jobs seen so far; a job of the other kind (affine after chunked, or back) would then deoptimise it and
+        // leave the worker in the interpreter. A method of its own is recompiled like any other.
+        private void takePart() {
+            active.incrementAndGet();
+            if (!closed) {
+                try {
+                    if (affine) runAffine(index, stamp);
+                    else runChunks();
+                } catch (Throwable t) {
+                    if (failure == null) failure = t;
+                    next.set(Integer.MAX_VALUE / 2); // the others stop claiming; the caller rethrows
+                    claimAll();
+                }
+            }
+            if (active.decrementAndGet() == 0) LockSupport.unpark(caller);
         }
     }
 
