@@ -98,6 +98,60 @@ final class BenchReport {
         return b.present() ? b.threads() : fallback;
     }
 
+    /** Kiln's record of a model figure at its best thread count (the run {@link #kilnBest} reports), or null. */
+    static Map<String, Object> kilnBestRecord(Map<String, Object> kiln, String model, String figure) {
+        Best best = kilnBest(kiln, model, figure);
+        if (!best.present()) return null;
+        for (Object perT : list(kiln.get("models"))) {
+            if ((int) num(map(perT).get("threads")) != best.threads()) continue;
+            for (Object o : list(map(perT).get("records"))) {
+                Map<String, Object> rec = map(o);
+                if (model.equals(rec.get("model")) && figure.equals(rec.get("figure"))) return rec;
+            }
+        }
+        return null;
+    }
+
+    static final List<String> MEMORY_FIELDS = List.of("peak_heap_bytes", "live_heap_bytes", "variable_bytes", "arena_bytes", "workspace_bytes",
+            "budget_bytes");
+
+    /**
+     * Issue 10's training memory figure per model (from the train record of the best thread count), or nothing where no
+     * record has the memory fields (results written before ModelBench measured them); a missing field reads "-".
+     */
+    static String memorySection(Map<String, Object> kiln, List<String> models) {
+        List<Map<String, Object>> recs = new ArrayList<>();
+        List<String> names = new ArrayList<>();
+        for (String model : models) {
+            Map<String, Object> rec = kilnBestRecord(kiln, model, "train");
+            if (rec == null || MEMORY_FIELDS.stream().noneMatch(rec::containsKey)) continue;
+            recs.add(rec);
+            names.add(model);
+        }
+        if (recs.isEmpty()) return "";
+        StringBuilder md = new StringBuilder();
+        line(md, "## Memory in training (Kiln, best thread count's run; MB = 10^6 bytes; budget = 2 × (variables + arena + workspace))");
+        line(md, "");
+        line(md, "| Model | Peak heap MB | Live heap after GC MB | Variables MB | Arena MB | Workspace MB | Budget MB | Peak/budget |");
+        line(md, "|---|---:|---:|---:|---:|---:|---:|---:|");
+        for (int i = 0; i < recs.size(); i++) {
+            Map<String, Object> rec = recs.get(i);
+            double peak = num(rec.get("peak_heap_bytes")), budget = num(rec.get("budget_bytes"));
+            line(md, "| %s | %s | %s | %s | %s | %s | %s | %s |", names.get(i), mb(peak), mb(num(rec.get("live_heap_bytes"))),
+                    mb(num(rec.get("variable_bytes"))), mb(num(rec.get("arena_bytes"))), mb(num(rec.get("workspace_bytes"))), mb(budget),
+                    ratio(peak, budget));
+        }
+        line(md, "");
+        line(md, "Peak heap: the sum of the JVM heap pools' peak use over the timed steady-state training runs, peaks reset after a GC "
+                + "before them (the whole JVM's heap: model, data, bench bookkeeping); live heap: heap in use after a GC once they end. "
+                + "Variables: weights, optimizer slots, moving statistics; arena: activations, gradients, temporaries; workspace: the "
+                + "program's conv scratch. Zero allocation per step is checked by the test suite (cpu-fallback MlpTrainingTest, FusedAndAllocationTest).");
+        line(md, "");
+        return md.toString();
+    }
+
+    private static String mb(double bytes) { return num(bytes / 1e6); }
+
     static Best peerBest(Map<String, Object> peer, String model, String figure) {
         if (peer == null) return Best.NONE;
         for (Object o : list(peer.get("models"))) {
@@ -184,6 +238,8 @@ final class BenchReport {
             }
         }
         line(md, "");
+
+        md.append(memorySection(kiln, models(r)));
 
         if (dl4j != null) {
             line(md, "## Java peer: Deeplearning4j on M1–M3 (samples/s; ratio > 1: Kiln faster)");

@@ -1,10 +1,14 @@
 package dev.kiln.bench;
 
 import dev.kiln.backend.Executable;
+import dev.kiln.compile.Program;
+import dev.kiln.graph.Variable;
 import dev.kiln.io.Json;
-import dev.kiln.nn.Model;
 
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryPoolMXBean;
+import java.lang.management.MemoryType;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -40,8 +44,15 @@ public final class ModelBench {
                 boolean train = figure.startsWith("train");
                 int batch = figure.equals("train") ? (batchOverride > 0 ? batchOverride : spec.batch())
                         : Integer.parseInt(figure.substring(figure.indexOf("_b") + 2));
-                Runnable step = train ? trainStep(spec, batch) : inferStep(spec, batch);
-                records.add(measure(model, figure, batch, step, warmupSeconds, warmupSteps, runSeconds, timed));
+                if (train) {
+                    Executable e = spec.model().trainingProgram(batch);
+                    Map<String, Object> rec = measure(model, figure, batch, trainStep(spec, batch, e), warmupSeconds, warmupSteps, runSeconds, timed,
+                            true);
+                    rec.putAll(memoryBudget(e));
+                    records.add(rec);
+                } else {
+                    records.add(measure(model, figure, batch, inferStep(spec, batch), warmupSeconds, warmupSteps, runSeconds, timed, false));
+                }
             }
         }
         Map<String, Object> out = new LinkedHashMap<>();
@@ -51,9 +62,10 @@ public final class ModelBench {
         Files.writeString(Path.of(a.get("result")), Json.write(out));
     }
 
-    static Runnable trainStep(BenchModels.Spec spec, int batch) {
-        Model m = spec.model();
-        Executable e = m.trainingProgram(batch);
+    static Runnable trainStep(BenchModels.Spec spec, int batch) { return trainStep(spec, batch, spec.model().trainingProgram(batch)); }
+
+    /** A training step of {@code e}, the training program of {@code spec}'s model at {@code batch}, on fixed random data. */
+    static Runnable trainStep(BenchModels.Spec spec, int batch, Executable e) {
         SplittableRandom r = new SplittableRandom(3);
         float[] x = new float[batch * spec.input().size()], y = new float[batch * Math.max(1, spec.target().size())];
         for (int i = 0; i < x.length; i++) x[i] = (float) r.nextDouble(-1, 1);
@@ -81,11 +93,47 @@ public final class ModelBench {
     }
 
     /**
+     * The parts of issue 10's training memory budget, in bytes: {@code variable_bytes} (weights, optimizer slots,
+     * moving statistics), {@code arena_bytes} (activations, gradients, temporaries), {@code workspace_bytes} (the
+     * backend's scratch, {@link Executable#workspaceBytes()}), and {@code budget_bytes} = 2 × their sum.
+     */
+    static Map<String, Object> memoryBudget(Executable e) {
+        Program p = e.program();
+        long variables = 0;
+        for (Variable v : p.variables()) variables += 4L * v.shape().size();
+        long arena = 4L * p.arenaSize(), workspace = e.workspaceBytes();
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("variable_bytes", variables);
+        m.put("arena_bytes", arena);
+        m.put("workspace_bytes", workspace);
+        m.put("budget_bytes", 2 * (variables + arena + workspace));
+        return m;
+    }
+
+    /** Sum of the heap pools' used bytes at their peak since the last {@link #resetHeapPeaks()}. */
+    static long peakHeapBytes() {
+        long sum = 0;
+        for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
+            if (pool.getType() == MemoryType.HEAP) sum += pool.getPeakUsage().getUsed();
+        }
+        return sum;
+    }
+
+    static void resetHeapPeaks() {
+        for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
+            if (pool.getType() == MemoryType.HEAP) pool.resetPeakUsage();
+        }
+    }
+
+    /**
      * Warm-up (at least {@code warmupSteps} steps and {@code warmupSeconds}), then timed runs of a whole number of
-     * steps lasting about {@code runSeconds} each, in samples per second.
+     * steps lasting about {@code runSeconds} each, in samples per second. With {@code heap}, the record also holds
+     * {@code peak_heap_bytes}, the peak of the heap pools over the timed runs (started after a GC, so garbage from
+     * building the model does not count; the sum of per-pool peaks bounds the true peak from above), and
+     * {@code live_heap_bytes}, the heap in use after a GC once they end.
      */
     static Map<String, Object> measure(String model, String figure, int batch, Runnable step, double warmupSeconds, int warmupSteps,
-                                       double runSeconds, Timed timed) {
+                                       double runSeconds, Timed timed, boolean heap) {
         double perStep = Timed.warmUp(step, warmupSeconds, warmupSteps);
         int steps = (int) Math.max(1, Math.ceil(runSeconds / Math.max(perStep, 1e-7)));
         Map<String, Object> rec = new LinkedHashMap<>();
@@ -94,11 +142,20 @@ public final class ModelBench {
         rec.put("batch", batch);
         rec.put("unit", "samples/s");
         rec.put("steps_per_run", steps);
+        if (heap) {
+            System.gc();
+            resetHeapPeaks();
+        }
         rec.putAll(timed.measure(() -> {
             long s0 = System.nanoTime();
             for (int i = 0; i < steps; i++) step.run();
             return steps * (double) batch / ((System.nanoTime() - s0) / 1e9);
         }));
+        if (heap) {
+            rec.put("peak_heap_bytes", peakHeapBytes());
+            System.gc();
+            rec.put("live_heap_bytes", ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed());
+        }
         return rec;
     }
 }

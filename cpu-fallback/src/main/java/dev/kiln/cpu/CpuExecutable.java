@@ -19,6 +19,7 @@ final class CpuExecutable implements Executable {
     final Instruction[] instructions;
     private final Buf[] outputs;
     private final Buf[] checked;
+    private final ConvWorkspace convWorkspace;
 
     CpuExecutable(Program program, CpuLowering lowering) {
         this.program = program;
@@ -37,6 +38,7 @@ final class CpuExecutable implements Executable {
             steps[s] = lowering.lower(ins.node(), in, out);
             checked[s] = out;
         }
+        this.convWorkspace = lowering.convWorkspace();
         this.outputs = new Buf[program.outputs().size()];
         for (int i = 0; i < outputs.length; i++) outputs[i] = resolve(program.outputs().get(i));
     }
@@ -54,6 +56,13 @@ final class CpuExecutable implements Executable {
     }
 
     @Override public Program program() { return program; }
+
+    /**
+     * The program's convolution workspace (padded inputs, packed filters, partial filter gradients), 4 bytes a
+     * float. Not counted: the per-thread GEMM pack buffers and Winograd block buffers, which are shared across
+     * programs, and the small per-step plans and views.
+     */
+    @Override public long workspaceBytes() { return 4L * convWorkspace.size(); }
 
     @Override public void setInput(int slot, float[] data) { setInput(slot, data, 0, data.length); }
 

@@ -54,6 +54,9 @@ final class CpuLowering {
     /** Dropout masks recorded by this program's steps, by what determines them (see the Dropout case). */
     private final Map<DropoutKey, long[]> dropoutMasks = new HashMap<>();
 
+    /** The conv scratch of this program: complete once every node is lowered (kernels reserve at preparation). */
+    ConvWorkspace convWorkspace() { return convWorkspace; }
+
     private record DropoutKey(Dropout op, Buf step, int size) {}
 
     /** {@code vector} false keeps every kernel on the scalar twins, which never link jdk.incubator.vector. */

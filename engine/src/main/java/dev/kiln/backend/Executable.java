@@ -34,5 +34,12 @@ public interface Executable extends AutoCloseable {
      */
     default void syncVariables() {}
 
+    /**
+     * Scratch memory this executable holds beyond its arena and variables, in bytes: the part of a
+     * memory budget that only the backend knows (0 where it holds none). Scratch a backend shares
+     * across executables is not counted here.
+     */
+    default long workspaceBytes() { return 0; }
+
     @Override default void close() {}
 }
