@@ -178,7 +178,7 @@ public final class Bench {
             Path res = s.work().resolve("kiln-models-t" + t + ".json");
             List<String> args = new ArrayList<>(List.of("--model", String.join(",", models), "--figures", String.join(",", FIGURES),
                     "--result", res.toString()));
-            args.addAll(s.quick() ? List.of("--run-seconds", "0.1", "--warmup-seconds", "0.2", "--warmup-steps", "1")
+            args.addAll(s.quick() ? List.of("--run-seconds", "0.1", "--warmup-seconds", "0.2", "--warmup-steps", "1", "--jit-quiet-seconds", "0.5")
                     : List.of("--run-seconds", "1.0", "--warmup-seconds", "1.0", "--warmup-steps", "3", "--reps", "5"));
             args.addAll(timing(s));
             javaChild(s, "dev.kiln.bench.ModelBench", t, args, null);
@@ -195,7 +195,8 @@ public final class Bench {
             log("Kiln GEMM on " + t + " thread(s): " + set);
             Path res = s.work().resolve("kiln-gemm-t" + t + ".json");
             List<String> args = new ArrayList<>(List.of("--set", set, "--result", res.toString()));
-            if (s.quick()) args.add("--quick");
+            // one kernel per shape reaches C2 within its first calls: a short JIT-quiet wait does in quick mode
+            if (s.quick()) args.addAll(List.of("--quick", "--jit-quiet-seconds", "0.2"));
             else args.addAll(List.of("--reps", "5"));
             args.addAll(timing(s));
             javaChild(s, "dev.kiln.bench.GemmBench", t, args, null);
@@ -214,7 +215,7 @@ public final class Bench {
         log("Kiln M1 batch sweep on " + threads + " thread(s): " + batches);
         Path res = s.work().resolve("kiln-sweep.json");
         List<String> args = new ArrayList<>(List.of("--model", "M1", "--figures", String.join(",", figs), "--result", res.toString()));
-        args.addAll(s.quick() ? List.of("--run-seconds", "0.1", "--warmup-seconds", "0.1", "--warmup-steps", "2")
+        args.addAll(s.quick() ? List.of("--run-seconds", "0.1", "--warmup-seconds", "0.1", "--warmup-steps", "2", "--jit-quiet-seconds", "0.5")
                 : List.of("--run-seconds", "1.0", "--warmup-seconds", "0.5", "--warmup-steps", "3", "--reps", "5"));
         args.addAll(timing(s));
         javaChild(s, "dev.kiln.bench.ModelBench", threads, args, null);
@@ -320,7 +321,7 @@ public final class Bench {
             List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
                     "--enable-native-access=ALL-UNNAMED", s.quick() ? "-Xmx2g" : "-Xmx6g", "-cp", cp, "dev.kiln.bench.Dl4jBench",
                     "--model", String.join(",", models), "--figures", String.join(",", FIGURES), "--result", res.toString()));
-            cmd.addAll(s.quick() ? List.of("--run-seconds", "0.1", "--warmup-seconds", "0.2", "--warmup-steps", "1")
+            cmd.addAll(s.quick() ? List.of("--run-seconds", "0.1", "--warmup-seconds", "0.2", "--warmup-steps", "1", "--jit-quiet-seconds", "0.5")
                     : List.of("--run-seconds", "1.0", "--warmup-seconds", "1.0", "--warmup-steps", "3", "--reps", "5"));
             cmd.addAll(timing(s));
             Map<String, String> env = new LinkedHashMap<>(System.getenv());

@@ -134,23 +134,12 @@ public final class ModelBench {
      */
     static Map<String, Object> measure(String model, String figure, int batch, Runnable step, double warmupSeconds, int warmupSteps,
                                        double runSeconds, Timed timed, boolean heap) {
-        double perStep = Timed.warmUp(step, warmupSeconds, warmupSteps);
-        int steps = (int) Math.max(1, Math.ceil(runSeconds / Math.max(perStep, 1e-7)));
-        Map<String, Object> rec = new LinkedHashMap<>();
-        rec.put("model", model);
-        rec.put("figure", figure);
-        rec.put("batch", batch);
-        rec.put("unit", "samples/s");
-        rec.put("steps_per_run", steps);
-        if (heap) {
-            System.gc();
-            resetHeapPeaks();
-        }
-        rec.putAll(timed.measure(() -> {
-            long s0 = System.nanoTime();
-            for (int i = 0; i < steps; i++) step.run();
-            return steps * (double) batch / ((System.nanoTime() - s0) / 1e9);
-        }));
+        Map<String, Object> rec = timed.samplesPerSecond(model, figure, batch, step, warmupSeconds, warmupSteps, runSeconds, () -> {
+            if (heap) {
+                System.gc();
+                resetHeapPeaks();
+            }
+        });
         if (heap) {
             rec.put("peak_heap_bytes", peakHeapBytes());
             System.gc();

@@ -189,20 +189,7 @@ public final class Dl4jBench {
     /** The same warm-up and timed runs as ModelBench.measure. */
     static Map<String, Object> measure(String model, String figure, int batch, Runnable step, double warmupSeconds, int warmupSteps,
                                        double runSeconds, Timed timed) {
-        double perStep = Timed.warmUp(step, warmupSeconds, warmupSteps);
-        int steps = (int) Math.max(1, Math.ceil(runSeconds / Math.max(perStep, 1e-7)));
-        Map<String, Object> rec = new LinkedHashMap<>();
-        rec.put("model", model);
-        rec.put("figure", figure);
-        rec.put("batch", batch);
-        rec.put("unit", "samples/s");
-        rec.put("steps_per_run", steps);
-        rec.putAll(timed.measure(() -> {
-            long s0 = System.nanoTime();
-            for (int i = 0; i < steps; i++) step.run();
-            return steps * (double) batch / ((System.nanoTime() - s0) / 1e9);
-        }));
-        return rec;
+        return timed.samplesPerSecond(model, figure, batch, step, warmupSeconds, warmupSteps, runSeconds, () -> { });
     }
 
     /** The version in a jar's Maven metadata (the jars' manifests carry none). */
