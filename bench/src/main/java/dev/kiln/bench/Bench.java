@@ -59,7 +59,7 @@ public final class Bench {
             Map<String, Object> r = map(Json.parse(Files.readString(json)));
             String base = json.getFileName().toString().replaceFirst("\\.json$", "");
             Files.writeString(json.resolveSibling(base + ".md"), BenchReport.markdown(r));
-            BenchReport.chart(r, json.resolveSibling(base + ".png"));
+            BenchChart.chart(r, json.resolveSibling(base + ".png"));
             return;
         }
         boolean quick = a.containsKey("quick");
@@ -149,7 +149,7 @@ public final class Bench {
         System.out.println();
         System.out.println(BenchReport.terminal(md));
         Files.writeString(dir.resolve(name + ".md"), md);
-        BenchReport.chart(result, dir.resolve(name + ".png"));
+        BenchChart.chart(result, dir.resolve(name + ".png"));
         log(String.format("wrote bench/results/%s.{md,json,png} in %.0f s", name, secondsSince(start)));
     }
 

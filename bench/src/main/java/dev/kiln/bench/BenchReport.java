@@ -1,24 +1,12 @@
 package dev.kiln.bench;
 
-import org.knowm.xchart.CategoryChart;
-import org.knowm.xchart.CategoryChartBuilder;
-import org.knowm.xchart.XYChart;
-import org.knowm.xchart.XYChartBuilder;
-import org.knowm.xchart.internal.chartpart.Chart;
-import org.knowm.xchart.style.Styler;
 
-import javax.imageio.ImageIO;
-import java.awt.Color;
-import java.awt.Graphics2D;
-import java.awt.RenderingHints;
-import java.awt.image.BufferedImage;
-import java.io.IOException;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.IntFunction;
 
 import static dev.kiln.bench.Bench.list;
 import static dev.kiln.bench.Bench.map;
@@ -37,36 +25,37 @@ final class BenchReport {
 
     /** Kiln's best thread count for a model figure (highest median over the thread counts tried). */
     static Best kilnBest(Map<String, Object> kiln, String model, String figure) {
+        return bestOverThreads(kiln, model, figure, t -> t + " thread" + (t > 1 ? "s" : ""));
+    }
+
+    /** The Deeplearning4j peer's best OMP_NUM_THREADS for a model figure; its results have Kiln's shape. */
+    static Best dl4jBest(Map<String, Object> dl4j, String model, String figure) {
+        return dl4j == null ? Best.NONE : bestOverThreads(dl4j, model, figure, t -> "OMP_NUM_THREADS=" + t);
+    }
+
+    // results {models: [{threads, records: [...]}, ...]}, one entry per thread count (one JVM each): the highest median
+    private static Best bestOverThreads(Map<String, Object> results, String model, String figure, IntFunction<String> config) {
         Best best = Best.NONE;
-        for (Object perT : list(kiln.get("models"))) {
+        for (Object perT : list(results.get("models"))) {
             int threads = (int) num(map(perT).get("threads"));
-            for (Object o : list(map(perT).get("records"))) {
-                Map<String, Object> r = map(o);
-                if (model.equals(r.get("model")) && figure.equals(r.get("figure")) && (!best.present() || num(r.get("median")) > best.median())) {
-                    best = new Best(num(r.get("median")), num(r.get("min")), num(r.get("max")), threads + " thread" + (threads > 1 ? "s" : ""), threads);
-                }
+            Map<String, Object> r = recordAt(results, model, figure, threads);
+            if (r != null && (!best.present() || num(r.get("median")) > best.median())) {
+                best = new Best(num(r.get("median")), num(r.get("min")), num(r.get("max")), config.apply(threads), threads);
             }
         }
         return best;
     }
 
-    /**
-     * The Deeplearning4j peer's best OMP_NUM_THREADS for a model figure; its per-thread results have Kiln's shape
-     * ({@code {threads, records}}), so the pick is the same.
-     */
-    static Best dl4jBest(Map<String, Object> dl4j, String model, String figure) {
-        if (dl4j == null) return Best.NONE;
-        Best best = Best.NONE;
-        for (Object perT : list(dl4j.get("models"))) {
-            int threads = (int) num(map(perT).get("threads"));
+    // the record of a model figure in the run with this many threads, or null
+    private static Map<String, Object> recordAt(Map<String, Object> results, String model, String figure, int threads) {
+        for (Object perT : list(results.get("models"))) {
+            if ((int) num(map(perT).get("threads")) != threads) continue;
             for (Object o : list(map(perT).get("records"))) {
                 Map<String, Object> r = map(o);
-                if (model.equals(r.get("model")) && figure.equals(r.get("figure")) && (!best.present() || num(r.get("median")) > best.median())) {
-                    best = new Best(num(r.get("median")), num(r.get("min")), num(r.get("max")), "OMP_NUM_THREADS=" + threads, threads);
-                }
+                if (model.equals(r.get("model")) && figure.equals(r.get("figure"))) return r;
             }
         }
-        return best;
+        return null;
     }
 
     /** What the DL4J peer ran, in words: versions, natives build, BLAS, JDK, thread counts tried. */
@@ -81,16 +70,8 @@ final class BenchReport {
     }
 
     static Best kilnAt(Map<String, Object> kiln, String model, String figure, int threads) {
-        for (Object perT : list(kiln.get("models"))) {
-            if ((int) num(map(perT).get("threads")) != threads) continue;
-            for (Object o : list(map(perT).get("records"))) {
-                Map<String, Object> r = map(o);
-                if (model.equals(r.get("model")) && figure.equals(r.get("figure"))) {
-                    return new Best(num(r.get("median")), num(r.get("min")), num(r.get("max")), threads + " threads", threads);
-                }
-            }
-        }
-        return Best.NONE;
+        Map<String, Object> r = recordAt(kiln, model, figure, threads);
+        return r == null ? Best.NONE : new Best(num(r.get("median")), num(r.get("min")), num(r.get("max")), threads + " threads", threads);
     }
 
     static int kilnBestThreads(Map<String, Object> kiln, String model, String figure, int fallback) {
@@ -101,15 +82,7 @@ final class BenchReport {
     /** Kiln's record of a model figure at its best thread count (the run {@link #kilnBest} reports), or null. */
     static Map<String, Object> kilnBestRecord(Map<String, Object> kiln, String model, String figure) {
         Best best = kilnBest(kiln, model, figure);
-        if (!best.present()) return null;
-        for (Object perT : list(kiln.get("models"))) {
-            if ((int) num(map(perT).get("threads")) != best.threads()) continue;
-            for (Object o : list(map(perT).get("records"))) {
-                Map<String, Object> rec = map(o);
-                if (model.equals(rec.get("model")) && figure.equals(rec.get("figure"))) return rec;
-            }
-        }
-        return null;
+        return best.present() ? recordAt(kiln, model, figure, best.threads()) : null;
     }
 
     static final List<String> MEMORY_FIELDS = List.of("peak_heap_bytes", "live_heap_bytes", "variable_bytes", "arena_bytes", "workspace_bytes",
@@ -378,99 +351,6 @@ final class BenchReport {
 
     static String terminal(String md) { return md; }
 
-    // ---- chart
-
-    static void chart(Map<String, Object> r, Path png) throws IOException {
-        Map<String, Object> kiln = map(r.get("kiln")), fma = map(r.get("fma_peak"));
-        Map<String, Object> peer = r.containsKey("peer") ? map(r.get("peer")) : null;
-        int w = 800, h = 520;
-        List<Chart<?, ?>> charts = new ArrayList<>();
-
-        CategoryChart ratio = new CategoryChartBuilder().width(w).height(h)
-                .title(peer != null ? "Kiln / PyTorch, samples/s (best config each)" : "Kiln samples/s").yAxisTitle(peer != null ? "ratio" : "samples/s").build();
-        List<String> cats = new ArrayList<>();
-        List<Double> vals = new ArrayList<>();
-        for (String model : models(r)) {
-            for (String fig : List.of("train", "infer_b1", "infer_b256")) {
-                double k = kilnBest(kiln, model, fig).median(), p = peerBest(peer, model, fig).median();
-                double v = peer != null ? k / p : k;
-                if (Double.isFinite(v) && v > 0) { cats.add(model + " " + fig); vals.add(v); }
-            }
-        }
-        if (!cats.isEmpty()) ratio.addSeries(peer != null ? "Kiln/PyTorch" : "Kiln", cats, vals);
-        ratio.getStyler().setXAxisLabelRotation(45);
-        ratio.getStyler().setLegendVisible(false);
-        charts.add(ratio);
-
-        XYChart gemm = new XYChartBuilder().width(w).height(h).title("Square GEMM n×n×n").xAxisTitle("n").yAxisTitle("GFLOP/s").build();
-        List<Object> kg = list(kiln.get("gemm"));
-        List<Object> pg = peer == null ? List.of() : list(peer.get("gemm"));
-        for (Object perT : kg) addSquares(gemm, "Kiln " + (int) num(map(perT).get("threads")) + "t", perT);
-        for (Object perT : pg) addSquares(gemm, "OpenBLAS " + (int) num(map(perT).get("threads")) + "t", perT);
-        double peakAll = allCoresPeak(fma);
-        gemm.addSeries("peak, all cores", new double[] {256, 2048}, new double[] {peakAll, peakAll});
-        gemm.getStyler().setLegendPosition(Styler.LegendPosition.InsideSE);
-        charts.add(gemm);
-
-        XYChart sweep = new XYChartBuilder().width(w).height(h).title("M1 samples/s by batch size").xAxisTitle("batch").yAxisTitle("samples/s").build();
-        sweep.getStyler().setXAxisLogarithmic(true);
-        sweep.getStyler().setYAxisLogarithmic(true);
-        sweep.getStyler().setLegendPosition(Styler.LegendPosition.InsideSE);
-        if (kiln.containsKey("batch_sweep")) {
-            Map<String, Object> ks = map(kiln.get("batch_sweep"));
-            Map<String, Object> psw = peerSweep(peer);
-            for (String kind : List.of("train", "infer")) {
-                List<Double> xs = new ArrayList<>(), ys = new ArrayList<>(), px = new ArrayList<>(), py = new ArrayList<>();
-                for (int b : sweepBatches(ks)) {
-                    double k = sweepKiln(ks, kind + "_b" + b), p = sweepPeer(psw, kind, b);
-                    if (k > 0) { xs.add((double) b); ys.add(k); }
-                    if (p > 0) { px.add((double) b); py.add(p); }
-                }
-                if (!xs.isEmpty()) sweep.addSeries("Kiln " + kind, xs, ys);
-                if (!px.isEmpty()) sweep.addSeries("PyTorch " + kind, px, py);
-            }
-        }
-        charts.add(sweep);
-
-        int maxT = (int) num(list(kiln.get("threads_tried")).getLast());
-        CategoryChart shapes = new CategoryChartBuilder().width(w).height(h).title("Model GEMM shapes, " + maxT + " threads").yAxisTitle("GFLOP/s").build();
-        Map<String, Double> kn = gemmAt(kg, maxT), on = gemmAt(pg, maxT);
-        List<String> sc = new ArrayList<>();
-        List<Double> kv = new ArrayList<>(), ov = new ArrayList<>();
-        for (String label : kn.keySet()) {
-            if (label.startsWith("square") || !Double.isFinite(kn.get(label))) continue;
-            if (peer != null && (on.get(label) == null || !Double.isFinite(on.get(label)))) continue;
-            sc.add(label);
-            kv.add(kn.get(label));
-            if (peer != null) ov.add(on.get(label));
-        }
-        if (!sc.isEmpty()) {
-            shapes.addSeries("Kiln", sc, kv);
-            if (peer != null) shapes.addSeries("OpenBLAS", sc, ov);
-        }
-        shapes.getStyler().setXAxisLabelRotation(60);
-        charts.add(shapes);
-
-        BufferedImage img = new BufferedImage(2 * w, 2 * h, BufferedImage.TYPE_INT_RGB);
-        Graphics2D g = img.createGraphics();
-        g.setColor(Color.WHITE);
-        g.fillRect(0, 0, 2 * w, 2 * h);
-        g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
-        for (int i = 0; i < charts.size(); i++) {
-            Graphics2D gi = (Graphics2D) g.create((i % 2) * w, (i / 2) * h, w, h);
-            try {
-                charts.get(i).paint(gi, w, h);
-            } catch (RuntimeException e) {
-                // An empty panel (no data of that kind in this run) must not cost the whole report.
-                gi.setColor(Color.BLACK);
-                gi.drawString("no data: " + e.getMessage(), 20, 40);
-            }
-            gi.dispose();
-        }
-        g.dispose();
-        ImageIO.write(img, "png", png.toFile());
-    }
-
     /**
      * The all-cores peak to compare with: the probe's all-cores run, unless other processes visibly cut it (under 1.5× the
      * one-thread rate on a multi-core machine); then cores × measured clock × measured FLOP/cycle, which needs one core only.
@@ -480,21 +360,9 @@ final class BenchReport {
         return num(fma.get("cores")) > 1 && all < 1.5 * one ? num(fma.get("nominal_peak_gflops")) : all;
     }
 
-    private static void addSquares(XYChart chart, String name, Object perT) {
-        List<Double> xs = new ArrayList<>(), ys = new ArrayList<>();
-        for (Object o : list(map(perT).get("shapes"))) {
-            Map<String, Object> s = map(o);
-            if (((String) s.get("label")).startsWith("square") && Double.isFinite(num(s.get("median")))) {
-                xs.add(num(s.get("n")));
-                ys.add(num(s.get("median")));
-            }
-        }
-        if (!xs.isEmpty()) chart.addSeries(name, xs, ys);
-    }
-
     // ---- helpers
 
-    private static List<String> models(Map<String, Object> r) {
+    static List<String> models(Map<String, Object> r) {
         List<String> out = new ArrayList<>();
         for (String m : List.of("M1", "M2", "M3", "M4")) {
             if (kilnBest(map(r.get("kiln")), m, "train").present() || (r.containsKey("peer") && peerBest(map(r.get("peer")), m, "train").present())) out.add(m);
@@ -521,13 +389,13 @@ final class BenchReport {
         return null;
     }
 
-    private static Map<String, Object> peerSweep(Map<String, Object> peer) {
+    static Map<String, Object> peerSweep(Map<String, Object> peer) {
         if (peer == null) return null;
         for (Object o : list(peer.get("batch_sweep"))) if ("M1".equals(map(o).get("model"))) return map(o);
         return null;
     }
 
-    private static List<Integer> sweepBatches(Map<String, Object> ks) {
+    static List<Integer> sweepBatches(Map<String, Object> ks) {
         List<Integer> out = new ArrayList<>();
         for (Object o : list(ks.get("records"))) {
             int b = (int) num(map(o).get("batch"));
@@ -537,12 +405,12 @@ final class BenchReport {
         return out;
     }
 
-    private static double sweepKiln(Map<String, Object> ks, String fig) {
+    static double sweepKiln(Map<String, Object> ks, String fig) {
         for (Object o : list(ks.get("records"))) if (fig.equals(map(o).get("figure"))) return num(map(o).get("median"));
         return Double.NaN;
     }
 
-    private static double sweepPeer(Map<String, Object> psw, String kind, int batch) {
+    static double sweepPeer(Map<String, Object> psw, String kind, int batch) {
         if (psw == null) return Double.NaN;
         for (Object o : list(psw.get("points"))) {
             Map<String, Object> p = map(o);
