@@ -12,18 +12,10 @@ import java.util.Map;
 import static org.junit.jupiter.api.Assertions.*;
 
 class CsvTest {
-    static final Path DATASETS = Path.of(System.getProperty("kiln.datasets", "/work/shared/datasets"));
     @TempDir Path tmp;
 
-    static Path dataset(String name) {
-        // The shared datasets live beside the repository; walk up from the module to find them.
-        Path p = DATASETS.resolve(name);
-        if (Files.exists(p)) return p;
-        for (Path d = Path.of("").toAbsolutePath(); d != null; d = d.getParent()) {
-            Path q = d.resolve("shared/datasets").resolve(name);
-            if (Files.exists(q)) return q;
-        }
-        throw new IllegalStateException(name + " not found under " + DATASETS + " or a shared/datasets folder above " + Path.of("").toAbsolutePath());
+    static Path dataset(String name) throws IOException {
+        return CourseData.csv(name);
     }
 
     Path write(String name, String text) throws IOException {

@@ -1,5 +1,6 @@
 package dev.kiln.examples;
 
+import dev.kiln.data.CourseData;
 import dev.kiln.data.Csv;
 import dev.kiln.data.CsvSpec;
 import dev.kiln.loss.Loss;
@@ -46,7 +47,7 @@ public final class DropoutBatchNorm {
     }
 
     public static Result run(int epochs, Path out, boolean verbose) throws IOException {
-        CsvSpec.CsvData d = CsvSpec.of().withTarget("benign").withStandardize(false).load(Csv.read(SharedDatasets.csv("breast_cancer")), 0.25, 3);
+        CsvSpec.CsvData d = CsvSpec.of().withTarget("benign").withStandardize(false).load(Csv.read(CourseData.csv("breast_cancer")), 0.25, 3);
         if (verbose) System.out.printf(Locale.ROOT, "breast_cancer.csv: %d train, %d validation rows, %d unscaled features%n",
                 d.train().size(), d.validation().size(), d.train().featuresPerExample());
         Model m = model(d.train().featuresPerExample());

@@ -1,5 +1,6 @@
 package dev.kiln.examples;
 
+import dev.kiln.data.CourseData;
 import dev.kiln.data.Csv;
 import dev.kiln.data.CsvSpec;
 import dev.kiln.data.Dataset;
@@ -17,7 +18,7 @@ record RegressionData(Dataset train, Dataset validation, double mean, double std
 
     static RegressionData load(String csv, String target, double validationFraction, long seed, String... drop) throws IOException {
         CsvSpec.CsvData d = CsvSpec.of().withTarget(target).withDrop(drop).withMissing(MissingPolicy.DROP_ROWS)
-                .load(Csv.read(SharedDatasets.csv(csv)), validationFraction, seed);
+                .load(Csv.read(CourseData.csv(csv)), validationFraction, seed);
         float[] y = d.train().labels();
         double sum = 0, sq = 0;
         for (float v : y) sum += v;
