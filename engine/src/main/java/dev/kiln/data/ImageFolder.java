@@ -77,7 +77,10 @@ public record ImageFolder(Path root, int height, int width, boolean grayscale, f
     public int channels() { return grayscale ? 1 : 3; }
 
     /** The loaded images, the class names (index = label) and the files skipped as unreadable. */
-    public record Images(Dataset data, List<String> classes, List<Path> skipped) {}
+    public record Images(Dataset data, List<String> classes, List<Skipped> skipped) {}
+
+    /** An image left out by {@link #withSkipUnreadable}: the file, and why (a message that names it). */
+    public record Skipped(Path file, String reason) {}
 
     /** An image file that does not decode (empty, truncated, corrupt, not an image); the message names it and what is wrong. */
     public static final class UnreadableImageException extends IOException {
@@ -113,7 +116,7 @@ public record ImageFolder(Path root, int height, int width, boolean grayscale, f
             throw new IOException(files.size() + " images of " + height + "x" + width + "x" + channels() + " do not fit one float array; use fewer or smaller images");
         float[] x = new float[files.size() * per];
         float[] y = new float[files.size()];
-        List<Path> skipped = new ArrayList<>();
+        List<Skipped> skipped = new ArrayList<>();
         int[] perClass = new int[classes.size()];
         int n = 0;
         for (int i = 0; i < files.size(); i++) {
@@ -122,7 +125,7 @@ public record ImageFolder(Path root, int height, int width, boolean grayscale, f
             } catch (IOException e) {
                 if (!skipUnreadable) throw new UnreadableImageException(files.get(i), e);
                 LOG.log(System.Logger.Level.WARNING, "skipping unreadable image: " + e.getMessage());
-                skipped.add(files.get(i));
+                skipped.add(new Skipped(files.get(i), e.getMessage()));
                 continue;
             }
             y[n] = labels.get(i);

@@ -65,6 +65,6 @@ final class Jpeg {
     }
 
     private static IOException truncated(Path file, byte[] b, String why) {
-        return new IOException(file + ": truncated JPEG (" + why + "; the file, " + b.length + " bytes, is cut off: copy it again or remove it)");
+        return new IOException(file + ": truncated JPEG (" + why + ": the file, " + b.length + " bytes, is cut off)");
     }
 }

@@ -101,7 +101,8 @@ class JpegTest {
         assertEquals(cut, e.file());
         assertTrue(e.getMessage().contains(cut.toString()) && e.getMessage().contains("truncated JPEG"), e.getMessage());
         ImageFolder.Images im = ImageFolder.of(tmp, 16, 16).withSkipUnreadable(true).load();
-        assertEquals(List.of(cut), im.skipped());
+        assertEquals(List.of(cut), im.skipped().stream().map(ImageFolder.Skipped::file).toList());
+        assertTrue(im.skipped().getFirst().reason().contains("truncated JPEG"), im.skipped().getFirst().reason());
         assertEquals(2, im.data().size());
     }
 
