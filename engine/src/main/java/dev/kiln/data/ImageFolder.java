@@ -7,6 +7,7 @@ import javax.imageio.ImageReader;
 import javax.imageio.stream.ImageInputStream;
 import javax.imageio.stream.MemoryCacheImageInputStream;
 import java.awt.color.ColorSpace;
+import java.awt.color.ICC_ColorSpace;
 import java.awt.image.BufferedImage;
 import java.awt.image.Raster;
 import java.io.ByteArrayInputStream;
@@ -33,10 +34,13 @@ import java.util.List;
  * Decoding uses javax.imageio (PNG, JPEG, BMP, GIF; first frame), resizing is bilinear with
  * half-pixel centres (as TensorFlow's and PyTorch's defaults, no antialiasing), values are
  * scaled to [0, 1], then {@code (v - mean[c]) / std[c]} when a normalisation is given. Alpha is
- * ignored. PNG chunk checksums are verified, so a corrupt PNG is an error, never wrong pixels.
+ * ignored. PNG chunk checksums are verified, and a JPEG must run to its end-of-image marker and
+ * decode without the decoder reporting damaged data, so a corrupt PNG or a truncated JPEG is an
+ * error, never wrong pixels. CMYK and YCCK JPEGs are converted to RGB (see {@code cmykToFloats}).
  *
  * @param mean, std       per-channel normalisation after scaling to [0, 1]; null for none
  * @param skipUnreadable  skip (and list in {@link Images#skipped()}) files that do not decode, instead of failing
+ *                        with an {@link UnreadableImageException} naming the first of them
  * @param maxPixels       largest decoded image accepted (width × height), checked from the header before decoding
  */
 public record ImageFolder(Path root, int height, int width, boolean grayscale, float[] mean, float[] std, boolean skipUnreadable, long maxPixels) {
@@ -73,7 +77,22 @@ public record ImageFolder(Path root, int height, int width, boolean grayscale, f
     public int channels() { return grayscale ? 1 : 3; }
 
     /** The loaded images, the class names (index = label) and the files skipped as unreadable. */
-    public record Images(Dataset data, List<String> classes, List<Path> skipped) {}
+    public record Images(Dataset data, List<String> classes, List<Skipped> skipped) {}
+
+    /** An image left out by {@link #withSkipUnreadable}: the file, and why (a message that names it). */
+    public record Skipped(Path file, String reason) {}
+
+    /** An image file that does not decode (empty, truncated, corrupt, not an image); the message names it and what is wrong. */
+    public static final class UnreadableImageException extends IOException {
+        private final transient Path file;
+
+        UnreadableImageException(Path file, IOException cause) {
+            super(cause.getMessage(), cause);
+            this.file = file;
+        }
+
+        public Path file() { return file; }
+    }
 
     public Images load() throws IOException {
         if (!Files.isDirectory(root)) throw new IOException(root + " is not a folder; give the folder that holds one sub-folder per class");
@@ -97,16 +116,16 @@ public record ImageFolder(Path root, int height, int width, boolean grayscale, f
             throw new IOException(files.size() + " images of " + height + "x" + width + "x" + channels() + " do not fit one float array; use fewer or smaller images");
         float[] x = new float[files.size() * per];
         float[] y = new float[files.size()];
-        List<Path> skipped = new ArrayList<>();
+        List<Skipped> skipped = new ArrayList<>();
         int[] perClass = new int[classes.size()];
         int n = 0;
         for (int i = 0; i < files.size(); i++) {
             try {
                 readInto(files.get(i), x, n * per);
             } catch (IOException e) {
-                if (!skipUnreadable) throw e;
+                if (!skipUnreadable) throw new UnreadableImageException(files.get(i), e);
                 LOG.log(System.Logger.Level.WARNING, "skipping unreadable image: " + e.getMessage());
-                skipped.add(files.get(i));
+                skipped.add(new Skipped(files.get(i), e.getMessage()));
                 continue;
             }
             y[n] = labels.get(i);
@@ -147,17 +166,26 @@ public record ImageFolder(Path root, int height, int width, boolean grayscale, f
         if (size > MAX_FILE_BYTES) throw new IOException(file + " is " + size + " bytes; images over " + MAX_FILE_BYTES + " bytes are not read");
         byte[] bytes = Files.readAllBytes(file);
         if (Png.isPng(bytes)) Png.verify(file, bytes);
+        boolean jpeg = Jpeg.isJpeg(bytes);
+        if (jpeg) Jpeg.verifyComplete(file, bytes);
         BufferedImage img;
         try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes))) {
             Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
             if (!readers.hasNext()) throw new IOException(file + ": not a PNG, JPEG, BMP or GIF image (no decoder recognises its contents)");
             ImageReader reader = readers.next();
+            List<IOException> damage = new ArrayList<>();
+            // The JPEG decoder reports damaged data (a cut-off file, a bad Huffman code) as a warning and fills the rest with grey.
+            if (jpeg) reader.addIIOReadWarningListener((source, warning) -> {
+                IOException e = Jpeg.warningAsError(file, warning);
+                if (e != null) damage.add(e);
+            });
             try {
                 reader.setInput(in, true, true);
                 long w = reader.getWidth(0), h = reader.getHeight(0);
                 if (w < 1 || h < 1 || w * h > maxPixels)
                     throw new IOException(file + ": header says " + w + "x" + h + " pixels, outside 1.." + maxPixels + " pixels (corrupt, or raise maxPixels)");
                 img = reader.read(0);
+                if (!damage.isEmpty()) throw damage.getFirst();
             } finally {
                 reader.dispose();
             }
@@ -172,11 +200,21 @@ public record ImageFolder(Path root, int height, int width, boolean grayscale, f
         return new Decoded(toFloats(img, gray), img.getHeight(), img.getWidth());
     }
 
-    /** HWC in [0, 1]. Gray sources are read from the raster, since getRGB would pass them through a gamma conversion. */
+    /**
+     * HWC in [0, 1]. Gray sources are read from the raster, since getRGB would pass them through a
+     * gamma conversion; so are CMYK sources without an ICC profile (see {@link #cmykToFloats}).
+     * Other colour spaces, CMYK with an embedded profile among them, go through the JDK's colour
+     * management (getRGB).
+     */
     private static float[] toFloats(BufferedImage img, boolean gray) {
         int w = img.getWidth(), h = img.getHeight(), c = gray ? 1 : 3;
         float[] out = new float[w * h * c];
         var cm = img.getColorModel();
+        if (cm.getColorSpace().getType() == ColorSpace.TYPE_CMYK && !(cm.getColorSpace() instanceof ICC_ColorSpace)
+                && img.getRaster().getNumBands() == 4) {
+            cmykToFloats(img.getRaster(), cm.getComponentSize(0), gray, out);
+            return out;
+        }
         if (cm.getColorSpace().getType() == ColorSpace.TYPE_GRAY && cm.getComponentSize(0) <= 16) {
             Raster r = img.getRaster();
             float scale = 1f / ((1 << img.getColorModel().getComponentSize(0)) - 1);
@@ -196,11 +234,40 @@ public record ImageFolder(Path root, int height, int width, boolean grayscale, f
                 int p = row[xx];
                 float rr = ((p >> 16) & 0xFF) / 255f, gg = ((p >> 8) & 0xFF) / 255f, bb = (p & 0xFF) / 255f;
                 int o = (yy * w + xx) * c;
-                if (gray) out[o] = 0.299f * rr + 0.587f * gg + 0.114f * bb;  // ITU-R BT.601 luma
+                if (gray) out[o] = luma(rr, gg, bb);
                 else { out[o] = rr; out[o + 1] = gg; out[o + 2] = bb; }
             }
         }
         return out;
+    }
+
+    /** ITU-R BT.601 luma. */
+    private static float luma(float r, float g, float b) { return 0.299f * r + 0.587f * g + 0.114f * b; }
+
+    /**
+     * CMYK (or YCCK, which the decoder turns into CMYK) without an ICC profile, as device values:
+     * R = (1 - C)(1 - K), G = (1 - M)(1 - K), B = (1 - Y)(1 - K), taken as sRGB values, as
+     * ImageMagick converts them (its sRGB conversion of the test images agrees with this one within
+     * 0.002 on the channel means). The JDK's colour model for such images treats these products as
+     * linear light and gamma-encodes them, which washes every colour out (a test image's mean went
+     * from 0.50 to 0.68). The decoder has already undone Adobe's inverted storage. With an embedded
+     * profile the JDK converts through it correctly (checked once against ImageMagick with
+     * Ghostscript's SWOP profile: means within 0.002), so that case stays with getRGB.
+     */
+    private static void cmykToFloats(Raster r, int bits, boolean gray, float[] out) {
+        int w = r.getWidth(), h = r.getHeight(), c = gray ? 1 : 3;
+        float scale = 1f / ((1 << bits) - 1);
+        int[] px = new int[4];
+        for (int yy = 0; yy < h; yy++) {
+            for (int xx = 0; xx < w; xx++) {
+                r.getPixel(xx, yy, px);
+                float k = 1 - px[3] * scale;
+                float rr = (1 - px[0] * scale) * k, gg = (1 - px[1] * scale) * k, bb = (1 - px[2] * scale) * k;
+                int o = (yy * w + xx) * c;
+                if (gray) out[o] = luma(rr, gg, bb);
+                else { out[o] = rr; out[o + 1] = gg; out[o + 2] = bb; }
+            }
+        }
     }
 
     /**

@@ -84,7 +84,8 @@ class ImageFolderTest {
         assertTrue(e.getMessage().contains(bad.toString()), e.getMessage());
         ImageFolder.Images im = ImageFolder.of(tmp, 3, 3).withSkipUnreadable(true).load();
         assertEquals(2, im.data().size());
-        assertEquals(List.of(bad), im.skipped());
+        assertEquals(List.of(bad), im.skipped().stream().map(ImageFolder.Skipped::file).toList());
+        assertTrue(im.skipped().getFirst().reason().contains(bad.toString()), im.skipped().getFirst().reason());
     }
 
     @Test void emptyFoldersAreClearErrors() throws IOException {

@@ -35,22 +35,40 @@ import java.util.SplittableRandom;
  * Without a folder it draws a small data set of two classes, bright horizontal and vertical bars on
  * dark backgrounds (random lengths, places and tints), into a temporary folder and says so.
  *
- * <pre>{@code ./kiln run convnet [FOLDER] [--size PIXELS] [--epochs N] [--out DIR]}</pre>
+ * An image that does not decode (empty, truncated, corrupt) stops the run with one line naming it;
+ * with {@code --skip-unreadable} such files are left out, and listed with the reason at the end.
+ *
+ * <pre>{@code ./kiln run convnet [FOLDER] [--size PIXELS] [--epochs N] [--out DIR] [--skip-unreadable]}</pre>
  */
 public final class ConvNetImageFolder {
     private ConvNetImageFolder() {}
 
-    public record Options(Path folder, int size, int perClass, int epochs, Path out, boolean verbose) {}
+    static final String USAGE = "[FOLDER] [--size PIXELS] [--epochs N] [--out DIR] [--skip-unreadable]";
 
-    public record Result(String data, List<String> classes, int trainSize, int validationSize, double valAccuracy, History history, Path curves) {}
+    public record Options(Path folder, int size, int perClass, int epochs, Path out, boolean verbose, boolean skipUnreadable) {
+        /** Failing on the first unreadable image. */
+        public Options(Path folder, int size, int perClass, int epochs, Path out, boolean verbose) {
+            this(folder, size, perClass, epochs, out, verbose, false);
+        }
+    }
 
-    public static void main(String[] args) throws IOException {
-        String folder = Outputs.positional(args, "--size", "--epochs", "--out");
-        int size = Outputs.intFlag(args, "--size", folder == null ? 32 : 64);
-        Result r = run(new Options(folder == null ? null : Path.of(folder), size, 300, Outputs.intFlag(args, "--epochs", 6),
-                Outputs.folder("convnet", args), true));
-        System.out.printf(Locale.ROOT, "%nValidation accuracy %.4f on %d images of %s%n", r.valAccuracy(), r.validationSize(), r.classes());
-        System.out.println("Learning curves: " + r.curves());
+    /** What the run did; {@code skipped}: the unreadable images left out (only with {@code skipUnreadable}). */
+    public record Result(String data, List<String> classes, int trainSize, int validationSize, double valAccuracy, History history, Path curves,
+                         List<ImageFolder.Skipped> skipped) {}
+
+    public static void main(String[] args) {
+        ExampleMain.run("convnet", USAGE, args, a -> {
+            String folder = Outputs.positional(a, "--size", "--epochs", "--out");
+            int size = Outputs.intFlag(a, "--size", folder == null ? 32 : 64);
+            Result r = run(new Options(folder == null ? null : Path.of(folder), size, 300, Outputs.intFlag(a, "--epochs", 6),
+                    Outputs.folder("convnet", a), true, Outputs.hasFlag(a, "--skip-unreadable")));
+            System.out.printf(Locale.ROOT, "%nValidation accuracy %.4f on %d images of %s%n", r.valAccuracy(), r.validationSize(), r.classes());
+            System.out.println("Learning curves: " + r.curves());
+            if (!r.skipped().isEmpty()) {
+                System.out.println("Skipped " + r.skipped().size() + " unreadable image" + (r.skipped().size() == 1 ? "" : "s") + " (--skip-unreadable):");
+                for (ImageFolder.Skipped k : r.skipped()) System.out.println("  " + k.reason());
+            }
+        });
     }
 
     /** The 3-block convnet for {@code size}×{@code size} RGB images and {@code classes} classes (a sigmoid unit for two). */
@@ -76,7 +94,12 @@ public final class ConvNetImageFolder {
             data = "images from " + folder;
         }
         try {
-            ImageFolder.Images im = ImageFolder.of(folder, o.size(), o.size()).load();
+            ImageFolder.Images im;
+            try {
+                im = ImageFolder.of(folder, o.size(), o.size()).withSkipUnreadable(o.skipUnreadable()).load();
+            } catch (ImageFolder.UnreadableImageException e) {
+                throw new IOException(e.getMessage() + "; replace or remove it, or pass --skip-unreadable to leave unreadable images out", e);
+            }
             if (im.classes().size() < 2) throw new IOException(folder + " has one class folder (" + im.classes() + "); a classifier needs two or more");
             Dataset.Split s = im.data().split(0.2, 42);
             if (o.verbose()) System.out.printf(Locale.ROOT, "Data: %s%nClasses %s: %d train, %d validation images%n", data, im.classes(), s.train().size(), s.validation().size());
@@ -89,7 +112,7 @@ public final class ConvNetImageFolder {
             Path png = o.out().resolve("learning-curves.png");
             h.plot(png);
             h.toCsv(o.out().resolve("history.csv"));
-            return new Result(data, im.classes(), s.train().size(), s.validation().size(), acc, h, png);
+            return new Result(data, im.classes(), s.train().size(), s.validation().size(), acc, h, png, im.skipped());
         } finally {
             if (generated != null) deleteShapes(generated);
         }

@@ -35,10 +35,12 @@ public final class DeepNet {
     public record Result(double linearMae, double deepLinearMae, double deepReluMae, Path fits) {}
 
     public static void main(String[] args) {
-        Result r = run(Outputs.intFlag(args, "--epochs", 60), Outputs.folder("deep", args), true);
-        System.out.printf(Locale.ROOT, "%nValidation MAE: linear unit %.3f, deep without activations %.3f, deep with ReLU %.3f (noise MAE about %.3f)%n",
-                r.linearMae(), r.deepLinearMae(), r.deepReluMae(), NOISE * Math.sqrt(2 / Math.PI));
-        System.out.println("Fitted curves: " + r.fits());
+        ExampleMain.run("deep", "[--epochs N] [--out DIR]", args, a -> {
+            Result r = run(Outputs.intFlag(a, "--epochs", 60), Outputs.folder("deep", a), true);
+            System.out.printf(Locale.ROOT, "%nValidation MAE: linear unit %.3f, deep without activations %.3f, deep with ReLU %.3f (noise MAE about %.3f)%n",
+                    r.linearMae(), r.deepLinearMae(), r.deepReluMae(), NOISE * Math.sqrt(2 / Math.PI));
+            System.out.println("Fitted curves: " + r.fits());
+        });
     }
 
     static double curve(double x) { return Math.sin(2 * x) + x / 2; }

@@ -33,11 +33,13 @@ public final class DropoutBatchNorm {
 
     public record Result(double valAccuracy, double valLoss, double majorityAccuracy, History history, Path curves) {}
 
-    public static void main(String[] args) throws IOException {
-        Result r = run(Outputs.intFlag(args, "--epochs", 40), Outputs.folder("dropout-bn", args), true);
-        System.out.printf(Locale.ROOT, "%nValidation binary accuracy %.4f (always guessing the majority class: %.4f), val_loss %.4f%n",
-                r.valAccuracy(), r.majorityAccuracy(), r.valLoss());
-        System.out.println("Learning curves: " + r.curves());
+    public static void main(String[] args) {
+        ExampleMain.run("dropout-bn", "[--epochs N] [--out DIR]", args, a -> {
+            Result r = run(Outputs.intFlag(a, "--epochs", 40), Outputs.folder("dropout-bn", a), true);
+            System.out.printf(Locale.ROOT, "%nValidation binary accuracy %.4f (always guessing the majority class: %.4f), val_loss %.4f%n",
+                    r.valAccuracy(), r.majorityAccuracy(), r.valLoss());
+            System.out.println("Learning curves: " + r.curves());
+        });
     }
 
     public static Model model(int features) {

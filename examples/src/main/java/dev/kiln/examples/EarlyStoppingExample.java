@@ -39,9 +39,11 @@ public final class EarlyStoppingExample {
 
     public record Result(int maxEpochs, Run underfit, Run overfit, Run early, int stoppedEpoch, int bestEpoch, double std, Path curves) {}
 
-    public static void main(String[] args) throws IOException {
-        Result r = run(Outputs.intFlag(args, "--epochs", 150), Outputs.folder("early-stopping", args), true);
-        System.out.println("\nLearning curves: " + r.curves());
+    public static void main(String[] args) {
+        ExampleMain.run("early-stopping", "[--epochs N] [--out DIR]", args, a -> {
+            Result r = run(Outputs.intFlag(a, "--epochs", 150), Outputs.folder("early-stopping", a), true);
+            System.out.println("\nLearning curves: " + r.curves());
+        });
     }
 
     public static Result run(int maxEpochs, Path out, boolean verbose) throws IOException {

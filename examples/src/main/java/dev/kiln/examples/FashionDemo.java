@@ -49,14 +49,16 @@ public final class FashionDemo {
     public record Result(String data, int trainSize, int testSize, double testAccuracy, double trainSeconds, double samplesPerSecond,
                          History history, Path plot, Path csv) {}
 
-    public static void main(String[] args) throws IOException {
-        // full data when installed (or asked for with --full, which then fails clearly if absent); --subset forces the bundled subset
-        boolean full = Outputs.hasFlag(args, "--full") || (!Outputs.hasFlag(args, "--subset") && FashionMnist.locate().isPresent());
-        int epochs = Outputs.intFlag(args, "--epochs", full ? FULL_EPOCHS : SUBSET_EPOCHS);
-        Result r = run(new Options(full, epochs, Integer.MAX_VALUE, Outputs.folder("demo", args), true));
-        double bar = full ? 0.90 : 0.85;
-        System.out.printf(Locale.ROOT, "%nTest accuracy %.4f on %,d test images (bar for this data: %.2f) %s%n",
-                r.testAccuracy(), r.testSize(), bar, r.testAccuracy() >= bar ? "- met" : "- NOT met: train longer with --epochs");
+    public static void main(String[] args) {
+        ExampleMain.run("demo", "[--subset] [--full] [--epochs N] [--out DIR]", args, a -> {
+            // full data when installed (or asked for with --full, which then fails clearly if absent); --subset forces the bundled subset
+            boolean full = Outputs.hasFlag(a, "--full") || (!Outputs.hasFlag(a, "--subset") && FashionMnist.locate().isPresent());
+            int epochs = Outputs.intFlag(a, "--epochs", full ? FULL_EPOCHS : SUBSET_EPOCHS);
+            Result r = run(new Options(full, epochs, Integer.MAX_VALUE, Outputs.folder("demo", a), true));
+            double bar = full ? 0.90 : 0.85;
+            System.out.printf(Locale.ROOT, "%nTest accuracy %.4f on %,d test images (bar for this data: %.2f) %s%n",
+                    r.testAccuracy(), r.testSize(), bar, r.testAccuracy() >= bar ? "- met" : "- NOT met: train longer with --epochs");
+        });
     }
 
     public static Model model(long seed) {

@@ -34,13 +34,14 @@ public final class FashionMnistSubset {
     private FashionMnistSubset() {}
 
     /** Builds the subset from the installed full data set into {@code folder}. */
-    public static void main(String[] args) throws IOException {
-        if (args.length != 1) throw new IllegalArgumentException("usage: FashionMnistSubset <output folder>");
-        FashionMnist.Files4 f = FashionMnist.locate().orElseThrow(() -> new IOException(FashionMnist.INSTALL_HINT));
-        Path out = Files.createDirectories(Path.of(args[0]));
-        write(f.trainImages(), f.trainLabels(), TRAIN_PER_CLASS, out.resolve(FILES[0]), out.resolve(FILES[1]));
-        write(f.testImages(), f.testLabels(), TEST_PER_CLASS, out.resolve(FILES[2]), out.resolve(FILES[3]));
-        System.out.println("wrote the Fashion-MNIST subset (" + TRAIN_PER_CLASS * 10 + " train, " + TEST_PER_CLASS * 10 + " test, seed " + SEED + ") to " + out);
+    public static void main(String[] args) {
+        ExampleMain.run("fashion-subset", "FOLDER", args, a -> {
+            FashionMnist.Files4 f = FashionMnist.locate().orElseThrow(() -> new IOException(FashionMnist.INSTALL_HINT));
+            Path out = Files.createDirectories(Path.of(a[0]));
+            write(f.trainImages(), f.trainLabels(), TRAIN_PER_CLASS, out.resolve(FILES[0]), out.resolve(FILES[1]));
+            write(f.testImages(), f.testLabels(), TEST_PER_CLASS, out.resolve(FILES[2]), out.resolve(FILES[3]));
+            System.out.println("wrote the Fashion-MNIST subset (" + TRAIN_PER_CLASS * 10 + " train, " + TEST_PER_CLASS * 10 + " test, seed " + SEED + ") to " + out);
+        });
     }
 
     /** Samples {@code perClass} images of each class (seeded) and writes them, in class-interleaved order, as IDX gzip. */

@@ -69,8 +69,10 @@ public final class LearningRateBatchGrid {
     }
 
     public static void main(String[] args) {
-        Result r = run(GRID, Outputs.intFlag(args, "--epochs", 10), Outputs.folder("lr-batch", args), true);
-        System.out.println("\nGrid of loss curves and fitted lines: " + r.grid());
+        ExampleMain.run("lr-batch", "[--epochs N] [--out DIR]", args, a -> {
+            Result r = run(GRID, Outputs.intFlag(a, "--epochs", 10), Outputs.folder("lr-batch", a), true);
+            System.out.println("\nGrid of loss curves and fitted lines: " + r.grid());
+        });
     }
 
     public static Result run(List<Setting> settings, int epochs, Path out, boolean verbose) {

@@ -32,9 +32,11 @@ public final class LinearUnit {
     public record Result(double initialW, double initialB, double w, double b, double finalLoss, History history, Path curves, Path fit) {}
 
     public static void main(String[] args) {
-        Result r = run(Outputs.intFlag(args, "--epochs", 40), Outputs.folder("linear", args), true);
-        System.out.printf(Locale.ROOT, "Learned w = %.3f, b = %.3f (true line: w = %.1f, b = %.1f; noise sd %.1f)%n", r.w(), r.b(), TRUE_W, TRUE_B, NOISE);
-        System.out.println("Plots: " + r.curves() + ", " + r.fit());
+        ExampleMain.run("linear", "[--epochs N] [--out DIR]", args, a -> {
+            Result r = run(Outputs.intFlag(a, "--epochs", 40), Outputs.folder("linear", a), true);
+            System.out.printf(Locale.ROOT, "Learned w = %.3f, b = %.3f (true line: w = %.1f, b = %.1f; noise sd %.1f)%n", r.w(), r.b(), TRUE_W, TRUE_B, NOISE);
+            System.out.println("Plots: " + r.curves() + ", " + r.fit());
+        });
     }
 
     public static Result run(int epochs, Path out, boolean verbose) {

@@ -17,14 +17,14 @@ final class Outputs {
         Path dir = Path.of("kiln-out", example);
         for (int i = 0; i < args.length; i++) {
             if (args[i].equals("--out")) {
-                if (i + 1 == args.length) throw new IllegalArgumentException("--out needs a folder");
+                if (i + 1 == args.length) throw new ExampleMain.CommandLineException("--out needs a folder");
                 dir = Path.of(args[i + 1]);
             }
         }
         try {
             return Files.createDirectories(dir.toAbsolutePath().normalize());
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot create the output folder " + dir + ": " + e.getMessage(), e);
+            throw new UncheckedIOException("cannot create the output folder " + dir + " (" + ExampleMain.describe(e) + ")", e);
         }
     }
 
@@ -32,11 +32,11 @@ final class Outputs {
     static int intFlag(String[] args, String flag, int fallback) {
         for (int i = 0; i < args.length; i++) {
             if (args[i].equals(flag)) {
-                if (i + 1 == args.length) throw new IllegalArgumentException(flag + " needs a number");
+                if (i + 1 == args.length) throw new ExampleMain.CommandLineException(flag + " needs a number");
                 try {
                     return Integer.parseInt(args[i + 1]);
                 } catch (NumberFormatException e) {
-                    throw new IllegalArgumentException(flag + " needs a whole number, got '" + args[i + 1] + "'", e);
+                    throw new ExampleMain.CommandLineException(flag + " needs a whole number, got '" + args[i + 1] + "'", e);
                 }
             }
         }

@@ -34,11 +34,13 @@ public final class Regression {
 
     public record Result(double baselineMae, Run sgd, Run adam, Path curves) {}
 
-    public static void main(String[] args) throws IOException {
-        Result r = run(Outputs.intFlag(args, "--epochs", 200), Outputs.folder("regression", args), true);
-        System.out.printf(Locale.ROOT, "%nValidation MAE (miles per gallon): SGD %.2f, Adam %.2f; predicting the mean: %.2f%n",
-                r.sgd().valMae(), r.adam().valMae(), r.baselineMae());
-        System.out.println("Learning curves: " + r.curves());
+    public static void main(String[] args) {
+        ExampleMain.run("regression", "[--epochs N] [--out DIR]", args, a -> {
+            Result r = run(Outputs.intFlag(a, "--epochs", 200), Outputs.folder("regression", a), true);
+            System.out.printf(Locale.ROOT, "%nValidation MAE (miles per gallon): SGD %.2f, Adam %.2f; predicting the mean: %.2f%n",
+                    r.sgd().valMae(), r.adam().valMae(), r.baselineMae());
+            System.out.println("Learning curves: " + r.curves());
+        });
     }
 
     public static Result run(int epochs, Path out, boolean verbose) throws IOException {

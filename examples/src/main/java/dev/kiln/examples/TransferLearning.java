@@ -33,7 +33,7 @@ import java.util.SplittableRandom;
  * images with two class sub-folders.
  *
  * <pre>
- * ./kiln run TransferLearning --weights vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5 --images car-or-truck/train
+ * ./kiln run transfer --weights vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5 --images car-or-truck/train
  * </pre>
  *
  * Options: {@code --weights FILE} (required: Keras HDF5 or safetensors, see {@link VGG16#loadWeights}),
@@ -63,54 +63,48 @@ public final class TransferLearning {
     }
 
     static final String NO_WEIGHTS = """
-            TransferLearning needs VGG16 weights: pass --weights FILE (nothing is downloaded).
+            needs VGG16 weights: pass --weights FILE (nothing is downloaded)
               A Keras HDF5 file of VGG16 without its top, e.g. Keras's own
                 vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5
               (in Python: keras.applications.VGG16(include_top=False).save_weights("vgg16_notop.h5")
                with Keras 2 / tf.keras, or find it in ~/.keras/models/ after Keras downloaded it once),
               or a safetensors file with tensors named block1_conv1/kernel, block1_conv1/bias, ...
               For a quick run without pretrained weights, write random ones:
-                /usr/bin/python3 bench/python/make_vgg16_h5.py /tmp/vgg16_random.h5   (needs python3-h5py)
-            Usage: TransferLearning --weights FILE [--images DIR] [--size 64] [--epochs 5] [--batch 16] [--lr 0.001] [--seed 42]""";
+                /usr/bin/python3 bench/python/make_vgg16_h5.py /tmp/vgg16_random.h5   (needs python3-h5py)""";
+
+    static final String USAGE = "--weights FILE [--images DIR] [--size N] [--epochs N] [--batch N] [--lr X] [--seed N]";
 
     public static void main(String[] args) {
         System.exit(cli(args, System.out, System.err));
     }
 
-    /** The command line: 0 on success, 2 for a usage error (no weights file), 1 when the run fails. */
+    /** The command line (see {@link ExampleMain}): 0 on success, 2 for a usage error (no weights file among them), 1 when the input is bad. */
     public static int cli(String[] args, PrintStream out, PrintStream err) {
-        Path weights = null, images = null;
-        int size = 64, epochs = 5, batch = 16;
-        double lr = 1e-3;
-        long seed = 42;
-        try {
-            for (int i = 0; i < args.length; i++) {
-                String a = args[i];
-                if (i + 1 >= args.length) throw new IllegalArgumentException(a + " needs a value");
-                String v = args[++i];
-                switch (a) {
-                    case "--weights" -> weights = Path.of(v);
-                    case "--images" -> images = Path.of(v);
-                    case "--size" -> size = Integer.parseInt(v);
-                    case "--epochs" -> epochs = Integer.parseInt(v);
-                    case "--batch" -> batch = Integer.parseInt(v);
-                    case "--lr" -> lr = Double.parseDouble(v);
-                    case "--seed" -> seed = Long.parseLong(v);
-                    default -> throw new IllegalArgumentException("unknown option " + a);
+        return ExampleMain.status("transfer", USAGE, args, err, a -> {
+            Path weights = null, images = null;
+            int size = 64, epochs = 5, batch = 16;
+            double lr = 1e-3;
+            long seed = 42;
+            for (int i = 0; i < a.length; i += 2) {
+                String v = a[i + 1];   // ExampleMain checked that every option has its value
+                try {
+                    switch (a[i]) {
+                        case "--weights" -> weights = Path.of(v);
+                        case "--images" -> images = Path.of(v);
+                        case "--size" -> size = Integer.parseInt(v);
+                        case "--epochs" -> epochs = Integer.parseInt(v);
+                        case "--batch" -> batch = Integer.parseInt(v);
+                        case "--lr" -> lr = Double.parseDouble(v);
+                        case "--seed" -> seed = Long.parseLong(v);
+                        default -> throw new ExampleMain.CommandLineException("unknown option " + a[i]);
+                    }
+                } catch (NumberFormatException e) {
+                    throw new ExampleMain.CommandLineException(a[i] + " needs a number, got '" + v + "'", e);
                 }
             }
-            if (weights == null) { err.println(NO_WEIGHTS); return 2; }
-            Options o = new Options(weights, images, size, epochs, batch, lr, seed);
-            run(o, out);
-            return 0;
-        } catch (IllegalArgumentException e) {
-            err.println("TransferLearning: " + e.getMessage());
-            err.println(NO_WEIGHTS.substring(NO_WEIGHTS.indexOf("Usage:")));
-            return 2;
-        } catch (IOException e) {
-            err.println("TransferLearning: " + e.getMessage());
-            return 1;
-        }
+            if (weights == null) throw new ExampleMain.CommandLineException(NO_WEIGHTS);
+            run(new Options(weights, images, size, epochs, batch, lr, seed), out);
+        });
     }
 
     /** Loads the weights, builds base + head, freezes the base, trains the head, and prints what it shows. */
