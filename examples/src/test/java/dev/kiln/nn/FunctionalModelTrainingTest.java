@@ -156,7 +156,7 @@ class FunctionalModelTrainingTest {
      * "name_loss", metrics are computed per output, and evaluate's per-output losses are those of predictOutputs.
      */
     @Test
-    void twoOutputsTrainOnTheSumOfTheirLosses() {
+    void twoOutputsTrainOnTheSumOfTheirLosses() throws java.io.IOException {
         Model m = twoOutputs(11);
         var oneLoss = assertThrows(IllegalArgumentException.class, () -> m.compile(Sgd.lr(0.1), Loss.mse()));
         assertTrue(oneLoss.getMessage().contains("[reg, cls]"), oneLoss.getMessage());
@@ -192,6 +192,16 @@ class FunctionalModelTrainingTest {
         assertEquals(ce / 30, ev.get("cls_loss"), 1e-4 * ce / 30);
         assertEquals(ev.get("reg_loss") + ev.get("cls_loss"), ev.get("loss"), 1e-5 * ev.get("loss"));
         assertEquals(right / 30.0, ev.get("cls_accuracy"), 1e-12);
+        // a compiled two-output model saves and loads with its outputs' names; the loaded model predicts the same
+        java.nio.file.Path file = java.nio.file.Files.createTempDirectory("kiln-two-outputs").resolve("m.kiln");
+        m.save(file);
+        Model loaded = Model.load(file);
+        loaded.backend(new CpuBackend());
+        assertEquals(List.of("reg", "cls"), loaded.outputNames());
+        Map<String, float[]> again = loaded.predictOutputs(test);
+        assertArrayEquals(reg, again.get("reg"), 0f);
+        assertArrayEquals(cls, again.get("cls"), 0f);
+
         var single = assertThrows(IllegalStateException.class, () -> m.predict(test));
         assertTrue(single.getMessage().contains("predictOutputs"), single.getMessage());
 
