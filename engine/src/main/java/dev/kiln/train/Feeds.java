@@ -53,8 +53,10 @@ public final class Feeds {
         Shape expected = model.inputShape(i);
         // a flat [N] or [N, k] array may feed an input of the same size whose rank is at most 1
         if (!expected.equals(given) && !(expected.size() == given.size() && given.rank() <= 1 && expected.rank() <= 1)) {
+            // with one input the first layer is the one that takes it, and names the place for the user
+            String where = model.inputs().size() == 1 ? " (first layer: " + firstLayer(model) + ")" : "";
             throw new ShapeException(prefix + given + " but model '" + model.name() + "' expects " + expected + " at its input '" + model.inputName(i)
-                    + "' (first layer: " + firstLayer(model) + "); reshape the data or change the Input's shape");
+                    + "'" + where + "; reshape the data or change the Input's shape");
         }
     }
 

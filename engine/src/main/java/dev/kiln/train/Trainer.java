@@ -35,9 +35,9 @@ public final class Trainer {
         if (validation != null) { Feeds.inputColumns(model, validation, "validation data"); Feeds.targetColumns(model, validation, "validation data"); }
 
         History history = new History();
-        Outputs out = new Outputs(model, Math.min(fit.batchSize(), train.size()));
-        BatchLogs logs = new BatchLogs(out.names);
         int bs = Math.min(fit.batchSize(), train.size());
+        Outputs out = new Outputs(model, bs);
+        BatchLogs logs = new BatchLogs(out.names);
         Batches plan = Batches.of(train, bs).withSeed(fit.seed()).withShuffle(fit.shuffle()).withPrefetch(fit.prefetch()).withAugment(fit.augment());
         TrainingState state = new TrainingState(model, history, fit.epochs(), plan.batchesPerEpoch(), train.size(), model.optimizer().learningRate());
         List<Callback> callbacks = new ArrayList<>(fit.callbacks());
