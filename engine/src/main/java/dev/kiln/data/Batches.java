@@ -24,6 +24,9 @@ public record Batches(Dataset data, int batchSize, boolean shuffle, long seed, b
         if (dropLast && data.size() < batchSize)
             throw new IllegalArgumentException("dropping the last partial batch of " + data.size() + " examples with batch size "
                     + batchSize + " leaves no batch at all; use a smaller batch size or keep the last batch");
+        if (!augment.isNone() && data.inputCount() != 1)
+            throw new IllegalArgumentException("augmentation works on a dataset of one image input, this one has " + data.inputCount() + " inputs " + data.inputNames()
+                    + "; augment the images before building the Dataset");
         if (!augment.isNone() && data.featureShape().rank() != 4)
             throw new IllegalArgumentException("augmentation needs NHWC image features [N, H, W, C], not " + data.featureShape());
     }

@@ -25,6 +25,7 @@ public final class Loader implements AutoCloseable {
     private final Batch own;              // the single buffer when not prefetching
     private final Batch[] buffers;        // the two buffers when prefetching
     private final IntConsumer beforeFill;
+    private final float[][] callerX = new float[1][], callerY = new float[1][]; // next(float[], float[]) fills the caller's arrays through these
 
     // Consumer state.
     private int epoch = -1;
@@ -46,14 +47,14 @@ public final class Loader implements AutoCloseable {
     Loader(Batches plan, IntConsumer beforeFill) {
         this.plan = plan;
         this.beforeFill = beforeFill;
-        int fx = plan.data().featuresPerExample(), fy = plan.data().labelsPerExample();
+        Dataset d = plan.data();
         if (plan.prefetch()) {
             this.filler = null;
             this.own = null;
-            this.buffers = new Batch[] {new Batch(plan.batchSize(), fx, fy), new Batch(plan.batchSize(), fx, fy)};
+            this.buffers = new Batch[] {new Batch(plan.batchSize(), d), new Batch(plan.batchSize(), d)};
         } else {
             this.filler = new Filler(plan, beforeFill);
-            this.own = new Batch(plan.batchSize(), fx, fy);
+            this.own = new Batch(plan.batchSize(), d);
             this.buffers = null;
         }
     }
@@ -83,7 +84,7 @@ public final class Loader implements AutoCloseable {
         if (epochDone) return null;
         if (!plan.prefetch()) {
             if (nextIndex == plan.batchesPerEpoch()) { epochDone = true; return null; }
-            filler.fill(nextIndex++, own, own.x, own.y);
+            filler.fill(nextIndex++, own, own.xs, own.ys);
             return own;
         }
         releaseHeld();
@@ -108,8 +109,13 @@ public final class Loader implements AutoCloseable {
     /**
      * Fills the caller's arrays with the next batch and returns its size, or 0 when the epoch is
      * over. Without prefetch the batch is written straight into them; with prefetch it is copied.
+     * For a dataset of one input and one target.
      */
     public int next(float[] features, float[] labels) {
+        if (plan.data().inputCount() != 1 || plan.data().targetCount() != 1) {
+            throw new IllegalStateException("next(features, labels) fills one input and one target; this dataset has " + plan.data().inputCount()
+                    + " inputs and " + plan.data().targetCount() + " targets: use next() and Batch.features(i) / labels(k)");
+        }
         int fx = plan.data().featuresPerExample(), fy = plan.data().labelsPerExample();
         if (features.length < plan.batchSize() * fx || labels.length < plan.batchSize() * fy)
             throw new IllegalArgumentException("buffers of " + features.length + " and " + labels.length + " floats are too small for batch size "
@@ -118,12 +124,14 @@ public final class Loader implements AutoCloseable {
             if (closed) throw new IllegalStateException("this loader is closed");
             if (epoch < 0) throw new IllegalStateException("call startEpoch(epoch) before next()");
             if (epochDone || nextIndex == plan.batchesPerEpoch()) { epochDone = true; return 0; }
-            return filler.fill(nextIndex++, own, features, labels);
+            callerX[0] = features;
+            callerY[0] = labels;
+            return filler.fill(nextIndex++, own, callerX, callerY);
         }
         Batch b = next();
         if (b == null) return 0;
-        System.arraycopy(b.x, 0, features, 0, b.size * fx);
-        System.arraycopy(b.y, 0, labels, 0, b.size * fy);
+        System.arraycopy(b.xs[0], 0, features, 0, b.size * fx);
+        System.arraycopy(b.ys[0], 0, labels, 0, b.size * fy);
         return b.size;
     }
 
@@ -188,7 +196,7 @@ public final class Loader implements AutoCloseable {
                 int n = plan.batchesPerEpoch();
                 for (int i = 0; i < n && !stopping; i++) {
                     Batch b = freeQ.take();
-                    f.fill(i, b, b.x, b.y);
+                    f.fill(i, b, b.xs, b.ys);
                     fullQ.put(b);
                 }
                 fullQ.put(END);
@@ -236,10 +244,12 @@ public final class Loader implements AutoCloseable {
             this.order = new int[d.size()];
             this.scratch = plan.augment().isNone() ? new float[0] : new float[d.featuresPerExample()];
             int bs = plan.batchSize(), rest = d.size() % bs;
-            this.fullX = d.featureShape().withDim(0, Math.min(bs, d.size()));
-            this.fullY = d.labelShape().withDim(0, Math.min(bs, d.size()));
-            this.lastX = rest == 0 ? fullX : d.featureShape().withDim(0, rest);
-            this.lastY = rest == 0 ? fullY : d.labelShape().withDim(0, rest);
+            // batch shapes are reported for one input and one target; several get null
+            boolean single = d.inputCount() == 1, singleY = d.targetCount() == 1;
+            this.fullX = single ? d.featureShape().withDim(0, Math.min(bs, d.size())) : null;
+            this.fullY = singleY ? d.labelShape().withDim(0, Math.min(bs, d.size())) : null;
+            this.lastX = rest == 0 || !single ? fullX : d.featureShape().withDim(0, rest);
+            this.lastY = rest == 0 || !singleY ? fullY : d.labelShape().withDim(0, rest);
         }
 
         void startEpoch(int e) {
@@ -252,24 +262,26 @@ public final class Loader implements AutoCloseable {
             }
         }
 
-        int fill(int index, Batch meta, float[] x, float[] y) {
+        /** Fills batch {@code index} into {@code x} (one array per input) and {@code y} (one per target): the same permuted row in each. */
+        int fill(int index, Batch meta, float[][] x, float[][] y) {
             if (beforeFill != null) beforeFill.accept(index);
             Dataset d = plan.data();
             int bs = plan.batchSize();
             int start = index * bs;
             int size = Math.min(bs, d.size() - start);
-            int fx = d.featuresPerExample(), fy = d.labelsPerExample();
-            for (int i = 0; i < size; i++) d.copyExample(order[start + i], x, i * fx, y, i * fy);
+            for (int i = 0; i < size; i++) d.copyExample(order[start + i], x, y, i);
             if (!plan.augment().isNone()) {
                 Shape s = d.featureShape();
+                int fx = d.featuresPerExample();
                 rng.reseed(SplitMix.key(plan.seed(), epoch, index));
-                for (int i = 0; i < size; i++) plan.augment().apply(x, i * fx, s.dim(1), s.dim(2), s.dim(3), rng, scratch);
+                for (int i = 0; i < size; i++) plan.augment().apply(x[0], i * fx, s.dim(1), s.dim(2), s.dim(3), rng, scratch);
             }
             meta.size = size;
             meta.epoch = epoch;
             meta.index = index;
-            meta.xShape = size == bs || size == fullX.dim(0) ? fullX : lastX;
-            meta.yShape = size == bs || size == fullY.dim(0) ? fullY : lastY;
+            boolean whole = size == Math.min(bs, d.size());
+            meta.xShape = whole ? fullX : lastX;
+            meta.yShape = whole ? fullY : lastY;
             return size;
         }
     }

@@ -74,7 +74,13 @@ public final class ModelFile {
         if (opt != null) {
             training.put("optimizer", opt.getClass().getSimpleName());
             training.put("learning_rate", opt.learningRate());
-            training.put("loss", model.loss().name());
+            if (model.outputs().size() == 1) {
+                training.put("loss", model.loss().name());
+            } else {
+                Map<String, Object> losses = new LinkedHashMap<>(); // output name -> loss name, as Keras's loss dict
+                for (int k = 0; k < model.outputs().size(); k++) losses.put(model.outputName(k), model.losses().get(k).name());
+                training.put("loss", losses);
+            }
             List<Object> metrics = new ArrayList<>();
             for (Metric m : model.metrics()) metrics.add(m.name());
             training.put("metrics", metrics);

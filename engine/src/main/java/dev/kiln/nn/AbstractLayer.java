@@ -36,7 +36,19 @@ public abstract class AbstractLayer implements Layer {
     /** Whether {@code v} is one the optimizer may update when the layer is trainable (not moving statistics). */
     protected boolean isTrainableWeight(Variable v) { return true; }
 
-    @Override public List<Variable> weights() { return List.copyOf(weights); }
+    @Override public List<Variable> weights() {
+        built(this);
+        return List.copyOf(weights);
+    }
+
+    /** {@code weight}, once the layer is built; before, an error that says when weights come to exist (instead of a null). */
+    protected <T> T built(T weight) {
+        if (builtFor == null) {
+            throw new IllegalStateException(type() + " layer '" + name() + "' has no weights yet: they are created when its model is built "
+                    + "(model.build(), or on compile, summary, fit or predict); build the model before reading or setting them");
+        }
+        return weight;
+    }
 
     @Override public final void build(Shape input, BuildContext ctx) {
         if (builtFor != null) {

@@ -16,6 +16,14 @@ import static dev.kiln.graph.Ops.*;
  * epsilon 1e-3). Training normalises with the batch's statistics and moves the moving mean and
  * variance towards them; inference, and a frozen layer (trainable = false, as in Keras), use the
  * moving statistics.
+ *
+ * <p>The variance is the biased one, Keras 3's convention: over the m values of a channel in the
+ * batch, {@code var = Σ(x - mean)² / m}, used both to normalise and in the update
+ * {@code moving_variance = momentum · moving_variance + (1 - momentum) · var}. PyTorch's
+ * {@code running_var} moves towards the unbiased {@code Σ(x - mean)² / (m - 1)} instead, so from the
+ * same batches it comes out larger by the factor m / (m - 1).
+ *
+ * <pre>{@code Sequential.of(Input.shape(28, 28, 1), Conv2D.of(32, 3), BatchNormalization.of(), ActivationLayer.of(Activation.RELU)) }</pre>
  */
 public final class BatchNormalization extends AbstractLayer {
     private final double momentum, epsilon;
@@ -33,10 +41,10 @@ public final class BatchNormalization extends AbstractLayer {
     public BatchNormalization momentum(double m) { return new BatchNormalization(m, epsilon); }
     public BatchNormalization epsilon(double e) { return new BatchNormalization(momentum, e); }
 
-    public Variable gamma() { return gamma; }
-    public Variable beta() { return beta; }
-    public Variable movingMean() { return movingMean; }
-    public Variable movingVariance() { return movingVariance; }
+    public Variable gamma() { return built(gamma); }
+    public Variable beta() { return built(beta); }
+    public Variable movingMean() { return built(movingMean); }
+    public Variable movingVariance() { return built(movingVariance); }
 
     @Override public String type() { return "BatchNormalization"; }
     @Override protected String defaultName() { return "batch_normalization"; }
@@ -63,7 +71,7 @@ public final class BatchNormalization extends AbstractLayer {
         }
         List<Integer> axes = Transpose.identity(x.shape().rank() - 1);
         Node mean = mean(x, axes, false);
-        Node var = mean(square(sub(x, mean)), axes, false);
+        Node var = mean(square(sub(x, mean)), axes, false); // biased: divides by m, as Keras 3 (see the class comment)
         Node mm = ctx.read(movingMean), mv = ctx.read(movingVariance);
         ctx.addUpdate(assign(mm, add(mul(mm, scalar(momentum)), mul(mean, scalar(1 - momentum)))));
         ctx.addUpdate(assign(mv, add(mul(mv, scalar(momentum)), mul(var, scalar(1 - momentum)))));

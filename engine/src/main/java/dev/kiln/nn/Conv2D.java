@@ -61,8 +61,9 @@ public final class Conv2D extends AbstractLayer {
     public int strideH() { return strideH; }
     public int strideW() { return strideW; }
     public int dilation() { return dilation; }
-    public Variable kernel() { return kernel; }
-    public Variable bias() { return bias; }
+    public Variable kernel() { return built(kernel); }
+    /** The bias, or null for a layer made without one. */
+    public Variable bias() { return built(bias); }
 
     private Conv2d op() { return new Conv2d(strideH, strideW, padding, dilation, dilation, 1); }
 

@@ -43,8 +43,9 @@ public final class Dense extends AbstractLayer {
 
     public int units() { return units; }
     public Activation activation() { return activation; }
-    public Variable kernel() { return kernel; }
-    public Variable bias() { return bias; }
+    public Variable kernel() { return built(kernel); }
+    /** The bias, or null for a layer made with {@link #noBias()}. */
+    public Variable bias() { return built(bias); }
 
     @Override public String type() { return "Dense"; }
 

@@ -3,6 +3,7 @@ package dev.kiln.nn;
 import dev.kiln.graph.Node;
 import dev.kiln.graph.Variable;
 import dev.kiln.tensor.Shape;
+import dev.kiln.tensor.Tensor;
 
 import java.util.List;
 
@@ -28,8 +29,27 @@ public interface Layer {
     /** The layer's computation on a batch. */
     Node call(Node x, CallContext ctx);
 
-    /** Every weight, trainable or not (moving statistics are not trainable). */
+    /** Every weight, trainable or not (moving statistics are not trainable), in the order the layer created them; an error before the layer is built. */
     List<Variable> weights();
+
+    /**
+     * Copies of the layer's weights, in the order it created them (Keras's {@code get_weights}):
+     * Dense [kernel, bias], Conv2D [kernel, bias], BatchNormalization [gamma, beta, moving_mean, moving_variance].
+     *
+     * <pre>{@code List<Tensor> w = model.layer("dense").getWeights();   // w.get(0).shape() = [in, units] }</pre>
+     */
+    default List<Tensor> getWeights() { return WeightValues.copies(weights()); }
+
+    /**
+     * Sets the layer's weights from values in {@link #getWeights()} order (Keras's {@code set_weights}); the count
+     * and every shape are checked before any weight changes. Compiled programs read the weights in place, so the
+     * next predict, evaluate or fit step uses the new values.
+     */
+    default void setWeights(List<Tensor> values) {
+        List<Variable> vs = weights();
+        WeightValues.check(this, vs, values, 0, values.size());
+        WeightValues.assign(vs, values, 0);
+    }
 
     /** Whether the optimizer updates this layer's weights (freeze a pretrained base with false). */
     boolean trainable();

@@ -13,6 +13,7 @@ import dev.kiln.loss.Loss;
 import dev.kiln.metric.Metric;
 import dev.kiln.optim.Optimizer;
 import dev.kiln.tensor.Shape;
+import dev.kiln.tensor.Tensor;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -44,7 +45,7 @@ public final class Model {
     private long seed = 0;
     private boolean built;
     private Optimizer optimizer;
-    private Loss loss;
+    private List<Loss> losses; // one per output, in output order
     private List<Metric> metrics = List.of();
     private Backend backend;
     private boolean checkNumerics;
@@ -63,7 +64,17 @@ public final class Model {
     /** A functional model from one input to one output. */
     public static Model of(Symbol input, Symbol output) { return of(List.of(input), List.of(output)); }
 
-    /** A functional model of several inputs and outputs. */
+    /**
+     * A functional model of several inputs and outputs. Name the inputs apart ({@link Input#named}): datasets
+     * feed them by name, and several outputs are told apart by their layers' names.
+     *
+     * <pre>{@code
+     * Symbol a = Input.named("a", 3), b = Input.named("b", 5);
+     * Symbol out = Dense.of(1).named("out").apply(Concatenate.of().apply(a, b));
+     * Model m = Model.of(List.of(a, b), List.of(out));
+     * m.fit(Dataset.of(Map.of("a", xa, "b", xb), y), Fit.epochs(5));
+     * }</pre>
+     */
     public static Model of(List<Symbol> inputs, List<Symbol> outputs) { return new Model("functional", inputs, outputs); }
 
     private void topologicalOrder() {
@@ -108,6 +119,29 @@ public final class Model {
     public List<Symbol> inputs() { return inputs; }
     public List<Symbol> outputs() { return outputs; }
 
+    /** The name of input {@code i}: its {@link Input#named} name ("input" unless named). */
+    public String inputName(int i) { return inputs.get(i).inputName(); }
+
+    /** The name of output {@code k}: the name of the layer that makes it (Keras's output names), or the input's name for an input passed through. */
+    public String outputName(int k) {
+        Symbol o = outputs.get(k);
+        return o.isInput() ? o.inputName() : o.layer().name();
+    }
+
+    /** Every output's name, in output order. */
+    public List<String> outputNames() {
+        List<String> n = new ArrayList<>();
+        for (int k = 0; k < outputs.size(); k++) n.add(outputName(k));
+        return n;
+    }
+
+    /** Every input's name, in input order. */
+    public List<String> inputNames() {
+        List<String> n = new ArrayList<>();
+        for (Symbol s : inputs) n.add(s.inputName());
+        return n;
+    }
+
     public Layer layer(String layerName) {
         for (Layer l : layers) if (l.name().equals(layerName)) return l;
         List<String> names = new ArrayList<>();
@@ -147,6 +181,50 @@ public final class Model {
         return all;
     }
 
+    /**
+     * Copies of every weight, layer by layer in model order and each layer's in build order (Keras's
+     * {@code model.get_weights()}); builds the model first.
+     *
+     * <pre>{@code
+     * List<Tensor> saved = model.getWeights();
+     * model.fit(train, Fit.epochs(3));
+     * model.setWeights(saved);   // back to where it was; the compiled programs see it at once
+     * }</pre>
+     */
+    public List<Tensor> getWeights() { return WeightValues.copies(weights()); }
+
+    /**
+     * Sets every weight from values in {@link #getWeights()} order (Keras's {@code set_weights}). The count and
+     * each layer's shapes are checked before any weight changes; errors name the layer and both shapes.
+     * Compiled programs read weights in place, so the next predict, evaluate or fit step uses the new values.
+     */
+    public void setWeights(List<Tensor> values) {
+        build();
+        int total = 0;
+        List<String> counts = new ArrayList<>();
+        for (Layer l : layers) {
+            int n = l.weights().size();
+            total += n;
+            if (n > 0) counts.add(l.name() + ": " + n);
+        }
+        if (values.size() != total) {
+            throw new IllegalArgumentException("model '" + name + "' has " + total + " weights (" + String.join(", ", counts) + "), got " + values.size()
+                    + " values; give one per weight, in getWeights() order");
+        }
+        int at = 0;
+        for (Layer l : layers) {
+            List<Variable> vs = l.weights();
+            WeightValues.check(l, vs, values, at, at + vs.size());
+            at += vs.size();
+        }
+        at = 0;
+        for (Layer l : layers) {
+            List<Variable> vs = l.weights();
+            WeightValues.assign(vs, values, at);
+            at += vs.size();
+        }
+    }
+
     public List<Variable> trainableWeights() {
         List<Variable> t = new ArrayList<>();
         for (Variable v : weights()) if (v.trainable()) t.add(v);
@@ -160,19 +238,57 @@ public final class Model {
         programs.clear();
     }
 
-    /** Sets the optimizer, loss and metrics (Keras's compile); programs are compiled on first use. */
+    /** Sets the optimizer, loss and metrics (Keras's compile) of a model with one output; programs are compiled on first use. */
     public void compile(Optimizer optimizer, Loss loss, Metric... metrics) {
         build();
-        if (outputs.size() != 1) throw new UnsupportedOperationException("training a model with " + outputs.size() + " outputs is not supported yet; predict() works");
-        loss.targetShape(outputs.get(0).shape());
+        if (outputs.size() != 1) {
+            throw new IllegalArgumentException("model '" + name + "' has " + outputs.size() + " outputs " + outputNames() + " and compile got one loss; give one per output: compile(optimizer, Map.of(\""
+                    + outputName(0) + "\", loss, ...), metrics...)");
+        }
+        setTraining(optimizer, List.of(loss), metrics);
+    }
+
+    /**
+     * Sets the optimizer, one loss per output (by output name, as Keras's {@code loss={"out1": ..., "out2": ...}})
+     * and metrics, which are computed for every output. The training loss is the sum of the outputs' losses.
+     */
+    public void compile(Optimizer optimizer, Map<String, Loss> lossPerOutput, Metric... metrics) {
+        build();
+        List<String> names = outputNames();
+        if (new HashSet<>(names).size() != names.size()) {
+            throw new IllegalArgumentException("model '" + name + "' has outputs with the same name " + names + "; end each output with its own named layer to give each a loss");
+        }
+        List<String> missing = new ArrayList<>(), unknown = new ArrayList<>();
+        for (String n : names) if (!lossPerOutput.containsKey(n)) missing.add(n);
+        for (String n : lossPerOutput.keySet()) if (!names.contains(n)) unknown.add(n);
+        if (!missing.isEmpty() || !unknown.isEmpty()) {
+            throw new IllegalArgumentException("model '" + name + "' has outputs " + names + "; the losses " + (missing.isEmpty() ? "" : "miss " + missing + (unknown.isEmpty() ? "" : " and "))
+                    + (unknown.isEmpty() ? "" : "name no output: " + unknown) + ". Give exactly one loss per output name");
+        }
+        List<Loss> ls = new ArrayList<>();
+        for (String n : names) ls.add(lossPerOutput.get(n));
+        setTraining(optimizer, ls, metrics);
+    }
+
+    private void setTraining(Optimizer optimizer, List<Loss> ls, Metric... metrics) {
+        for (int k = 0; k < ls.size(); k++) ls.get(k).targetShape(outputs.get(k).shape());
         this.optimizer = optimizer;
-        this.loss = loss;
+        this.losses = List.copyOf(ls);
         this.metrics = List.of(metrics);
         programs.clear();
     }
 
     public Optimizer optimizer() { return optimizer; }
-    public Loss loss() { requireCompiled(); return loss; }
+
+    /** The loss of a model with one output. */
+    public Loss loss() {
+        requireCompiled();
+        if (losses.size() != 1) throw new IllegalStateException("model '" + name + "' has " + losses.size() + " outputs, each with its loss: use losses()");
+        return losses.get(0);
+    }
+
+    /** The loss of each output, in output order. */
+    public List<Loss> losses() { requireCompiled(); return losses; }
     public List<Metric> metrics() { return metrics; }
 
     /** Optimizer steps taken so far (Adam's t; dropout's step counter). */
@@ -233,7 +349,7 @@ public final class Model {
     public Model checkNumerics(boolean on) { this.checkNumerics = on; programs.clear(); return this; }
 
     void requireCompiled() {
-        if (loss == null) throw new IllegalStateException("model '" + name + "' is not compiled: call compile(optimizer, loss, metrics...) before fit or evaluate");
+        if (losses == null) throw new IllegalStateException("model '" + name + "' is not compiled: call compile(optimizer, loss, metrics...) before fit or evaluate");
     }
 
     /**
@@ -291,12 +407,25 @@ public final class Model {
     /** The per-example shape of output {@code i}. */
     public Shape outputShape(int i) { return outputs.get(i).shape(); }
 
-    /** The per-example shape the loss expects for targets. */
-    public Shape targetShape() { requireCompiled(); return loss.targetShape(outputs.get(0).shape()); }
+    /** The per-example shape the loss expects for targets (a model with one output). */
+    public Shape targetShape() { return loss().targetShape(outputs.get(0).shape()); }
+
+    /** The per-example shape output {@code k}'s loss expects for its targets. */
+    public Shape targetShape(int k) { requireCompiled(); return losses.get(k).targetShape(outputs.get(k).shape()); }
+
+    /** The name programs give input {@code i}'s feed ("x" for the one default-named input of a Sequential model). */
+    public String programInputName(int i) {
+        return inputs.size() == 1 && inputs.get(0).inputName().equals("input") ? "x" : inputs.get(i).inputName();
+    }
+
+    /** The name training and evaluation programs give output {@code k}'s targets: "y", or "y/" + the output's name when there are several. */
+    public String programTargetName(int k) { return outputs.size() == 1 ? "y" : "y/" + outputName(k); }
 
     /**
-     * The compiled training step for {@code batch} examples. Inputs: x₀..xₖ, y, lr, step.
-     * Outputs: loss, predictions. Effects: optimizer updates and moving statistics.
+     * The compiled training step for {@code batch} examples. Inputs, fed by name: one per model input
+     * ({@link #programInputName}), one target per output ({@link #programTargetName}), "lr", "step".
+     * Outputs: the loss, each output's predictions, and with several outputs each output's loss.
+     * Effects: optimizer updates and moving statistics.
      */
     public Executable trainingProgram(int batch) {
         return programs.computeIfAbsent("train/" + batch, k -> {
@@ -312,13 +441,13 @@ public final class Model {
     public Traced trainingGraph(int batch) {
         requireCompiled();
         if (optimizer == null) throw new IllegalStateException("model '" + name + "' was compiled without an optimizer");
-        List<Node> xs = inputNodes(batch);
-        Node y = Ops.input("y", batched(batch, targetShape()));
+        List<Node> xs = trainingInputNodes(batch);
+        List<Node> ys = targetNodes(batch);
         Node lr = Ops.input("lr", Shape.SCALAR), step = Ops.input("step", Shape.SCALAR);
         CallContext ctx = new CallContext(true, step);
-        Node pred = trace(xs, ctx).get(0);
-        Node lossNode;
-        try (Scope s = Scope.enter("loss")) { lossNode = loss.compute(pred, y); }
+        List<Node> preds = trace(xs, ctx);
+        List<Node> outs = lossAndPredictions(preds, ys);
+        Node lossNode = outs.get(0);
         List<Variable> params = new ArrayList<>();
         List<Node> paramNodes = new ArrayList<>();
         for (Map.Entry<Variable, Node> e : ctx.params().entrySet()) {
@@ -331,23 +460,54 @@ public final class Model {
         }
         applyPendingSlots();
         List<Node> ins = new ArrayList<>(xs);
-        ins.add(y); ins.add(lr); ins.add(step);
-        return new Traced(new Graph(List.of(lossNode, pred), effects), ins);
+        ins.addAll(ys); ins.add(lr); ins.add(step);
+        return new Traced(new Graph(outs, effects), ins);
     }
 
-    /** The compiled evaluation step (inference mode). Inputs: x₀..xₖ, y. Outputs: loss, predictions. */
+    /** The compiled evaluation step (inference mode). Inputs: as training without lr and step. Outputs: as training. */
     public Executable evaluationProgram(int batch) {
         requireCompiled();
         return programs.computeIfAbsent("eval/" + batch, k -> {
-            List<Node> xs = inputNodes(batch);
-            Node y = Ops.input("y", batched(batch, targetShape()));
-            Node pred = trace(xs, new CallContext(false, null)).get(0);
-            Node lossNode;
-            try (Scope s = Scope.enter("loss")) { lossNode = loss.compute(pred, y); }
+            List<Node> xs = trainingInputNodes(batch);
+            List<Node> ys = targetNodes(batch);
+            List<Node> outs = lossAndPredictions(trace(xs, new CallContext(false, null)), ys);
             List<Node> ins = new ArrayList<>(xs);
-            ins.add(y);
-            return compileProgram(new Graph(List.of(lossNode, pred), List.of()), ins);
+            ins.addAll(ys);
+            return compileProgram(new Graph(outs, List.of()), ins);
         });
+    }
+
+    /** [total loss, prediction per output..., and with several outputs the loss per output...]: the outputs of training and evaluation programs. */
+    private List<Node> lossAndPredictions(List<Node> preds, List<Node> ys) {
+        List<Node> perOutput = new ArrayList<>();
+        try (Scope s = Scope.enter("loss")) {
+            for (int k = 0; k < preds.size(); k++) perOutput.add(losses.get(k).compute(preds.get(k), ys.get(k)));
+            Node total = perOutput.get(0);
+            for (int k = 1; k < perOutput.size(); k++) total = Ops.add(total, perOutput.get(k));
+            List<Node> outs = new ArrayList<>();
+            outs.add(total);
+            outs.addAll(preds);
+            if (preds.size() > 1) outs.addAll(perOutput);
+            return outs;
+        }
+    }
+
+    private List<Node> targetNodes(int batch) {
+        List<Node> ys = new ArrayList<>();
+        for (int k = 0; k < outputs.size(); k++) ys.add(Ops.input(programTargetName(k), batched(batch, targetShape(k))));
+        return ys;
+    }
+
+    /** The input nodes of a training or evaluation program, whose other feeds (targets, lr, step) must not take a model input's name. */
+    private List<Node> trainingInputNodes(int batch) {
+        for (int i = 0; i < inputs.size(); i++) {
+            String n = programInputName(i);
+            if (n.equals("y") || n.startsWith("y/") || n.equals("lr") || n.equals("step")) {
+                throw new IllegalArgumentException("model '" + name + "' has an input named '" + n + "', which training programs use for "
+                        + (n.startsWith("y") ? "targets" : n.equals("lr") ? "the learning rate" : "the step counter") + "; rename it with Input.named(...)");
+            }
+        }
+        return inputNodes(batch);
     }
 
     /** The compiled inference step. Inputs: x₀..xₖ. Outputs: every model output. */
@@ -360,8 +520,14 @@ public final class Model {
     }
 
     private List<Node> inputNodes(int batch) {
+        Set<String> names = new HashSet<>();
+        for (Symbol s : inputs) {
+            if (!names.add(s.inputName())) {
+                throw new IllegalArgumentException("model '" + name + "' has two inputs named '" + s.inputName() + "'; name each with Input.named(name, shape...): programs and datasets feed inputs by name");
+            }
+        }
         List<Node> xs = new ArrayList<>();
-        for (Symbol s : inputs) xs.add(Ops.input(s.inputName().equals("input") && inputs.size() == 1 ? "x" : s.inputName(), batched(batch, s.shape())));
+        for (int i = 0; i < inputs.size(); i++) xs.add(Ops.input(programInputName(i), batched(batch, inputs.get(i).shape())));
         return xs;
     }
 
@@ -387,16 +553,28 @@ public final class Model {
 
     public Map<String, Double> evaluate(dev.kiln.data.Dataset data) { return evaluate(data, 32); }
 
-    /** Predictions for a dataset's features (labels ignored). */
+    /**
+     * Predictions for a dataset's features (targets ignored) by a model with one output; the dataset's
+     * inputs feed the model's by name (or its one unnamed input the model's one input).
+     */
     public float[] predict(dev.kiln.data.Dataset data) {
+        if (outputs.size() != 1) throw new IllegalStateException("model '" + name + "' has " + outputs.size() + " outputs " + outputNames() + "; use predictOutputs(data)");
+        return predictOutputs(data).get(outputName(0));
+    }
+
+    /** Predictions for a dataset's features, one array per output ([rows, ...outputShape(k)]), by output name in output order. */
+    public Map<String, float[]> predictOutputs(dev.kiln.data.Dataset data) {
         build();
         // a flat copy would be cut into examples of the model's size whatever the data's shape, so check it here
-        Shape expected = inputs.get(0).shape(), given = data.exampleShape();
-        if (inputs.size() == 1 && !expected.equals(given) && !(expected.size() == given.size() && given.rank() <= 1 && expected.rank() <= 1)) {
-            throw new dev.kiln.tensor.ShapeException("predict: the dataset has examples of shape " + given + " but model '" + name + "' expects " + expected
-                    + " at its input '" + inputs.get(0).inputName() + "' (first layer: " + firstLayerName() + "); reshape the data or change Input.shape(...)");
+        int[] col = dev.kiln.train.Feeds.inputColumns(this, data, "dataset given to predict");
+        List<float[]> xs = new ArrayList<>();
+        for (int c : col) xs.add(data.features(c));
+        List<float[]> ys = predict(xs, 32);
+        Map<String, float[]> byName = new LinkedHashMap<>();
+        for (int k = 0; k < ys.size(); k++) {
+            if (byName.put(outputName(k), ys.get(k)) != null) throw new IllegalStateException("model '" + name + "' has two outputs named '" + outputName(k) + "'; use predict(List<float[]>, batchSize)");
         }
-        return predict(data.features(), 32);
+        return byName;
     }
 
     private String firstLayerName() { return layers.isEmpty() ? "none" : layers.get(0).name() + " (" + layers.get(0).type() + ")"; }
@@ -411,6 +589,7 @@ public final class Model {
     /** Predictions for several inputs (each [rows, ...inputShape(i)]), one array per output. */
     public List<float[]> predict(List<float[]> xs, int batchSize) {
         build();
+        if (xs.size() != inputs.size()) throw new IllegalArgumentException("model '" + name + "' takes " + inputs.size() + " inputs " + inputNames() + ", got " + xs.size() + " arrays; give one per input, in input order");
         int perIn0 = inputs.get(0).shape().size();
         if (xs.get(0).length % perIn0 != 0) {
             throw new dev.kiln.tensor.ShapeException("predict: input 0 has " + xs.get(0).length + " values, not a whole number of examples of shape " + inputs.get(0).shape()
@@ -431,7 +610,7 @@ public final class Model {
             Executable e = predictionProgram(n);
             for (int i = 0; i < xs.size(); i++) {
                 int per = inputs.get(i).shape().size();
-                e.setInput(i, xs.get(i), start * per, n * per);
+                e.setInput(e.program().inputSlot(programInputName(i)), xs.get(i), start * per, n * per);
             }
             e.run();
             for (int o = 0; o < outputs.size(); o++) e.readOutput(o, result.get(o), start * outputs.get(o).shape().size());

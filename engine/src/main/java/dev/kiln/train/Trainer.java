@@ -7,8 +7,6 @@ import dev.kiln.data.Dataset;
 import dev.kiln.data.Loader;
 import dev.kiln.metric.Metric;
 import dev.kiln.nn.Model;
-import dev.kiln.tensor.Shape;
-import dev.kiln.tensor.ShapeException;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -18,8 +16,9 @@ import java.util.Map;
 /**
  * The {@code fit} and {@code evaluate} loops: batches from a {@link Loader}, one compiled program
  * per batch size (the last, partial batch gets its own), the learning rate and step counter fed
- * as scalars, metrics updated on the host. After the first steps a training step allocates
- * nothing but what callbacks do.
+ * as scalars, metrics updated on the host. The dataset's arrays are matched to the model's inputs
+ * and outputs by name once ({@link Feeds}), and each program's inputs are found by name once, so
+ * after the first steps a training step allocates nothing but what callbacks do.
  */
 public final class Trainer {
     private Trainer() {}
@@ -32,31 +31,26 @@ public final class Trainer {
             validation = train.subset(range(n - held, n));
             train = train.subset(range(0, n - held));
         }
-        check(model, train, "training data");
-        if (validation != null) check(model, validation, "validation data");
+        int[] xCol = Feeds.inputColumns(model, train, "training data"), yCol = Feeds.targetColumns(model, train, "training data");
+        if (validation != null) { Feeds.inputColumns(model, validation, "validation data"); Feeds.targetColumns(model, validation, "validation data"); }
 
         History history = new History();
-        List<Metric> metrics = new ArrayList<>();
-        for (Metric m : model.metrics()) metrics.add(m.copy());
-        List<String> names = new ArrayList<>();
-        for (Metric m : metrics) names.add(m.name());
-        BatchLogs logs = new BatchLogs(names);
         int bs = Math.min(fit.batchSize(), train.size());
+        Outputs out = new Outputs(model, bs);
+        BatchLogs logs = new BatchLogs(out.names);
         Batches plan = Batches.of(train, bs).withSeed(fit.seed()).withShuffle(fit.shuffle()).withPrefetch(fit.prefetch()).withAugment(fit.augment());
         TrainingState state = new TrainingState(model, history, fit.epochs(), plan.batchesPerEpoch(), train.size(), model.optimizer().learningRate());
         List<Callback> callbacks = new ArrayList<>(fit.callbacks());
         if (fit.verbose()) callbacks.add(0, new ProgressBar(System.out));
 
-        int fx = train.featuresPerExample(), fy = train.labelsPerExample();
-        int predPer = model.outputShape(0).size();
-        Executable full = model.trainingProgram(bs), partial = null;
-        float[] pred = new float[bs * predPer], lr = new float[1], step = new float[1];
+        Feeds.Slots full = new Feeds.Slots(model, model.trainingProgram(bs), true), partial = null;
+        float[] lr = new float[1], step = new float[1];
 
         for (Callback c : callbacks) c.onTrainBegin(state);
         try (Loader loader = plan.open()) {
             for (int epoch = fit.initialEpoch(); epoch < fit.epochs() && !state.stopRequested(); epoch++) {
                 for (Callback c : callbacks) c.onEpochBegin(state, epoch);
-                for (Metric m : metrics) m.reset();
+                out.reset();
                 logs.start(System.nanoTime());
                 double lossSum = 0;
                 long seen = 0;
@@ -65,40 +59,36 @@ public final class Trainer {
                 int index = 0;
                 while ((b = loader.next()) != null) {
                     int rows = b.size();
-                    Executable e = full;
+                    Feeds.Slots f = full;
                     if (rows != bs) {
-                        if (partial == null || partial.program().inputs().get(0).shape().dim(0) != rows) partial = model.trainingProgram(rows);
-                        e = partial;
+                        if (partial == null || partial.batch() != rows) partial = new Feeds.Slots(model, model.trainingProgram(rows), true);
+                        f = partial;
                     }
-                    e.setInput(0, b.features(), 0, rows * fx);
-                    e.setInput(1, b.labels(), 0, rows * fy);
+                    Executable e = f.executable;
+                    feed(model, train, f, b, xCol, yCol, rows);
                     double rate = fit.schedule() == null ? state.learningRate() : fit.schedule().at(model.iterations(), state.learningRate());
                     lr[0] = (float) rate;
-                    e.setInput(2, lr);
+                    e.setInput(f.lr, lr);
                     model.setIterations(model.iterations() + 1);
                     step[0] = model.iterations(); // exact up to 2^24 steps
-                    e.setInput(3, step);
+                    e.setInput(f.step, step);
                     e.run();
                     float loss = e.outputScalar(0);
                     if (!Float.isFinite(loss)) {
                         throw new ArithmeticException("the loss became " + loss + " in epoch " + (epoch + 1) + ", batch " + (index + 1)
                                 + " (learning rate " + rate + "); lower the learning rate, check the data for extreme values, or run with model.checkNumerics(true) to find the op");
                     }
-                    e.readOutput(1, pred);
                     lossSum += (double) loss * rows;
                     seen += rows;
                     logs.setBatchLoss(loss);
                     logs.set(lossSum / seen, seen, -1, 0);
-                    for (int i = 0; i < metrics.size(); i++) {
-                        metrics.get(i).update(pred, b.labels(), rows, predPer, fy);
-                        logs.set(lossSum / seen, seen, i, metrics.get(i).result());
-                    }
+                    out.update(e, b, yCol, rows, logs, lossSum / seen, seen);
                     for (Callback c : callbacks) c.onBatchEnd(state, index, logs);
                     index++;
                 }
                 Map<String, Double> epochLogs = new LinkedHashMap<>();
                 epochLogs.put("loss", lossSum / seen);
-                for (Metric m : metrics) epochLogs.put(m.name(), m.result());
+                out.results(epochLogs);
                 if (validation != null) {
                     for (Map.Entry<String, Double> v : evaluate(model, validation, fit.batchSize()).entrySet()) epochLogs.put("val_" + v.getKey(), v.getValue());
                 }
@@ -113,54 +103,103 @@ public final class Trainer {
 
     /** Loss and metrics of the model on {@code data}, in inference mode. */
     public static Map<String, Double> evaluate(Model model, Dataset data, int batchSize) {
-        check(model, data, "evaluation data");
-        List<Metric> metrics = new ArrayList<>();
-        for (Metric m : model.metrics()) metrics.add(m.copy());
+        int[] xCol = Feeds.inputColumns(model, data, "evaluation data"), yCol = Feeds.targetColumns(model, data, "evaluation data");
         int bs = Math.min(batchSize, data.size());
-        int fx = data.featuresPerExample(), fy = data.labelsPerExample(), predPer = model.outputShape(0).size();
-        float[] pred = new float[bs * predPer];
+        Outputs out = new Outputs(model, bs);
+        BatchLogs logs = new BatchLogs(out.names);
         double lossSum = 0;
         long seen = 0;
-        Executable full = model.evaluationProgram(bs);
+        Feeds.Slots full = new Feeds.Slots(model, model.evaluationProgram(bs), false);
         try (Loader loader = Batches.of(data, bs).withShuffle(false).open()) {
             loader.startEpoch(0);
             Batch b;
             while ((b = loader.next()) != null) {
                 int rows = b.size();
-                Executable e = rows == bs ? full : model.evaluationProgram(rows); // only the last batch can be short
-                e.setInput(0, b.features(), 0, rows * fx);
-                e.setInput(1, b.labels(), 0, rows * fy);
-                e.run();
-                lossSum += (double) e.outputScalar(0) * rows;
+                // only the last batch can be short
+                Feeds.Slots f = rows == bs ? full : new Feeds.Slots(model, model.evaluationProgram(rows), false);
+                feed(model, data, f, b, xCol, yCol, rows);
+                f.executable.run();
+                lossSum += (double) f.executable.outputScalar(0) * rows;
                 seen += rows;
-                e.readOutput(1, pred);
-                for (Metric m : metrics) m.update(pred, b.labels(), rows, predPer, fy);
+                out.update(f.executable, b, yCol, rows, logs, lossSum / seen, seen);
             }
         }
         Map<String, Double> result = new LinkedHashMap<>();
         result.put("loss", lossSum / seen);
-        for (Metric m : metrics) result.put(m.name(), m.result());
+        out.results(result);
         return result;
     }
 
-    /** The data must fit the model: example shapes, label sizes and label values, each error naming both sides. */
-    static void check(Model model, Dataset data, String what) {
-        if (model.inputs().size() != 1) throw new UnsupportedOperationException("fit/evaluate on a Dataset needs a model with one input; this one has " + model.inputs().size());
-        Shape expected = model.inputShape(0), given = data.exampleShape();
-        if (!expected.equals(given) && !(expected.size() == given.size() && given.rank() <= 1 && expected.rank() <= 1)) {
-            throw new ShapeException("the " + what + " has examples of shape " + given + " but model '" + model.name() + "' expects " + expected
-                    + " at its input '" + model.inputs().get(0).inputName() + "' (first layer: " + firstLayer(model) + "); reshape the data or change Input.shape(...)");
-        }
-        Shape target = model.targetShape();
-        if (data.labelsPerExample() != target.size()) {
-            throw new ShapeException("the " + what + " has " + data.labelsPerExample() + " label value(s) per example but the loss " + model.loss().name()
-                    + " on output " + model.outputShape(0) + " expects " + target.size() + " (label shape " + target + ")");
-        }
-        model.loss().validateTargets(data.labels(), data.size(), model.outputShape(0));
+    /** Copies the batch's arrays into the program's inputs, by name: model input i from dataset input xCol[i], output k's targets from target yCol[k]. */
+    private static void feed(Model model, Dataset data, Feeds.Slots f, Batch b, int[] xCol, int[] yCol, int rows) {
+        Executable e = f.executable;
+        for (int i = 0; i < xCol.length; i++) e.setInput(f.x[i], b.features(xCol[i]), 0, rows * data.featuresPerExample(xCol[i]));
+        for (int k = 0; k < yCol.length; k++) e.setInput(f.y[k], b.labels(yCol[k]), 0, rows * data.labelsPerExample(yCol[k]));
     }
 
-    private static String firstLayer(Model model) {
-        return model.layers().isEmpty() ? "none" : model.layers().get(0).name() + " (" + model.layers().get(0).type() + ")";
+    /**
+     * What a loop reads back after each step: each output's predictions for its metrics, and with several outputs
+     * each output's loss. Log names as Keras's: "accuracy" for one output; "out1_loss", "out1_accuracy" for several.
+     */
+    private static final class Outputs {
+        final List<String> names = new ArrayList<>();
+        private final int count;
+        private final float[][] pred;
+        private final int[] predPer, labelPer;
+        private final Metric[][] metrics;  // [output][metric]
+        private final double[] lossSums;   // per output, several outputs only
+        private long seen;
+
+        Outputs(Model model, int batch) {
+            this.count = model.outputs().size();
+            this.pred = new float[count][];
+            this.predPer = new int[count];
+            this.labelPer = new int[count];
+            this.metrics = new Metric[count][];
+            this.lossSums = new double[count > 1 ? count : 0];
+            if (count > 1) for (int k = 0; k < count; k++) names.add(model.outputName(k) + "_loss");
+            for (int k = 0; k < count; k++) {
+                predPer[k] = model.outputShape(k).size();
+                labelPer[k] = model.targetShape(k).size();
+                pred[k] = new float[batch * predPer[k]];
+                metrics[k] = new Metric[model.metrics().size()];
+                for (int j = 0; j < metrics[k].length; j++) {
+                    metrics[k][j] = model.metrics().get(j).copy();
+                    names.add(count == 1 ? metrics[k][j].name() : model.outputName(k) + "_" + metrics[k][j].name());
+                }
+            }
+        }
+
+        void reset() {
+            seen = 0;
+            java.util.Arrays.fill(lossSums, 0);
+            for (Metric[] ms : metrics) for (Metric m : ms) m.reset();
+        }
+
+        /** Reads the step's outputs [loss, predictions..., losses...] and updates the running figures in {@code logs}. */
+        void update(Executable e, Batch b, int[] yCol, int rows, BatchLogs logs, double meanLoss, long seen) {
+            int log = 0;
+            this.seen = seen;
+            for (int k = 0; k < lossSums.length; k++) {
+                lossSums[k] += (double) e.outputScalar(1 + count + k) * rows;
+                logs.set(meanLoss, seen, log++, lossSums[k] / seen);
+            }
+            for (int k = 0; k < count; k++) {
+                if (metrics[k].length == 0) continue;
+                e.readOutput(1 + k, pred[k]);
+                for (Metric m : metrics[k]) {
+                    m.update(pred[k], b.labels(yCol[k]), rows, predPer[k], labelPer[k]);
+                    logs.set(meanLoss, seen, log++, m.result());
+                }
+            }
+        }
+
+        /** Adds the epoch's figures to {@code into}, in {@link #names} order. */
+        void results(Map<String, Double> into) {
+            int log = 0;
+            for (double sum : lossSums) into.put(names.get(log++), sum / seen);
+            for (Metric[] ms : metrics) for (Metric m : ms) into.put(names.get(log++), m.result());
+        }
     }
 
     private static int[] range(int from, int to) {
