@@ -264,6 +264,42 @@ class SafetensorsTest {
         });
     }
 
+    /** {@code prefix + "{"k0"value,"k1"value,...}"} with n keys */
+    private static String keys(String prefix, String value, int n) {
+        StringBuilder sb = new StringBuilder(prefix).append('{');
+        for (int i = 0; i < n; i++) sb.append(i == 0 ? "" : ",").append("\"k").append(i).append('"').append(value);
+        return sb.append('}').toString();
+    }
+
+    @Test
+    void mutatedHostileHeadersFailOrLoadWithinTheirCaps() {
+        byte[][] seeds = {
+                file("{\"a\":" + list("{}", 70_000) + "}", new byte[0]),
+                file("{\"a\":" + "[".repeat(10_000) + "]".repeat(10_000) + "}", new byte[0]),
+                file(TWO.replace("\"shape\":[1]", "\"shape\":" + list("1", 9)), floatsLe(1, 2, 3)),
+                file(keys("{\"__metadata__\":", ":\"v\"", 1100) + "}", new byte[0]),
+                file(keys("", ":0", 70_000), new byte[0]),
+                file(TWO, floatsLe(1, 2, 3)),
+        };
+        int[] loaded = {0};
+        assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
+            Random rnd = new Random(14);
+            for (int iter = 0; iter < 180; iter++) {
+                byte[] seed = seeds[iter % seeds.length];
+                byte[] b = mutate(seed, 8 + (int) ByteBuffer.wrap(seed, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong(), rnd);
+                try {
+                    Safetensors.File f = Safetensors.read("mutant " + iter, b);
+                    assertTrue(f.names().size() <= Safetensors.MAX_TENSORS && f.metadata().size() <= Safetensors.MAX_METADATA_ENTRIES);
+                    for (String n : f.names()) assertTrue(f.shape(n).rank() <= Safetensors.MAX_RANK && f.floats(n).length == f.shape(n).size());
+                    loaded[0]++;
+                } catch (IOException expected) {
+                    assertTrue(expected.getMessage().startsWith("mutant " + iter + ": "), expected.getMessage());
+                }
+            }
+        });
+        assertTrue(loaded[0] > 0, "no mutant loaded: the valid seed should survive some mutations");
+    }
+
     @Test
     void writtenFilesCarryAChecksumThatReadsVerifyAndOtherFilesNeedNone() throws IOException {
         Path p = dir.resolve("sum.safetensors");
@@ -321,7 +357,10 @@ class SafetensorsTest {
             }
             case 2 -> b = Arrays.copyOf(b, rnd.nextInt(b.length + 16)); // truncate or extend with zeros
             case 3 -> b[rnd.nextInt(8)] = (byte) rnd.nextInt(256); // header length
-            default -> b[headerEnd + rnd.nextInt(b.length - headerEnd)] ^= (byte) (1 << rnd.nextInt(8)); // data: the checksum catches it
+            default -> { // data, or the header when there is none
+                int at = b.length > headerEnd ? headerEnd + rnd.nextInt(b.length - headerEnd) : 8 + rnd.nextInt(headerEnd - 8);
+                b[at] ^= (byte) (1 << rnd.nextInt(8));
+            }
         }
         return b;
     }
