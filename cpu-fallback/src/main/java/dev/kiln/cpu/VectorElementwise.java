@@ -17,7 +17,9 @@ import java.util.Arrays;
  * elements go to the twin. Streaming kernels (unary, binary, where, optimizer updates) are memory
  * bound, so they run one vector per iteration; reductions (sum, max, softmax's row statistics)
  * are latency bound on the add chain, so they keep four independent accumulators (4·L elements per
- * iteration) and combine them with {@code reduceLanes} at the end.
+ * iteration), add them lanewise and then add the lanes in {@link LaneSum}'s fixed order, never with
+ * {@code reduceLanes(ADD)}, whose order differs between the interpreter and C2: a sum's bits depend on the
+ * length only, not on how far the JIT has got.
  *
  * <p>Each formula is the twin's, lane by lane and in the same order (no FMA contraction), so the
  * two agree exactly except where the vector library's exp/log/tanh/pow rounds differently (a few
@@ -45,8 +47,8 @@ public final class VectorElementwise implements ElementwiseKernels {
      */
     static final int SMALL = 4 * L;
 
-    /** Per-thread L-wide copies of stride-0 operands (see binaryRun). */
-    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[2][L]);
+    /** Per-thread L-wide copies of stride-0 operands (see binaryRun), and [2] the lanes of a sum for {@link LaneSum}. */
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[3][L]);
 
     // ---------------------------------------------------------------- elementwise
 
@@ -220,6 +222,7 @@ public final class VectorElementwise implements ElementwiseKernels {
 
     @Override public void reduce(ReduceFn fn, ReducePlan p, float[] x, int xOff, float[] y, int yOff) {
         boolean max = fn == ReduceFn.MAX;
+        float[] lanes = SCRATCH.get()[2];
         if (!p.isSimple()) {
             TWIN.reduceScatter(max, p, x, xOff, y, yOff);
         } else {
@@ -227,7 +230,7 @@ public final class VectorElementwise implements ElementwiseKernels {
             for (int o = 0; o < outer; o++) {
                 int xo = xOff + o * red * inner, yo = yOff + o * inner;
                 if (inner == 1) {
-                    y[yo] = max ? maxOf(x, xo, red) : sumOf(x, xo, red);
+                    y[yo] = max ? maxOf(x, xo, red) : sumOf(x, xo, red, lanes);
                 } else if (inner < L) {
                     System.arraycopy(x, xo, y, yo, inner);
                     for (int r = 1; r < red; r++) accumulate(max, x, xo + r * inner, y, yo, inner);
@@ -288,8 +291,8 @@ public final class VectorElementwise implements ElementwiseKernels {
         a.intoArray(y, yOff);
     }
 
-    /** Σ x[off, off + n): four accumulators of L lanes hide the add latency. */
-    static float sumOf(float[] x, int off, int n) {
+    /** Σ x[off, off + n): four accumulators of L lanes hide the add latency; {@code lanes} is L floats of scratch. */
+    static float sumOf(float[] x, int off, int n, float[] lanes) {
         if (n < SMALL) return ScalarElementwise.sumOf(x, off, n);
         // accumulators start as fresh vectors, not the static constants: C2 removes the boxes of a loop
         // phi only when every input is a fresh vector, and boxed every iteration otherwise
@@ -302,7 +305,8 @@ public final class VectorElementwise implements ElementwiseKernels {
             a3 = a3.add(load(x, off + i + 3 * L));
         }
         for (int bound = S.loopBound(n); i < bound; i += L) a0 = a0.add(load(x, off + i));
-        float s = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
+        float s = LaneSum.of(lanes, 0);
         return i < n ? s + ScalarElementwise.sumOf(x, off + i, n - i) : s;
     }
 
@@ -318,6 +322,7 @@ public final class VectorElementwise implements ElementwiseKernels {
             a3 = a3.max(load(x, off + i + 3 * L));
         }
         for (int bound = S.loopBound(n); i < bound; i += L) a0 = a0.max(load(x, off + i));
+        // max is order-independent (signed zeros included), so C2's reduction order does not matter here
         float m = a0.max(a1).max(a2.max(a3)).reduceLanes(VectorOperators.MAX);
         return i < n ? Math.max(m, ScalarElementwise.maxOf(x, off + i, n - i)) : m;
     }
@@ -342,6 +347,7 @@ public final class VectorElementwise implements ElementwiseKernels {
     @Override public void softmax(boolean log, float[] x, int xOff, float[] y, int yOff, int rows, int cols) {
         if (cols < L) { TWIN.softmax(log, x, xOff, y, yOff, rows, cols); return; }
         int bound = S.loopBound(cols);
+        float[] lanes = SCRATCH.get()[2];
         for (int r = 0; r < rows; r++) {
             int xo = xOff + r * cols, yo = yOff + r * cols;
             float m = maxOf(x, xo, cols);
@@ -359,7 +365,8 @@ public final class VectorElementwise implements ElementwiseKernels {
                 if (!log) e.intoArray(y, yo + c);
                 s0 = s0.add(e);
             }
-            float s = s0.add(s1).reduceLanes(VectorOperators.ADD);
+            s0.add(s1).intoArray(lanes, 0);
+            float s = LaneSum.of(lanes, 0);
             for (; c < cols; c++) {
                 float e = (float) Math.exp(x[xo + c] - m);
                 if (!log) y[yo + c] = e;
@@ -379,6 +386,7 @@ public final class VectorElementwise implements ElementwiseKernels {
     @Override public void softmaxCrossEntropy(float[] logits, int lOff, float[] labels, int labOff, float[] y, int yOff, int rows, int cols) {
         if (cols < L) { TWIN.softmaxCrossEntropy(logits, lOff, labels, labOff, y, yOff, rows, cols); return; }
         int bound = S.loopBound(cols);
+        float[] lanes = SCRATCH.get()[2];
         for (int r = 0; r < rows; r++) {
             int zo = lOff + r * cols, lo = labOff + r * cols;
             float m = maxOf(logits, zo, cols);
@@ -390,7 +398,12 @@ public final class VectorElementwise implements ElementwiseKernels {
                 sl = sl.add(l);
                 slz = slz.add(l.mul(z));
             }
-            float ss = s.reduceLanes(VectorOperators.ADD), sls = sl.reduceLanes(VectorOperators.ADD), slzs = slz.reduceLanes(VectorOperators.ADD);
+            s.intoArray(lanes, 0);
+            float ss = LaneSum.of(lanes, 0);
+            sl.intoArray(lanes, 0);
+            float sls = LaneSum.of(lanes, 0);
+            slz.intoArray(lanes, 0);
+            float slzs = LaneSum.of(lanes, 0);
             for (; c < cols; c++) {
                 float z = logits[zo + c] - m, l = labels[lo + c];
                 ss += (float) Math.exp(z);
