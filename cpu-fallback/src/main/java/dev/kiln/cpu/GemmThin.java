@@ -266,9 +266,7 @@ final class GemmThin {
                 s2 = av.fma(FloatVector.fromArray(S, b, b2 + p), s2);
                 s3 = av.fma(FloatVector.fromArray(S, b, b3 + p), s3);
             }
-            float[] lanes = ws.lanes;
-            s0.intoArray(lanes, 0); s1.intoArray(lanes, L); s2.intoArray(lanes, 2 * L); s3.intoArray(lanes, 3 * L);
-            float t0 = LaneSum.of(lanes, 0), t1 = LaneSum.of(lanes, L), t2 = LaneSum.of(lanes, 2 * L), t3 = LaneSum.of(lanes, 3 * L);
+            float t0 = LaneSum.of(s0), t1 = LaneSum.of(s1), t2 = LaneSum.of(s2), t3 = LaneSum.of(s3);
             for (; p < k; p++) {
                 float ap = a[ar + p];
                 t0 += ap * b[b0 + p]; t1 += ap * b[b1 + p]; t2 += ap * b[b2 + p]; t3 += ap * b[b3 + p];
@@ -282,8 +280,7 @@ final class GemmThin {
             FloatVector s0 = FloatVector.zero(S);
             int p = 0;
             for (; p < bound; p += L) s0 = FloatVector.fromArray(S, a, ar + p).fma(FloatVector.fromArray(S, b, b0 + p), s0);
-            s0.intoArray(ws.lanes, 0);
-            float t0 = LaneSum.of(ws.lanes, 0);
+            float t0 = LaneSum.of(s0);
             for (; p < k; p++) t0 += a[ar + p] * b[b0 + p];
             c[ci + j] = add ? c[ci + j] + t0 : t0;
         }

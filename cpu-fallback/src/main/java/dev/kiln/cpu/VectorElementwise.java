@@ -47,8 +47,8 @@ public final class VectorElementwise implements ElementwiseKernels {
      */
     static final int SMALL = 4 * L;
 
-    /** Per-thread L-wide copies of stride-0 operands (see binaryRun), and [2] the lanes of a sum for {@link LaneSum}. */
-    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[3][L]);
+    /** Per-thread L-wide copies of stride-0 operands (see binaryRun). */
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[2][L]);
 
     // ---------------------------------------------------------------- elementwise
 
@@ -222,7 +222,6 @@ public final class VectorElementwise implements ElementwiseKernels {
 
     @Override public void reduce(ReduceFn fn, ReducePlan p, float[] x, int xOff, float[] y, int yOff) {
         boolean max = fn == ReduceFn.MAX;
-        float[] lanes = SCRATCH.get()[2];
         if (!p.isSimple()) {
             TWIN.reduceScatter(max, p, x, xOff, y, yOff);
         } else {
@@ -230,7 +229,7 @@ public final class VectorElementwise implements ElementwiseKernels {
             for (int o = 0; o < outer; o++) {
                 int xo = xOff + o * red * inner, yo = yOff + o * inner;
                 if (inner == 1) {
-                    y[yo] = max ? maxOf(x, xo, red) : sumOf(x, xo, red, lanes);
+                    y[yo] = max ? maxOf(x, xo, red) : sumOf(x, xo, red);
                 } else if (inner < L) {
                     System.arraycopy(x, xo, y, yo, inner);
                     for (int r = 1; r < red; r++) accumulate(max, x, xo + r * inner, y, yo, inner);
@@ -291,8 +290,8 @@ public final class VectorElementwise implements ElementwiseKernels {
         a.intoArray(y, yOff);
     }
 
-    /** Σ x[off, off + n): four accumulators of L lanes hide the add latency; {@code lanes} is L floats of scratch. */
-    static float sumOf(float[] x, int off, int n, float[] lanes) {
+    /** Σ x[off, off + n): four accumulators of L lanes hide the add latency. */
+    static float sumOf(float[] x, int off, int n) {
         if (n < SMALL) return ScalarElementwise.sumOf(x, off, n);
         // accumulators start as fresh vectors, not the static constants: C2 removes the boxes of a loop
         // phi only when every input is a fresh vector, and boxed every iteration otherwise
@@ -305,8 +304,7 @@ public final class VectorElementwise implements ElementwiseKernels {
             a3 = a3.add(load(x, off + i + 3 * L));
         }
         for (int bound = S.loopBound(n); i < bound; i += L) a0 = a0.add(load(x, off + i));
-        a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
-        float s = LaneSum.of(lanes, 0);
+        float s = LaneSum.of(a0.add(a1).add(a2.add(a3)));
         return i < n ? s + ScalarElementwise.sumOf(x, off + i, n - i) : s;
     }
 
@@ -347,7 +345,6 @@ public final class VectorElementwise implements ElementwiseKernels {
     @Override public void softmax(boolean log, float[] x, int xOff, float[] y, int yOff, int rows, int cols) {
         if (cols < L) { TWIN.softmax(log, x, xOff, y, yOff, rows, cols); return; }
         int bound = S.loopBound(cols);
-        float[] lanes = SCRATCH.get()[2];
         for (int r = 0; r < rows; r++) {
             int xo = xOff + r * cols, yo = yOff + r * cols;
             float m = maxOf(x, xo, cols);
@@ -365,8 +362,7 @@ public final class VectorElementwise implements ElementwiseKernels {
                 if (!log) e.intoArray(y, yo + c);
                 s0 = s0.add(e);
             }
-            s0.add(s1).intoArray(lanes, 0);
-            float s = LaneSum.of(lanes, 0);
+            float s = LaneSum.of(s0.add(s1));
             for (; c < cols; c++) {
                 float e = (float) Math.exp(x[xo + c] - m);
                 if (!log) y[yo + c] = e;
@@ -386,7 +382,6 @@ public final class VectorElementwise implements ElementwiseKernels {
     @Override public void softmaxCrossEntropy(float[] logits, int lOff, float[] labels, int labOff, float[] y, int yOff, int rows, int cols) {
         if (cols < L) { TWIN.softmaxCrossEntropy(logits, lOff, labels, labOff, y, yOff, rows, cols); return; }
         int bound = S.loopBound(cols);
-        float[] lanes = SCRATCH.get()[2];
         for (int r = 0; r < rows; r++) {
             int zo = lOff + r * cols, lo = labOff + r * cols;
             float m = maxOf(logits, zo, cols);
@@ -398,12 +393,7 @@ public final class VectorElementwise implements ElementwiseKernels {
                 sl = sl.add(l);
                 slz = slz.add(l.mul(z));
             }
-            s.intoArray(lanes, 0);
-            float ss = LaneSum.of(lanes, 0);
-            sl.intoArray(lanes, 0);
-            float sls = LaneSum.of(lanes, 0);
-            slz.intoArray(lanes, 0);
-            float slzs = LaneSum.of(lanes, 0);
+            float ss = LaneSum.of(s), sls = LaneSum.of(sl), slzs = LaneSum.of(slz);
             for (; c < cols; c++) {
                 float z = logits[zo + c] - m, l = labels[lo + c];
                 ss += (float) Math.exp(z);
