@@ -471,7 +471,6 @@ public final class Gemm {
         final float[] a = new float[MC * KC];
         final float[] b = new float[KC * NC];
         final float[] tile = new float[MR * NR];
-        final float[] lanes = new float[4 * VL];
         final GemmThin.Edges edges = new GemmThin.Edges();
         float[] row = new float[0];
 

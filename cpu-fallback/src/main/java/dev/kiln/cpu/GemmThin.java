@@ -13,7 +13,7 @@ import jdk.incubator.vector.VectorSpecies;
  *       instead keeps up to nine vectors of C in registers over all of K, with B loads starting on cache lines
  *       ({@link #rowInRegisters}).</li>
  *   <li>Bᵀ stored [N, K]: C[i, j] = A[i, :] · B[j, :], four columns at a time, vectors along K, then
- *       {@code reduceLanes} (the dot-product form). A's row is copied to a contiguous scratch row when it is
+ *       a fixed-order lane sum ({@link LaneSum}; the dot-product form). A's row is copied to a contiguous scratch row when it is
  *       strided.</li>
  * </ul>
  * Cost is one pass over the part of B a task owns, so it is bound by the bandwidth of wherever B lives.
@@ -266,9 +266,7 @@ final class GemmThin {
                 s2 = av.fma(FloatVector.fromArray(S, b, b2 + p), s2);
                 s3 = av.fma(FloatVector.fromArray(S, b, b3 + p), s3);
             }
-            float[] lanes = ws.lanes;
-            s0.intoArray(lanes, 0); s1.intoArray(lanes, L); s2.intoArray(lanes, 2 * L); s3.intoArray(lanes, 3 * L);
-            float t0 = sumLanes(lanes, 0), t1 = sumLanes(lanes, L), t2 = sumLanes(lanes, 2 * L), t3 = sumLanes(lanes, 3 * L);
+            float t0 = LaneSum.of(s0), t1 = LaneSum.of(s1), t2 = LaneSum.of(s2), t3 = LaneSum.of(s3);
             for (; p < k; p++) {
                 float ap = a[ar + p];
                 t0 += ap * b[b0 + p]; t1 += ap * b[b1 + p]; t2 += ap * b[b2 + p]; t3 += ap * b[b3 + p];
@@ -282,21 +280,9 @@ final class GemmThin {
             FloatVector s0 = FloatVector.zero(S);
             int p = 0;
             for (; p < bound; p += L) s0 = FloatVector.fromArray(S, a, ar + p).fma(FloatVector.fromArray(S, b, b0 + p), s0);
-            s0.intoArray(ws.lanes, 0);
-            float t0 = sumLanes(ws.lanes, 0);
+            float t0 = LaneSum.of(s0);
             for (; p < k; p++) t0 += a[ar + p] * b[b0 + p];
             c[ci + j] = add ? c[ci + j] + t0 : t0;
         }
-    }
-
-    /**
-     * The lanes of one accumulator summed in a fixed order. Not {@code reduceLanes}: its order differs between the
-     * interpreter's fallback and C2's intrinsic, and a column's value must not depend on which loop, thread or
-     * compilation tier computed it.
-     */
-    private static float sumLanes(float[] lanes, int off) {
-        float s = 0f;
-        for (int i = 0; i < L; i++) s += lanes[off + i];
-        return s;
     }
 }

@@ -17,7 +17,9 @@ import java.util.Arrays;
  * elements go to the twin. Streaming kernels (unary, binary, where, optimizer updates) are memory
  * bound, so they run one vector per iteration; reductions (sum, max, softmax's row statistics)
  * are latency bound on the add chain, so they keep four independent accumulators (4·L elements per
- * iteration) and combine them with {@code reduceLanes} at the end.
+ * iteration), add them lanewise and then add the lanes in {@link LaneSum}'s fixed order, never with
+ * {@code reduceLanes(ADD)}, whose order differs between the interpreter and C2: a sum's bits depend on the
+ * length only, not on how far the JIT has got.
  *
  * <p>Each formula is the twin's, lane by lane and in the same order (no FMA contraction), so the
  * two agree exactly except where the vector library's exp/log/tanh/pow rounds differently (a few
@@ -302,7 +304,7 @@ public final class VectorElementwise implements ElementwiseKernels {
             a3 = a3.add(load(x, off + i + 3 * L));
         }
         for (int bound = S.loopBound(n); i < bound; i += L) a0 = a0.add(load(x, off + i));
-        float s = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        float s = LaneSum.of(a0.add(a1).add(a2.add(a3)));
         return i < n ? s + ScalarElementwise.sumOf(x, off + i, n - i) : s;
     }
 
@@ -318,6 +320,7 @@ public final class VectorElementwise implements ElementwiseKernels {
             a3 = a3.max(load(x, off + i + 3 * L));
         }
         for (int bound = S.loopBound(n); i < bound; i += L) a0 = a0.max(load(x, off + i));
+        // max is order-independent (signed zeros included), so C2's reduction order does not matter here
         float m = a0.max(a1).max(a2.max(a3)).reduceLanes(VectorOperators.MAX);
         return i < n ? Math.max(m, ScalarElementwise.maxOf(x, off + i, n - i)) : m;
     }
@@ -359,7 +362,7 @@ public final class VectorElementwise implements ElementwiseKernels {
                 if (!log) e.intoArray(y, yo + c);
                 s0 = s0.add(e);
             }
-            float s = s0.add(s1).reduceLanes(VectorOperators.ADD);
+            float s = LaneSum.of(s0.add(s1));
             for (; c < cols; c++) {
                 float e = (float) Math.exp(x[xo + c] - m);
                 if (!log) y[yo + c] = e;
@@ -390,7 +393,7 @@ public final class VectorElementwise implements ElementwiseKernels {
                 sl = sl.add(l);
                 slz = slz.add(l.mul(z));
             }
-            float ss = s.reduceLanes(VectorOperators.ADD), sls = sl.reduceLanes(VectorOperators.ADD), slzs = slz.reduceLanes(VectorOperators.ADD);
+            float ss = LaneSum.of(s), sls = LaneSum.of(sl), slzs = LaneSum.of(slz);
             for (; c < cols; c++) {
                 float z = logits[zo + c] - m, l = labels[lo + c];
                 ss += (float) Math.exp(z);

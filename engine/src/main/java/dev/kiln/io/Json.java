@@ -327,7 +327,8 @@ public final class Json {
                 while (pos < end && isDigit(at(pos))) pos++;
             }
             String text = new String(in.asSlice(s, pos - s).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.US_ASCII);
-            if (integral && pos - s <= 19) {
+            // up to 19 digits may fit a long; a minus sign is not a digit (a seed from nextLong has 19 and a sign)
+            if (integral && pos - s - (at(s) == '-' ? 1 : 0) <= 19) {
                 try {
                     return Long.parseLong(text);
                 } catch (NumberFormatException tooLarge) {
