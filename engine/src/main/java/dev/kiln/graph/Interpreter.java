@@ -141,41 +141,16 @@ public final class Interpreter {
         };
     }
 
-    /** PyTorch's SGD: g' = g + wd·p; v = μ·v + g'; d = nesterov ? g' + μ·v : v (g' when μ = 0); p -= lr·d. */
     private void sgdUpdate(SgdUpdate s, Node n, double[][] in) {
-        double[] p = in[0].clone(), grad = in[1];
-        double lr = in[3][0], mu = s.momentum(), wd = s.weightDecay();
-        double[] vel = mu != 0 ? in[2].clone() : null;
-        for (int i = 0; i < p.length; i++) {
-            double g = grad[i] + wd * p[i];
-            double d = g;
-            if (mu != 0) {
-                vel[i] = mu * vel[i] + g;
-                d = s.nesterov() ? g + mu * vel[i] : vel[i];
-            }
-            p[i] -= lr * d;
-        }
-        if (mu != 0) variables.put(variableOf(n, 2), vel);
+        double[] p = in[0].clone(), vel = in[2].clone();
+        s.apply(p, in[1], vel, in[3][0]);
+        if (s.momentum() != 0) variables.put(variableOf(n, 2), vel);
         variables.put(variableOf(n, 0), p);
     }
 
-    /**
-     * PyTorch's Adam / AdamW: AdamW decays p *= 1 - lr·wd, Adam adds wd·p to g; m = β1 m + (1-β1) g;
-     * v = β2 v + (1-β2) g²; p -= lr / (1-β1^t) · m / (sqrt(v) / sqrt(1-β2^t) + eps).
-     */
     private void adamUpdate(AdamUpdate a, Node n, double[][] in) {
-        double[] p = in[0].clone(), grad = in[1], m = in[2].clone(), v = in[3].clone();
-        double lr = in[4][0], t = in[5][0];
-        double b1 = a.beta1(), b2 = a.beta2(), wd = a.weightDecay();
-        double bias1 = 1 - Math.pow(b1, t), bias2 = 1 - Math.pow(b2, t);
-        for (int i = 0; i < p.length; i++) {
-            double g = grad[i];
-            if (a.decoupled()) p[i] *= 1 - lr * wd;
-            else g += wd * p[i];
-            m[i] = b1 * m[i] + (1 - b1) * g;
-            v[i] = b2 * v[i] + (1 - b2) * g * g;
-            p[i] -= lr / bias1 * m[i] / (Math.sqrt(v[i]) / Math.sqrt(bias2) + a.epsilon());
-        }
+        double[] p = in[0].clone(), m = in[2].clone(), v = in[3].clone();
+        a.apply(p, in[1], m, v, in[4][0], in[5][0]);
         variables.put(variableOf(n, 0), p);
         variables.put(variableOf(n, 2), m);
         variables.put(variableOf(n, 3), v);
