@@ -32,6 +32,13 @@ public final class Csv {
     public static final int MAX_CATEGORIES = 32;
     /** Largest file read, to fail clearly rather than exhaust memory. */
     static final long MAX_BYTES = 1L << 30;
+    /**
+     * Most columns: tabular data sets run to hundreds of columns, wide gene-expression tables to tens of thousands;
+     * each column costs a String per cell and a type inference pass, so a wider header is refused as it is read.
+     */
+    static final int MAX_COLUMNS = 1 << 16;
+    /** Longest record, in characters (quoted line breaks included): a row of MAX_COLUMNS numbers of ~60 characters each. */
+    static final int MAX_RECORD_CHARS = 1 << 22;
 
     private Csv() {}
 
@@ -111,16 +118,23 @@ public final class Csv {
         return distinct.size() <= MAX_CATEGORIES ? ColumnType.CATEGORICAL : ColumnType.TEXT;
     }
 
+    private static IllegalArgumentException recordTooLong(Path file, int line) {
+        return new IllegalArgumentException(file + " line " + line + ": a record longer than " + MAX_RECORD_CHARS + " characters, the most Kiln reads;"
+                + " the file is corrupt, not a table, or has a quote that is never closed");
+    }
+
     /** Splits text into records of trimmed fields, recording the 1-based line each starts on; blank lines are skipped. */
     private static void records(Path file, String text, List<String[]> out, List<Integer> lines) {
         int n = text.length(), i = 0, line = 1;
         List<String> fields = new ArrayList<>();
         StringBuilder field = new StringBuilder();
         while (i < n) {
-            int recordLine = line;
+            int recordLine = line, recordStart = i;
             fields.clear();
             boolean endOfRecord = false;
             while (!endOfRecord) {
+                if (fields.size() == MAX_COLUMNS)
+                    throw new IllegalArgumentException(file + " line " + recordLine + ": more than " + MAX_COLUMNS + " fields, the most Kiln reads; the file is corrupt or not a table");
                 field.setLength(0);
                 // Leading spaces before a quote are allowed: ` "a, b"`.
                 int j = i;
@@ -130,6 +144,7 @@ public final class Csv {
                     i = j + 1;
                     while (true) {
                         if (i >= n) throw new IllegalArgumentException(file + " line " + quoteLine + ": a quoted value is never closed; add the closing '\"'");
+                        if (i - recordStart > MAX_RECORD_CHARS) throw recordTooLong(file, recordLine);
                         char ch = text.charAt(i++);
                         if (ch == '"') {
                             if (i < n && text.charAt(i) == '"') { field.append('"'); i++; }
@@ -146,6 +161,7 @@ public final class Csv {
                     while (i < n) {
                         char ch = text.charAt(i);
                         if (ch == ',' || ch == '\n' || ch == '\r') break;
+                        if (i - recordStart > MAX_RECORD_CHARS) throw recordTooLong(file, recordLine);
                         field.append(ch);
                         i++;
                     }

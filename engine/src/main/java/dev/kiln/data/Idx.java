@@ -33,6 +33,12 @@ public final class Idx {
     static final long MAX_FILE_BYTES = 1L << 31;
     /** Deflate cannot expand data by more than about 1032:1; a header claiming more is lying. */
     private static final long MAX_DEFLATE_RATIO = 1100;
+    /**
+     * Most elements read: 2^28, a float[] of 1 GiB (Fashion-MNIST's training images are 47M elements). A header
+     * claiming more is refused before anything is decompressed; larger sets (EMNIST by_class, 547M) would need a
+     * reader that streams, which this is not.
+     */
+    static final long MAX_ELEMENTS = 1L << 28;
 
     private Idx() {}
 
@@ -73,7 +79,13 @@ public final class Idx {
                 if (count > Integer.MAX_VALUE - 64) throw new IOException(file + ": header dimensions " + Arrays.toString(Arrays.copyOf(dims, i + 1))
                         + " describe more than " + (Integer.MAX_VALUE - 64) + " elements (corrupt header?)");
             }
+            if (count > MAX_ELEMENTS) throw new IOException(file + ": header dimensions " + Arrays.toString(dims) + " describe " + count
+                    + " elements, more than the limit of " + MAX_ELEMENTS + " this reader accepts (corrupt header?)");
             long payload = count * width;
+            // the payload bytes and the float output are both live at the end of a load
+            long heapNeeded = payload + 4 * count, heapMax = Runtime.getRuntime().maxMemory();
+            if (heapNeeded > heapMax) throw new IOException(file + ": header dimensions " + Arrays.toString(dims) + " need " + heapNeeded / (1 << 20)
+                    + " MiB of heap to load, more than this JVM's maximum of " + heapMax / (1 << 20) + " MiB; raise -Xmx if the file is genuine");
             long headerBytes = 4 + 4L * rank;
             long available = gzip ? raw.length * MAX_DEFLATE_RATIO : raw.length - headerBytes;
             if (payload > available)

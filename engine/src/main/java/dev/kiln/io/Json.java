@@ -1,7 +1,8 @@
 package dev.kiln.io;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
@@ -31,8 +32,28 @@ public final class Json {
     /** Inputs larger than this are rejected before parsing. */
     public static final int DEFAULT_MAX_BYTES = 100_000_000;
 
+    /**
+     * Bounds on one parse, so that what it allocates is bounded by the caps and not by how the input spends its
+     * bytes: a parse fails as soon as it passes one, before it builds more. {@code maxEntries} counts the members
+     * of one object or the elements of one array; {@code maxValues} counts every value of the document;
+     * {@code maxStringBytes} is the UTF-8 length of one string, key or value.
+     */
+    public record Limits(int maxBytes, int maxDepth, int maxEntries, int maxValues, int maxStringBytes) {
+        /**
+         * For model documents and small files: a model's architecture document holds a few thousand values;
+         * four million leaves room and still bounds the tree to a few hundred MB.
+         */
+        public static final Limits DEFAULT = new Limits(DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, 1 << 22, 1 << 22, DEFAULT_MAX_BYTES);
+
+        public Limits {
+            if (maxBytes < 0 || maxDepth < 1 || maxEntries < 1 || maxValues < 1 || maxStringBytes < 0) {
+                throw new IllegalArgumentException("JSON limits must be positive, got " + maxBytes + ", " + maxDepth + ", " + maxEntries + ", " + maxValues + ", " + maxStringBytes);
+            }
+        }
+    }
+
     /** Malformed JSON; {@link #offset()} is the byte offset of the first offending byte. */
-    public static final class SyntaxException extends IOException {
+    public static sealed class SyntaxException extends IOException permits LimitException {
         private final long offset;
 
         public SyntaxException(String message, long offset) {
@@ -43,6 +64,11 @@ public final class Json {
         public long offset() { return offset; }
     }
 
+    /** Input that passes one of the {@link Limits} (well-formed or not); the message names the cap. */
+    public static final class LimitException extends SyntaxException {
+        public LimitException(String message, long offset) { super(message, offset); }
+    }
+
     private Json() {}
 
     public static Object parse(String text) throws SyntaxException {
@@ -50,47 +76,81 @@ public final class Json {
     }
 
     public static Object parse(byte[] utf8) throws SyntaxException {
-        return parse(utf8, 0, utf8.length, DEFAULT_MAX_DEPTH, DEFAULT_MAX_BYTES);
+        return parse(MemorySegment.ofArray(utf8), Limits.DEFAULT);
     }
 
     /** Parses {@code utf8[from, to)}; offsets in errors are relative to {@code from}. */
     public static Object parse(byte[] utf8, int from, int to, int maxDepth, int maxBytes) throws SyntaxException {
         if (from < 0 || to > utf8.length || from > to) throw new IllegalArgumentException("range [" + from + ", " + to + ") is outside the " + utf8.length + "-byte input");
-        if (to - from > maxBytes) throw new SyntaxException("input of " + (to - from) + " bytes exceeds the limit of " + maxBytes, 0);
-        Reader r = new Reader(utf8, from, to, maxDepth);
+        Limits d = Limits.DEFAULT;
+        return parse(MemorySegment.ofArray(utf8).asSlice(from, to - from), new Limits(maxBytes, maxDepth, d.maxEntries(), d.maxValues(), d.maxStringBytes()));
+    }
+
+    /**
+     * Parses the UTF-8 bytes of {@code utf8}, a heap array or a mapped file region (then only the bytes the parse
+     * reaches are read from disk); offsets in errors are relative to its start.
+     */
+    public static Object parse(MemorySegment utf8, Limits limits) throws SyntaxException {
+        if (utf8.byteSize() > limits.maxBytes()) throw new LimitException("input of " + utf8.byteSize() + " bytes exceeds the limit of " + limits.maxBytes(), 0);
+        Reader r = new Reader(utf8, limits);
         r.skipWhitespace();
         Object value = r.value(0);
         r.skipWhitespace();
-        if (r.pos < to) throw r.error("unexpected content after the value");
+        if (r.pos < r.end) throw r.error("unexpected content after the value");
         return value;
     }
 
     private static final class Reader {
-        private final byte[] in;
-        private final int start, end, maxDepth;
-        private int pos;
+        private final MemorySegment in;
+        private final Limits limits;
+        private final int end;
+        private int pos, values;
 
-        Reader(byte[] in, int start, int end, int maxDepth) {
+        Reader(MemorySegment in, Limits limits) {
             this.in = in;
-            this.start = start;
-            this.end = end;
-            this.maxDepth = maxDepth;
-            this.pos = start;
+            this.limits = limits;
+            this.end = (int) in.byteSize();
+            this.window = new byte[Math.min(WINDOW, end)];
         }
 
-        SyntaxException error(String message) { return new SyntaxException(message, pos - start); }
+        // Bytes are read through a window copied in bulk: a segment's get() per byte costs ~20x an array load until
+        // the JIT compiles the parse, and a header that fails is parsed once, cold.
+        private static final int WINDOW = 1 << 16;
+        private final byte[] window;
+        private int windowStart, windowEnd;
+
+        private byte at(int i) {
+            if (i < windowStart || i >= windowEnd) {
+                windowStart = i;
+                windowEnd = (int) Math.min(end, (long) i + window.length);
+                MemorySegment.copy(in, ValueLayout.JAVA_BYTE, i, window, 0, windowEnd - windowStart);
+            }
+            return window[i - windowStart];
+        }
+
+        SyntaxException error(String message) { return new SyntaxException(message, pos); }
 
         void skipWhitespace() {
             while (pos < end) {
-                byte b = in[pos];
+                byte b = at(pos);
                 if (b != ' ' && b != '\t' && b != '\n' && b != '\r') return;
                 pos++;
             }
         }
 
+        /** Counts one more value of the document, failing past the cap before the value is built. */
+        private void countValue() throws SyntaxException {
+            if (++values > limits.maxValues()) throw new LimitException("more than " + limits.maxValues() + " values in the document", pos);
+        }
+
+        private void countEntry(int entries, String container) throws SyntaxException {
+            if (entries >= limits.maxEntries()) throw new LimitException("more than " + limits.maxEntries() + " entries in one " + container, pos);
+        }
+
         Object value(int depth) throws SyntaxException {
             if (pos >= end) throw error("unexpected end of input, expected a value");
-            return switch (in[pos]) {
+            countValue();
+            return switch (at(pos)) {
                 case '{' -> object(depth + 1);
                 case '[' -> array(depth + 1);
                 case '"' -> string();
@@ -98,7 +158,7 @@ public final class Json {
                 case 'f' -> literal("false", Boolean.FALSE);
                 case 'n' -> literal("null", null);
                 default -> {
-                    byte b = in[pos];
+                    byte b = at(pos);
                     if (b == '-' || (b >= '0' && b <= '9')) yield number();
                     throw error("unexpected character " + describe(b) + ", expected a value");
                 }
@@ -107,25 +167,26 @@ public final class Json {
 
         private Object literal(String word, Object value) throws SyntaxException {
             for (int i = 0; i < word.length(); i++) {
-                if (pos + i >= end || in[pos + i] != word.charAt(i)) { pos += i; throw error("invalid literal, expected '" + word + "'"); }
+                if (pos + i >= end || at(pos + i) != word.charAt(i)) { pos += i; throw error("invalid literal, expected '" + word + "'"); }
             }
             pos += word.length();
             return value;
         }
 
         private Map<String, Object> object(int depth) throws SyntaxException {
-            if (depth > maxDepth) throw error("nesting deeper than " + maxDepth);
+            if (depth > limits.maxDepth()) throw new LimitException("nesting deeper than " + limits.maxDepth(), pos);
             pos++; // '{'
             Map<String, Object> map = new LinkedHashMap<>();
             skipWhitespace();
-            if (pos < end && in[pos] == '}') { pos++; return map; }
+            if (pos < end && at(pos) == '}') { pos++; return map; }
             while (true) {
                 skipWhitespace();
-                if (pos >= end || in[pos] != '"') throw error(pos >= end ? "unexpected end of input, expected a key" : "expected a string key");
+                countEntry(map.size(), "object");
+                if (pos >= end || at(pos) != '"') throw error(pos >= end ? "unexpected end of input, expected a key" : "expected a string key");
                 int keyAt = pos;
                 String key = string();
                 skipWhitespace();
-                if (pos >= end || in[pos] != ':') throw error("expected ':' after a key");
+                if (pos >= end || at(pos) != ':') throw error("expected ':' after a key");
                 pos++;
                 skipWhitespace();
                 Object v = value(depth);
@@ -133,25 +194,26 @@ public final class Json {
                 map.put(key, v);
                 skipWhitespace();
                 if (pos >= end) throw error("unexpected end of input in an object");
-                if (in[pos] == ',') { pos++; continue; }
-                if (in[pos] == '}') { pos++; return map; }
+                if (at(pos) == ',') { pos++; continue; }
+                if (at(pos) == '}') { pos++; return map; }
                 throw error("expected ',' or '}' in an object");
             }
         }
 
         private List<Object> array(int depth) throws SyntaxException {
-            if (depth > maxDepth) throw error("nesting deeper than " + maxDepth);
+            if (depth > limits.maxDepth()) throw new LimitException("nesting deeper than " + limits.maxDepth(), pos);
             pos++; // '['
             List<Object> list = new ArrayList<>();
             skipWhitespace();
-            if (pos < end && in[pos] == ']') { pos++; return list; }
+            if (pos < end && at(pos) == ']') { pos++; return list; }
             while (true) {
                 skipWhitespace();
+                countEntry(list.size(), "array");
                 list.add(value(depth));
                 skipWhitespace();
                 if (pos >= end) throw error("unexpected end of input in an array");
-                if (in[pos] == ',') { pos++; continue; }
-                if (in[pos] == ']') { pos++; return list; }
+                if (at(pos) == ',') { pos++; continue; }
+                if (at(pos) == ']') { pos++; return list; }
                 throw error("expected ',' or ']' in an array");
             }
         }
@@ -162,19 +224,21 @@ public final class Json {
             int runStart = pos;
             while (true) {
                 if (pos >= end) { pos = open; throw error("unterminated string"); }
-                byte b = in[pos];
+                byte b = at(pos);
                 if (b == '"') {
                     String run = utf8(runStart, pos);
                     pos++;
                     return sb == null ? run : sb.append(run).toString();
                 }
+                // pos - open raw bytes once this one is taken: stop before building a longer string
+                if (pos - open > limits.maxStringBytes()) { pos = open; throw new LimitException("string longer than " + limits.maxStringBytes() + " bytes", pos); }
                 if ((b & 0xff) < 0x20) throw error("unescaped control character " + describe(b) + " in a string");
                 if (b != '\\') { pos++; continue; }
                 if (sb == null) sb = new StringBuilder();
                 sb.append(utf8(runStart, pos));
                 pos++;
                 if (pos >= end) throw error("unterminated escape");
-                switch (in[pos]) {
+                switch (at(pos)) {
                     case '"' -> sb.append('"');
                     case '\\' -> sb.append('\\');
                     case '/' -> sb.append('/');
@@ -188,7 +252,7 @@ public final class Json {
                         char c = hex4(pos + 1);
                         pos += 4;
                         if (Character.isHighSurrogate(c)) {
-                            if (pos + 6 >= end || in[pos + 1] != '\\' || in[pos + 2] != 'u') { pos = escapeAt; throw error("high surrogate without a low surrogate"); }
+                            if (pos + 6 >= end || at(pos + 1) != '\\' || at(pos + 2) != 'u') { pos = escapeAt; throw error("high surrogate without a low surrogate"); }
                             char low = hex4(pos + 3);
                             if (!Character.isLowSurrogate(low)) { pos = escapeAt; throw error("high surrogate without a low surrogate"); }
                             sb.append(c).append(low);
@@ -200,7 +264,7 @@ public final class Json {
                             sb.append(c);
                         }
                     }
-                    default -> throw error("invalid escape " + describe(in[pos]));
+                    default -> throw error("invalid escape " + describe(at(pos)));
                 }
                 pos++;
                 runStart = pos;
@@ -211,7 +275,7 @@ public final class Json {
             if (at + 4 > end) { pos = at; throw error("truncated \\u escape"); }
             int v = 0;
             for (int i = at; i < at + 4; i++) {
-                int d = Character.digit(in[i], 16);
+                int d = Character.digit(at(i), 16);
                 if (d < 0) { pos = i; throw error("invalid hex digit in \\u escape"); }
                 v = v * 16 + d;
             }
@@ -219,11 +283,17 @@ public final class Json {
         }
 
         private String utf8(int from, int to) throws SyntaxException {
+            if (from >= windowStart && to <= windowEnd) {
+                // ASCII, the common case, needs no validation and no decoder
+                boolean ascii = true;
+                for (int i = from - windowStart; ascii && i < to - windowStart; i++) ascii = window[i] >= 0;
+                if (ascii) return new String(window, from - windowStart, to - from, StandardCharsets.ISO_8859_1);
+            }
             try {
                 return StandardCharsets.UTF_8.newDecoder()
                         .onMalformedInput(CodingErrorAction.REPORT)
                         .onUnmappableCharacter(CodingErrorAction.REPORT)
-                        .decode(ByteBuffer.wrap(in, from, to - from)).toString();
+                        .decode(in.asSlice(from, to - from).asByteBuffer()).toString();
             } catch (CharacterCodingException e) {
                 pos = from;
                 throw error("invalid UTF-8 in the string starting");
@@ -233,30 +303,30 @@ public final class Json {
         private Object number() throws SyntaxException {
             int s = pos;
             boolean integral = true;
-            if (in[pos] == '-') pos++;
+            if (at(pos) == '-') pos++;
             if (pos >= end) throw error("truncated number");
-            if (in[pos] == '0') {
+            if (at(pos) == '0') {
                 pos++;
-                if (pos < end && isDigit(in[pos])) throw error("leading zero in a number");
-            } else if (isDigit(in[pos])) {
-                while (pos < end && isDigit(in[pos])) pos++;
+                if (pos < end && isDigit(at(pos))) throw error("leading zero in a number");
+            } else if (isDigit(at(pos))) {
+                while (pos < end && isDigit(at(pos))) pos++;
             } else {
                 throw error("expected a digit");
             }
-            if (pos < end && in[pos] == '.') {
+            if (pos < end && at(pos) == '.') {
                 integral = false;
                 pos++;
-                if (pos >= end || !isDigit(in[pos])) throw error("expected a digit after '.'");
-                while (pos < end && isDigit(in[pos])) pos++;
+                if (pos >= end || !isDigit(at(pos))) throw error("expected a digit after '.'");
+                while (pos < end && isDigit(at(pos))) pos++;
             }
-            if (pos < end && (in[pos] == 'e' || in[pos] == 'E')) {
+            if (pos < end && (at(pos) == 'e' || at(pos) == 'E')) {
                 integral = false;
                 pos++;
-                if (pos < end && (in[pos] == '+' || in[pos] == '-')) pos++;
-                if (pos >= end || !isDigit(in[pos])) throw error("expected a digit in the exponent");
-                while (pos < end && isDigit(in[pos])) pos++;
+                if (pos < end && (at(pos) == '+' || at(pos) == '-')) pos++;
+                if (pos >= end || !isDigit(at(pos))) throw error("expected a digit in the exponent");
+                while (pos < end && isDigit(at(pos))) pos++;
             }
-            String text = new String(in, s, pos - s, StandardCharsets.US_ASCII);
+            String text = new String(in.asSlice(s, pos - s).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.US_ASCII);
             if (integral && pos - s <= 19) {
                 try {
                     return Long.parseLong(text);

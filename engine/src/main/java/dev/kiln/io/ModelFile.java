@@ -46,10 +46,22 @@ import java.util.function.UnaryOperator;
  *
  * Errors name the file and what is wrong in it: the tensor, the expected and the found shape, the
  * missing or extra tensor names, the architecture field.
+ *
+ * <p>Corruption is detected, not loaded: the file carries a CRC32C checksum of header and data
+ * ({@link Safetensors#CHECKSUM_KEY}), and the document records that it does ({@code "checksum": "crc32c"}), so a
+ * flipped bit anywhere, the checksum's own key included, fails the load naming the file. Model files written
+ * before checksums (neither entry nor field) still load, unverified, as do plain safetensors weights from other
+ * tools through {@link #loadWeights}.
  */
 public final class ModelFile {
     /** The metadata key of the JSON document. */
     public static final String METADATA_KEY = "kiln.model";
+    /**
+     * The document field that says the file carries {@link Safetensors#CHECKSUM_KEY}: a file whose document has it
+     * but whose checksum entry is gone (a flipped bit in its key, an edit by another tool) is rejected, not loaded
+     * unverified. Files written before checksums existed have neither, and load as before.
+     */
+    static final String CHECKSUM_FIELD = "checksum";
 
     /** Test hook: sees (and may wrap) the tensors about to be written, e.g. to fail a write midway. Null in normal use. */
     static volatile UnaryOperator<Map<String, FloatTensor>> beforeWrite;
@@ -95,6 +107,7 @@ public final class ModelFile {
         }
         training.put("slots", slotNames);
         doc.put("training", training);
+        doc.put(CHECKSUM_FIELD, "crc32c");
 
         var hook = beforeWrite;
         Safetensors.write(path, hook == null ? tensors : hook.apply(tensors), Map.of(METADATA_KEY, Json.write(doc)));
@@ -193,6 +206,10 @@ public final class ModelFile {
             throw new IOException(file.source() + ": the architecture (metadata '" + METADATA_KEY + "') is not valid JSON: " + e.getMessage(), e);
         }
         if (!(doc instanceof Map<?, ?> m)) throw new IOException(file.source() + ": the architecture (metadata '" + METADATA_KEY + "') must be a JSON object");
+        if (m.containsKey(CHECKSUM_FIELD) && !file.checksummed()) {
+            throw new IOException(file.source() + ": the model document says the file carries a " + m.get(CHECKSUM_FIELD) + " checksum, but its metadata has no '"
+                    + Safetensors.CHECKSUM_KEY + "' entry; the file is corrupt or was rewritten by another tool (restore it from a copy or save it again)");
+        }
         return cast(m);
     }
 

@@ -3,6 +3,9 @@ package dev.kiln.io;
 import dev.kiln.tensor.Shape;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
@@ -16,6 +19,8 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.zip.CRC32C;
+import java.util.zip.Checksum;
 
 /**
  * The safetensors format (huggingface/safetensors): an unsigned 64-bit little-endian header length n,
@@ -25,8 +30,16 @@ import java.util.Map;
  * <p>Reading validates the whole header before any tensor is touched: every malformed file (truncated, header
  * length past the end, offsets out of range, overlapping or leaving holes, shape and byte count that disagree,
  * unsupported dtype, oversized header) fails with an {@link IOException} naming the file and, where there is one,
- * the tensor. Tensor data is read on demand in bounded chunks, so a file never costs more memory than the
+ * the tensor. The header is mapped, not copied, and parsed under caps on its tensors, rank, metadata entries,
+ * string lengths, nesting and value count ({@link #MAX_TENSORS}, {@link #MAX_RANK}, ...), so a hostile header
+ * fails at the first value past a cap, having allocated no more than a valid header of that size would.
+ * Tensor data is read on demand in bounded chunks, so a file never costs more memory than the
  * float arrays asked for. Writing produces F32 and is atomic: a temporary file in the same folder, moved into place.
+ *
+ * <p>Kiln writes a CRC32C checksum of the whole file (but its own 8 digits) as the first {@code __metadata__}
+ * entry, {@value #CHECKSUM_KEY}; reading verifies it when present, so a changed byte anywhere fails the read instead
+ * of loading wrong weights. Other readers see one more metadata string. Files without the entry (other writers,
+ * Kiln before the checksum) load unverified; {@link File#checksummed()} tells which.
  *
  * <pre>{@code
  * Safetensors.write(path, Map.of("w", new FloatTensor(Shape.of(2, 2), new float[] {1, 2, 3, 4})), Map.of("epoch", "3"));
@@ -37,8 +50,35 @@ import java.util.Map;
 public final class Safetensors {
     /** The reference implementation's limit; a larger length is corruption, not a header. */
     public static final long MAX_HEADER_BYTES = 100_000_000;
+    /**
+     * Most tensors in one file. Checkpoints split into shards of a few hundred tensors each, and Kiln's own models
+     * hold a few hundred; 65,536 leaves room while bounding what validating a header costs (~100 bytes a tensor).
+     */
+    public static final int MAX_TENSORS = 1 << 16;
+    /** Highest rank read: Kiln's tensors and the checkpoints it imports have rank 5 at most (3-D convolution kernels). */
+    public static final int MAX_RANK = 8;
+    /** Most {@code __metadata__} entries: writers store a handful (format, version, Kiln's architecture document). */
+    public static final int MAX_METADATA_ENTRIES = 1024;
+    /** Longest string in a header: a metadata value such as Kiln's architecture document (~1 KB a layer). */
+    public static final int MAX_STRING_BYTES = 16 << 20;
+    /**
+     * The metadata key of the CRC32C checksum Kiln writes: 8 lowercase hex digits over every byte of the file except
+     * those 8 digits. Kiln writes the entry first in {@code __metadata__}, which comes first in the header, so the
+     * digits sit at a fixed offset ({@link #CHECKSUM_PREFIX}) and the reader can leave them out of the sum it checks.
+     */
+    public static final String CHECKSUM_KEY = "kiln.crc32c";
     private static final String METADATA = "__metadata__";
-    private static final int HEADER_MAX_DEPTH = 8;
+    private static final byte[] CHECKSUM_PREFIX = ("{\"" + METADATA + "\":{\"" + CHECKSUM_KEY + "\":\"").getBytes(StandardCharsets.US_ASCII);
+    /** The file offset of the checksum's digits. */
+    private static final int CHECKSUM_AT = 8 + CHECKSUM_PREFIX.length;
+    /**
+     * How a header may be shaped: a top object of tensors (depth 1) holding entry objects and the metadata
+     * (depth 2) holding shape and data_offsets lists (depth 3). The value count follows from the caps above
+     * (per tensor: its entry, dtype, shape, up to MAX_RANK dimensions, data_offsets and its two ends), so the
+     * parse stops, and stops allocating, at the first value past what a valid header could hold.
+     */
+    private static final Json.Limits HEADER_LIMITS = new Json.Limits((int) MAX_HEADER_BYTES, 3,
+            Math.max(MAX_TENSORS + 1, MAX_METADATA_ENTRIES), 2 + MAX_TENSORS * (6 + MAX_RANK) + MAX_METADATA_ENTRIES, MAX_STRING_BYTES);
     private static final int CHUNK_BYTES = 1 << 20;
 
     /** Element types Kiln reads; each converts to float. Others (BOOL, U16, F8_*, ...) are rejected by name. */
@@ -89,14 +129,22 @@ public final class Safetensors {
         private final long dataStart;
         private final Map<String, Entry> entries;
         private final Map<String, String> metadata;
+        private final boolean checksummed;
 
-        private File(String source, Source data, long dataStart, Map<String, Entry> entries, Map<String, String> metadata) {
+        private File(String source, Source data, long dataStart, Map<String, Entry> entries, Map<String, String> metadata, boolean checksummed) {
             this.source = source;
             this.data = data;
             this.dataStart = dataStart;
             this.entries = entries;
             this.metadata = metadata;
+            this.checksummed = checksummed;
         }
+
+        /**
+         * Whether the file carried Kiln's CRC32C checksum, which then matched (a mismatch fails the read). Files from
+         * other writers, and Kiln files written before the checksum existed, have none.
+         */
+        public boolean checksummed() { return checksummed; }
 
         /** The file (or resource) this was read from, as named in error messages. */
         public String source() { return source; }
@@ -106,7 +154,7 @@ public final class Safetensors {
 
         public boolean contains(String name) { return entries.containsKey(name); }
 
-        /** The string-to-string {@code __metadata__} map; empty when the file has none. */
+        /** The string-to-string {@code __metadata__} map, without the checksum entry; empty when the file has none. */
         public Map<String, String> metadata() { return metadata; }
 
         public Shape shape(String name) throws IOException { return entry(name).shape(); }
@@ -149,26 +197,42 @@ public final class Safetensors {
 
     public static File read(Path path) throws IOException {
         String source = path.toString();
-        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ); Arena arena = Arena.ofConfined()) {
             long size = ch.size();
             long n = headerLength(source, size, at -> {
                 ByteBuffer b = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
                 PathSource.readFully(ch, 0, b, source);
                 return b.flip().getLong();
             });
-            ByteBuffer header = ByteBuffer.allocate((int) n);
-            PathSource.readFully(ch, 8, header, source);
-            return parse(source, new PathSource(path), header.array(), size);
+            // Mapped, not copied: a header that fails early costs the pages read up to the failure, not n bytes of heap.
+            MemorySegment header = ch.map(FileChannel.MapMode.READ_ONLY, 8, n, arena);
+            return parse(source, new PathSource(path), header, size, crc -> {
+                ByteBuffer buf = ByteBuffer.allocate((int) Math.min(CHUNK_BYTES, size));
+                sum(ch, 0, CHECKSUM_AT, buf, crc, source);
+                sum(ch, CHECKSUM_AT + 8, size, buf, crc, source);
+            });
+        }
+    }
+
+    private static void sum(FileChannel ch, long from, long to, ByteBuffer buf, Checksum crc, String source) throws IOException {
+        for (long at = from; at < to; at += buf.limit()) {
+            buf.clear().limit((int) Math.min(buf.capacity(), to - at));
+            PathSource.readFully(ch, at, buf, source);
+            crc.update(buf.array(), 0, buf.limit());
         }
     }
 
     /** Reads a file held in memory (a classpath resource, a download); {@code source} names it in errors. */
     public static File read(String source, byte[] bytes) throws IOException {
         long n = headerLength(source, bytes.length, at -> ByteBuffer.wrap(bytes, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong());
-        byte[] header = new byte[(int) n];
-        System.arraycopy(bytes, 8, header, 0, (int) n);
-        return parse(source, new BytesSource(source, bytes), header, bytes.length);
+        return parse(source, new BytesSource(source, bytes), MemorySegment.ofArray(bytes).asSlice(8, n), bytes.length, crc -> {
+            crc.update(bytes, 0, CHECKSUM_AT);
+            crc.update(bytes, CHECKSUM_AT + 8, bytes.length - CHECKSUM_AT - 8);
+        });
     }
+
+    /** Feeds every byte of the file except the checksum's 8 digits into a checksum. */
+    private interface ChecksumReader { void read(Checksum crc) throws IOException; }
 
     private interface LengthReader { long read(long at) throws IOException; }
 
@@ -182,11 +246,20 @@ public final class Safetensors {
         return n;
     }
 
-    private static File parse(String source, Source data, byte[] header, long fileSize) throws IOException {
-        long dataLength = fileSize - 8 - header.length;
+    private static File parse(String source, Source data, MemorySegment header, long fileSize, ChecksumReader checksum) throws IOException {
+        long dataLength = fileSize - 8 - header.byteSize();
+        // a header that is not an object fails here, before the parser builds whatever it is
+        long first = 0;
+        while (first < header.byteSize() && Character.isWhitespace(header.get(ValueLayout.JAVA_BYTE, first))) first++;
+        if (first == header.byteSize() || header.get(ValueLayout.JAVA_BYTE, first) != '{') {
+            throw new IOException(source + ": header must be a JSON object, found " + (first == header.byteSize() ? "only whitespace" : "'" + (char) (header.get(ValueLayout.JAVA_BYTE, first) & 0xff) + "' at byte " + first));
+        }
         Object root;
         try {
-            root = Json.parse(header, 0, header.length, HEADER_MAX_DEPTH, (int) MAX_HEADER_BYTES);
+            root = Json.parse(header, HEADER_LIMITS);
+        } catch (Json.LimitException e) {
+            throw new IOException(source + ": header exceeds a limit: " + e.getMessage() + " of the header (a safetensors header Kiln reads holds at most "
+                    + MAX_TENSORS + " tensors of rank <= " + MAX_RANK + ", " + MAX_METADATA_ENTRIES + " metadata entries, strings up to " + MAX_STRING_BYTES + " bytes); the file is corrupt or not a model", e);
         } catch (Json.SyntaxException e) {
             throw new IOException(source + ": header is not valid JSON: " + e.getMessage() + " of the header", e);
         }
@@ -198,12 +271,43 @@ public final class Safetensors {
             if (name.equals(METADATA)) metadata = metadata(source, kv.getValue());
             else entries.put(name, entry(source, name, kv.getValue(), dataLength));
         }
+        if (entries.size() > MAX_TENSORS) throw new IOException(source + ": header holds " + entries.size() + " tensors, more than the limit of " + MAX_TENSORS + " (corrupt file?)");
         checkCoverage(source, entries, dataLength);
-        return new File(source, data, 8 + header.length, Collections.unmodifiableMap(entries), metadata);
+        boolean checksummed = metadata.containsKey(CHECKSUM_KEY);
+        if (checksummed) {
+            verifyChecksum(source, header, metadata.get(CHECKSUM_KEY), checksum);
+            Map<String, String> rest = new LinkedHashMap<>(metadata);
+            rest.remove(CHECKSUM_KEY);
+            metadata = Collections.unmodifiableMap(rest);
+        }
+        return new File(source, data, 8 + header.byteSize(), Collections.unmodifiableMap(entries), metadata, checksummed);
     }
+
+    private static void verifyChecksum(String source, MemorySegment header, String stored, ChecksumReader reader) throws IOException {
+        // the sum leaves out the digits at CHECKSUM_AT, so they must be the entry the metadata holds
+        boolean inPlace = header.byteSize() >= CHECKSUM_PREFIX.length + 8 && stored.length() == 8;
+        for (int i = 0; inPlace && i < CHECKSUM_PREFIX.length + 8; i++) {
+            byte expected = i < CHECKSUM_PREFIX.length ? CHECKSUM_PREFIX[i] : (byte) stored.charAt(i - CHECKSUM_PREFIX.length);
+            inPlace = header.get(ValueLayout.JAVA_BYTE, i) == expected;
+        }
+        if (!inPlace || !stored.matches("[0-9a-f]{8}")) {
+            throw new IOException(source + ": checksum entry '" + CHECKSUM_KEY + "' is not 8 hex digits first in " + METADATA + ", where Kiln writes it;"
+                    + " the file is corrupt or was rewritten by another tool (save it again with Kiln)");
+        }
+        Checksum crc = new CRC32C();
+        reader.read(crc);
+        String actual = hex8(crc.getValue());
+        if (!actual.equals(stored)) {
+            throw new IOException(source + ": CRC32C checksum mismatch: the file records " + stored + " but its bytes sum to " + actual
+                    + "; it is corrupt (changed or damaged bytes), restore it from a copy or save it again");
+        }
+    }
+
+    private static String hex8(long crc) { return String.format("%08x", crc); }
 
     private static Map<String, String> metadata(String source, Object value) throws IOException {
         if (!(value instanceof Map<?, ?> m)) throw new IOException(source + ": " + METADATA + " must be an object of strings");
+        if (m.size() > MAX_METADATA_ENTRIES) throw new IOException(source + ": " + METADATA + " holds " + m.size() + " entries, more than the limit of " + MAX_METADATA_ENTRIES);
         Map<String, String> out = new LinkedHashMap<>();
         for (Map.Entry<?, ?> kv : m.entrySet()) {
             if (!(kv.getValue() instanceof String s)) throw new IOException(source + ": " + METADATA + " value for '" + kv.getKey() + "' must be a string, got " + Json.write(kv.getValue()));
@@ -224,7 +328,7 @@ public final class Safetensors {
         if (dtype == null) throw new IOException(where + "unsupported dtype '" + dtypeName + "'; Kiln reads " + List.of(Dtype.values()));
 
         if (!(m.get("shape") instanceof List<?> dimList)) throw new IOException(where + "shape must be a list of integers");
-        if (dimList.size() > 32) throw new IOException(where + "shape has rank " + dimList.size() + ", more than 32");
+        if (dimList.size() > MAX_RANK) throw new IOException(where + "shape has rank " + dimList.size() + ", more than the limit of " + MAX_RANK);
         int[] dims = new int[dimList.size()];
         long count = 1;
         for (int i = 0; i < dims.length; i++) {
@@ -289,14 +393,14 @@ public final class Safetensors {
      */
     public static void write(Path path, Map<String, FloatTensor> tensors, Map<String, String> metadata) throws IOException {
         Map<String, Object> header = new LinkedHashMap<>();
-        if (!metadata.isEmpty()) {
-            Map<String, Object> meta = new LinkedHashMap<>();
-            for (Map.Entry<String, String> kv : metadata.entrySet()) {
-                if (kv.getKey() == null || kv.getValue() == null) throw new IllegalArgumentException("metadata keys and values must not be null: " + kv);
-                meta.put(kv.getKey(), kv.getValue());
-            }
-            header.put(METADATA, meta);
+        Map<String, Object> meta = new LinkedHashMap<>();
+        meta.put(CHECKSUM_KEY, PLACEHOLDER);   // first, so that its digits sit at CHECKSUM_AT
+        for (Map.Entry<String, String> kv : metadata.entrySet()) {
+            if (kv.getKey() == null || kv.getValue() == null) throw new IllegalArgumentException("metadata keys and values must not be null: " + kv);
+            if (kv.getKey().equals(CHECKSUM_KEY)) throw new IllegalArgumentException("metadata key '" + CHECKSUM_KEY + "' is reserved for the checksum the writer adds");
+            meta.put(kv.getKey(), kv.getValue());
         }
+        header.put(METADATA, meta);
         long offset = 0;
         for (Map.Entry<String, FloatTensor> kv : tensors.entrySet()) {
             String name = kv.getKey();
@@ -317,18 +421,25 @@ public final class Safetensors {
                 ByteBuffer buf = ByteBuffer.allocate(Math.max(CHUNK_BYTES, 8 + padded)).order(ByteOrder.LITTLE_ENDIAN);
                 buf.putLong(padded).put(json);
                 for (int i = json.length; i < padded; i++) buf.put((byte) ' ');
+                Checksum crc = new CRC32C();
+                // the sum skips the placeholder digits; they are overwritten with it at the end
+                crc.update(buf.array(), 0, CHECKSUM_AT);
+                crc.update(buf.array(), CHECKSUM_AT + 8, buf.position() - CHECKSUM_AT - 8);
+                drain(ch, buf, null);
                 for (FloatTensor t : tensors.values()) {
                     float[] d = t.data();
                     int done = 0;
                     while (done < d.length) {
-                        if (buf.remaining() < 4) drain(ch, buf);
+                        if (buf.remaining() < 4) drain(ch, buf, crc);
                         int count = Math.min(d.length - done, buf.remaining() / 4);
                         buf.asFloatBuffer().put(d, done, count);
                         buf.position(buf.position() + 4 * count);
                         done += count;
                     }
                 }
-                drain(ch, buf);
+                drain(ch, buf, crc);
+                ByteBuffer digits = ByteBuffer.wrap(hex8(crc.getValue()).getBytes(StandardCharsets.US_ASCII));
+                while (digits.hasRemaining()) ch.write(digits, CHECKSUM_AT + digits.position());
                 ch.force(true);
             }
             Files.move(tmp, path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
@@ -342,8 +453,11 @@ public final class Safetensors {
         }
     }
 
-    private static void drain(FileChannel ch, ByteBuffer buf) throws IOException {
+    private static final String PLACEHOLDER = "00000000";
+
+    private static void drain(FileChannel ch, ByteBuffer buf, Checksum crc) throws IOException {
         buf.flip();
+        if (crc != null) crc.update(buf.array(), 0, buf.limit());
         while (buf.hasRemaining()) ch.write(buf);
         buf.clear();
     }

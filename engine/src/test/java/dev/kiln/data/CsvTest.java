@@ -189,4 +189,23 @@ class CsvTest {
         var e = assertThrows(IllegalArgumentException.class, () -> CsvSpec.of().withMissing(MissingPolicy.DROP_ROWS).fit(t));
         assertTrue(e.getMessage().contains("no rows are left"), e.getMessage());
     }
+
+    @Test void tooManyColumnsOrTooLongARecordFailAtTheCapNamingFileAndLine() throws IOException {
+        StringBuilder wide = new StringBuilder();
+        for (int c = 0; c <= Csv.MAX_COLUMNS; c++) wide.append(c == 0 ? "" : ",").append('c').append(c);
+        String ones = ",1".repeat(Csv.MAX_COLUMNS).substring(1);
+        Path tooWide = write("w.csv", wide + "\n" + ones + ",1\n");
+        var columns = assertThrows(IllegalArgumentException.class, () -> Csv.read(tooWide));
+        assertTrue(columns.getMessage().startsWith(tooWide.toString()) && columns.getMessage().contains("line 1: more than 65536 fields"), columns.getMessage());
+        // at the cap it loads
+        String atCap = wide.substring(0, wide.lastIndexOf(","));
+        assertEquals(Csv.MAX_COLUMNS, Csv.read(write("cap.csv", atCap + "\n" + ones + "\n")).columns());
+
+        String longCell = "x".repeat(Csv.MAX_RECORD_CHARS + 1);
+        for (String text : new String[] {"a,b\n1,2\n3," + longCell + "\n", "a,b\n1,2\n3,\"" + longCell + "\"\n"}) {
+            Path p = write("long.csv", text);
+            var record = assertThrows(IllegalArgumentException.class, () -> Csv.read(p));
+            assertTrue(record.getMessage().startsWith(p.toString()) && record.getMessage().contains("line 3: a record longer than " + Csv.MAX_RECORD_CHARS), record.getMessage());
+        }
+    }
 }

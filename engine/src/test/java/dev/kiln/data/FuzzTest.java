@@ -20,7 +20,9 @@ import static org.junit.jupiter.api.Assertions.*;
  * Seeded mutation fuzzing of the file readers: each mutated file must load (correctly, where the
  * format lets us tell) or fail with an IOException / IllegalArgumentException carrying a message;
  * never an OutOfMemoryError, a hang, or a leaked array-bounds / negative-size exception.
- * Each reader has a preemptive time bound; all three together stay under 20 s.
+ * Each reader has a preemptive time bound. The hostile seeds (headers just past a cap, a gzip IDX claiming
+ * more than the element cap, CSV files one column or one character past theirs) check that the caps hold under
+ * mutation: every mutant fails at a cap or loads within it, in bounded time.
  */
 class FuzzTest {
     @TempDir Path tmp;
@@ -102,20 +104,45 @@ class FuzzTest {
         byte[] img = IdxTest.images();
         byte[] lab = IdxTest.idx(Idx.UBYTE, new int[] {5}, new byte[] {0, 1, 2, 0, 1});
         byte[] big = IdxTest.idx(Idx.UBYTE, new int[] {20, 10, 10}, new byte[2000]);
-        int loaded = fuzz("f.idx", new byte[][] {img, IdxTest.gzip(img), lab, IdxTest.gzip(big), big}, 2000, 2, (file, bytes) -> {
-            Idx.Array a = Idx.read(file);
-            // Independent check: a successful load is exactly the payload after the header the file really has.
-            byte[] raw = bytes.length > 1 && (bytes[0] & 0xFF) == 0x1F && (bytes[1] & 0xFF) == 0x8B
-                    ? new GZIPInputStream(new ByteArrayInputStream(bytes)).readAllBytes() : bytes;
-            int header = 4 + 4 * (raw[3] & 0xFF);
-            int width = switch (raw[2]) { case 0x08, 0x09 -> 1; case 0x0B -> 2; case 0x0C, 0x0D -> 4; default -> 8; };
-            assertEquals(raw.length - header, a.shape().size() * width, "payload length vs shape " + a.shape());
-            if (raw[2] == 0x08) {
-                float[] d = a.data();
-                for (int i = 0; i < d.length; i++) assertEquals(raw[header + i] & 0xFF, d[i]);
-            }
-        }, Duration.ofSeconds(60));
+        int loaded = fuzz("f.idx", new byte[][] {img, IdxTest.gzip(img), lab, IdxTest.gzip(big), big}, 2000, 2, FuzzTest::readIdxExactly, Duration.ofSeconds(60));
         assertTrue(loaded > 10, "only " + loaded + " mutated IDX files loaded");
+    }
+
+    /** Independent check: a successful load is exactly the payload after the header the file really has. */
+    static void readIdxExactly(Path file, byte[] bytes) throws IOException {
+        Idx.Array a = Idx.read(file);
+        byte[] raw = bytes.length > 1 && (bytes[0] & 0xFF) == 0x1F && (bytes[1] & 0xFF) == 0x8B
+                ? new GZIPInputStream(new ByteArrayInputStream(bytes)).readAllBytes() : bytes;
+        int header = 4 + 4 * (raw[3] & 0xFF);
+        int width = switch (raw[2]) { case 0x08, 0x09 -> 1; case 0x0B -> 2; case 0x0C, 0x0D -> 4; default -> 8; };
+        assertEquals(raw.length - header, a.shape().size() * width, "payload length vs shape " + a.shape());
+        if (raw[2] == 0x08) {
+            float[] d = a.data();
+            for (int i = 0; i < d.length; i++) assertEquals(raw[header + i] & 0xFF, d[i]);
+        }
+    }
+
+    @Test void idxReaderSurvivesMutatedHeadersPastTheElementCap() throws IOException {
+        // headers claiming just past the cap, raw and gzip (with a few KB of the zeros they claim): every mutant
+        // must fail or load exactly, and none may decompress or allocate what its header claims
+        int past = (int) Idx.MAX_ELEMENTS + 1;
+        byte[] raw = IdxTest.idx(Idx.UBYTE, new int[] {past}, new byte[16]);
+        byte[] gz = IdxTest.gzip(IdxTest.idx(Idx.UBYTE, new int[] {past}, new byte[4096]));
+        byte[] wide = IdxTest.idx(Idx.UBYTE, new int[] {1 << 14, 1 << 14, 2}, new byte[8]);
+        fuzz("h.idx", new byte[][] {raw, gz, wide, IdxTest.images()}, 500, 5, FuzzTest::readIdxExactly, Duration.ofSeconds(60));
+    }
+
+    @Test void csvReaderSurvivesMutatedFilesPastTheColumnAndRecordCaps() throws IOException {
+        StringBuilder wide = new StringBuilder();
+        for (int c = 0; c <= Csv.MAX_COLUMNS; c++) wide.append(c == 0 ? "" : ",").append('c').append(c);
+        byte[] tooWide = (wide + "\n" + "1,".repeat(Csv.MAX_COLUMNS) + "1\n").getBytes();
+        byte[] tooLong = ("a,b\n1,\"" + "x".repeat(Csv.MAX_RECORD_CHARS) + "\"\n2,y\n").getBytes();
+        byte[] fine = "a,b\n1,x\n2,y\n".getBytes();
+        int loaded = fuzz("h.csv", new byte[][] {tooWide, tooLong, fine}, 90, 6, (file, bytes) -> {
+            Table t = Csv.read(file);
+            assertTrue(t.columns() <= Csv.MAX_COLUMNS && t.rows() >= 1);
+        }, Duration.ofSeconds(60));
+        assertTrue(loaded > 0 && loaded < 90, loaded + " of 90 loaded; the small seed should load, the hostile ones should not");
     }
 
     @Test void imageReaderSurvivesMutatedFilesAndCorruptPngsNeverLoad() throws IOException {

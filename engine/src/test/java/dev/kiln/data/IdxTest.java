@@ -126,4 +126,24 @@ class IdxTest {
         assertTrue(FashionMnist.locate(tmp).isEmpty());
         assertTrue(FashionMnist.INSTALL_HINT.contains("apt-get install -y dataset-fashion-mnist"));
     }
+
+    /** A gzip IDX of ubyte [n] whose payload really is n zero bytes: deflate's ~1000:1 makes it small. */
+    static byte[] gzipBomb(int n) throws IOException {
+        ByteArrayOutputStream bo = new ByteArrayOutputStream();
+        try (GZIPOutputStream g = new GZIPOutputStream(bo, 1 << 16) {{ def.setLevel(java.util.zip.Deflater.BEST_SPEED); }}) {
+            g.write(idx(Idx.UBYTE, new int[] {n}, new byte[0]));
+            byte[] zeros = new byte[1 << 20];
+            for (int left = n; left > 0; left -= zeros.length) g.write(zeros, 0, Math.min(left, zeros.length));
+        }
+        return bo.toByteArray();
+    }
+
+    @Test void gzipBombPastTheElementCapFailsBeforeDecompressing() throws IOException {
+        int claimed = 300_000_000;   // > Idx.MAX_ELEMENTS = 2^28, and within deflate's ratio of the compressed size
+        Path bomb = write("bomb.idx.gz", gzipBomb(claimed));
+        assertTrue(Files.size(bomb) * 1100 > claimed, "the compressed size must not give the lie away by itself");
+        var e = assertThrows(IOException.class, () -> assertTimeoutPreemptively(java.time.Duration.ofSeconds(20), () -> Idx.read(bomb)));
+        assertTrue(e.getMessage().startsWith(bomb.toString()) && e.getMessage().contains("[300000000]")
+                && e.getMessage().contains("limit of " + Idx.MAX_ELEMENTS), e.getMessage());
+    }
 }

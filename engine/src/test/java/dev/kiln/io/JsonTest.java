@@ -105,4 +105,23 @@ class JsonTest {
         }
         assertTrue(parsed > 0 && parsed < 5000, "mutations should give both outcomes, parsed " + parsed);
     }
+
+    private static long limitOffset(String text, Json.Limits limits, String message) {
+        Json.LimitException e = assertThrows(Json.LimitException.class, () -> Json.parse(java.lang.foreign.MemorySegment.ofArray(text.getBytes(StandardCharsets.UTF_8)), limits), text);
+        assertTrue(e.getMessage().contains(message), e.getMessage());
+        return e.offset();
+    }
+
+    @Test
+    void eachLimitStopsTheParseAtTheFirstValuePastIt() throws Exception {
+        Json.Limits limits = new Json.Limits(100, 2, 3, 8, 4);
+        assertEquals(7, limitOffset("[1,2,3,4]", limits, "more than 3 entries in one array"));
+        assertEquals(19, limitOffset("{\"a\":1,\"b\":2,\"c\":3,\"d\":4}", limits, "more than 3 entries in one object"));
+        assertEquals(2, limitOffset("[[[1]]]", limits, "nesting deeper than 2"));
+        assertEquals(1, limitOffset("[\"abcde\"]", limits, "string longer than 4 bytes"));
+        assertEquals(14, limitOffset("[[1,2],[3,4],[5,6]]", limits, "more than 8 values"));
+        assertEquals(0, limitOffset("[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,48,49,50]", limits, "exceeds the limit of 100"));
+        // just within each cap: parses
+        assertEquals(List.of(List.of(1L, 2L), List.of(3L, 4L), "abcd"), Json.parse(java.lang.foreign.MemorySegment.ofArray("[[1,2],[3,4],\"abcd\"]".getBytes(StandardCharsets.UTF_8)), limits));
+    }
 }

@@ -334,6 +334,72 @@ class ModelFileTest {
         return c;
     }
 
+    static Model withFrozenLayer() {
+        Dense frozen = Dense.of(3).named("frozen");
+        frozen.setTrainable(false);
+        return Sequential.of(Input.shape(4), frozen, Dense.of(2).softmax()).seed(5).build();
+    }
+
+    @Test
+    void everyFlippedBitOfASavedModelFailsTheLoad() throws IOException {
+        Path file = dir.resolve("m.safetensors");
+        withFrozenLayer().save(file);
+        byte[] valid = Files.readAllBytes(file);
+        String text = new String(valid, java.nio.charset.StandardCharsets.ISO_8859_1);
+        int headerEnd = 8 + (int) ByteBuffer.wrap(valid, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        // every bit of the frozen layer's "trainable" (unfreezes it), of the checksum's key and digits and of the
+        // document's checksum field; one seeded bit of every data byte (wrong weights) and of every fourth other byte
+        boolean[] everyBit = new boolean[valid.length];
+        for (String word : List.of("trainable", Safetensors.CHECKSUM_KEY + "\":\"", "\\\"" + ModelFile.CHECKSUM_FIELD + "\\\"")) {
+            int found = 0;
+            for (int at = text.indexOf(word); at >= 0; at = text.indexOf(word, at + 1), found++) {
+                for (int i = at; i < at + word.length() + (word.startsWith(Safetensors.CHECKSUM_KEY) ? 8 : 0); i++) everyBit[i] = true;
+            }
+            assertTrue(found > 0 || !word.equals("trainable"), word + " not in " + text);
+        }
+        java.util.Random rnd = new java.util.Random(14);
+        List<Integer> bits = new ArrayList<>();
+        for (int i = 0; i < valid.length; i++) {
+            if (everyBit[i]) for (int k = 0; k < 8; k++) bits.add(8 * i + k);
+            else if (i >= headerEnd || i % 4 == 0) bits.add(8 * i + rnd.nextInt(8));
+        }
+        assertTrue(bits.size() > 500, bits.size() + " bits");
+        for (int bit : bits) {
+            byte[] b = valid.clone();
+            b[bit / 8] ^= (byte) (1 << (bit % 8));
+            Files.write(file, b);
+            int at = bit;
+            IOException e = assertThrows(IOException.class, () -> ModelFile.load(file), () -> "bit " + at + " (byte " + at / 8 + ") flipped, and the file loaded");
+            assertTrue(e.getMessage().startsWith(file.toString()), e.getMessage());
+        }
+        assertTrue(text.contains(Safetensors.CHECKSUM_KEY + "\":\"") && text.contains("\\\"" + ModelFile.CHECKSUM_FIELD + "\\\":\\\"crc32c"), "the flips above covered the checksum: " + text);
+    }
+
+    @Test
+    void aModelFileWithoutChecksumLoadsUnlessItsDocumentSaysItHadOne() throws IOException {
+        Model m = withFrozenLayer();
+        Path file = dir.resolve("m.safetensors");
+        m.save(file);
+        Safetensors.File f = Safetensors.read(file);
+        assertTrue(f.checksummed());
+        @SuppressWarnings("unchecked")
+        Map<String, Object> doc = (Map<String, Object>) Json.parse(f.metadata().get(ModelFile.METADATA_KEY));
+        Map<String, FloatTensor> tensors = new LinkedHashMap<>();
+        for (String n : f.names()) tensors.put(n, f.tensor(n));
+
+        // the document says checksummed, the checksum entry is gone: corrupt or rewritten, so refused
+        Files.write(file, SafetensorsTest.unchecked(tensors, Map.of(ModelFile.METADATA_KEY, Json.write(doc))));
+        IOException e = assertThrows(IOException.class, () -> ModelFile.load(file));
+        assertTrue(e.getMessage().startsWith(file.toString()) && e.getMessage().contains("no '" + Safetensors.CHECKSUM_KEY + "' entry"), e.getMessage());
+
+        // as Kiln wrote files before checksums: neither the entry nor the document field; loads as it did
+        doc.remove(ModelFile.CHECKSUM_FIELD);
+        Files.write(file, SafetensorsTest.unchecked(tensors, Map.of(ModelFile.METADATA_KEY, Json.write(doc))));
+        Model back = ModelFile.load(file);
+        assertFalse(back.layer("frozen").trainable());
+        for (int i = 0; i < m.weights().size(); i++) assertArrayEquals(m.weights().get(i).value(), back.weights().get(i).value(), 0f);
+    }
+
     /** Rewrites a model file with its architecture document and tensors edited. */
     @SuppressWarnings("unchecked")
     static void rewrite(Path file, Consumer<Map<String, Object>> editDoc, Consumer<Map<String, FloatTensor>> editTensors) throws IOException {

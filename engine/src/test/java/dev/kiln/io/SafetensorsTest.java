@@ -24,7 +24,7 @@ class SafetensorsTest {
     @TempDir Path dir;
 
     /** A file as the format defines it: u64 LE header length, header, data. */
-    private static byte[] file(String header, byte[] data) {
+    static byte[] file(String header, byte[] data) {
         byte[] h = header.getBytes(StandardCharsets.UTF_8);
         return ByteBuffer.allocate(8 + h.length + data.length).order(ByteOrder.LITTLE_ENDIAN).putLong(h.length).put(h).put(data).array();
     }
@@ -193,9 +193,8 @@ class SafetensorsTest {
         tensors.put("conv/w", new FloatTensor(Shape.of(3, 3, 2, 4), new float[72]));
         tensors.put("conv/b", new FloatTensor(Shape.of(4), new float[] {1, 2, 3, 4}));
         tensors.put("s", new FloatTensor(Shape.SCALAR, new float[] {5}));
-        Path p = dir.resolve("valid.safetensors");
-        Safetensors.write(p, tensors, Map.of("epoch", "12"));
-        byte[] valid = Files.readAllBytes(p);
+        // as another writer would: no checksum, so mutations reach the header's validation and loads stay common
+        byte[] valid = unchecked(tensors, Map.of("epoch", "12"));
         int headerEnd = 8 + (int) ByteBuffer.wrap(valid, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
 
         int[] outcomes = new int[2];
@@ -216,6 +215,134 @@ class SafetensorsTest {
         assertTrue(outcomes[0] > 100 && outcomes[1] > 100, "both outcomes should be common: loaded " + outcomes[0] + ", rejected " + outcomes[1]);
     }
 
+    /** A safetensors file of F32 tensors as a writer without Kiln's checksum makes it. */
+    static byte[] unchecked(Map<String, FloatTensor> tensors, Map<String, String> metadata) {
+        Map<String, Object> header = new LinkedHashMap<>();
+        if (!metadata.isEmpty()) header.put("__metadata__", new LinkedHashMap<String, Object>(metadata));
+        ByteBuffer data = ByteBuffer.allocate(tensors.values().stream().mapToInt(t -> 4 * t.data().length).sum()).order(ByteOrder.LITTLE_ENDIAN);
+        for (Map.Entry<String, FloatTensor> kv : tensors.entrySet()) {
+            header.put(kv.getKey(), Map.of("dtype", "F32", "shape", kv.getValue().shape().toList(),
+                    "data_offsets", List.of(data.position(), data.position() + 4 * kv.getValue().data().length)));
+            for (float v : kv.getValue().data()) data.putFloat(v);
+        }
+        return file(Json.write(header), data.array());
+    }
+
+    /** A header with {@code n} F32 scalars named t0, t1, ..., and their data. */
+    static byte[] scalars(int n) {
+        StringBuilder h = new StringBuilder("{");
+        for (int i = 0; i < n; i++) {
+            h.append(i == 0 ? "" : ",").append("\"t").append(i).append("\":{\"dtype\":\"F32\",\"shape\":[],\"data_offsets\":[")
+                    .append(4L * i).append(',').append(4L * i + 4).append("]}");
+        }
+        return file(h.append('}').toString(), new byte[4 * n]);
+    }
+
+    /** "[" + unit × n (comma-separated) + "]" */
+    private static String list(String unit, int n) {
+        return "[" + (unit + ",").repeat(n - 1) + unit + "]";
+    }
+
+    @Test
+    void hostileHeadersFailAtTheirCapNamingTheFileTheCapAndTheValue() throws IOException {
+        assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
+            // each is a header that today's Kiln validates only after building it whole; within the caps it loads
+            assertContains(failure(file(TWO.replace("\"shape\":[1]", "\"shape\":" + list("1", 9)), floatsLe(1, 2, 3))),
+                    "tensor 'b'", "rank 9", "limit of " + Safetensors.MAX_RANK);
+            assertEquals(Shape.of(1, 1, 1, 1, 1, 1, 1, 1), Safetensors.read("rank 8", file(TWO.replace("\"shape\":[1]", "\"shape\":" + list("1", 8)), floatsLe(1, 2, 3))).shape("b"));
+            assertContains(failure(scalars(Safetensors.MAX_TENSORS + 1)), "65537 tensors", "limit of 65536");
+            assertEquals(Safetensors.MAX_TENSORS, Safetensors.read("most tensors", scalars(Safetensors.MAX_TENSORS)).names().size());
+            assertContains(failure(file("{\"a\":" + list("{}", 70_000) + "}", new byte[0])), "exceeds a limit", "more than 65537 entries in one array");
+            assertContains(failure(file("{\"a\":[[[[1]]]]}", new byte[0])), "exceeds a limit", "nesting deeper than 3", "at byte 7");
+            assertContains(failure(file("{\"a\":" + list(list("1", 60_000), 16) + "}", new byte[0])), "exceeds a limit", "values in the document");
+            String huge = "x".repeat(Safetensors.MAX_STRING_BYTES + 1);
+            assertContains(failure(file("{\"__metadata__\":{\"m\":\"" + huge + "\"}}", new byte[0])), "string longer than " + Safetensors.MAX_STRING_BYTES);
+            StringBuilder meta = new StringBuilder("{\"__metadata__\":{");
+            for (int i = 0; i <= Safetensors.MAX_METADATA_ENTRIES; i++) meta.append(i == 0 ? "" : ",").append("\"k").append(i).append("\":\"v\"");
+            assertContains(failure(file(meta.append("}}").toString(), new byte[0])), "__metadata__ holds 1025 entries", "limit of 1024");
+            assertContains(failure(file("  [{},{}]", new byte[0])), "must be a JSON object, found '[' at byte 2");
+        });
+    }
+
+    /** {@code prefix + "{"k0"value,"k1"value,...}"} with n keys */
+    private static String keys(String prefix, String value, int n) {
+        StringBuilder sb = new StringBuilder(prefix).append('{');
+        for (int i = 0; i < n; i++) sb.append(i == 0 ? "" : ",").append("\"k").append(i).append('"').append(value);
+        return sb.append('}').toString();
+    }
+
+    @Test
+    void mutatedHostileHeadersFailOrLoadWithinTheirCaps() {
+        byte[][] seeds = {
+                file("{\"a\":" + list("{}", 70_000) + "}", new byte[0]),
+                file("{\"a\":" + "[".repeat(10_000) + "]".repeat(10_000) + "}", new byte[0]),
+                file(TWO.replace("\"shape\":[1]", "\"shape\":" + list("1", 9)), floatsLe(1, 2, 3)),
+                file(keys("{\"__metadata__\":", ":\"v\"", 1100) + "}", new byte[0]),
+                file(keys("", ":0", 70_000), new byte[0]),
+                file(TWO, floatsLe(1, 2, 3)),
+        };
+        int[] loaded = {0};
+        assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
+            Random rnd = new Random(14);
+            for (int iter = 0; iter < 180; iter++) {
+                byte[] seed = seeds[iter % seeds.length];
+                byte[] b = mutate(seed, 8 + (int) ByteBuffer.wrap(seed, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong(), rnd);
+                try {
+                    Safetensors.File f = Safetensors.read("mutant " + iter, b);
+                    assertTrue(f.names().size() <= Safetensors.MAX_TENSORS && f.metadata().size() <= Safetensors.MAX_METADATA_ENTRIES);
+                    for (String n : f.names()) assertTrue(f.shape(n).rank() <= Safetensors.MAX_RANK && f.floats(n).length == f.shape(n).size());
+                    loaded[0]++;
+                } catch (IOException expected) {
+                    assertTrue(expected.getMessage().startsWith("mutant " + iter + ": "), expected.getMessage());
+                }
+            }
+        });
+        assertTrue(loaded[0] > 0, "no mutant loaded: the valid seed should survive some mutations");
+    }
+
+    @Test
+    void writtenFilesCarryAChecksumThatReadsVerifyAndOtherFilesNeedNone() throws IOException {
+        Path p = dir.resolve("sum.safetensors");
+        Safetensors.write(p, Map.of("w", new FloatTensor(Shape.of(2), new float[] {1, 2})), Map.of("epoch", "3"));
+        Safetensors.File f = Safetensors.read(p);
+        assertTrue(f.checksummed());
+        assertEquals(Map.of("epoch", "3"), f.metadata(), "the checksum entry is the reader's, not the caller's");
+        String header = new String(Files.readAllBytes(p), StandardCharsets.ISO_8859_1);
+        assertTrue(header.startsWith("{\"__metadata__\":{\"kiln.crc32c\":\"", 8), header);
+        // a file from another writer has no checksum and loads as before
+        Safetensors.File other = Safetensors.read("other", file(TWO, floatsLe(1, 2, 3)));
+        assertFalse(other.checksummed());
+        assertArrayEquals(new float[] {3}, other.floats("b"));
+        assertThrows(IllegalArgumentException.class, () -> Safetensors.write(dir.resolve("r.safetensors"), Map.of(), Map.of(Safetensors.CHECKSUM_KEY, "0")));
+    }
+
+    @Test
+    void everyFlippedBitOfAWrittenFileFailsTheReadUnlessItRenamesTheChecksumKey() throws IOException {
+        Path p = dir.resolve("flip.safetensors");
+        Safetensors.write(p, Map.of("w", new FloatTensor(Shape.of(3), new float[] {1, -2, 0.5f})), Map.of("trainable", "false"));
+        byte[] valid = Files.readAllBytes(p);
+        int keyAt = new String(valid, StandardCharsets.ISO_8859_1).indexOf(Safetensors.CHECKSUM_KEY);
+        int headerEnd = 8 + (int) ByteBuffer.wrap(valid, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        int dataFlipsCaught = 0;
+        for (int bit = 0; bit < 8 * valid.length; bit++) {
+            byte[] b = valid.clone();
+            b[bit / 8] ^= (byte) (1 << (bit % 8));
+            try {
+                Safetensors.File f = Safetensors.read("flip " + bit, b);
+                for (String n : f.names()) f.floats(n);
+                // a flip inside the key's name leaves a file with no checksum entry: that is ModelFile's to catch
+                assertTrue(bit / 8 >= keyAt && bit / 8 < keyAt + Safetensors.CHECKSUM_KEY.length() && !f.checksummed(), "bit " + bit + " (byte " + bit / 8 + ") loaded");
+            } catch (IOException expected) {
+                assertTrue(expected.getMessage().startsWith("flip " + bit + ": "), expected.getMessage());
+                if (bit / 8 >= headerEnd) {
+                    assertContains(expected.getMessage(), "CRC32C checksum mismatch");
+                    dataFlipsCaught++;
+                }
+            }
+        }
+        assertEquals(8 * (valid.length - headerEnd), dataFlipsCaught);
+    }
+
     private static byte[] mutate(byte[] valid, int headerEnd, Random rnd) {
         byte[] b = Arrays.copyOf(valid, valid.length);
         switch (rnd.nextInt(5)) {
@@ -230,7 +357,10 @@ class SafetensorsTest {
             }
             case 2 -> b = Arrays.copyOf(b, rnd.nextInt(b.length + 16)); // truncate or extend with zeros
             case 3 -> b[rnd.nextInt(8)] = (byte) rnd.nextInt(256); // header length
-            default -> b[headerEnd + rnd.nextInt(b.length - headerEnd)] ^= (byte) (1 << rnd.nextInt(8)); // data: must still load
+            default -> { // data, or the header when there is none
+                int at = b.length > headerEnd ? headerEnd + rnd.nextInt(b.length - headerEnd) : 8 + rnd.nextInt(headerEnd - 8);
+                b[at] ^= (byte) (1 << rnd.nextInt(8));
+            }
         }
         return b;
     }
