@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# `./kiln bench [args]`: builds the bench module (and what it needs), installs/checks the PyTorch peer,
-# then runs dev.kiln.bench.Bench, which spawns every measuring process itself.
+# `./kiln bench [args]`: installs/checks the PyTorch peer, then runs dev.kiln.bench.Bench, which spawns every
+# measuring process itself, on the jars and JVM flags of every Kiln program (the AOT cache when fresh, the JIT settings).
 #
-# Called by the root launcher after it has found a JDK 25+ (JAVA_HOME exported) and Maven.
+# Called by the root launcher after it has found a JDK 25+ (JAVA_HOME exported) and Maven, built the jars and the AOT
+# cache: bench.sh JVM-FLAGS... -- ARGS..., with the run class path in KILN_RUN_CLASSPATH.
 #   ./kiln bench --quick              Kiln and PyTorch, short runs (a few minutes on 2 cores)
 #   ./kiln bench                      full runs (all thread/layout configurations, batch 1..4096, longer timings)
 #   ./kiln bench --no-peer            Kiln only
@@ -14,27 +15,15 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 : "${JAVA_HOME:?bench.sh is started by ./kiln bench, which sets JAVA_HOME}"
-cp_file="$root/bench/target/bench-classpath.txt"
-stamp="$root/bench/target/bench-build.stamp"
+# ./kiln bench has built the jars (and the AOT cache) and passes the run class path, then the JVM flags up to "--".
+: "${KILN_RUN_CLASSPATH:?bench.sh is started by ./kiln bench, which builds the jars and sets KILN_RUN_CLASSPATH}"
+cp=$KILN_RUN_CLASSPATH
+jvm=()
+while [[ $# -gt 0 && "$1" != "--" ]]; do jvm+=("$1"); shift; done
+[[ $# -gt 0 ]] && shift
+jvm+=(-Djava.awt.headless=true)
 
 note() { printf 'kiln bench: %s\n' "$*" >&2; }
-
-# Rebuild when a pom or a source changed since the last bench build, or the JDK did. test-compile, not
-# compile: modules depend on the engine's test-jar, which the reactor resolves only once tests compile.
-stale() {
-    [[ -f "$stamp" && -f "$cp_file" ]] || return 0
-    [[ "$(head -n1 "$stamp")" == "$JAVA_HOME" ]] || return 0
-    [[ -n "$(cd "$root" && find pom.xml ./*/pom.xml ./*/src -newer "$stamp" -print -quit 2>/dev/null || true)" ]]
-}
-if stale; then
-    note "building the bench module with $JAVA_HOME"
-    # shellcheck disable=SC2086 # KILN_MAVEN_ARGS is a list of words by design
-    (cd "$root" && mvn -B -ntp -q ${KILN_MAVEN_ARGS:-} test-compile dependency:build-classpath -pl bench -am \
-        -Dmdep.outputFile=target/bench-classpath.txt -Dmdep.includeScope=runtime)
-    printf '%s\n' "$JAVA_HOME" > "$stamp"
-fi
-cp="$root/bench/target/classes:$(cat "$cp_file")"
-jvm=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Djava.awt.headless=true)
 
 if [[ "${1:-}" == "jmh" ]]; then
     shift

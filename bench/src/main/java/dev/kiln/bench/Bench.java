@@ -246,6 +246,7 @@ public final class Bench {
         r.put("threads", threads);
         r.put("unit", "s");
         r.put("method", "spawn of the JVM to its STEP-DONE line, timed by the parent (as for the peer)");
+        r.put("launcher_flags", launcherFlags());
         List<Double> sinceStart = new ArrayList<>();
         for (Object o : inner) sinceStart.add(num(map(o).get("since_jvm_start_s")));
         r.put("since_jvm_start_s", sinceStart);
@@ -348,11 +349,24 @@ public final class Bench {
         List<String> cmd = new ArrayList<>();
         cmd.add(ProcessHandle.current().info().command().orElse("java"));
         cmd.addAll(JVM_FLAGS);
+        cmd.addAll(launcherFlags());
         cmd.add("-Dkiln.threads=" + threads);
         cmd.add(s.quick() ? "-Xmx2g" : "-Xmx6g");
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), main));
         cmd.addAll(args);
         return child(s, cmd, null, main + " on " + threads + " thread(s)", listener);
+    }
+
+    /**
+     * The launcher's flags this process was started with, for every child: the JIT settings ({@code -XX:CompileCommand})
+     * and the AOT cache ({@code -XX:AOTCache}, passed by ./kiln only when fresh), so children start as ./kiln run does.
+     */
+    static List<String> launcherFlags() {
+        List<String> out = new ArrayList<>();
+        for (String f : java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+            if (f.startsWith("-XX:CompileCommand=") || f.startsWith("-XX:AOTCache=")) out.add(f);
+        }
+        return out;
     }
 
     /** Runs {@code cmd} (with {@code env} as its whole environment, or this one's when null); its stdout lines, failing loudly. */

@@ -18,6 +18,10 @@ import java.util.SplittableRandom;
  * times the PyTorch peer's first step; also writes, measured inside, the time since the JVM's start instant
  * ({@code ProcessHandle.current().info().startInstant()}, clock-tick resolution) and where it went.
  *
+ * <p>{@code --steps N} runs N steps (default 1; the launcher's AOT-cache training run uses 3), {@code --print-loss}
+ * prints each step's loss as its float bits (the AOT-cache test compares them across JVMs), and {@code --result} is
+ * optional.
+ *
  * <pre>java ... dev.kiln.bench.FirstStep --result first.json</pre>
  */
 public final class FirstStep {
@@ -44,6 +48,15 @@ public final class FirstStep {
         Instant end = Instant.now();
         System.out.println("STEP-DONE");
         System.out.flush();
+        boolean printLoss = a.containsKey("print-loss");
+        if (printLoss) System.out.println("loss 1 " + Integer.toHexString(Float.floatToRawIntBits(e.outputScalar(0))));
+        int steps = Integer.parseInt(a.getOrDefault("steps", "1"));
+        for (int step = 2; step <= steps; step++) {
+            e.setInput(3, new float[] {step});
+            e.run();
+            if (printLoss) System.out.println("loss " + step + " " + Integer.toHexString(Float.floatToRawIntBits(e.outputScalar(0))));
+        }
+        if (!a.containsKey("result")) return;
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("since_jvm_start_s", ProcessHandle.current().info().startInstant()
                 .map(s -> Duration.between(s, end).toNanos() / 1e9).orElse(Double.NaN));
