@@ -4,12 +4,13 @@ import dev.kiln.autodiff.Autodiff;
 import dev.kiln.backend.Executable;
 import dev.kiln.compile.Compiler;
 import dev.kiln.compile.Program;
+import dev.kiln.eager.Eager;
+import dev.kiln.eager.Tensor;
 import dev.kiln.graph.Graph;
 import dev.kiln.graph.Node;
 import dev.kiln.graph.Variable;
 import dev.kiln.optim.Adam;
 import dev.kiln.tensor.Shape;
-import dev.kiln.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 
 import java.lang.management.ManagementFactory;
@@ -128,7 +129,7 @@ class MlpTrainingTest {
             List<Node> gradValues = new ArrayList<>();
             for (Tensor g : grads) gradValues.add(Tensor.of(g.shape(), g.toArray()).node());
             List<Node> updates = eagerAdam.updates(eagerVars, gradValues, Tensor.scalar(LR).node(), Tensor.scalar(i + 1).node());
-            Tensor.Eager.evaluate(new Graph(List.of(), updates));
+            Eager.evaluate(new Graph(List.of(), updates));
         }
 
         assertTrue(lastLoss < 0.5 * firstLoss, "training should reduce the loss: first " + firstLoss + ", last " + lastLoss);

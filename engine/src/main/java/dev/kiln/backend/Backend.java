@@ -7,7 +7,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.ServiceLoader;
-import java.util.logging.Logger;
 
 /**
  * An execution target (CPU, CUDA). Found with {@link ServiceLoader}; {@link #auto()} picks the
@@ -57,26 +56,10 @@ public interface Backend {
         throw new IllegalStateException("no backend named '" + name + "'; found " + names + " (is kiln-cpu on the class path?)");
     }
 
-    /** The best usable backend, honouring {@code -Dkiln.backend}; says which and why. */
-    static Backend auto() {
-        Logger log = Logger.getLogger("dev.kiln.backend");
-        String forced = System.getProperty(PROPERTY);
-        if (forced != null && !forced.isBlank()) {
-            Backend b = named(forced.trim());
-            log.info("backend " + b.name() + " chosen by -D" + PROPERTY + "=" + forced);
-            return b;
-        }
-        Backend chosen = null;
-        for (Backend b : all()) {
-            Availability a = b.availability();
-            if (a.usable() && chosen == null) {
-                chosen = b;
-                log.fine(() -> "backend " + b.name() + ": " + a.summary());
-            } else if (!a.usable()) {
-                log.fine(() -> "backend " + b.name() + " passed over: " + a.summary() + " " + a.checks());
-            }
-        }
-        if (chosen == null) throw new IllegalStateException("no usable backend found; add kiln-cpu to the class path");
-        return chosen;
-    }
+    /**
+     * The best usable backend, honouring {@code -Dkiln.backend}. A backend whose device is here but that cannot
+     * run (a GPU without libcudnn) is reported once, as a WARNING naming the missing piece and its fix; see
+     * {@link Availability}.
+     */
+    static Backend auto() { return BackendChoice.auto(); }
 }

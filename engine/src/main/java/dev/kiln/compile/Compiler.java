@@ -51,7 +51,7 @@ public final class Compiler {
      * smallest graph: first matmul + bias + activation into one GEMM with an epilogue, then elementwise chains.
      */
     public static List<Pass> defaultPasses() {
-        return List.of(new DeadCodeElimination(), new CommonSubexpressionElimination(), new ConstantFolding(),
+        return List.of(new DuplicateEffectRemoval(), new CommonSubexpressionElimination(), new ConstantFolding(),
                 new AlgebraicSimplification(), new CommonSubexpressionElimination(), new LinearFusion(), new ElementwiseFusion());
     }
 

@@ -10,7 +10,7 @@ import java.util.List;
  * The compiler's output: a flat list of kernel calls over planned buffers. Values live in one
  * arena of {@code arenaSize} floats (offsets chosen by the memory planner, reused once dead),
  * in the program's inputs, in variables, or in constants. Easy to print ({@link #dump()}), diff
- * and test; backends turn it into an {@link dev.kiln.backend.Executable}.
+ * and test; backends turn it into an {@code Executable}.
  *
  * @param inputs        the graph's Input nodes, in slot order
  * @param outputs       where each returned value can be read after a run

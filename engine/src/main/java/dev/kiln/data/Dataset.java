@@ -1,7 +1,7 @@
 package dev.kiln.data;
 
+import dev.kiln.eager.Tensor;
 import dev.kiln.tensor.Shape;
-import dev.kiln.tensor.Tensor;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -19,7 +19,7 @@ import java.util.Map;
  * }</pre>
  *
  * A model with several inputs takes a dataset with several named inputs, one per model
- * {@link dev.kiln.nn.Input} name (Keras's {@code fit({"a": xa, "b": xb}, y)}); a model with several
+ * {@code Input} name (Keras's {@code fit({"a": xa, "b": xb}, y)}); a model with several
  * outputs takes one named target per output layer:
  *
  * <pre>{@code
@@ -55,7 +55,7 @@ public final class Dataset {
     }
 
     /**
-     * Several named inputs (one per model input, by its {@link dev.kiln.nn.Input} name) and one target;
+     * Several named inputs (one per model input, by its {@code Input} name) and one target;
      * every tensor's shape starts with the example count N. Copies the values.
      */
     public static Dataset of(Map<String, Tensor> inputs, Tensor target) {

@@ -22,4 +22,20 @@ public record AdamUpdate(double beta1, double beta2, double epsilon, double weig
         return Shape.SCALAR;
     }
     public List<Node> gradient(Node out, Node g) { throw new UnsupportedOperationException("an optimizer update has no gradient"); }
+
+    /**
+     * The reference meaning, in double, in place on {@code p}, {@code m}, {@code v}: the one scalar statement of
+     * this formula in the engine (the interpreter calls it; backend kernels are tested against it).
+     */
+    public void apply(double[] p, double[] grad, double[] m, double[] v, double lr, double t) {
+        double bias1 = 1 - Math.pow(beta1, t), bias2 = 1 - Math.pow(beta2, t);
+        for (int i = 0; i < p.length; i++) {
+            double g = grad[i];
+            if (decoupled) p[i] *= 1 - lr * weightDecay;
+            else g += weightDecay * p[i];
+            m[i] = beta1 * m[i] + (1 - beta1) * g;
+            v[i] = beta2 * v[i] + (1 - beta2) * g * g;
+            p[i] -= lr / bias1 * m[i] / (Math.sqrt(v[i]) / Math.sqrt(bias2) + epsilon);
+        }
+    }
 }

@@ -106,28 +106,28 @@ public final class Interpreter {
             }
             case Conv2d c -> {
                 double[] y = new double[out.size()];
-                convolve(c.geometry(n.input(0).shape(), n.input(1).shape()), ConvRole.FORWARD, in[0], in[1], y);
+                SpatialReference.convolve(c.geometry(n.input(0).shape(), n.input(1).shape()), SpatialReference.Role.FORWARD, in[0], in[1], y);
                 yield y;
             }
             case ConvBias c -> {
                 double[] y = new double[out.size()];
-                convolve(c.geometry(n.input(0).shape(), n.input(1).shape()), ConvRole.FORWARD, in[0], in[1], y);
+                SpatialReference.convolve(c.geometry(n.input(0).shape(), n.input(1).shape()), SpatialReference.Role.FORWARD, in[0], in[1], y);
                 int channels = out.dim(-1);
                 for (int i = 0; i < y.length; i++) y[i] = c.activation().apply(y[i] + in[2][i % channels]);
                 yield y;
             }
             case Conv2dBackwardData c -> {
                 double[] dx = new double[out.size()];
-                convolve(c.geometry(n.input(1).shape()), ConvRole.DATA, dx, in[1], in[0]);
+                SpatialReference.convolve(c.geometry(n.input(1).shape()), SpatialReference.Role.DATA, dx, in[1], in[0]);
                 yield dx;
             }
             case Conv2dBackwardFilter c -> {
                 double[] dw = new double[out.size()];
-                convolve(c.geometry(n.input(0).shape()), ConvRole.FILTER, in[0], dw, in[1]);
+                SpatialReference.convolve(c.geometry(n.input(0).shape()), SpatialReference.Role.FILTER, in[0], dw, in[1]);
                 yield dw;
             }
-            case Pool2d p -> pool(p, in[0], n.input(0).shape());
-            case Pool2dGrad p -> poolGrad(p.pool(), in[0], n.input(0).shape(), in[1]);
+            case Pool2d p -> SpatialReference.pool(p, in[0], n.input(0).shape());
+            case Pool2dGrad p -> SpatialReference.poolGrad(p.pool(), in[0], n.input(0).shape(), in[1]);
             case BatchNorm b -> batchNorm(b, in[0], in[1], in[2], in[3], in[4], out);
             case Dropout d -> dropout(d, in[0], in[1]);
             case Softmax s -> softmax(s.log(), in[0], out);
@@ -141,41 +141,16 @@ public final class Interpreter {
         };
     }
 
-    /** PyTorch's SGD: g' = g + wd·p; v = μ·v + g'; d = nesterov ? g' + μ·v : v (g' when μ = 0); p -= lr·d. */
     private void sgdUpdate(SgdUpdate s, Node n, double[][] in) {
-        double[] p = in[0].clone(), grad = in[1];
-        double lr = in[3][0], mu = s.momentum(), wd = s.weightDecay();
-        double[] vel = mu != 0 ? in[2].clone() : null;
-        for (int i = 0; i < p.length; i++) {
-            double g = grad[i] + wd * p[i];
-            double d = g;
-            if (mu != 0) {
-                vel[i] = mu * vel[i] + g;
-                d = s.nesterov() ? g + mu * vel[i] : vel[i];
-            }
-            p[i] -= lr * d;
-        }
-        if (mu != 0) variables.put(variableOf(n, 2), vel);
+        double[] p = in[0].clone(), vel = in[2].clone();
+        s.apply(p, in[1], vel, in[3][0]);
+        if (s.momentum() != 0) variables.put(variableOf(n, 2), vel);
         variables.put(variableOf(n, 0), p);
     }
 
-    /**
-     * PyTorch's Adam / AdamW: AdamW decays p *= 1 - lr·wd, Adam adds wd·p to g; m = β1 m + (1-β1) g;
-     * v = β2 v + (1-β2) g²; p -= lr / (1-β1^t) · m / (sqrt(v) / sqrt(1-β2^t) + eps).
-     */
     private void adamUpdate(AdamUpdate a, Node n, double[][] in) {
-        double[] p = in[0].clone(), grad = in[1], m = in[2].clone(), v = in[3].clone();
-        double lr = in[4][0], t = in[5][0];
-        double b1 = a.beta1(), b2 = a.beta2(), wd = a.weightDecay();
-        double bias1 = 1 - Math.pow(b1, t), bias2 = 1 - Math.pow(b2, t);
-        for (int i = 0; i < p.length; i++) {
-            double g = grad[i];
-            if (a.decoupled()) p[i] *= 1 - lr * wd;
-            else g += wd * p[i];
-            m[i] = b1 * m[i] + (1 - b1) * g;
-            v[i] = b2 * v[i] + (1 - b2) * g * g;
-            p[i] -= lr / bias1 * m[i] / (Math.sqrt(v[i]) / Math.sqrt(bias2) + a.epsilon());
-        }
+        double[] p = in[0].clone(), m = in[2].clone(), v = in[3].clone();
+        a.apply(p, in[1], m, v, in[4][0], in[5][0]);
         variables.put(variableOf(n, 0), p);
         variables.put(variableOf(n, 2), m);
         variables.put(variableOf(n, 3), v);
@@ -378,129 +353,6 @@ public final class Interpreter {
             }
         }
         return c;
-    }
-
-    /** Which of the three arrays a convolution term accumulates into. */
-    private enum ConvRole { FORWARD, DATA, FILTER }
-
-    /**
-     * The one convolution sum, y[n,oy,ox,f] = Σ x[n, oy·sh - padTop + ky·dh, ox·sw - padLeft + kx·dw,
-     * g·cpg + ci] · w[ky,kx,ci,f] with g = f / fpg, visited term by term; the role says whether a term
-     * adds to y (forward), to x (backward data: x += y·w) or to w (backward filter: w += x·y).
-     * x [N,H,W,C], w [KH,KW,C/groups,F], y [N,OH,OW,F].
-     */
-    private static void convolve(ConvGeometry g, ConvRole role, double[] x, double[] w, double[] y) {
-        int cpg = g.inChannelsPerGroup(), fpg = g.outChannelsPerGroup();
-        for (int n = 0; n < g.n(); n++) {
-            for (int oy = 0; oy < g.oh(); oy++) {
-                for (int ox = 0; ox < g.ow(); ox++) {
-                    for (int f = 0; f < g.f(); f++) {
-                        int yi = ((n * g.oh() + oy) * g.ow() + ox) * g.f() + f;
-                        int group = f / fpg;
-                        for (int ky = 0; ky < g.kh(); ky++) {
-                            int iy = oy * g.strideH() - g.padTop() + ky * g.dilationH();
-                            if (iy < 0 || iy >= g.h()) continue; // zero padding
-                            for (int kx = 0; kx < g.kw(); kx++) {
-                                int ix = ox * g.strideW() - g.padLeft() + kx * g.dilationW();
-                                if (ix < 0 || ix >= g.w()) continue;
-                                for (int ci = 0; ci < cpg; ci++) {
-                                    int xi = ((n * g.h() + iy) * g.w() + ix) * g.c() + group * cpg + ci;
-                                    int wi = ((ky * g.kw() + kx) * cpg + ci) * g.f() + f;
-                                    switch (role) {
-                                        case FORWARD -> y[yi] += x[xi] * w[wi];
-                                        case DATA -> x[xi] += y[yi] * w[wi];
-                                        case FILTER -> w[wi] += x[xi] * y[yi];
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    // ------------------------------------------------------------------ pooling
-
-    /**
-     * Pooling window of output (n, oy, ox, c): the in-bounds elements of x, in row-major window
-     * order. Max pooling treats padding as -inf, average pooling leaves it out of the count.
-     */
-    private static double[] pool(Pool2d p, double[] x, Shape xs) {
-        ConvGeometry g = p.geometry(xs);
-        double[] y = new double[g.outputShape().size()];
-        for (int n = 0; n < g.n(); n++) {
-            for (int oy = 0; oy < g.oh(); oy++) {
-                for (int ox = 0; ox < g.ow(); ox++) {
-                    for (int c = 0; c < g.c(); c++) {
-                        double max = Double.NEGATIVE_INFINITY, sum = 0;
-                        int count = 0;
-                        for (int ky = 0; ky < g.kh(); ky++) {
-                            int iy = oy * g.strideH() - g.padTop() + ky;
-                            if (iy < 0 || iy >= g.h()) continue;
-                            for (int kx = 0; kx < g.kw(); kx++) {
-                                int ix = ox * g.strideW() - g.padLeft() + kx;
-                                if (ix < 0 || ix >= g.w()) continue;
-                                double v = x[((n * g.h() + iy) * g.w() + ix) * g.c() + c];
-                                max = Math.max(max, v);
-                                sum += v;
-                                count++;
-                            }
-                        }
-                        int yi = ((n * g.oh() + oy) * g.ow() + ox) * g.c() + c;
-                        y[yi] = switch (p.kind()) {
-                            case MAX -> max;
-                            case AVG -> count == 0 ? 0 : sum / count;
-                        };
-                    }
-                }
-            }
-        }
-        return y;
-    }
-
-    /** dx of pooling: max routes dy to the first maximal element in row-major window order; avg spreads dy / count. */
-    private static double[] poolGrad(Pool2d p, double[] x, Shape xs, double[] dy) {
-        ConvGeometry g = p.geometry(xs);
-        double[] dx = new double[x.length];
-        for (int n = 0; n < g.n(); n++) {
-            for (int oy = 0; oy < g.oh(); oy++) {
-                for (int ox = 0; ox < g.ow(); ox++) {
-                    for (int c = 0; c < g.c(); c++) {
-                        double max = Double.NEGATIVE_INFINITY;
-                        int argmax = -1, count = 0;
-                        for (int ky = 0; ky < g.kh(); ky++) {
-                            int iy = oy * g.strideH() - g.padTop() + ky;
-                            if (iy < 0 || iy >= g.h()) continue;
-                            for (int kx = 0; kx < g.kw(); kx++) {
-                                int ix = ox * g.strideW() - g.padLeft() + kx;
-                                if (ix < 0 || ix >= g.w()) continue;
-                                int xi = ((n * g.h() + iy) * g.w() + ix) * g.c() + c;
-                                if (argmax < 0 || x[xi] > max) { max = x[xi]; argmax = xi; } // strict: the first max wins
-                                count++;
-                            }
-                        }
-                        if (count == 0) continue;
-                        double d = dy[((n * g.oh() + oy) * g.ow() + ox) * g.c() + c];
-                        switch (p.kind()) {
-                            case MAX -> dx[argmax] += d;
-                            case AVG -> {
-                                for (int ky = 0; ky < g.kh(); ky++) {
-                                    int iy = oy * g.strideH() - g.padTop() + ky;
-                                    if (iy < 0 || iy >= g.h()) continue;
-                                    for (int kx = 0; kx < g.kw(); kx++) {
-                                        int ix = ox * g.strideW() - g.padLeft() + kx;
-                                        if (ix < 0 || ix >= g.w()) continue;
-                                        dx[((n * g.h() + iy) * g.w() + ix) * g.c() + c] += d / count;
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        return dx;
     }
 
     // ------------------------------------------------------------------ normalisation, dropout, softmax

@@ -22,4 +22,17 @@ public record SgdUpdate(double momentum, boolean nesterov, double weightDecay) i
         return Shape.SCALAR;
     }
     public List<Node> gradient(Node out, Node g) { throw new UnsupportedOperationException("an optimizer update has no gradient"); }
+
+    /** The reference meaning, in double, in place on {@code p} and {@code velocity} (untouched when μ = 0). */
+    public void apply(double[] p, double[] grad, double[] velocity, double lr) {
+        for (int i = 0; i < p.length; i++) {
+            double g = grad[i] + weightDecay * p[i];
+            double d = g;
+            if (momentum != 0) {
+                velocity[i] = momentum * velocity[i] + g;
+                d = nesterov ? g + momentum * velocity[i] : velocity[i];
+            }
+            p[i] -= lr * d;
+        }
+    }
 }

@@ -7,18 +7,56 @@ import dev.kiln.tensor.ShapeException;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Bookkeeping every layer shares: its name, trainable flag and weights. */
-public abstract class AbstractLayer implements Layer {
+/**
+ * Bookkeeping every layer shares: its name, trainable flag and weights. {@code L} is the layer's own
+ * class, so that withers keep it: {@code Dense.of(64).named("fc").relu()} is a {@code Dense} named "fc".
+ *
+ * <p>Every wither returns a copy: {@link #named} copies this layer, and a layer's own withers build a
+ * new layer and pass it through {@link #keepName} so the name and trainable flag carry over.
+ */
+public abstract class AbstractLayer<L extends AbstractLayer<L>> implements Layer, Cloneable {
     private String name;
     private boolean trainable = true;
-    private final List<Variable> weights = new ArrayList<>();
+    private List<Variable> weights = new ArrayList<>();
     private Shape builtFor;
 
     @Override public String name() { return name == null ? defaultName() : name; }
 
-    /** Names the layer (unique within its model). */
-    @SuppressWarnings("unchecked")
-    public <L extends AbstractLayer> L named(String n) { this.name = n; return (L) this; }
+    /** A copy of this layer named {@code n} (unique within its model); this layer keeps its own name. */
+    public final L named(String n) {
+        if (n == null || n.isBlank()) throw new IllegalArgumentException(type() + " layer: a name must not be empty");
+        if (builtFor != null) {
+            throw new IllegalStateException(type() + " layer '" + name() + "' is already built; name layers when creating them, before they join a model");
+        }
+        L copy = copy();
+        AbstractLayer<L> c = copy;
+        c.name = n;
+        return copy;
+    }
+
+    /**
+     * {@code copy}, a new layer a wither of this one made, with this layer's name and trainable flag:
+     * {@code public Dense relu() { return keepName(new Dense(...)); }}.
+     */
+    protected final L keepName(L copy) {
+        AbstractLayer<L> c = copy;
+        c.name = name;
+        c.trainable = trainable;
+        return copy;
+    }
+
+    /** A field-by-field copy of this unbuilt layer with its own (empty) weight list. */
+    private L copy() {
+        try {
+            @SuppressWarnings("unchecked") // Object.clone of an L is an L
+            L c = (L) super.clone();
+            AbstractLayer<L> a = c;
+            a.weights = new ArrayList<>();
+            return c;
+        } catch (CloneNotSupportedException e) {
+            throw new AssertionError("AbstractLayer implements Cloneable", e);
+        }
+    }
 
     void assignNameIfMissing(String n) { if (name == null) name = n; }
 

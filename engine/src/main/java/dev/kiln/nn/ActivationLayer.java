@@ -6,7 +6,7 @@ import dev.kiln.tensor.Shape;
 import java.util.Map;
 
 /** An activation as a layer of its own: {@code ActivationLayer.of(Activation.RELU)}. */
-public final class ActivationLayer extends AbstractLayer {
+public final class ActivationLayer extends AbstractLayer<ActivationLayer> {
     private final Activation activation;
 
     private ActivationLayer(Activation a) { this.activation = a; }

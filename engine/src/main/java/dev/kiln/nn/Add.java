@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.Map;
 
 /** Sums its inputs, which must share a shape (residual connections). */
-public final class Add extends AbstractLayer implements MergeLayer {
+public final class Add extends AbstractLayer<Add> implements MergeLayer {
     private Add() {}
 
     public static Add of() { return new Add(); }

@@ -25,7 +25,7 @@ import static dev.kiln.graph.Ops.*;
  *
  * <pre>{@code Sequential.of(Input.shape(28, 28, 1), Conv2D.of(32, 3), BatchNormalization.of(), ActivationLayer.of(Activation.RELU)) }</pre>
  */
-public final class BatchNormalization extends AbstractLayer {
+public final class BatchNormalization extends AbstractLayer<BatchNormalization> {
     private final double momentum, epsilon;
     private Variable gamma, beta, movingMean, movingVariance;
 
@@ -38,8 +38,8 @@ public final class BatchNormalization extends AbstractLayer {
 
     public static BatchNormalization of() { return new BatchNormalization(0.99, 1e-3); }
 
-    public BatchNormalization momentum(double m) { return new BatchNormalization(m, epsilon); }
-    public BatchNormalization epsilon(double e) { return new BatchNormalization(momentum, e); }
+    public BatchNormalization momentum(double m) { return keepName(new BatchNormalization(m, epsilon)); }
+    public BatchNormalization epsilon(double e) { return keepName(new BatchNormalization(momentum, e)); }
 
     public Variable gamma() { return built(gamma); }
     public Variable beta() { return built(beta); }

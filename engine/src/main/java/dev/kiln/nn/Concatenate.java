@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.Map;
 
 /** Joins its inputs along the last axis (functional models). */
-public final class Concatenate extends AbstractLayer implements MergeLayer {
+public final class Concatenate extends AbstractLayer<Concatenate> implements MergeLayer {
     private Concatenate() {}
 
     public static Concatenate of() { return new Concatenate(); }

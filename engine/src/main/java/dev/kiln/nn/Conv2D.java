@@ -16,7 +16,7 @@ import static dev.kiln.graph.Ops.*;
  *
  * <pre>{@code Conv2D.of(32, 3).relu().padding(Padding.SAME)   Conv2D.of(64, 3).strides(2) }</pre>
  */
-public final class Conv2D extends AbstractLayer {
+public final class Conv2D extends AbstractLayer<Conv2D> implements ActivationShorthands<Conv2D> {
     private final int filters, kernelH, kernelW, strideH, strideW, dilation;
     private final Padding padding;
     private final Activation activation;
@@ -43,18 +43,18 @@ public final class Conv2D extends AbstractLayer {
     }
 
     private Conv2D with(int sh, int sw, int dil, Padding p, Activation a, boolean bias, Initializer ki) {
-        return new Conv2D(filters, kernelH, kernelW, sh, sw, dil, p, a, bias, ki, biasInit);
+        return keepName(new Conv2D(filters, kernelH, kernelW, sh, sw, dil, p, a, bias, ki, biasInit));
     }
 
     public Conv2D strides(int s) { return with(s, s, dilation, padding, activation, useBias, kernelInit); }
     public Conv2D padding(Padding p) { return with(strideH, strideW, dilation, p, activation, useBias, kernelInit); }
     public Conv2D same() { return padding(Padding.SAME); }
     public Conv2D dilation(int d) { return with(strideH, strideW, d, padding, activation, useBias, kernelInit); }
-    public Conv2D activation(Activation a) { return with(strideH, strideW, dilation, padding, a, useBias, kernelInit); }
-    public Conv2D relu() { return activation(Activation.RELU); }
+    @Override public Conv2D activation(Activation a) { return with(strideH, strideW, dilation, padding, a, useBias, kernelInit); }
     public Conv2D noBias() { return with(strideH, strideW, dilation, padding, activation, false, kernelInit); }
     public Conv2D kernelInitializer(Initializer i) { return with(strideH, strideW, dilation, padding, activation, useBias, i); }
 
+    public Activation activation() { return activation; }
     public int filters() { return filters; }
     public int kernelH() { return kernelH; }
     public int kernelW() { return kernelW; }

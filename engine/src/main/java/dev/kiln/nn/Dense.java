@@ -14,7 +14,7 @@ import static dev.kiln.graph.Ops.*;
  *
  * <pre>{@code Dense.of(64).relu()   Dense.of(10).softmax()   Dense.of(1).noBias() }</pre>
  */
-public final class Dense extends AbstractLayer {
+public final class Dense extends AbstractLayer<Dense> implements ActivationShorthands<Dense> {
     private final int units;
     private final Activation activation;
     private final boolean useBias;
@@ -32,14 +32,10 @@ public final class Dense extends AbstractLayer {
 
     public static Dense of(int units) { return new Dense(units, Activation.LINEAR, true, Initializer.GLOROT_UNIFORM, Initializer.ZEROS); }
 
-    public Dense activation(Activation a) { return new Dense(units, a, useBias, kernelInit, biasInit); }
-    public Dense relu() { return activation(Activation.RELU); }
-    public Dense sigmoid() { return activation(Activation.SIGMOID); }
-    public Dense softmax() { return activation(Activation.SOFTMAX); }
-    public Dense tanh() { return activation(Activation.TANH); }
-    public Dense noBias() { return new Dense(units, activation, false, kernelInit, biasInit); }
-    public Dense kernelInitializer(Initializer i) { return new Dense(units, activation, useBias, i, biasInit); }
-    public Dense biasInitializer(Initializer i) { return new Dense(units, activation, useBias, kernelInit, i); }
+    @Override public Dense activation(Activation a) { return keepName(new Dense(units, a, useBias, kernelInit, biasInit)); }
+    public Dense noBias() { return keepName(new Dense(units, activation, false, kernelInit, biasInit)); }
+    public Dense kernelInitializer(Initializer i) { return keepName(new Dense(units, activation, useBias, i, biasInit)); }
+    public Dense biasInitializer(Initializer i) { return keepName(new Dense(units, activation, useBias, kernelInit, i)); }
 
     public int units() { return units; }
     public Activation activation() { return activation; }

@@ -12,7 +12,7 @@ import static dev.kiln.graph.Ops.dropout;
  * Inverted dropout during training, identity in inference. The mask is drawn from a
  * counter-based generator keyed by the layer's seed and the step, so runs are reproducible.
  */
-public final class Dropout extends AbstractLayer {
+public final class Dropout extends AbstractLayer<Dropout> {
     private final double rate;
     private final Long fixedSeed;
     private long seed;
@@ -26,7 +26,7 @@ public final class Dropout extends AbstractLayer {
     public static Dropout of(double rate) { return new Dropout(rate, null); }
 
     /** A fixed seed; otherwise one is drawn from the model's seed when built. */
-    public Dropout seed(long s) { return new Dropout(rate, s); }
+    public Dropout seed(long s) { return keepName(new Dropout(rate, s)); }
 
     public double rate() { return rate; }
 

@@ -8,7 +8,7 @@ import java.util.Map;
 import static dev.kiln.graph.Ops.reshape;
 
 /** Flattens each example to one axis: [H, W, C] → [H·W·C]. Free (a view). */
-public final class Flatten extends AbstractLayer {
+public final class Flatten extends AbstractLayer<Flatten> {
     private Flatten() {}
 
     public static Flatten of() { return new Flatten(); }

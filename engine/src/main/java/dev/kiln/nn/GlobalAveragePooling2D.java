@@ -9,7 +9,7 @@ import java.util.Map;
 import static dev.kiln.graph.Ops.mean;
 
 /** Mean over height and width: [H, W, C] → [C]. */
-public final class GlobalAveragePooling2D extends AbstractLayer {
+public final class GlobalAveragePooling2D extends AbstractLayer<GlobalAveragePooling2D> {
     private GlobalAveragePooling2D() {}
 
     public static GlobalAveragePooling2D of() { return new GlobalAveragePooling2D(); }

@@ -1,9 +1,9 @@
 package dev.kiln.nn;
 
+import dev.kiln.eager.Tensor;
 import dev.kiln.graph.Node;
 import dev.kiln.graph.Variable;
 import dev.kiln.tensor.Shape;
-import dev.kiln.tensor.Tensor;
 
 import java.util.List;
 

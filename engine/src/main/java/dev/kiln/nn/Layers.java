@@ -65,7 +65,6 @@ public final class Layers {
         if (!layer.type().equals(type)) {
             throw new IllegalArgumentException("the factory registered for '" + type + "' made a " + layer.type() + " layer (layer '" + name + "')");
         }
-        if (layer instanceof AbstractLayer a) a.named(name);
-        return layer;
+        return layer instanceof AbstractLayer<?> a ? a.named(name) : layer;
     }
 }

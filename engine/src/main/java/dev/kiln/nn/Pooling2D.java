@@ -15,13 +15,13 @@ import static dev.kiln.graph.Ops.pool2d;
  * Max or average pooling over NHWC images; {@link MaxPool2D} and {@link AvgPool2D} are its two
  * factories. Strides default to the pool size, padding to valid (Keras's defaults).
  */
-public final class Pooling2D extends AbstractLayer {
+public final class Pooling2D extends AbstractLayer<Pooling2D> {
     private final Pool2d op;
 
     Pooling2D(Pool2d op) { this.op = op; }
 
-    public Pooling2D strides(int s) { return new Pooling2D(new Pool2d(op.kind(), op.windowH(), op.windowW(), s, s, op.padding())); }
-    public Pooling2D padding(Padding p) { return new Pooling2D(new Pool2d(op.kind(), op.windowH(), op.windowW(), op.strideH(), op.strideW(), p)); }
+    public Pooling2D strides(int s) { return keepName(new Pooling2D(new Pool2d(op.kind(), op.windowH(), op.windowW(), s, s, op.padding()))); }
+    public Pooling2D padding(Padding p) { return keepName(new Pooling2D(new Pool2d(op.kind(), op.windowH(), op.windowW(), op.strideH(), op.strideW(), p))); }
     public Pooling2D same() { return padding(Padding.SAME); }
 
     public Pool2d op() { return op; }

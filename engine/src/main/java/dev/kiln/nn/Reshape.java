@@ -8,7 +8,7 @@ import java.util.Map;
 import static dev.kiln.graph.Ops.reshape;
 
 /** Reshapes each example: {@code Reshape.to(28, 28, 1)}. */
-public final class Reshape extends AbstractLayer {
+public final class Reshape extends AbstractLayer<Reshape> {
     private final Shape target;
 
     private Reshape(Shape target) { this.target = target; }

@@ -9,8 +9,15 @@ import java.util.List;
  * Turns gradients into in-place update ops (graph effects), so that updates compile, fuse and
  * stay where the weights live. The learning rate and the step counter are scalar nodes
  * (normally program inputs), so schedules change them without recompiling.
+ *
+ * <p>Every optimizer is an {@link AbstractOptimizer}: the learning-rate check, the slot table,
+ * gradient clipping and its withers live there once; an optimizer writes only its per-parameter
+ * update. When that update is one fused op and when it is composed of ops is written down in
+ * {@code package-info.java} of this package.
+ *
+ * <pre>{@code Optimizer opt = Adam.lr(1e-3).clipNorm(1.0); }</pre>
  */
-public sealed interface Optimizer permits Sgd, Adam, RMSprop {
+public sealed interface Optimizer permits AbstractOptimizer {
     /** The base learning rate a trainer feeds (schedules scale it). */
     double learningRate();
 
@@ -20,7 +27,7 @@ public sealed interface Optimizer permits Sgd, Adam, RMSprop {
      */
     List<Node> updates(List<Variable> params, List<Node> grads, Node lr, Node step);
 
-    /** Every slot variable created so far (for saving and resuming). */
+    /** Every slot variable created so far, in creation order (for saving and resuming). */
     List<Variable> slots();
 
     /** Gradient clipping applied inside {@link #updates} ({@link GradientClipping#NONE} unless set by a wither). */

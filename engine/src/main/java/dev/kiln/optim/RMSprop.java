@@ -3,10 +3,7 @@ package dev.kiln.optim;
 import dev.kiln.graph.Node;
 import dev.kiln.graph.Variable;
 
-import java.util.ArrayList;
-import java.util.IdentityHashMap;
 import java.util.List;
-import java.util.Map;
 
 import static dev.kiln.graph.Ops.*;
 
@@ -31,43 +28,35 @@ import static dev.kiln.graph.Ops.*;
  *
  * <pre>{@code Optimizer opt = RMSprop.lr(1e-3).rho(0.9).momentum(0.9).centered(); }</pre>
  */
-public final class RMSprop implements Optimizer {
-    private final double lr, rho, epsilon, momentum, weightDecay;
+public final class RMSprop extends AbstractOptimizer<RMSprop> {
+    private final double rho, epsilon, momentum, weightDecay;
     private final boolean centered;
-    private final GradientClipping clipping;
-    /** Per parameter: square_avg, grad_avg (centered, else null), momentum_buffer (μ > 0, else null). */
-    private final Map<Variable, Variable[]> slots = new IdentityHashMap<>();
 
     private RMSprop(double lr, double rho, double epsilon, double momentum, double weightDecay, boolean centered, GradientClipping clipping) {
-        if (!(lr > 0)) throw new IllegalArgumentException("learning rate must be > 0, got " + lr);
+        super(lr, clipping);
         if (!(rho >= 0 && rho < 1)) throw new IllegalArgumentException("RMSprop rho (alpha) must be in [0, 1), got " + rho);
         if (!(epsilon >= 0)) throw new IllegalArgumentException("RMSprop epsilon must be >= 0, got " + epsilon);
         if (!(momentum >= 0)) throw new IllegalArgumentException("RMSprop momentum must be >= 0, got " + momentum);
         if (!(weightDecay >= 0)) throw new IllegalArgumentException("RMSprop weight decay must be >= 0, got " + weightDecay);
-        this.lr = lr;
         this.rho = rho;
         this.epsilon = epsilon;
         this.momentum = momentum;
         this.weightDecay = weightDecay;
         this.centered = centered;
-        this.clipping = clipping;
     }
 
     /** PyTorch's defaults: rho (alpha) 0.99, eps 1e-8, no momentum, not centered, no weight decay. */
     public static RMSprop lr(double lr) { return new RMSprop(lr, 0.99, 1e-8, 0, 0, false, GradientClipping.NONE); }
 
     /** Decay of the moving average of squared gradients (PyTorch's alpha, Keras's rho). */
-    public RMSprop rho(double r) { return new RMSprop(lr, r, epsilon, momentum, weightDecay, centered, clipping); }
-    public RMSprop epsilon(double e) { return new RMSprop(lr, rho, e, momentum, weightDecay, centered, clipping); }
-    public RMSprop momentum(double m) { return new RMSprop(lr, rho, epsilon, m, weightDecay, centered, clipping); }
+    public RMSprop rho(double r) { return new RMSprop(learningRate(), r, epsilon, momentum, weightDecay, centered, clipping()); }
+    public RMSprop epsilon(double e) { return new RMSprop(learningRate(), rho, e, momentum, weightDecay, centered, clipping()); }
+    public RMSprop momentum(double m) { return new RMSprop(learningRate(), rho, epsilon, m, weightDecay, centered, clipping()); }
     /** Divides by an estimate of the gradient's variance instead of its second moment. */
-    public RMSprop centered() { return new RMSprop(lr, rho, epsilon, momentum, weightDecay, true, clipping); }
+    public RMSprop centered() { return new RMSprop(learningRate(), rho, epsilon, momentum, weightDecay, true, clipping()); }
     /** L2 penalty added to the gradient (torch.optim.RMSprop's weight_decay). */
-    public RMSprop weightDecay(double wd) { return new RMSprop(lr, rho, epsilon, momentum, wd, centered, clipping); }
-    /** Scales all gradients together so their global L2 norm is at most {@code c} ({@link GradientClipping}). */
-    public RMSprop clipNorm(double c) { return new RMSprop(lr, rho, epsilon, momentum, weightDecay, centered, clipping.withNorm(c)); }
-    /** Clamps every gradient element to [-v, v] ({@link GradientClipping}). */
-    public RMSprop clipValue(double v) { return new RMSprop(lr, rho, epsilon, momentum, weightDecay, centered, clipping.withValue(v)); }
+    public RMSprop weightDecay(double wd) { return new RMSprop(learningRate(), rho, epsilon, momentum, wd, centered, clipping()); }
+    @Override RMSprop withClipping(GradientClipping c) { return new RMSprop(learningRate(), rho, epsilon, momentum, weightDecay, centered, c); }
 
     public double rho() { return rho; }
     public double epsilon() { return epsilon; }
@@ -75,47 +64,28 @@ public final class RMSprop implements Optimizer {
     public double weightDecay() { return weightDecay; }
     public boolean isCentered() { return centered; }
 
-    @Override public double learningRate() { return lr; }
-    @Override public GradientClipping clipping() { return clipping; }
-
-    @Override public List<Node> updates(List<Variable> params, List<Node> rawGrads, Node lrNode, Node step) {
-        List<Node> grads = clipping.apply(rawGrads);
-        List<Node> effects = new ArrayList<>();
-        for (int i = 0; i < params.size(); i++) {
-            Variable p = params.get(i);
-            Variable[] s = slots.computeIfAbsent(p, v -> new Variable[] {
-                    Variable.zeros(v.name() + "/rmsprop_square_avg", v.shape()),
-                    centered ? Variable.zeros(v.name() + "/rmsprop_grad_avg", v.shape()) : null,
-                    momentum > 0 ? Variable.zeros(v.name() + "/rmsprop_momentum", v.shape()) : null});
-            Node param = param(p);
-            Node g = grads.get(i);
-            if (weightDecay != 0) g = add(g, mul(scalar(weightDecay), param));
-            Node squareAvg = param(s[0]);
-            Node newSquareAvg = add(mul(scalar(rho), squareAvg), mul(scalar(1 - rho), square(g)));
-            effects.add(assign(squareAvg, newSquareAvg));
-            Node variance = newSquareAvg;
-            if (centered) {
-                Node gradAvg = param(s[1]);
-                Node newGradAvg = add(mul(scalar(rho), gradAvg), mul(scalar(1 - rho), g));
-                effects.add(assign(gradAvg, newGradAvg));
-                // s - c² >= 0 in exact arithmetic (Cauchy-Schwarz over the EMA weights); the floor
-                // only keeps float rounding from turning it into sqrt(negative) = NaN
-                variance = maximum(sub(newSquareAvg, square(newGradAvg)), scalar(0));
-            }
-            Node direction = div(g, add(sqrt(variance), scalar(epsilon)));
-            if (momentum > 0) {
-                Node buffer = param(s[2]);
-                direction = add(mul(scalar(momentum), buffer), direction);
-                effects.add(assign(buffer, direction));
-            }
-            effects.add(assign(param, sub(param, mul(lrNode, direction))));
+    @Override void update(Variable p, Node grad, Node lr, Node step, List<Node> effects) {
+        Node param = param(p);
+        Node g = grad;
+        if (weightDecay != 0) g = add(g, mul(scalar(weightDecay), param));
+        Node squareAvg = param(slot(p, "rmsprop_square_avg"));
+        Node newSquareAvg = add(mul(scalar(rho), squareAvg), mul(scalar(1 - rho), square(g)));
+        effects.add(assign(squareAvg, newSquareAvg));
+        Node variance = newSquareAvg;
+        if (centered) {
+            Node gradAvg = param(slot(p, "rmsprop_grad_avg"));
+            Node newGradAvg = add(mul(scalar(rho), gradAvg), mul(scalar(1 - rho), g));
+            effects.add(assign(gradAvg, newGradAvg));
+            // s - c² >= 0 in exact arithmetic (Cauchy-Schwarz over the EMA weights); the floor
+            // only keeps float rounding from turning it into sqrt(negative) = NaN
+            variance = maximum(sub(newSquareAvg, square(newGradAvg)), scalar(0));
         }
-        return effects;
-    }
-
-    @Override public List<Variable> slots() {
-        List<Variable> all = new ArrayList<>();
-        for (Variable[] s : slots.values()) for (Variable v : s) if (v != null) all.add(v);
-        return all;
+        Node direction = div(g, add(sqrt(variance), scalar(epsilon)));
+        if (momentum > 0) {
+            Node buffer = param(slot(p, "rmsprop_momentum"));
+            direction = add(mul(scalar(momentum), buffer), direction);
+            effects.add(assign(buffer, direction));
+        }
+        effects.add(assign(param, sub(param, mul(lr, direction))));
     }
 }

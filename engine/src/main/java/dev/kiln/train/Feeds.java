@@ -3,7 +3,6 @@ package dev.kiln.train;
 import dev.kiln.backend.Executable;
 import dev.kiln.compile.Program;
 import dev.kiln.data.Dataset;
-import dev.kiln.nn.Model;
 import dev.kiln.tensor.Shape;
 import dev.kiln.tensor.ShapeException;
 
@@ -20,8 +19,8 @@ public final class Feeds {
     private Feeds() {}
 
     /** For each model input i, the index of the dataset input that feeds it; checks names and example shapes. */
-    public static int[] inputColumns(Model model, Dataset data, String what) {
-        int n = model.inputs().size();
+    public static int[] inputColumns(Trainable model, Dataset data, String what) {
+        int n = model.inputNames().size();
         int[] col = new int[n];
         if (data.inputNames().isEmpty()) {
             if (n != 1) {
@@ -49,12 +48,12 @@ public final class Feeds {
         return col;
     }
 
-    private static void checkShape(Model model, int i, Shape given, String prefix) {
+    private static void checkShape(Trainable model, int i, Shape given, String prefix) {
         Shape expected = model.inputShape(i);
         // a flat [N] or [N, k] array may feed an input of the same size whose rank is at most 1
         if (!expected.equals(given) && !(expected.size() == given.size() && given.rank() <= 1 && expected.rank() <= 1)) {
             // with one input the first layer is the one that takes it, and names the place for the user
-            String where = model.inputs().size() == 1 ? " (first layer: " + firstLayer(model) + ")" : "";
+            String where = model.inputNames().size() == 1 ? " (first layer: " + model.firstLayer() + ")" : "";
             throw new ShapeException(prefix + given + " but model '" + model.name() + "' expects " + expected + " at its input '" + model.inputName(i)
                     + "'" + where + "; reshape the data or change the Input's shape");
         }
@@ -64,8 +63,8 @@ public final class Feeds {
      * For each model output k, the index of the dataset target that feeds its loss; checks names, label
      * sizes and label values (class indices in range, binary targets in [0, 1]).
      */
-    public static int[] targetColumns(Model model, Dataset data, String what) {
-        int n = model.outputs().size();
+    public static int[] targetColumns(Trainable model, Dataset data, String what) {
+        int n = model.outputNames().size();
         int[] col = new int[n];
         if (data.targetNames().isEmpty()) {
             if (n != 1) {
@@ -101,21 +100,17 @@ public final class Feeds {
         return col;
     }
 
-    private static String firstLayer(Model model) {
-        return model.layers().isEmpty() ? "none" : model.layers().get(0).name() + " (" + model.layers().get(0).type() + ")";
-    }
-
     /** The input slots of one training or evaluation executable, found by name once so that each step feeds by index without allocating. */
     static final class Slots {
         final Executable executable;
         final int[] x, y;
         final int lr, step;
 
-        Slots(Model model, Executable e, boolean training) {
+        Slots(Trainable model, Executable e, boolean training) {
             Program p = e.program();
             this.executable = e;
-            this.x = new int[model.inputs().size()];
-            this.y = new int[model.outputs().size()];
+            this.x = new int[model.inputNames().size()];
+            this.y = new int[model.outputNames().size()];
             for (int i = 0; i < x.length; i++) x[i] = p.inputSlot(model.programInputName(i));
             for (int k = 0; k < y.length; k++) y[k] = p.inputSlot(model.programTargetName(k));
             this.lr = training ? p.inputSlot("lr") : -1;

@@ -1,6 +1,5 @@
 package dev.kiln.train;
 
-import dev.kiln.io.ModelFile;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -9,7 +8,7 @@ import java.nio.file.Path;
 import java.util.Map;
 
 /**
- * Saves the model (architecture, weights, optimizer state: a {@link ModelFile}) at the end of
+ * Saves the model (architecture, weights, optimizer state: a model file: {@code Model.save}) at the end of
  * epochs, every epoch or only when {@code monitor} improves (Keras's ModelCheckpoint). "{epoch}"
  * in the file name becomes the 1-based epoch number; without it each save replaces the last.
  * Saves are atomic, so if training is interrupted, even during a save, the last complete
@@ -63,7 +62,7 @@ public final class ModelCheckpoint implements Callback {
         try {
             Path dir = target.toAbsolutePath().getParent();
             if (dir != null) Files.createDirectories(dir);
-            ModelFile.save(state.model(), target);
+            state.model().save(target);
         } catch (IOException e) {
             throw failed(epoch, target, e);
         } catch (UncheckedIOException e) {

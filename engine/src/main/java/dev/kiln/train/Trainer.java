@@ -6,7 +6,6 @@ import dev.kiln.data.Batches;
 import dev.kiln.data.Dataset;
 import dev.kiln.data.Loader;
 import dev.kiln.metric.Metric;
-import dev.kiln.nn.Model;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -19,11 +18,30 @@ import java.util.Map;
  * as scalars, metrics updated on the host. The dataset's arrays are matched to the model's inputs
  * and outputs by name once ({@link Feeds}), and each program's inputs are found by name once, so
  * after the first steps a training step allocates nothing but what callbacks do.
+ *
+ * <p>{@code fit} reads as Keras's: for each epoch, {@link #trainEpoch} runs {@link #trainStep} per batch and
+ * the callbacks after it; a callback that calls {@link TrainingState#stopTraining()} in {@code onBatchEnd}
+ * ends training after that batch (Keras's {@code model.stop_training}), one that calls it in
+ * {@code onEpochEnd} (EarlyStopping) after that epoch.
  */
 public final class Trainer {
-    private Trainer() {}
+    private final Trainable model;
+    private final Dataset train, validation;
+    private final Fit fit;
+    private final int[] xCol, yCol;
+    private final int batchSize;
+    private final Batches plan;
+    private final History history = new History();
+    private final TrainingState state;
+    private final List<Callback> callbacks;
+    private final Outputs out;
+    private final BatchLogs logs;
+    private final Feeds.Slots full;
+    private Feeds.Slots partial;
+    private final float[] lr = new float[1], step = new float[1];
 
-    public static History fit(Model model, Dataset train, Fit fit) {
+    /** Trains {@code model} on {@code train} as {@code fit} says; see {@link Fit}. */
+    public static History fit(Trainable model, Dataset train, Fit fit) {
         Dataset validation = fit.validation();
         if (validation == null && fit.validationSplit() > 0) {
             int n = train.size(), held = (int) Math.round(n * fit.validationSplit());
@@ -31,64 +49,33 @@ public final class Trainer {
             validation = train.subset(range(n - held, n));
             train = train.subset(range(0, n - held));
         }
-        int[] xCol = Feeds.inputColumns(model, train, "training data"), yCol = Feeds.targetColumns(model, train, "training data");
+        return new Trainer(model, train, validation, fit).run();
+    }
+
+    private Trainer(Trainable model, Dataset train, Dataset validation, Fit fit) {
+        this.model = model;
+        this.train = train;
+        this.validation = validation;
+        this.fit = fit;
+        this.xCol = Feeds.inputColumns(model, train, "training data");
+        this.yCol = Feeds.targetColumns(model, train, "training data");
         if (validation != null) { Feeds.inputColumns(model, validation, "validation data"); Feeds.targetColumns(model, validation, "validation data"); }
-
-        History history = new History();
-        int bs = Math.min(fit.batchSize(), train.size());
-        Outputs out = new Outputs(model, bs);
-        BatchLogs logs = new BatchLogs(out.names);
-        Batches plan = Batches.of(train, bs).withSeed(fit.seed()).withShuffle(fit.shuffle()).withPrefetch(fit.prefetch()).withAugment(fit.augment());
-        TrainingState state = new TrainingState(model, history, fit.epochs(), plan.batchesPerEpoch(), train.size(), model.optimizer().learningRate());
-        List<Callback> callbacks = new ArrayList<>(fit.callbacks());
+        this.batchSize = Math.min(fit.batchSize(), train.size());
+        this.out = new Outputs(model, batchSize);
+        this.logs = new BatchLogs(out.names);
+        this.plan = Batches.of(train, batchSize).withSeed(fit.seed()).withShuffle(fit.shuffle()).withPrefetch(fit.prefetch()).withAugment(fit.augment());
+        this.state = new TrainingState(model, history, fit.epochs(), plan.batchesPerEpoch(), train.size(), model.optimizer().learningRate());
+        this.callbacks = new ArrayList<>(fit.callbacks());
         if (fit.verbose()) callbacks.add(0, new ProgressBar(System.out));
+        this.full = new Feeds.Slots(model, model.trainingProgram(batchSize), true);
+    }
 
-        Feeds.Slots full = new Feeds.Slots(model, model.trainingProgram(bs), true), partial = null;
-        float[] lr = new float[1], step = new float[1];
-
+    private History run() {
         for (Callback c : callbacks) c.onTrainBegin(state);
         try (Loader loader = plan.open()) {
             for (int epoch = fit.initialEpoch(); epoch < fit.epochs() && !state.stopRequested(); epoch++) {
                 for (Callback c : callbacks) c.onEpochBegin(state, epoch);
-                out.reset();
-                logs.start(System.nanoTime());
-                double lossSum = 0;
-                long seen = 0;
-                loader.startEpoch(epoch);
-                Batch b;
-                int index = 0;
-                while ((b = loader.next()) != null) {
-                    int rows = b.size();
-                    Feeds.Slots f = full;
-                    if (rows != bs) {
-                        if (partial == null || partial.batch() != rows) partial = new Feeds.Slots(model, model.trainingProgram(rows), true);
-                        f = partial;
-                    }
-                    Executable e = f.executable;
-                    feed(model, train, f, b, xCol, yCol, rows);
-                    double rate = fit.schedule() == null ? state.learningRate() : fit.schedule().at(model.iterations(), state.learningRate());
-                    lr[0] = (float) rate;
-                    e.setInput(f.lr, lr);
-                    model.setIterations(model.iterations() + 1);
-                    step[0] = model.iterations(); // exact up to 2^24 steps
-                    e.setInput(f.step, step);
-                    e.run();
-                    float loss = e.outputScalar(0);
-                    if (!Float.isFinite(loss)) {
-                        throw new ArithmeticException("the loss became " + loss + " in epoch " + (epoch + 1) + ", batch " + (index + 1)
-                                + " (learning rate " + rate + "); lower the learning rate, check the data for extreme values, or run with model.checkNumerics(true) to find the op");
-                    }
-                    lossSum += (double) loss * rows;
-                    seen += rows;
-                    logs.setBatchLoss(loss);
-                    logs.set(lossSum / seen, seen, -1, 0);
-                    out.update(e, b, yCol, rows, logs, lossSum / seen, seen);
-                    for (Callback c : callbacks) c.onBatchEnd(state, index, logs);
-                    index++;
-                }
-                Map<String, Double> epochLogs = new LinkedHashMap<>();
-                epochLogs.put("loss", lossSum / seen);
-                out.results(epochLogs);
+                Map<String, Double> epochLogs = trainEpoch(loader, epoch);
                 if (validation != null) {
                     for (Map.Entry<String, Double> v : evaluate(model, validation, fit.batchSize()).entrySet()) epochLogs.put("val_" + v.getKey(), v.getValue());
                 }
@@ -101,8 +88,59 @@ public final class Trainer {
         return history;
     }
 
+    /** One pass over the data (or up to the batch after which a callback asked to stop); returns the epoch's loss and metrics. */
+    private Map<String, Double> trainEpoch(Loader loader, int epoch) {
+        out.reset();
+        logs.start(System.nanoTime());
+        double lossSum = 0;
+        long seen = 0;
+        loader.startEpoch(epoch);
+        Batch b;
+        for (int index = 0; (b = loader.next()) != null; index++) {
+            Feeds.Slots f = trainStep(b, epoch, index);
+            int rows = b.size();
+            float loss = f.executable.outputScalar(0);
+            lossSum += (double) loss * rows;
+            seen += rows;
+            logs.setBatchLoss(loss);
+            logs.set(lossSum / seen, seen, -1, 0);
+            out.update(f.executable, b, yCol, rows, logs, lossSum / seen, seen);
+            for (Callback c : callbacks) c.onBatchEnd(state, index, logs);
+            if (state.stopRequested()) break;
+        }
+        Map<String, Double> epochLogs = new LinkedHashMap<>();
+        epochLogs.put("loss", lossSum / seen);
+        out.results(epochLogs);
+        return epochLogs;
+    }
+
+    /** One optimizer step on batch {@code b}: feed it, the learning rate and the step counter, run the program, check the loss. */
+    private Feeds.Slots trainStep(Batch b, int epoch, int index) {
+        int rows = b.size();
+        Feeds.Slots f = full;
+        if (rows != batchSize) {
+            if (partial == null || partial.batch() != rows) partial = new Feeds.Slots(model, model.trainingProgram(rows), true);
+            f = partial;
+        }
+        Executable e = f.executable;
+        feed(train, f, b, xCol, yCol, rows);
+        double rate = fit.schedule() == null ? state.learningRate() : fit.schedule().at(model.iterations(), state.learningRate());
+        lr[0] = (float) rate;
+        e.setInput(f.lr, lr);
+        model.setIterations(model.iterations() + 1);
+        step[0] = model.iterations(); // exact up to 2^24 steps
+        e.setInput(f.step, step);
+        e.run();
+        float loss = e.outputScalar(0);
+        if (!Float.isFinite(loss)) {
+            throw new ArithmeticException("the loss became " + loss + " in epoch " + (epoch + 1) + ", batch " + (index + 1)
+                    + " (learning rate " + rate + "); lower the learning rate, check the data for extreme values, or run with model.checkNumerics(true) to find the op");
+        }
+        return f;
+    }
+
     /** Loss and metrics of the model on {@code data}, in inference mode. */
-    public static Map<String, Double> evaluate(Model model, Dataset data, int batchSize) {
+    public static Map<String, Double> evaluate(Trainable model, Dataset data, int batchSize) {
         int[] xCol = Feeds.inputColumns(model, data, "evaluation data"), yCol = Feeds.targetColumns(model, data, "evaluation data");
         int bs = Math.min(batchSize, data.size());
         Outputs out = new Outputs(model, bs);
@@ -117,7 +155,7 @@ public final class Trainer {
                 int rows = b.size();
                 // only the last batch can be short
                 Feeds.Slots f = rows == bs ? full : new Feeds.Slots(model, model.evaluationProgram(rows), false);
-                feed(model, data, f, b, xCol, yCol, rows);
+                feed(data, f, b, xCol, yCol, rows);
                 f.executable.run();
                 lossSum += (double) f.executable.outputScalar(0) * rows;
                 seen += rows;
@@ -131,7 +169,7 @@ public final class Trainer {
     }
 
     /** Copies the batch's arrays into the program's inputs, by name: model input i from dataset input xCol[i], output k's targets from target yCol[k]. */
-    private static void feed(Model model, Dataset data, Feeds.Slots f, Batch b, int[] xCol, int[] yCol, int rows) {
+    private static void feed(Dataset data, Feeds.Slots f, Batch b, int[] xCol, int[] yCol, int rows) {
         Executable e = f.executable;
         for (int i = 0; i < xCol.length; i++) e.setInput(f.x[i], b.features(xCol[i]), 0, rows * data.featuresPerExample(xCol[i]));
         for (int k = 0; k < yCol.length; k++) e.setInput(f.y[k], b.labels(yCol[k]), 0, rows * data.labelsPerExample(yCol[k]));
@@ -150,8 +188,8 @@ public final class Trainer {
         private final double[] lossSums;   // per output, several outputs only
         private long seen;
 
-        Outputs(Model model, int batch) {
-            this.count = model.outputs().size();
+        Outputs(Trainable model, int batch) {
+            this.count = model.outputNames().size();
             this.pred = new float[count][];
             this.predPer = new int[count];
             this.labelPer = new int[count];

@@ -1,16 +1,14 @@
 package dev.kiln.train;
 
-import dev.kiln.nn.Model;
-
 /** What callbacks see and may change during {@code fit}: the model, progress, the learning rate, the stop flag. */
 public final class TrainingState {
-    private final Model model;
+    private final Trainable model;
     private final History history;
     private final int epochs, batchesPerEpoch, examples;
     private double learningRate;
     private boolean stop;
 
-    TrainingState(Model model, History history, int epochs, int batchesPerEpoch, int examples, double learningRate) {
+    TrainingState(Trainable model, History history, int epochs, int batchesPerEpoch, int examples, double learningRate) {
         this.model = model;
         this.history = history;
         this.epochs = epochs;
@@ -19,7 +17,7 @@ public final class TrainingState {
         this.learningRate = learningRate;
     }
 
-    public Model model() { return model; }
+    public Trainable model() { return model; }
     public History history() { return history; }
     public int epochs() { return epochs; }
     public int batchesPerEpoch() { return batchesPerEpoch; }
@@ -29,7 +27,11 @@ public final class TrainingState {
         if (!(lr > 0) || Double.isInfinite(lr)) throw new IllegalArgumentException("learning rate must be a positive number, got " + lr);
         learningRate = lr;
     }
-    /** Ends training after the current epoch. */
+    /**
+     * Ends training (Keras's {@code model.stop_training = True}): called from {@code onBatchEnd}, after that
+     * batch (the epoch's logs then cover the batches run, and validation and {@code onEpochEnd} still run);
+     * called from {@code onEpochEnd}, as {@link EarlyStopping} does, after that epoch.
+     */
     public void stopTraining() { stop = true; }
     public boolean stopRequested() { return stop; }
 }

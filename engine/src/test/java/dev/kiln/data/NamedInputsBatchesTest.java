@@ -1,7 +1,7 @@
 package dev.kiln.data;
 
+import dev.kiln.eager.Tensor;
 import dev.kiln.tensor.Shape;
-import dev.kiln.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 
 import java.util.Map;

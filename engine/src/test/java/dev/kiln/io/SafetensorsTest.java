@@ -20,7 +20,7 @@ import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-class SafetensorsTest {
+public class SafetensorsTest {
     @TempDir Path dir;
 
     /** A file as the format defines it: u64 LE header length, header, data. */
@@ -216,7 +216,8 @@ class SafetensorsTest {
     }
 
     /** A safetensors file of F32 tensors as a writer without Kiln's checksum makes it. */
-    static byte[] unchecked(Map<String, FloatTensor> tensors, Map<String, String> metadata) {
+    /** The bytes of a safetensors file without the checksum entry (a file as Kiln wrote it before checksums); ModelFileTest uses it too. */
+    public static byte[] unchecked(Map<String, FloatTensor> tensors, Map<String, String> metadata) {
         Map<String, Object> header = new LinkedHashMap<>();
         if (!metadata.isEmpty()) header.put("__metadata__", new LinkedHashMap<String, Object>(metadata));
         ByteBuffer data = ByteBuffer.allocate(tensors.values().stream().mapToInt(t -> 4 * t.data().length).sum()).order(ByteOrder.LITTLE_ENDIAN);

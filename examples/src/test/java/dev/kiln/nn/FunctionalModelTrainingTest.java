@@ -2,12 +2,12 @@ package dev.kiln.nn;
 
 import dev.kiln.cpu.CpuBackend;
 import dev.kiln.data.Dataset;
+import dev.kiln.eager.Tensor;
 import dev.kiln.loss.Loss;
 import dev.kiln.metric.Metric;
 import dev.kiln.optim.Sgd;
 import dev.kiln.tensor.Shape;
 import dev.kiln.tensor.ShapeException;
-import dev.kiln.tensor.Tensor;
 import dev.kiln.train.Fit;
 import dev.kiln.train.History;
 import org.junit.jupiter.api.Test;

@@ -118,7 +118,7 @@ public final class VGG16 {
         }
     }
 
-    private static Layer named(AbstractLayer l, String name) { return l.named(name); }
+    private static Layer named(AbstractLayer<?> l, String name) { return l.named(name); }
 
     /** Keras's layer names, in order: block1_conv1 … block5_pool, then with the top flatten, fc1, fc2, predictions. */
     public static List<String> layerNames(boolean includeTop) {

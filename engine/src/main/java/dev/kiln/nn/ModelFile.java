@@ -1,10 +1,10 @@
-package dev.kiln.io;
+package dev.kiln.nn;
 
 import dev.kiln.graph.Variable;
+import dev.kiln.io.FloatTensor;
+import dev.kiln.io.Json;
+import dev.kiln.io.Safetensors;
 import dev.kiln.metric.Metric;
-import dev.kiln.nn.Architecture;
-import dev.kiln.nn.Layer;
-import dev.kiln.nn.Model;
 import dev.kiln.optim.Optimizer;
 import dev.kiln.tensor.Shape;
 
@@ -61,7 +61,7 @@ public final class ModelFile {
      * but whose checksum entry is gone (a flipped bit in its key, an edit by another tool) is rejected, not loaded
      * unverified. Files written before checksums existed have neither, and load as before.
      */
-    static final String CHECKSUM_FIELD = "checksum";
+    public static final String CHECKSUM_FIELD = "checksum";
 
     /** Test hook: sees (and may wrap) the tensors about to be written, e.g. to fail a write midway. Null in normal use. */
     static volatile UnaryOperator<Map<String, FloatTensor>> beforeWrite;
@@ -99,7 +99,7 @@ public final class ModelFile {
         }
         // slots waiting to be restored count too, so loading and saving again keeps the optimizer state
         List<Variable> slots = new ArrayList<>(model.optimizerState());
-        // the optimizer keeps slots in an identity map; sort so that equal models write equal files
+        // sorted by name, so that equal models write equal files whatever order the optimizer made its slots in
         slots.sort((a, b) -> a.name().compareTo(b.name()));
         for (Variable v : slots) {
             put(tensors, v, model);

@@ -1,11 +1,10 @@
-package dev.kiln.io;
+package dev.kiln.nn;
 
 import dev.kiln.cpu.CpuBackend;
 import dev.kiln.data.Dataset;
 import dev.kiln.graph.Variable;
 import dev.kiln.loss.Loss;
 import dev.kiln.metric.Metric;
-import dev.kiln.nn.*;
 import dev.kiln.optim.Adam;
 import dev.kiln.tensor.Shape;
 import dev.kiln.train.Callback;

@@ -1,4 +1,6 @@
-package dev.kiln.io;
+package dev.kiln.nn;
+
+import dev.kiln.io.FloatTensor;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -1,8 +1,11 @@
-package dev.kiln.io;
+package dev.kiln.nn;
 
 import dev.kiln.graph.Variable;
 import dev.kiln.loss.Loss;
-import dev.kiln.nn.*;
+import dev.kiln.io.FloatTensor;
+import dev.kiln.io.Json;
+import dev.kiln.io.Safetensors;
+import dev.kiln.io.SafetensorsTest;
 import dev.kiln.optim.Adam;
 import dev.kiln.optim.Sgd;
 import dev.kiln.tensor.Shape;

@@ -1,17 +1,13 @@
-package dev.kiln.tensor;
+package dev.kiln.eager;
 
 import dev.kiln.autodiff.Autodiff;
-import dev.kiln.backend.Backend;
-import dev.kiln.graph.Constant;
-import dev.kiln.graph.Full;
 import dev.kiln.graph.Graph;
 import dev.kiln.graph.Node;
 import dev.kiln.graph.Ops;
-import dev.kiln.graph.Param;
 import dev.kiln.graph.Variable;
+import dev.kiln.tensor.Shape;
 
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
@@ -20,7 +16,11 @@ import java.util.function.Function;
  * An eager f32 tensor: a value plus the graph node that made it. Each op runs at once through the
  * same op catalogue and backend kernels as compiled programs, one kernel per op (no fusion, no
  * arena). {@link #gradients} differentiates the recorded graph with the same {@link Autodiff}
- * and evaluates it eagerly; leaves hold the data, so nothing else is kept between steps.
+ * and evaluates it eagerly; leaves hold the data, so nothing else is kept between steps. Ops run on
+ * {@link Eager#backend()}: {@link dev.kiln.backend.Backend#auto()} unless chosen with {@link Eager#use}.
+ *
+ * <p>This package sits above the graph, autodiff and backend packages it uses; {@code dev.kiln.tensor}
+ * below them keeps only {@code Shape} and {@code DType}.
  *
  * <pre>{@code
  * Tensor a = Tensor.of(Shape.of(2, 2), 1, 2, 3, 4);
@@ -100,46 +100,5 @@ public final class Tensor {
         for (int i = 0; i < Math.min(data.length, 8); i++) { if (i > 0) sb.append(", "); sb.append(data[i]); }
         if (data.length > 8) sb.append(", …");
         return sb.append(']').toString();
-    }
-
-    /** Op-by-op evaluation of graphs whose leaves hold their data (eager mode). */
-    public static final class Eager {
-        private static volatile Backend backend;
-
-        private Eager() {}
-
-        /** The backend eager ops run on: {@link Backend#auto()}, chosen once. */
-        public static Backend backend() {
-            Backend b = backend;
-            if (b == null) {
-                synchronized (Eager.class) {
-                    if (backend == null) backend = Backend.auto();
-                    b = backend;
-                }
-            }
-            return b;
-        }
-
-        /** Runs every node of {@code g} once, in order, with one kernel each; effects are applied last. */
-        public static Map<Node, float[]> evaluate(Graph g) {
-            Map<Node, float[]> values = new HashMap<>();
-            for (Node n : g.schedule()) {
-                float[] v = switch (n.op()) {
-                    case Constant c -> c.data();
-                    case Param p -> p.variable().value();
-                    case Full f -> { float[] a = new float[f.shape().size()]; java.util.Arrays.fill(a, (float) f.value()); yield a; }
-                    default -> {
-                        if (n.inputs().isEmpty()) throw new IllegalArgumentException(n.describe() + " has no value in eager mode: feed inputs through a compiled program");
-                        float[][] in = new float[n.inputs().size()][];
-                        for (int i = 0; i < in.length; i++) in[i] = values.get(n.input(i));
-                        float[] out = n.op().isEffect() ? null : new float[n.shape().size()];
-                        backend().evaluate(n, in, out);
-                        yield out;
-                    }
-                };
-                values.put(n, v);
-            }
-            return values;
-        }
     }
 }

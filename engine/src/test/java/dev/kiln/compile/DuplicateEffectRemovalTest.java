@@ -13,8 +13,8 @@ import java.util.Random;
 import static dev.kiln.graph.Ops.*;
 import static org.junit.jupiter.api.Assertions.*;
 
-class DeadCodeEliminationTest {
-    private final Pass dce = new DeadCodeElimination();
+class DuplicateEffectRemovalTest {
+    private final Pass dedupe = new DuplicateEffectRemoval();
 
     @Test
     void repeatedUpdateIsListedOnceAndOutputsKeepTheirPositions() {
@@ -23,8 +23,8 @@ class DeadCodeEliminationTest {
         Node loss = sumAll(mul(param(w), x));
         Node step = sgdUpdate(param(w), x, param(w), scalar(0.1), new SgdUpdate(0, false, 0));
         Graph g = new Graph(List.of(loss, loss), List.of(step, step));
-        Graph h = dce.run(g);
-        Verifier.verify(dce.name(), g, h);
+        Graph h = dedupe.run(g);
+        Verifier.verify(dedupe.name(), g, h);
         assertEquals(List.of(step), h.effects());
         assertEquals(List.of(loss, loss), h.outputs(), "outputs are positional; duplicates stay");
     }
@@ -35,7 +35,7 @@ class DeadCodeEliminationTest {
         Node unused = exp(x);
         Node y = relu(x);
         Graph g = Graph.of(y);
-        assertFalse(dce.run(g).schedule().contains(unused));
-        assertSame(g, dce.run(g), "nothing to remove: the pass returns its argument");
+        assertFalse(dedupe.run(g).schedule().contains(unused));
+        assertSame(g, dedupe.run(g), "nothing to remove: the pass returns its argument");
     }
 }

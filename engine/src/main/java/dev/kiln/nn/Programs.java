@@ -1,0 +1,167 @@
+package dev.kiln.nn;
+
+import dev.kiln.autodiff.Autodiff;
+import dev.kiln.backend.Backend;
+import dev.kiln.backend.Executable;
+import dev.kiln.compile.Compiler;
+import dev.kiln.graph.Graph;
+import dev.kiln.graph.Node;
+import dev.kiln.graph.Ops;
+import dev.kiln.graph.Scope;
+import dev.kiln.graph.Variable;
+import dev.kiln.loss.Loss;
+import dev.kiln.optim.Optimizer;
+import dev.kiln.optim.SavedSlots;
+import dev.kiln.tensor.Shape;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import static dev.kiln.nn.Topology.batched;
+
+/**
+ * A model's compiled programs, one per (mode, batch size), traced and compiled on first use and kept:
+ * the training step (forward, loss, gradients, optimizer updates), the evaluation step and the inference
+ * step. Whatever changes a program — compile settings, trainable flags, backend, numerics checks —
+ * clears the cache.
+ */
+final class Programs {
+    private final Topology topology;
+    private final ModelWeights weights;
+    private final SavedSlots savedSlots;
+    private final Map<String, Executable> cache = new HashMap<>();
+    private Backend backend;
+    private boolean checkNumerics;
+    private Optimizer optimizer;
+    private List<Loss> losses; // one per output, in output order
+
+    Programs(Topology topology, ModelWeights weights, SavedSlots savedSlots) {
+        this.topology = topology;
+        this.weights = weights;
+        this.savedSlots = savedSlots;
+    }
+
+    void training(Optimizer optimizer, List<Loss> losses) {
+        this.optimizer = optimizer;
+        this.losses = losses;
+        cache.clear();
+    }
+
+    void clear() { cache.clear(); }
+
+    Backend backend() {
+        if (backend == null) backend = Backend.auto();
+        return backend;
+    }
+
+    void backend(Backend b) { backend = b; cache.clear(); }
+    void checkNumerics(boolean on) { checkNumerics = on; cache.clear(); }
+
+    Shape targetShape(int k) { return losses.get(k).targetShape(topology.outputs().get(k).shape()); }
+
+    Executable training(int batch) {
+        return cache.computeIfAbsent("train/" + batch, k -> {
+            Model.Traced t = trainingGraph(batch);
+            return compile(t.graph(), t.inputs());
+        });
+    }
+
+    Model.Traced trainingGraph(int batch) {
+        if (optimizer == null) throw new IllegalStateException("model '" + topology.name() + "' was compiled without an optimizer");
+        weights.build();
+        List<Node> xs = trainingInputNodes(batch);
+        List<Node> ys = targetNodes(batch);
+        Node lr = Ops.input("lr", Shape.SCALAR), step = Ops.input("step", Shape.SCALAR);
+        CallContext ctx = new CallContext(true, step);
+        List<Node> outs = lossAndPredictions(topology.trace(xs, ctx), ys);
+        List<Variable> params = new ArrayList<>();
+        List<Node> paramNodes = new ArrayList<>();
+        for (Map.Entry<Variable, Node> e : ctx.params().entrySet()) {
+            if (e.getKey().trainable()) { params.add(e.getKey()); paramNodes.add(e.getValue()); }
+        }
+        List<Node> effects = new ArrayList<>(ctx.updates());
+        if (!params.isEmpty()) {
+            List<Node> grads = Autodiff.gradients(outs.get(0), paramNodes);
+            try (Scope s = Scope.enter("optimizer")) { effects.addAll(optimizer.updates(params, grads, lr, step)); }
+        }
+        savedSlots.applyTo(optimizer, topology.name());
+        List<Node> ins = new ArrayList<>(xs);
+        ins.addAll(ys); ins.add(lr); ins.add(step);
+        return new Model.Traced(new Graph(outs, effects), ins);
+    }
+
+    Executable evaluation(int batch) {
+        return cache.computeIfAbsent("eval/" + batch, k -> {
+            weights.build();
+            List<Node> xs = trainingInputNodes(batch);
+            List<Node> ys = targetNodes(batch);
+            List<Node> outs = lossAndPredictions(topology.trace(xs, new CallContext(false, null)), ys);
+            List<Node> ins = new ArrayList<>(xs);
+            ins.addAll(ys);
+            return compile(new Graph(outs, List.of()), ins);
+        });
+    }
+
+    Executable prediction(int batch) {
+        return cache.computeIfAbsent("predict/" + batch, k -> {
+            weights.build();
+            List<Node> xs = inputNodes(batch);
+            return compile(new Graph(topology.trace(xs, new CallContext(false, null)), List.of()), xs);
+        });
+    }
+
+    /** [total loss, prediction per output..., and with several outputs the loss per output...]: the outputs of training and evaluation programs. */
+    private List<Node> lossAndPredictions(List<Node> preds, List<Node> ys) {
+        List<Node> perOutput = new ArrayList<>();
+        try (Scope s = Scope.enter("loss")) {
+            for (int k = 0; k < preds.size(); k++) perOutput.add(losses.get(k).compute(preds.get(k), ys.get(k)));
+            Node total = perOutput.get(0);
+            for (int k = 1; k < perOutput.size(); k++) total = Ops.add(total, perOutput.get(k));
+            List<Node> outs = new ArrayList<>();
+            outs.add(total);
+            outs.addAll(preds);
+            if (preds.size() > 1) outs.addAll(perOutput);
+            return outs;
+        }
+    }
+
+    private List<Node> targetNodes(int batch) {
+        List<Node> ys = new ArrayList<>();
+        for (int k = 0; k < topology.outputs().size(); k++) ys.add(Ops.input(topology.programTargetName(k), batched(batch, targetShape(k))));
+        return ys;
+    }
+
+    /** The input nodes of a training or evaluation program, whose other feeds (targets, lr, step) must not take a model input's name. */
+    private List<Node> trainingInputNodes(int batch) {
+        for (int i = 0; i < topology.inputs().size(); i++) {
+            String n = topology.programInputName(i);
+            if (n.equals("y") || n.startsWith("y/") || n.equals("lr") || n.equals("step")) {
+                throw new IllegalArgumentException("model '" + topology.name() + "' has an input named '" + n + "', which training programs use for "
+                        + (n.startsWith("y") ? "targets" : n.equals("lr") ? "the learning rate" : "the step counter") + "; rename it with Input.named(...)");
+            }
+        }
+        return inputNodes(batch);
+    }
+
+    private List<Node> inputNodes(int batch) {
+        Set<String> names = new HashSet<>();
+        for (Symbol s : topology.inputs()) {
+            if (!names.add(s.inputName())) {
+                throw new IllegalArgumentException("model '" + topology.name() + "' has two inputs named '" + s.inputName()
+                        + "'; name each with Input.named(name, shape...): programs and datasets feed inputs by name");
+            }
+        }
+        List<Node> xs = new ArrayList<>();
+        for (int i = 0; i < topology.inputs().size(); i++) xs.add(Ops.input(topology.programInputName(i), batched(batch, topology.inputs().get(i).shape())));
+        return xs;
+    }
+
+    private Executable compile(Graph g, List<Node> ins) {
+        var opts = Compiler.Options.defaults().withInputs(ins).withCheckNumerics(checkNumerics);
+        return backend().compile(Compiler.compile(g, opts));
+    }
+}

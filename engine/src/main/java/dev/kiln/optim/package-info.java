@@ -1,0 +1,27 @@
+/**
+ * Optimizers: each turns gradients into in-place update effects in the step graph.
+ *
+ * <h2>One skeleton</h2>
+ * {@link dev.kiln.optim.AbstractOptimizer} holds what every optimizer shares — the learning-rate check,
+ * gradient clipping and its withers ({@code clipNorm}, {@code clipValue}), the slot table and the loop over
+ * parameters. An optimizer writes its hyper-parameter withers and one method, {@code update}: one
+ * parameter's step as effects, its state read through {@code slot(param, "suffix")}.
+ *
+ * <h2>Fused op or composed of ops: the rule</h2>
+ * An update is <b>composed of existing ops</b> (elementwise ops and {@code assign}, as
+ * {@link dev.kiln.optim.RMSprop} and {@link dev.kiln.optim.GradientClipping} are) unless all three hold:
+ * <ol>
+ *   <li>it runs in a benchmarked model's step (M1–M4 train with Adam);</li>
+ *   <li>the composed form measurably costs more there — it reads and writes the parameter, the gradient and
+ *       each slot once per op instead of once for the whole update (Adam composed is about a dozen passes
+ *       over every weight, fused one), and elementwise fusion cannot join it because it writes several
+ *       variables;</li>
+ *   <li>someone owns the extra places a fused op lives: the op record in {@code dev.kiln.graph} with its
+ *       double-precision meaning ({@code AdamUpdate.apply}), the CPU kernel and its scalar twin, and the CUDA
+ *       kernel — each tested against that meaning.</li>
+ * </ol>
+ * Today {@code AdamUpdate} and {@code SgdUpdate} are fused; RMSprop and clipping are composed, and a new
+ * optimizer starts composed: it then runs on every backend with no kernel to write, and is fused later only
+ * when a measurement asks for it.
+ */
+package dev.kiln.optim;
