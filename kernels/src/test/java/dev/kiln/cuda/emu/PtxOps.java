@@ -242,6 +242,10 @@ final class PtxOps {
             return x -> x.r[d] = st.extend(x.r[s]) & dt.mask();
         }
         if (dt.isFloat() && st.isFloat()) {
+            if (dt == st && rnd == null && sat) {   // cvt.sat.f32.f32: clamp to [0, 1]
+                boolean single = dt == PtxType.F32;
+                return x -> x.r[d] = single ? f32(fin(ftzIn(f(x.r[s]), ftz), ftz, true)) : f64(sat(d(x.r[s])));
+            }
             if (dt == st) {   // round to an integral value
                 if (rnd == null || rnd.length() != 3) throw new UnsupportedOperationException(m.opcode + ": float-to-same-float needs .rni/.rzi/.rmi/.rpi");
                 boolean single = dt == PtxType.F32;
@@ -386,6 +390,10 @@ final class PtxOps {
         PtxType t = m.type();
         m.done();
         if (op.equals("testp")) throw new UnsupportedOperationException("testp");
+        if (rnd != null && (rnd.equals("rz") || rnd.equals("rm") || rnd.equals("rp")) && t == PtxType.F32 && op.equals("fma")) {
+            int d = k.regSlot(ops.get(0)), a = k.srcSlot(ops.get(1), t), b = k.srcSlot(ops.get(2), t), c = k.srcSlot(ops.get(3), t);
+            return x -> x.r[d] = f32(fin(fmaDirected(ftzIn(f(x.r[a]), ftz), ftzIn(f(x.r[b]), ftz), ftzIn(f(x.r[c]), ftz), rnd), ftz, sat));
+        }
         if (rnd != null && (rnd.equals("rz") || rnd.equals("rm") || rnd.equals("rp"))) {
             throw new UnsupportedOperationException("directed rounding ." + rnd + " of " + m.opcode);
         }
@@ -406,6 +414,28 @@ final class PtxOps {
             case S16 -> PtxType.S32; case U16 -> PtxType.U32; case S32 -> PtxType.S64; case U32 -> PtxType.U64;
             default -> throw new UnsupportedOperationException(".wide of " + t);
         };
+    }
+
+    /**
+     * fma.rz/.rm/.rp.f32 (libdevice's logf and expf use them): the exact a·b + c in BigDecimal,
+     * rounded once in the named direction.
+     */
+    static float fmaDirected(float a, float b, float c, String rnd) {
+        float nearest = Math.fma(a, b, c);
+        if (!Float.isFinite(a) || !Float.isFinite(b) || !Float.isFinite(c) || !Float.isFinite(nearest) && !rnd.equals("rz")) return nearest;
+        java.math.BigDecimal exact = new java.math.BigDecimal(a).multiply(new java.math.BigDecimal(b)).add(new java.math.BigDecimal(c));
+        if (exact.signum() == 0) {
+            boolean bothPlusZero = Float.floatToRawIntBits(a * b) == 0 && Float.floatToRawIntBits(c) == 0;
+            boolean bothMinusZero = (a * b == 0 && Float.floatToRawIntBits(a * b) != 0) && Float.floatToRawIntBits(c) == Integer.MIN_VALUE;
+            if (bothMinusZero) return -0f;
+            return rnd.equals("rm") && !bothPlusZero ? -0f : 0f;
+        }
+        float r = Float.isFinite(nearest) ? nearest : Math.copySign(Float.MAX_VALUE, nearest);
+        int cmp = new java.math.BigDecimal(r).compareTo(exact);
+        boolean towardZero = rnd.equals("rz");
+        if (rnd.equals("rm") || towardZero && exact.signum() > 0) { if (cmp > 0) r = Math.nextDown(r); }
+        else if (cmp < 0) r = Math.nextUp(r);
+        return r;
     }
 
     static float f(long v) { return Float.intBitsToFloat((int) v); }
