@@ -43,6 +43,13 @@ public record KernelSource(String resource, List<String> entryPoints) {
         return out.toString();
     }
 
+    /** The PTX the build made with nvcc (dev/kiln/cuda/ptx/NAME.ptx in the jar), or empty when the build had no nvcc. */
+    public java.util.Optional<String> prebuiltPtx() {
+        String name = "ptx/" + resource.substring(0, resource.length() - ".cu".length()) + ".ptx";
+        if (KernelSource.class.getResource(name) == null) return java.util.Optional.empty();
+        return java.util.Optional.of(read(name));
+    }
+
     private static String read(String resource) {
         try (InputStream in = KernelSource.class.getResourceAsStream(resource)) {
             if (in == null) throw new IllegalStateException("kernel source " + resource + " is missing beside "
