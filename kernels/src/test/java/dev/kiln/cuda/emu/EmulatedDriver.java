@@ -26,6 +26,10 @@ public final class EmulatedDriver implements CudaDriver, AutoCloseable {
     private long nextHandle = 1;
     private boolean initialised;
     private long launches;
+    private long memoryLimit = Long.MAX_VALUE;
+
+    /** Makes cuMemAlloc fail with CUDA_ERROR_OUT_OF_MEMORY beyond {@code bytes} live (for allocator tests). */
+    public EmulatedDriver withMemoryLimit(long bytes) { memoryLimit = bytes; return this; }
 
     /** How many kernels this driver has launched. */
     public long launches() { return launches; }
@@ -90,6 +94,9 @@ public final class EmulatedDriver implements CudaDriver, AutoCloseable {
     }
 
     @Override public long memAlloc(long bytes) {
+        if (memory.liveBytes() + bytes > memoryLimit) {
+            throw error("cuMemAlloc", 2, "CUDA_ERROR_OUT_OF_MEMORY", "out of memory (" + memory.liveBytes() + " of " + memoryLimit + " bytes in use)");
+        }
         try {
             return memory.alloc(bytes);
         } catch (IllegalArgumentException e) {
