@@ -1,7 +1,8 @@
 package dev.kiln.cuda;
 
 import dev.kiln.cuda.emu.EmulatedDevice;
-import dev.kiln.cuda.emu.EmulatedDriver;
+import dev.kiln.cuda.emu.TestDevice;
+import dev.kiln.cuda.ffi.CudaDriver;
 import dev.kiln.cuda.emu.Nvcc;
 import dev.kiln.cuda.ffi.KernelArgs;
 import org.junit.jupiter.api.AfterEach;
@@ -14,29 +15,27 @@ import static dev.kiln.cuda.emu.EmulatedDevice.floats;
 import static dev.kiln.cuda.emu.EmulatedDevice.launch;
 import static dev.kiln.cuda.emu.EmulatedDevice.upload;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * elementwise.cu's kernels, compiled by nvcc and run on the emulated device, against CPU
  * references at odd sizes, several launch shapes (grid-stride loops must cover any n) and special values.
  */
-class ElementwiseKernelsEmulatedTest {
+class ElementwiseKernelsTest {
     static final int[] SIZES = {1, 13, 257, 1000};
     static final int[][] LAUNCHES = {{1, 32}, {3, 64}, {8, 128}};
     static final float[] SPECIAL = {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, -0f, 0f, Float.MIN_VALUE, -Float.MAX_VALUE};
 
-    private EmulatedDriver cuda;
+    private CudaDriver cuda;
     private long module;
 
     @BeforeEach void load() {
         assumeTrue(Nvcc.find().isPresent(), Nvcc.ABSENT);
-        cuda = new EmulatedDriver();
-        cuda.init();
+        cuda = TestDevice.open();
         module = cuda.moduleLoadData(Nvcc.ptx("elementwise", KernelSource.ELEMENTWISE.text()));
     }
 
-    @AfterEach void close() { if (cuda != null) cuda.close(); }
+    @AfterEach void close() { TestDevice.close(cuda); }
 
     static float[] randomWithSpecials(int n, long seed) {
         Random r = new Random(seed);
@@ -122,6 +121,5 @@ class ElementwiseKernelsEmulatedTest {
             }
             EmulatedDevice.CASES.incrementAndGet();
         }
-        assertTrue(cuda.launches() >= 16, "one launch per case");
     }
 }

@@ -1,7 +1,8 @@
 package dev.kiln.cuda;
 
 import dev.kiln.cuda.emu.EmulatedDevice;
-import dev.kiln.cuda.emu.EmulatedDriver;
+import dev.kiln.cuda.emu.TestDevice;
+import dev.kiln.cuda.ffi.CudaDriver;
 import dev.kiln.cuda.emu.Nvcc;
 import dev.kiln.cuda.ffi.KernelArgs;
 import dev.kiln.graph.Philox;
@@ -19,21 +20,20 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The training kernels (broadcast.cu, reduce.cu, softmax.cu, dropout.cu, optimizers.cu,
- * batchnorm.cu) compiled by nvcc and run on the emulated device against CPU references at odd
+ * batchnorm.cu) compiled by nvcc and run on the test device (the emulated one here, a GPU where present) against CPU references at odd
  * sizes, broadcast shapes and special values. Tolerances: exact where the kernel's order of float
  * operations is reproduced in Java; otherwise against a double reference, within a few float ulps
  * of the magnitudes involved (expf/logf are libdevice's, within 2 ulp).
  */
-class TrainingKernelsEmulatedTest {
-    private EmulatedDriver cuda;
+class TrainingKernelsTest {
+    private CudaDriver cuda;
 
     @BeforeEach void start() {
         assumeTrue(Nvcc.find().isPresent(), Nvcc.ABSENT);
-        cuda = new EmulatedDriver();
-        cuda.init();
+        cuda = TestDevice.open();
     }
 
-    @AfterEach void close() { if (cuda != null) cuda.close(); }
+    @AfterEach void close() { TestDevice.close(cuda); }
 
     private long function(KernelSource source, String name) {
         return cuda.moduleGetFunction(cuda.moduleLoadData(Nvcc.ptx(source.resource(), source.text())), name);
