@@ -12,7 +12,7 @@ import java.util.Map;
  * to a size class, freed blocks stay cached and are handed out again without a driver call.
  * Reuse is stream-ordered: a block freed on stream S is reused at once only by work on S (the
  * stream runs in order, so the old user is done before the new one starts); other streams get it
- * after {@link #synchronized_()} has waited for all streams. Each {@link Block} is AutoCloseable;
+ * after {@link #synchronizeStreams()} has waited for all streams. Each {@link Block} is AutoCloseable;
  * one that becomes unreachable unclosed is logged as a leak by a Cleaner and returned to the pool.
  *
  * <pre>{@code
@@ -98,11 +98,8 @@ public final class DeviceAllocator implements AutoCloseable {
         release(address, size, stream);
     }
 
-    /**
-     * Waits for every stream (cuCtxSynchronize), after which cached blocks are free for any stream.
-     * (Named with a trailing underscore: {@code synchronized} is a keyword.)
-     */
-    public synchronized void synchronized_() {
+    /** Waits for every stream (cuCtxSynchronize), after which cached blocks are free for any stream. */
+    public synchronized void synchronizeStreams() {
         driver.contextSynchronize();
         Map<FreeList, ArrayDeque<Long>> anyStream = new HashMap<>();
         for (Map.Entry<FreeList, ArrayDeque<Long>> e : free.entrySet()) {

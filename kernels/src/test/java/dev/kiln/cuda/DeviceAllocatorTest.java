@@ -50,7 +50,7 @@ class DeviceAllocatorTest {
             long first;
             try (DeviceAllocator.Block b = pool.allocate(4096, 1)) { first = b.address(); }
             try (DeviceAllocator.Block b = pool.allocate(4096, 2)) { assertNotEquals(first, b.address(), "stream 1 may still be using it"); }
-            pool.synchronized_();
+            pool.synchronizeStreams();
             try (DeviceAllocator.Block b = pool.allocate(4096, 3)) {
                 assertEquals(1, pool.stats().cacheHits(), "after synchronisation any stream reuses a cached block");
             }
