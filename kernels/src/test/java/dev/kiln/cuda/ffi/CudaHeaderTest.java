@@ -17,28 +17,33 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 /**
  * The driver table against this machine's cuda.h: each prototype becomes a function-pointer
  * declaration initialised with the real function, so gcc rejects any parameter or return type that
- * differs from the header; the constants Kiln passes are static assertions. cuBLAS, cuBLASLt,
- * NVRTC and cuDNN headers are not installed here, so their tables are not checked.
+ * differs from the header; the constants Kiln passes are static assertions (cuda.h, library_types.h).
+ * cuBLAS, cuBLASLt, NVRTC and cuDNN headers are not installed here (nor shipped by Maven Central's
+ * org.bytedeco:cuda jars), so those tables are not checked.
  */
 class CudaHeaderTest {
     static final Path CUDA_INCLUDE = Path.of(System.getenv().getOrDefault("CUDA_HOME", "/usr/local/cuda"), "include");
     static final Path GCC = Path.of("/usr/bin/gcc");
 
     /** Constants the bindings and the emulated driver use, by their cuda.h names. */
-    static final Map<String, Integer> CONSTANTS = Map.of(
-            "CUDA_SUCCESS", 0,
-            "CUDA_ERROR_INVALID_VALUE", 1,
-            "CUDA_ERROR_NOT_INITIALIZED", 3,
-            "CUDA_ERROR_INVALID_PTX", 218,
-            "CUDA_ERROR_ILLEGAL_ADDRESS", 700,
-            "CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_BLOCK", 1,
-            "CU_DEVICE_ATTRIBUTE_WARP_SIZE", 10,
-            "CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT", 16,
-            "CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR", 75,
-            "CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR", 76);
+    static final Map<String, Integer> CONSTANTS = Map.ofEntries(
+            // library_types.h: the properties CudaBackend asks cublasGetProperty for, and fp32's data type
+            Map.entry("MAJOR_VERSION", 0), Map.entry("MINOR_VERSION", 1), Map.entry("PATCH_LEVEL", 2), Map.entry("CUDA_R_32F", 0),
+            Map.entry("CU_STREAM_CAPTURE_MODE_THREAD_LOCAL", NativeDriver.CAPTURE_MODE_THREAD_LOCAL),
+            Map.entry("CUDA_SUCCESS", 0),
+            Map.entry("CUDA_ERROR_INVALID_VALUE", 1),
+            Map.entry("CUDA_ERROR_OUT_OF_MEMORY", 2),
+            Map.entry("CUDA_ERROR_NOT_INITIALIZED", 3),
+            Map.entry("CUDA_ERROR_INVALID_PTX", 218),
+            Map.entry("CUDA_ERROR_ILLEGAL_ADDRESS", 700),
+            Map.entry("CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_BLOCK", 1),
+            Map.entry("CU_DEVICE_ATTRIBUTE_WARP_SIZE", 10),
+            Map.entry("CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT", 16),
+            Map.entry("CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR", 75),
+            Map.entry("CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR", 76));
 
     static String checkSource(CFunctions api, Map<String, Integer> constants) {
-        StringBuilder c = new StringBuilder("#include <cuda.h>\n");
+        StringBuilder c = new StringBuilder("#include <cuda.h>\n#include <library_types.h>\n");
         int i = 0;
         for (CFunctions.Prototype p : api.prototypes().values()) {
             c.append(p.returnType()).append(" (*const kiln_check_").append(i++).append(")(")
