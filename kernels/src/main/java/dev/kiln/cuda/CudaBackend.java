@@ -123,7 +123,7 @@ public final class CudaBackend implements Backend {
         }
     }
 
-    private static String probeLibrary(Requirement r, Arena arena) {
+    static String probeLibrary(Requirement r, Arena arena) {
         SharedLibrary.Search search = SharedLibrary.find(r.sonames(), arena);
         if (search.library().isPresent()) {
             SharedLibrary lib = search.library().get();
@@ -141,7 +141,7 @@ public final class CudaBackend implements Backend {
             return r.name() + ": " + String.join(", ", files) + " exists but does not load (check it with ldd: "
                     + "a dependency may be missing); " + r.fix();
         }
-        return r.name() + ": " + missing + " on the loader path or in the CUDA toolkit folders; " + r.fix();
+        return r.name() + ": " + missing + " on the loader path, in the CUDA toolkit folders or in pip nvidia-* wheels; " + r.fix();
     }
 
     @Override public Executable compile(Program program) {

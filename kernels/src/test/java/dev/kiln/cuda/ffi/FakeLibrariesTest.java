@@ -5,14 +5,11 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.io.InputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -31,14 +28,8 @@ class FakeLibrariesTest {
     private static SharedLibrary fake;
 
     @BeforeAll static void build() throws Exception {
-        Path gcc = Path.of("/usr/bin/gcc");
-        assumeTrue(Files.isExecutable(gcc), "gcc not found at /usr/bin/gcc: the stand-in libraries cannot be built");
-        Path dir = Files.createTempDirectory("kiln-fake-cuda");
-        Path c = dir.resolve("fake_cuda_libs.c"), so = dir.resolve("libfakecuda.so");
-        try (InputStream in = FakeLibrariesTest.class.getResourceAsStream("fake_cuda_libs.c")) { Files.write(c, in.readAllBytes()); }
-        Process p = new ProcessBuilder(gcc.toString(), "-shared", "-fPIC", "-O1", c.toString(), "-o", so.toString()).redirectErrorStream(true).start();
-        String log = new String(p.getInputStream().readAllBytes());
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0, "gcc failed on fake_cuda_libs.c:\n" + log);
+        Path so = FakeCudaLibraries.build().orElse(null);
+        assumeTrue(so != null, "gcc not found at " + FakeCudaLibraries.GCC + ": the stand-in libraries cannot be built");
         arena = Arena.ofShared();
         fake = new SharedLibrary("libfakecuda.so", so.toString(), SymbolLookup.libraryLookup(so, arena));
     }

@@ -50,3 +50,8 @@ int cublasSgemm_v2(void* h, int ta, int tb, int m, int n, int k, const float* al
     }
     return 0;
 }
+
+/* Version queries, as CudaBackend's doctor lines read them: cuBLAS 13.0.2, cuBLASLt 130002, cuDNN 9.10.1. */
+int cublasGetProperty(int type, int* value) { *value = type == 0 ? 13 : type == 1 ? 0 : type == 2 ? 2 : -1; return type <= 2 ? 0 : 7; }
+size_t cublasLtGetVersion(void) { return 130002; }
+size_t cudnnGetVersion(void) { return 91001; }
