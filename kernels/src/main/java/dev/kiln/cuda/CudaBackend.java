@@ -4,15 +4,21 @@ import dev.kiln.backend.Availability;
 import dev.kiln.backend.Backend;
 import dev.kiln.backend.Executable;
 import dev.kiln.compile.Program;
-import dev.kiln.cuda.ffi.Driver;
+import dev.kiln.cuda.ffi.CFunctions;
+import dev.kiln.cuda.ffi.CudaApis;
+import dev.kiln.cuda.ffi.NativeDriver;
 import dev.kiln.cuda.ffi.SharedLibrary;
 import dev.kiln.graph.Node;
 
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Function;
+
+import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 /**
  * The CUDA backend. For now it registers itself and probes the machine — driver, devices,
@@ -23,16 +29,44 @@ public final class CudaBackend implements Backend {
     static final String NOT_IMPLEMENTED =
             "the CUDA backend's kernels are not implemented yet (CUDA backend issue); use the CPU backend";
 
-    /** A library the backend needs, the sonames it can use (newest first) and how to get it. */
-    record Requirement(String name, List<String> sonames, String fix) {}
+    /** A library the backend needs, the sonames it can use (newest first), its API table, how to read its version, and how to get it. */
+    record Requirement(String name, List<String> sonames, CFunctions api, Function<CFunctions.Bound, String> version, String fix) {}
 
     static final List<Requirement> LIBRARIES = List.of(
-            new Requirement("cuBLAS", List.of("libcublas.so.13", "libcublas.so.12"),
-                    "install cuBLAS (apt-get install libcublas-13-0, or the CUDA toolkit) or add its folder to LD_LIBRARY_PATH"),
-            new Requirement("cuDNN", List.of("libcudnn.so.9"),
-                    "install cuDNN 9 (apt-get install libcudnn9-cuda-13, or NVIDIA's cuDNN archive) or add its folder to LD_LIBRARY_PATH"),
-            new Requirement("NVRTC", List.of("libnvrtc.so.13", "libnvrtc.so.12"),
-                    "install NVRTC (apt-get install cuda-nvrtc-13-0, or the CUDA toolkit) or add its folder to LD_LIBRARY_PATH"));
+            new Requirement("cuBLAS", CudaApis.CUBLAS_SONAMES, CudaApis.CUBLAS, CudaBackend::cublasVersion,
+                    "install cuBLAS (apt-get install libcublas-13-0, pip install nvidia-cublas-cu12, or the CUDA toolkit) or add its folder to LD_LIBRARY_PATH"),
+            new Requirement("cuBLASLt", CudaApis.CUBLASLT_SONAMES, CudaApis.CUBLASLT, lt -> packed((long) lt.invoke("cublasLtGetVersion"), 10000),
+                    "cuBLASLt ships with cuBLAS: install cuBLAS (apt-get install libcublas-13-0 or pip install nvidia-cublas-cu12)"),
+            new Requirement("cuDNN", CudaApis.CUDNN_SONAMES, CudaApis.CUDNN, dnn -> packed((long) dnn.invoke("cudnnGetVersion"), 10000),
+                    "install cuDNN 9 (apt-get install libcudnn9-cuda-13, pip install nvidia-cudnn-cu12, or NVIDIA's cuDNN archive) or add its folder to LD_LIBRARY_PATH"),
+            new Requirement("NVRTC", CudaApis.NVRTC_SONAMES, CudaApis.NVRTC, CudaBackend::nvrtcVersion,
+                    "install NVRTC (apt-get install cuda-nvrtc-13-0, pip install nvidia-cuda-nvrtc-cu12, or the CUDA toolkit) or add its folder to LD_LIBRARY_PATH"));
+
+    private static String cublasVersion(CFunctions.Bound cublas) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(JAVA_INT);
+            StringBuilder v = new StringBuilder();
+            for (int property = 0; property < 3; property++) {   // MAJOR_VERSION, MINOR_VERSION, PATCH_LEVEL
+                int status = cublas.status("cublasGetProperty", property, out);
+                if (status != 0) return "version unknown (cublasGetProperty returned " + status + ")";
+                v.append(property == 0 ? "" : ".").append(out.get(JAVA_INT, 0));
+            }
+            return v.toString();
+        }
+    }
+
+    private static String nvrtcVersion(CFunctions.Bound nvrtc) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment major = arena.allocate(JAVA_INT), minor = arena.allocate(JAVA_INT);
+            int status = nvrtc.status("nvrtcVersion", major, minor);
+            return status != 0 ? "version unknown (nvrtcVersion returned " + status + ")" : major.get(JAVA_INT, 0) + "." + minor.get(JAVA_INT, 0);
+        }
+    }
+
+    /** 90100 -> "9.1.0" for libraries that pack major·10000 + minor·100 + patch. */
+    static String packed(long v, int majorScale) {
+        return v / majorScale + "." + v % majorScale / 100 + "." + v % 100;
+    }
 
     @Override public String name() { return "cuda"; }
 
@@ -53,7 +87,7 @@ public final class CudaBackend implements Backend {
 
     /** Adds the driver's check lines; returns what stops a GPU run, if the driver is the reason. */
     private static Optional<String> probeDriver(Arena arena, List<String> checks) {
-        SharedLibrary.Search search = SharedLibrary.find(Driver.SONAMES, arena);
+        SharedLibrary.Search search = SharedLibrary.find(CudaApis.DRIVER_SONAMES, arena);
         if (search.library().isEmpty()) {
             if (!search.presentButUnloadable().isEmpty()) {
                 checks.add("libcuda.so.1 found at " + search.presentButUnloadable() + " but it does not load: "
@@ -67,7 +101,7 @@ public final class CudaBackend implements Backend {
         SharedLibrary libcuda = search.library().get();
         checks.add("libcuda.so.1: loaded from " + libcuda.location());
         try {
-            Driver driver = Driver.bind(libcuda);
+            NativeDriver driver = NativeDriver.bind(libcuda);
             int version = driver.driverVersion();
             checks.add("cuDriverGetVersion: the driver supports CUDA " + version / 1000 + "." + version % 1000 / 10);
             driver.init();
@@ -89,11 +123,16 @@ public final class CudaBackend implements Backend {
         }
     }
 
-    private static String probeLibrary(Requirement r, Arena arena) {
+    static String probeLibrary(Requirement r, Arena arena) {
         SharedLibrary.Search search = SharedLibrary.find(r.sonames(), arena);
         if (search.library().isPresent()) {
             SharedLibrary lib = search.library().get();
-            return r.name() + ": " + lib.soname() + " loaded from " + lib.location();
+            String where = r.name() + ": " + lib.soname() + " loaded from " + lib.location();
+            try {
+                return where + ", version " + r.version().apply(r.api().bind(lib));
+            } catch (IllegalStateException tooOld) {
+                return where + ", but " + tooOld.getMessage() + "; " + r.fix();
+            }
         }
         String missing = r.sonames().size() == 1 ? r.sonames().getFirst() + " not found" : "none of " + String.join(", ", r.sonames()) + " found";
         if (!search.presentButUnloadable().isEmpty()) {
@@ -102,7 +141,7 @@ public final class CudaBackend implements Backend {
             return r.name() + ": " + String.join(", ", files) + " exists but does not load (check it with ldd: "
                     + "a dependency may be missing); " + r.fix();
         }
-        return r.name() + ": " + missing + " on the loader path or in the CUDA toolkit folders; " + r.fix();
+        return r.name() + ": " + missing + " on the loader path, in the CUDA toolkit folders or in pip nvidia-* wheels; " + r.fix();
     }
 
     @Override public Executable compile(Program program) {

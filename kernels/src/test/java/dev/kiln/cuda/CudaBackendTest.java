@@ -2,7 +2,8 @@ package dev.kiln.cuda;
 
 import dev.kiln.backend.Availability;
 import dev.kiln.backend.Backend;
-import dev.kiln.cuda.ffi.Driver;
+import dev.kiln.cuda.ffi.CudaApis;
+import dev.kiln.cuda.ffi.NativeDriver;
 import dev.kiln.cuda.ffi.SharedLibrary;
 import org.junit.jupiter.api.Test;
 
@@ -19,7 +20,7 @@ class CudaBackendTest {
 
     private static boolean driverLoads() {
         try (Arena arena = Arena.ofConfined()) {
-            return SharedLibrary.find(Driver.SONAMES, arena).library().isPresent();
+            return SharedLibrary.find(CudaApis.DRIVER_SONAMES, arena).library().isPresent();
         }
     }
 
@@ -51,7 +52,7 @@ class CudaBackendTest {
     @Test
     void reportsOneCheckPerLibraryAndTheMissingKernelsEverywhere() {
         Availability a = new CudaBackend().availability();
-        for (String lib : new String[] {"cuBLAS: ", "cuDNN: ", "NVRTC: "}) {
+        for (String lib : new String[] {"cuBLAS: ", "cuBLASLt: ", "cuDNN: ", "NVRTC: "}) {
             assertEquals(1, a.checks().stream().filter(c -> c.startsWith(lib)).count(), lib + " in " + a.checks());
         }
         assertTrue(a.checks().contains("kernels: " + CudaBackend.NOT_IMPLEMENTED), a.checks().toString());

@@ -2,6 +2,9 @@ package dev.kiln.cuda.ffi;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.SymbolLookup;
+import java.io.IOException;
+import java.nio.file.DirectoryIteratorException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -23,7 +26,9 @@ public record SharedLibrary(String soname, String location, SymbolLookup lookup)
 
     /**
      * Folders tried after the dynamic loader's own search path: a CUDA toolkit installed by
-     * NVIDIA's runfile or tarball is often not registered with ldconfig.
+     * NVIDIA's runfile or tarball is often not registered with ldconfig, and pip's nvidia-*
+     * wheels (nvidia-cublas-cu12, nvidia-cudnn-cu12, ...) put their libraries under
+     * site-packages/nvidia/NAME/lib of whichever Python installed them.
      */
     static List<Path> toolkitFolders() {
         List<Path> folders = new ArrayList<>();
@@ -31,7 +36,44 @@ public record SharedLibrary(String soname, String location, SymbolLookup lookup)
         if (cudaHome != null && !cudaHome.isBlank()) folders.add(Path.of(cudaHome, "lib64"));
         folders.add(Path.of("/usr/local/cuda/lib64"));
         folders.add(Path.of("/usr/local/cuda/lib"));
+        folders.addAll(wheelLibraryFolders(pythonSitePackages()));
         return folders;
+    }
+
+    /** Every site-packages/nvidia/NAME/lib folder under the given site-packages folders. */
+    static List<Path> wheelLibraryFolders(List<Path> sitePackagesFolders) {
+        List<Path> folders = new ArrayList<>();
+        for (Path sitePackages : sitePackagesFolders) {
+            try (DirectoryStream<Path> wheels = Files.newDirectoryStream(sitePackages.resolve("nvidia"))) {
+                for (Path wheel : wheels) if (Files.isDirectory(wheel.resolve("lib"))) folders.add(wheel.resolve("lib"));
+            } catch (IOException | DirectoryIteratorException notAWheelFolder) {
+                // no nvidia/ here or unreadable: nothing of ours to find in this Python
+            }
+        }
+        return folders;
+    }
+
+    /** site-packages and dist-packages of the system Pythons, the user's, an active venv and conda. */
+    static List<Path> pythonSitePackages() {
+        List<Path> roots = new ArrayList<>();
+        String venv = System.getenv("VIRTUAL_ENV");
+        if (venv != null && !venv.isBlank()) roots.add(Path.of(venv, "lib"));
+        String conda = System.getenv("CONDA_PREFIX");
+        if (conda != null && !conda.isBlank()) roots.add(Path.of(conda, "lib"));
+        roots.add(Path.of(System.getProperty("user.home"), ".local", "lib"));
+        roots.add(Path.of("/usr/local/lib"));
+        roots.add(Path.of("/usr/lib"));
+        List<Path> out = new ArrayList<>();
+        for (Path root : roots) {
+            try (DirectoryStream<Path> pythons = Files.newDirectoryStream(root, "python3*")) {
+                for (Path py : pythons) {
+                    for (String leaf : new String[] {"site-packages", "dist-packages"}) if (Files.isDirectory(py.resolve(leaf))) out.add(py.resolve(leaf));
+                }
+            } catch (IOException | DirectoryIteratorException absent) {
+                // this root does not exist here
+            }
+        }
+        return out;
     }
 
     /** What a search found: the library, if any, and the files that exist but would not load. */

@@ -1,0 +1,97 @@
+package dev.kiln.cuda.ffi;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The CUDA driver calls the backend makes, as one interface with two implementations: the
+ * FFM binding to libcuda ({@link NativeDriver}) and, in the test sources, an emulated device that
+ * keeps device memory on the host and interprets the PTX nvcc produced (tinygrad's mockgpu idea).
+ * Handles (contexts, modules, functions, streams, events) and device pointers are plain longs, as
+ * they are in the C API. Every failing call throws {@link dev.kiln.cuda.CudaException} naming the call.
+ *
+ * <pre>{@code
+ * CudaDriver cuda = ...;
+ * cuda.init();
+ * long ctx = cuda.contextCreate(0);
+ * long module = cuda.moduleLoadData(ptx);
+ * long add = cuda.moduleGetFunction(module, "kiln_add_f32");
+ * long x = cuda.memAlloc(4L * n);
+ * cuda.launchKernel(add, Dim3.of(8), Dim3.of(256), 0, 0, KernelArgs.of().pointer(x).pointer(x).pointer(x).i64(n));
+ * }</pre>
+ */
+public interface CudaDriver {
+
+    /** A launch geometry (grid in blocks, block in threads). */
+    record Dim3(int x, int y, int z) {
+        public Dim3 {
+            if (x < 1 || y < 1 || z < 1) throw new IllegalArgumentException("launch dimensions must be >= 1, got " + x + "x" + y + "x" + z);
+        }
+        public static Dim3 of(int x) { return new Dim3(x, 1, 1); }
+        public long count() { return (long) x * y * z; }
+    }
+
+    void init();
+
+    /** 1000·major + 10·minor of the CUDA version the driver supports (13000 = 13.0). */
+    int driverVersion();
+
+    int deviceCount();
+
+    String deviceName(int ordinal);
+
+    /** Total device memory in bytes. */
+    long deviceTotalMemory(int ordinal);
+
+    /** A CUdevice_attribute value (e.g. 75 / 76 for compute capability major / minor). */
+    int deviceAttribute(int attribute, int ordinal);
+
+    /** Creates a context on the device and makes it current on this thread. */
+    long contextCreate(int ordinal);
+
+    void contextDestroy(long context);
+
+    void contextSynchronize();
+
+    /** Loads a module from PTX text (JIT-compiled by the driver). */
+    long moduleLoadData(String ptx);
+
+    void moduleUnload(long module);
+
+    long moduleGetFunction(long module, String name);
+
+    void launchKernel(long function, Dim3 grid, Dim3 block, int sharedBytes, long stream, KernelArgs args);
+
+    long memAlloc(long bytes);
+
+    void memFree(long devicePointer);
+
+    void memcpyHtoD(long dst, MemorySegment src, long bytes);
+
+    void memcpyDtoH(MemorySegment dst, long src, long bytes);
+
+    void memcpyDtoD(long dst, long src, long bytes);
+
+    void memcpyHtoDAsync(long dst, MemorySegment src, long bytes, long stream);
+
+    void memcpyDtoHAsync(MemorySegment dst, long src, long bytes, long stream);
+
+    /** Sets {@code count} 32-bit words to {@code value}. */
+    void memsetD32(long dst, int value, long count);
+
+    long streamCreate();
+
+    void streamSynchronize(long stream);
+
+    void streamDestroy(long stream);
+
+    long eventCreate();
+
+    void eventRecord(long event, long stream);
+
+    void eventSynchronize(long event);
+
+    /** Milliseconds between two recorded events. */
+    float eventElapsedTime(long start, long end);
+
+    void eventDestroy(long event);
+}

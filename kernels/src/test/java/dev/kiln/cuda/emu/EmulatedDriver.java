@@ -1,0 +1,181 @@
+package dev.kiln.cuda.emu;
+
+import dev.kiln.cuda.CudaException;
+import dev.kiln.cuda.ffi.CudaDriver;
+import dev.kiln.cuda.ffi.KernelArgs;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A CUDA driver with no GPU behind it (tinygrad's test/mockgpu idea): device memory lives on the
+ * host, modules are PTX parsed by {@link PtxModule}, and launches run the PTX instruction by
+ * instruction ({@link PtxLaunch}). Streams and events exist but every call completes before it
+ * returns. Errors are {@link CudaException}s with the driver's error names, so code above the
+ * driver sees what a GPU would report: CUDA_ERROR_INVALID_PTX for PTX the emulator does not
+ * cover (the message names the instruction and kernel), CUDA_ERROR_ILLEGAL_ADDRESS for a fault.
+ */
+public final class EmulatedDriver implements CudaDriver, AutoCloseable {
+    private final DeviceMemory memory = new DeviceMemory();
+    private final List<PtxModule> modules = new ArrayList<>();
+    private final List<PtxKernel> functions = new ArrayList<>();
+    private final Map<Long, Long> events = new HashMap<>();
+    private long nextHandle = 1;
+    private boolean initialised;
+    private long launches;
+    private long memoryLimit = Long.MAX_VALUE;
+
+    /** Makes cuMemAlloc fail with CUDA_ERROR_OUT_OF_MEMORY beyond {@code bytes} live (for allocator tests). */
+    public EmulatedDriver withMemoryLimit(long bytes) { memoryLimit = bytes; return this; }
+
+    /** How many kernels this driver has launched. */
+    public long launches() { return launches; }
+
+    /** Bytes allocated and not freed. */
+    public long liveBytes() { return memory.liveBytes(); }
+
+    /** The parsed kernel behind a function handle (for tests of the emulator itself). */
+    PtxKernel kernel(long function) { return function(function); }
+
+    @Override public void init() { initialised = true; }
+    @Override public int driverVersion() { return 13000; }
+    @Override public int deviceCount() { requireInit("cuDeviceGetCount"); return 1; }
+    @Override public String deviceName(int ordinal) { device(ordinal); return "Kiln emulated device (PTX interpreter)"; }
+    @Override public long deviceTotalMemory(int ordinal) { device(ordinal); return 1L << 32; }
+
+    @Override public int deviceAttribute(int attribute, int ordinal) {
+        device(ordinal);
+        return switch (attribute) {
+            case 1 -> 1024;   // max threads per block
+            case 10 -> 32;    // warp size
+            case 16 -> 1;     // multiprocessors
+            case 75 -> 7;     // compute capability major (the PTX targets sm_75)
+            case 76 -> 5;
+            default -> throw error("cuDeviceGetAttribute", 1, "CUDA_ERROR_INVALID_VALUE", "attribute " + attribute + " is not emulated");
+        };
+    }
+
+    @Override public long contextCreate(int ordinal) { device(ordinal); return nextHandle++; }
+    @Override public void contextDestroy(long context) {}
+    @Override public void contextSynchronize() {}
+
+    @Override public long moduleLoadData(String ptx) {
+        requireInit("cuModuleLoadData");
+        try {
+            modules.add(PtxModule.parse(ptx));
+        } catch (IllegalArgumentException | UnsupportedOperationException e) {
+            throw error("cuModuleLoadData", 218, "CUDA_ERROR_INVALID_PTX", e.getMessage());
+        }
+        return modules.size();
+    }
+
+    @Override public void moduleUnload(long module) { module(module, "cuModuleUnload"); modules.set((int) module - 1, null); }
+
+    @Override public long moduleGetFunction(long module, String name) {
+        PtxKernel k = module(module, "cuModuleGetFunction").kernels.get(name);
+        if (k == null) throw error("cuModuleGetFunction", 500, "CUDA_ERROR_NOT_FOUND", "the module has no kernel named " + name);
+        functions.add(k);
+        return functions.size();
+    }
+
+    @Override public void launchKernel(long function, Dim3 grid, Dim3 block, int sharedBytes, long stream, KernelArgs args) {
+        PtxKernel k = function(function);
+        launches++;
+        try {
+            PtxLaunch.run(k, memory, grid, block, sharedBytes, args);
+        } catch (IllegalArgumentException e) {
+            throw error("cuLaunchKernel", 1, "CUDA_ERROR_INVALID_VALUE", e.getMessage());
+        } catch (IllegalStateException e) {
+            throw error("cuLaunchKernel", 700, "CUDA_ERROR_ILLEGAL_ADDRESS", e.getMessage());
+        }
+    }
+
+    @Override public long memAlloc(long bytes) {
+        if (memory.liveBytes() + bytes > memoryLimit) {
+            throw error("cuMemAlloc", 2, "CUDA_ERROR_OUT_OF_MEMORY", "out of memory (" + memory.liveBytes() + " of " + memoryLimit + " bytes in use)");
+        }
+        try {
+            return memory.alloc(bytes);
+        } catch (IllegalArgumentException e) {
+            throw error("cuMemAlloc", 1, "CUDA_ERROR_INVALID_VALUE", e.getMessage());
+        }
+    }
+
+    @Override public void memFree(long devicePointer) {
+        try {
+            memory.free(devicePointer);
+        } catch (IllegalArgumentException e) {
+            throw error("cuMemFree", 1, "CUDA_ERROR_INVALID_VALUE", e.getMessage());
+        }
+    }
+
+    @Override public void memcpyHtoD(long dst, MemorySegment src, long bytes) { deviceSlice(dst, bytes, "cuMemcpyHtoD").copyFrom(src.asSlice(0, bytes)); }
+    @Override public void memcpyDtoH(MemorySegment dst, long src, long bytes) { dst.asSlice(0, bytes).copyFrom(deviceSlice(src, bytes, "cuMemcpyDtoH")); }
+    @Override public void memcpyDtoD(long dst, long src, long bytes) { deviceSlice(dst, bytes, "cuMemcpyDtoD").copyFrom(deviceSlice(src, bytes, "cuMemcpyDtoD")); }
+    @Override public void memcpyHtoDAsync(long dst, MemorySegment src, long bytes, long stream) { memcpyHtoD(dst, src, bytes); }
+    @Override public void memcpyDtoHAsync(MemorySegment dst, long src, long bytes, long stream) { memcpyDtoH(dst, src, bytes); }
+
+    @Override public void memsetD32(long dst, int value, long count) {
+        MemorySegment s = deviceSlice(dst, 4 * count, "cuMemsetD32");
+        for (long i = 0; i < count; i++) s.setAtIndex(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, i, value);
+    }
+
+    @Override public long streamCreate() { return nextHandle++; }
+    @Override public void streamSynchronize(long stream) {}
+    @Override public void streamDestroy(long stream) {}
+
+    @Override public long eventCreate() { long h = nextHandle++; events.put(h, -1L); return h; }
+    @Override public void eventRecord(long event, long stream) { event(event, "cuEventRecord"); events.put(event, System.nanoTime()); }
+    @Override public void eventSynchronize(long event) { event(event, "cuEventSynchronize"); }
+
+    @Override public float eventElapsedTime(long start, long end) {
+        long a = event(start, "cuEventElapsedTime"), b = event(end, "cuEventElapsedTime");
+        if (a < 0 || b < 0) throw error("cuEventElapsedTime", 600, "CUDA_ERROR_NOT_READY", "an event was never recorded");
+        return (b - a) / 1e6f;
+    }
+
+    @Override public void eventDestroy(long event) { event(event, "cuEventDestroy"); events.remove(event); }
+
+    @Override public void close() { memory.close(); }
+
+    private MemorySegment deviceSlice(long address, long bytes, String call) {
+        try {
+            return memory.slice(address, bytes);
+        } catch (IllegalArgumentException e) {
+            throw error(call, 1, "CUDA_ERROR_INVALID_VALUE", e.getMessage());
+        }
+    }
+
+    private void requireInit(String call) {
+        if (!initialised) throw error(call, 3, "CUDA_ERROR_NOT_INITIALIZED", "initialization error");
+    }
+
+    private void device(int ordinal) {
+        requireInit("cuDeviceGet");
+        if (ordinal != 0) throw error("cuDeviceGet", 101, "CUDA_ERROR_INVALID_DEVICE", "invalid device ordinal " + ordinal);
+    }
+
+    private PtxModule module(long handle, String call) {
+        PtxModule m = handle >= 1 && handle <= modules.size() ? modules.get((int) handle - 1) : null;
+        if (m == null) throw error(call, 400, "CUDA_ERROR_INVALID_HANDLE", "no loaded module " + handle);
+        return m;
+    }
+
+    private PtxKernel function(long handle) {
+        if (handle < 1 || handle > functions.size()) throw error("cuLaunchKernel", 400, "CUDA_ERROR_INVALID_HANDLE", "no function " + handle);
+        return functions.get((int) handle - 1);
+    }
+
+    private long event(long handle, String call) {
+        Long t = events.get(handle);
+        if (t == null) throw error(call, 400, "CUDA_ERROR_INVALID_HANDLE", "no event " + handle);
+        return t;
+    }
+
+    private static CudaException error(String call, int status, String name, String text) {
+        return new CudaException(call, status, name, text);
+    }
+}

@@ -1,0 +1,57 @@
+/* Stand-ins for libnvrtc and libcublas, built by FakeLibrariesTest with gcc, so the FFM bindings'
+ * argument passing and error texts are exercised on a machine without the real libraries. The
+ * "device pointers" the fake GEMM receives are host addresses. */
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+
+typedef struct { char* src; char* name; char* out; } program;
+
+int nvrtcVersion(int* major, int* minor) { *major = 13; *minor = 0; return 0; }
+const char* nvrtcGetErrorString(int status) { return status == 6 ? "NVRTC_ERROR_COMPILATION" : status == 3 ? "NVRTC_ERROR_INVALID_INPUT" : "NVRTC_ERROR_UNKNOWN"; }
+int nvrtcCreateProgram(program** p, const char* src, const char* name, int nh, const char* const* h, const char* const* hn) {
+    if (src == NULL) return 3;
+    *p = calloc(1, sizeof(program));
+    (*p)->src = strdup(src);
+    (*p)->name = strdup(name);
+    return 0;
+}
+int nvrtcDestroyProgram(program** p) { free((*p)->src); free((*p)->name); free((*p)->out); free(*p); *p = NULL; return 0; }
+int nvrtcCompileProgram(program* p, int n, const char* const* opts) {
+    char buf[1024];
+    if (strstr(p->src, "syntax error")) {
+        snprintf(buf, sizeof buf, "%s(1): error: expected a \";\"", p->name);
+        p->out = strdup(buf);
+        return 6;
+    }
+    int len = snprintf(buf, sizeof buf, "// fake PTX of %s, %d options:", p->name, n);
+    for (int i = 0; i < n; i++) len += snprintf(buf + len, sizeof buf - len, " %s", opts[i]);
+    p->out = strdup(buf);
+    return 0;
+}
+int nvrtcGetPTXSize(program* p, size_t* n) { *n = strlen(p->out) + 1; return 0; }
+int nvrtcGetPTX(program* p, char* out) { strcpy(out, p->out); return 0; }
+int nvrtcGetProgramLogSize(program* p, size_t* n) { *n = strlen(p->out) + 1; return 0; }
+int nvrtcGetProgramLog(program* p, char* out) { strcpy(out, p->out); return 0; }
+
+int cublasCreate_v2(void** h) { *h = (void*) 0x1234; return 0; }
+int cublasDestroy_v2(void* h) { return h == (void*) 0x1234 ? 0 : 7; }
+int cublasSetStream_v2(void* h, void* s) { return 0; }
+const char* cublasGetStatusName(int s) { return s == 7 ? "CUBLAS_STATUS_INVALID_VALUE" : "CUBLAS_STATUS_UNKNOWN"; }
+const char* cublasGetStatusString(int s) { return s == 7 ? "an invalid numeric value was used as an argument" : "unknown"; }
+/* Column-major C = alpha op(A) op(B) + beta C, the reference semantics of cublasSgemm. */
+int cublasSgemm_v2(void* h, int ta, int tb, int m, int n, int k, const float* alpha, const float* a, int lda,
+                   const float* b, int ldb, const float* beta, float* c, int ldc) {
+    if (m < 0 || n < 0 || k < 0 || lda < (ta ? k : m) || ldb < (tb ? n : k) || ldc < m) return 7;
+    for (int j = 0; j < n; j++) for (int i = 0; i < m; i++) {
+        float s = 0;
+        for (int p = 0; p < k; p++) s += (ta ? a[p + i * lda] : a[i + p * lda]) * (tb ? b[j + p * ldb] : b[p + j * ldb]);
+        c[i + j * ldc] = *alpha * s + *beta * c[i + j * ldc];
+    }
+    return 0;
+}
+
+/* Version queries, as CudaBackend's doctor lines read them: cuBLAS 13.0.2, cuBLASLt 130002, cuDNN 9.10.1. */
+int cublasGetProperty(int type, int* value) { *value = type == 0 ? 13 : type == 1 ? 0 : type == 2 ? 2 : -1; return type <= 2 ? 0 : 7; }
+size_t cublasLtGetVersion(void) { return 130002; }
+size_t cudnnGetVersion(void) { return 91001; }
