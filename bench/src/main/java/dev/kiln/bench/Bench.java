@@ -35,6 +35,8 @@ import java.util.concurrent.TimeUnit;
  *              [--models-only]        (only the model figures: no GEMM, batch sweep or first step; the quickest peer comparison)
  * java ... dev.kiln.bench.Bench --render bench/results/NAME.json      (re-renders NAME.md and NAME.png)
  * </pre>
+ * Every figure of every side follows one warm-up and timed-run rule, {@link Timed.Rule#STANDARD}, passed to the PyTorch
+ * peer as {@code --rule}; {@code --quick} searches fewer configurations under the same rule (bench/README.md).
  * Children: {@code probe.FmaPeak} (the measured peak), {@link ModelBench}, {@link GemmBench}, {@link FirstStep},
  * and {@code bench/python/peer_bench.py all}; with {@code --peers dl4j}, also {@code Dl4jBench} of the separate Maven project
  * bench/dl4j (built by bench/scripts/bench.sh only then: its nd4j natives are ~120 MB), one JVM per OMP_NUM_THREADS.
