@@ -769,6 +769,13 @@ def peer_facts():
     return facts
 
 
+def gemm_shapes(shapes_arg, quick):
+    """The model shapes GEMM times: --shapes as given, else MODEL_GEMM_SHAPES, of which quick mode keeps QUICK_GEMM_LABELS."""
+    if shapes_arg:
+        return parse_shapes(shapes_arg)
+    return [list(x) for x in MODEL_GEMM_SHAPES if not quick or x[0] in QUICK_GEMM_LABELS]
+
+
 def parse_shapes(text):
     shapes = []
     for part in filter(None, text.split(",")):
@@ -838,13 +845,11 @@ def main():
         s.rule_constants = parse_rule(a.rule)
     except ValueError as e:
         p.error(str(e))
-    s.shapes = parse_shapes(a.shapes) if a.shapes else [list(x) for x in MODEL_GEMM_SHAPES]
+    s.shapes = gemm_shapes(a.shapes, a.quick)
     if a.cpu_capabilities:
         s.caps = [None if c in ("", "aten-default") else c for c in a.cpu_capabilities.split(",")]
     else:
         s.caps = cpu_capabilities()
-    if a.quick and not a.shapes:
-        s.shapes = [x for x in s.shapes if x[0] in QUICK_GEMM_LABELS]
 
     start = time.perf_counter()
     machine = cpu_info()

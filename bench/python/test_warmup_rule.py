@@ -102,6 +102,15 @@ class WarmUpRuleTest(unittest.TestCase):
         self.assertGreaterEqual(el, 0.1)
 
 
+class QuickGemmShapesTest(unittest.TestCase):
+    def test_quick_mode_times_one_shape_per_model_and_full_mode_all(self):
+        # (main's quick filter tested the option after overwriting it with the shape list, so it never applied)
+        quick = peer_bench.gemm_shapes(None, True)
+        self.assertEqual(list(peer_bench.QUICK_GEMM_LABELS), [x[0] for x in quick])
+        self.assertEqual(len(peer_bench.MODEL_GEMM_SHAPES), len(peer_bench.gemm_shapes(None, False)))
+        self.assertEqual([("64x32x9", 64, 32, 9)], peer_bench.gemm_shapes("64x32x9", True))
+
+
 def spin(seconds):
     import time
     end = time.perf_counter() + seconds

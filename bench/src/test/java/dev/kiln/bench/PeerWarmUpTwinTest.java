@@ -59,7 +59,18 @@ class PeerWarmUpTwinTest {
     void thePythonRuleTestsPassWithJavasRule() throws Exception {
         Object[] r = run(requirePython(), List.of("-m", "unittest", "-v", "test_warmup_rule"));
         assertEquals(0, r[0], "bench/python/test_warmup_rule.py failed:\n" + r[1]);
-        assertTrue(((String) r[1]).contains("Ran 8 tests"), (String) r[1]);
+        assertTrue(((String) r[1]).contains("Ran 9 tests"), (String) r[1]);
+    }
+
+    @Test
+    void quickModeTimesTheSameGemmShapesOnBothSides() throws Exception {
+        Object[] r = run(requirePython(), List.of("-c", "import json, peer_bench as p; print(json.dumps(list(p.QUICK_GEMM_LABELS)))"));
+        assertEquals(0, r[0], (String) r[1]);
+        String out = ((String) r[1]).strip();
+        assertEquals(GemmBench.QUICK_MODEL_SHAPES, Bench.list(Json.parse(out.substring(out.lastIndexOf('\n') + 1))));
+        List<String> quick = new ArrayList<>();
+        for (GemmBench.GemmShape s : GemmBench.shapes(List.of("models"), true)) quick.add(s.label());
+        assertEquals(GemmBench.QUICK_MODEL_SHAPES, quick);
     }
 
     @Test
