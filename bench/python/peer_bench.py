@@ -4,9 +4,13 @@
 Run with Debian's interpreter (/usr/bin/python3), which sees python3-torch and python3-numpy;
 bench/scripts/install-peer.sh installs and checks them.
 
-    /usr/bin/python3 bench/python/peer_bench.py all    --out peer.json [--quick] [--models M1,M2,M3,M4]
-    /usr/bin/python3 bench/python/peer_bench.py models --out peer.json [--quick] [--models M1]
-    /usr/bin/python3 bench/python/peer_bench.py gemm   --out gemm.json [--quick] [--shapes 256x512x11,...]
+    /usr/bin/python3 bench/python/peer_bench.py all    --rule RULE --out peer.json [--quick] [--models M1,M2,M3,M4]
+    /usr/bin/python3 bench/python/peer_bench.py models --rule RULE --out peer.json [--quick] [--models M1]
+    /usr/bin/python3 bench/python/peer_bench.py gemm   --rule RULE --out gemm.json [--quick] [--shapes 256x512x11,...]
+
+RULE is the warm-up and timed-run rule both sides follow, min_steps=5,min_s=1.0,... as Java's
+Timed.Rule.encoded() writes it; ./kiln bench passes Timed.Rule.STANDARD (bench/README.md states it).
+WarmUp and timed_run below are the twins of Timed.WarmUp and Timed.timedRun.
 
 Why each measurement runs in a fresh child process: OpenMP and OpenBLAS size their thread pools
 once, from the environment, when they are first used; only a new process gets a clean pool of
@@ -16,7 +20,8 @@ tests and CI keep whatever the machine sets.
 
 Why every configuration is tried: on a 2-core machine t = b = 2 lets the OpenMP pool and the
 OpenBLAS pool spin against each other, so the naive setting is not PyTorch's best. The best
-configuration per model and figure is reported, and named, next to the naive one.
+configuration per model and figure is reported, and named, next to the naive one. Quick mode
+searches fewer configurations (quick_configs), never with a shorter warm-up or shorter runs.
 """
 import argparse
 import ctypes
@@ -51,6 +56,9 @@ MODEL_GEMM_SHAPES = [
     ("M4 conv 128->128 @32", 16 * 32 * 32, 128, 1152), ("M4 dense 32768->6", 16, 6, 32768), ("M4 dense 6->1", 16, 1, 6),
 ]
 SQUARE_SIZES = (256, 512, 1024, 2048)
+# Quick mode's model shapes: one per model (GemmBench.QUICK_MODEL_SHAPES names the same ones), so the rule's warm-up
+# and one-second runs fit a few minutes.
+QUICK_GEMM_LABELS = ("M1 dense 512->512", "M2 dense 256->256", "M3 conv 64->64 @14", "M4 conv 64->128 @32")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -164,6 +172,163 @@ def timed_runs(fn, reps, probe, max_reruns, max_wait_s=2.0):
     out = summarize(values)
     out.update({"reruns": reruns, "busy_unresolved": unresolved, "other_cpu_max_cores": round(other_max, 3),
                 "waited_for_quiet_s": round(waited, 2)})
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The warm-up and timed-run rule: the twin of Timed.Rule / Timed.WarmUp (bench/src/main/java/dev/kiln/bench/Timed.java).
+# Its constants come from Java on the command line (--rule, which Bench passes), so the two cannot drift.
+# ---------------------------------------------------------------------------------------------
+
+RULE_KEYS = ("min_steps", "min_s", "window", "tolerance", "jit_quiet_s", "cap_s", "sample_s", "run_s", "run_steps")
+TRACE_HEAD, TRACE_TAIL = 8, 32
+
+
+def parse_rule(text):
+    """The rule from its command-line form min_steps=5,min_s=1.0,... (Timed.Rule.encoded()); every key, no other."""
+    rule = {}
+    for part in text.split(","):
+        key, eq, value = part.partition("=")
+        key = key.strip()
+        if not eq or key not in RULE_KEYS:
+            raise ValueError("--rule: '%s' is not one of %s as key=value (got '%s')" % (part, list(RULE_KEYS), text))
+        rule[key] = int(value) if key in ("min_steps", "window", "run_steps") else float(value)
+    missing = [k for k in RULE_KEYS if k not in rule]
+    if missing:
+        raise ValueError("--rule needs every key of %s; missing %s in '%s'" % (list(RULE_KEYS), missing, text))
+    return rule
+
+
+def ms(seconds):
+    return float("%.4g" % (1e3 * seconds))
+
+
+class WarmUp:
+    """A warm-up in progress, fed one sample at a time: says when the rule is met or its cap is hit, and keeps the trace.
+
+    Python has no JIT: the rule's JIT condition is always met here (Timed.WarmUp with jitMsAtStart = -1)."""
+
+    def __init__(self, rule):
+        self.rule = rule
+        self.steps, self.seconds, self.ends = [], [], []
+        self.total_steps, self.elapsed = 0, 0.0
+        self.unmet = ["no sample yet"]
+        self.done = self.cap_hit = False
+
+    def next_sample_steps(self):
+        """One step, or as many as fill about sample_s at the last sample's pace."""
+        if not self.steps:
+            return 1
+        per_step = self.seconds[-1] / self.steps[-1]
+        return int(max(1, min(1 << 20, math.floor(self.rule["sample_s"] / max(per_step, 1e-9)))))
+
+    def add(self, sample_steps, sample_seconds, elapsed):
+        """Records a sample; returns True once the warm-up is over (rule met, or cap hit)."""
+        if self.done:
+            raise RuntimeError("warm-up already ended (%s)" % self.ended_by())
+        self.steps.append(sample_steps)
+        self.seconds.append(sample_seconds)
+        self.ends.append(elapsed)
+        self.total_steps += sample_steps
+        self.elapsed = elapsed
+        self.unmet = self._unmet()
+        if not self.unmet:
+            self.done = True
+        elif elapsed >= self.rule["cap_s"]:
+            self.done = self.cap_hit = True
+        return self.done
+
+    def _unmet(self):
+        r, out, n, w = self.rule, [], len(self.steps), self.rule["window"]
+        if self.total_steps < r["min_steps"]:
+            out.append("fewer than %d steps" % r["min_steps"])
+        if self.elapsed < r["min_s"]:
+            out.append("under %s s" % r["min_s"])
+        if n < 2 * w:
+            out.append("fewer than %d samples" % (2 * w))
+        else:
+            last, before = self._median(n - w, w), self._median(n - 2 * w, w)
+            if abs(last - before) > r["tolerance"] * before:
+                out.append("step time not stable (%.4g ms vs %.4g ms before)" % (1e3 * last, 1e3 * before))
+        return out
+
+    def _median(self, start, count):
+        return statistics.median(self.seconds[i] / self.steps[i] for i in range(start, start + count))
+
+    def per_step_seconds(self):
+        """The median per-step time of the last window: the pace the timed runs start from."""
+        n = len(self.steps)
+        return float("nan") if n == 0 else self._median(max(0, n - self.rule["window"]), min(n, self.rule["window"]))
+
+    def ended_by(self):
+        if not self.done:
+            return "running: " + "; ".join(self.unmet)
+        return "cap hit at %s s: %s" % (self.rule["cap_s"], "; ".join(self.unmet)) if self.cap_hit else "rule met"
+
+    def trace(self):
+        """[steps so far, seconds so far, ms per step]: the first TRACE_HEAD samples one by one, the rest in <= TRACE_TAIL groups."""
+        n, out, steps_so_far, i = len(self.steps), [], 0, 0
+        head = min(n, TRACE_HEAD)
+        group = math.ceil((n - head) / TRACE_TAIL)
+        while i < n:
+            end = i + 1 if i < head else min(n, i + group)
+            s, t = sum(self.steps[i:end]), sum(self.seconds[i:end])
+            steps_so_far += s
+            out.append([steps_so_far, round(self.ends[end - 1], 3), ms(t / s)])
+            i = end
+        return out
+
+    def record(self):
+        rec = {"ended_by": "cap" if self.cap_hit else ("rule" if self.done else "running"), "cap_hit": self.cap_hit}
+        if self.cap_hit:
+            rec["unmet"] = self.unmet
+        rec.update({"steps": self.total_steps, "seconds": round(self.elapsed, 3), "samples": len(self.steps), "jit": "none (CPython)",
+                    "last_window_ms": ms(self.per_step_seconds()), "trace": self.trace()})
+        return rec
+
+
+def warm_up(step, rule):
+    """Runs step() by the rule's warm-up; returns the finished WarmUp."""
+    w = WarmUp(rule)
+    t0 = time.perf_counter()
+    while True:
+        k = w.next_sample_steps()
+        s0 = time.perf_counter()
+        for _ in range(k):
+            step()
+        s1 = time.perf_counter()
+        if w.add(k, s1 - s0, s1 - t0):
+            return w
+
+
+def timed_run(step, rule, per_step):
+    """Whole steps until at least run_steps steps and run_s have passed, in chunks sized from the pace; (steps, seconds)."""
+    chunk = max(rule["run_steps"], math.ceil(rule["run_s"] / max(per_step, 1e-9)))
+    done, t0 = 0, time.perf_counter()
+    while True:
+        for _ in range(chunk):
+            step()
+        done += chunk
+        el = time.perf_counter() - t0
+        if done >= rule["run_steps"] and el >= rule["run_s"]:
+            return done, el
+        chunk = max(1, math.ceil((rule["run_s"] - el) / max(el / done, 1e-9)))
+
+
+def throughput(step, units_per_step, rule, reps, probe, max_reruns, max_wait, before_timed_runs=None):
+    """Warm-up by the rule, then timed_runs over timed_run()s, in units_per_step (samples, GFLOP) per second (Timed.throughput)."""
+    w = warm_up(step, rule)
+    pace, shortest = [w.per_step_seconds()], [float("inf"), float("inf")]
+    if before_timed_runs is not None:
+        before_timed_runs()
+
+    def one_run():
+        n, el = timed_run(step, rule, pace[0])
+        pace[0] = el / n
+        shortest[0], shortest[1] = min(shortest[0], n), min(shortest[1], el)
+        return n * units_per_step / el
+    out = timed_runs(one_run, reps, probe, max_reruns, max_wait)
+    out.update({"steps_per_run_min": shortest[0], "run_s_min": round(shortest[1], 3), "warmup": w.record()})
     return out
 
 
@@ -301,7 +466,7 @@ def worker_main(a):
     if a.layout == "channels_last":
         model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    target_s = a.run_seconds
+    rule = parse_rule(a.rule)
 
     def train_fn(batch):
         x, y = make_batch(a.model, batch, a.layout, torch)
@@ -324,20 +489,9 @@ def worker_main(a):
     def measure(kind, batch):
         model.train(kind == "train")
         step = train_fn(batch) if kind == "train" else infer_fn(batch)
-        # Warm-up: the first calls allocate, pick oneDNN primitives and fault pages in.
-        t0 = time.perf_counter()
-        for _ in range(a.warmup):
-            step()
-        per_step = (time.perf_counter() - t0) / max(a.warmup, 1)
-        steps = max(1, math.ceil(target_s / max(per_step, 1e-6)))
-
-        def one_run():
-            t = time.perf_counter()
-            for _ in range(steps):
-                step()
-            return steps * batch / (time.perf_counter() - t)
-        out = timed_runs(one_run, a.reps, probe, a.max_reruns, a.max_wait)
-        out.update({"steps_per_run": steps, "batch": batch, "unit": "samples/s"})
+        # The rule's warm-up: the first calls allocate, pick oneDNN primitives and fault pages in.
+        out = throughput(step, batch, rule, a.reps, probe, a.max_reruns, a.max_wait)
+        out.update({"batch": batch, "unit": "samples/s"})
         return out
 
     results = {}
@@ -380,6 +534,9 @@ def first_step_main(a):
 def gemm_worker_main(a):
     """numpy float32 GEMM on a.blas OpenBLAS threads: correctness against float64 first, then GFLOP/s."""
     import numpy as np
+    if not a.check_only and a.rule is None:
+        raise SystemExit("gemm-worker times GEMM only by a rule: pass --rule (or --check-only to check the products only)")
+    rule = None if a.check_only else parse_rule(a.rule)
     facts = openblas_facts()
     probe = BusyProbe(a.busy_threshold)
     rng = np.random.default_rng(42)
@@ -399,19 +556,12 @@ def gemm_worker_main(a):
             raise RuntimeError("OpenBLAS sgemm %dx%dx%d is wrong: error %.3g x the bound" % (m, n, k, ratio))
         del ref, scale
         flop = 2.0 * m * n * k
-        t0 = time.perf_counter()
-        for _ in range(max(1, a.warmup)):
-            np.matmul(A, B, out=C)
-        per = max((time.perf_counter() - t0) / max(1, a.warmup), 1e-7)
-        calls = max(1, math.ceil(a.run_seconds / per))
-
-        def one_run():
-            t = time.perf_counter()
-            for _ in range(calls):
-                np.matmul(A, B, out=C)
-            return calls * flop / (time.perf_counter() - t) / 1e9
-        r = timed_runs(one_run, a.reps, probe, a.max_reruns, a.max_wait)
-        r.update({"label": label, "m": m, "n": n, "k": k, "calls_per_run": calls, "unit": "GFLOP/s",
+        if a.check_only:
+            results.append({"label": label, "m": m, "n": n, "k": k, "error_over_bound": ratio})
+            continue
+        # one call is one step of the rule: GFLOP per call, per second
+        r = throughput(lambda: np.matmul(A, B, out=C), flop / 1e9, rule, a.reps, probe, a.max_reruns, a.max_wait)
+        r.update({"label": label, "m": m, "n": n, "k": k, "unit": "GFLOP/s",
                   "error_over_bound": ratio})
         results.append(r)
     with open(a.result, "w") as f:
@@ -438,7 +588,7 @@ def cpu_capabilities():
 
 
 def common_child_args(s):
-    return ["--reps", str(s.reps), "--max-reruns", str(s.max_reruns), "--max-wait", str(s.max_wait),
+    return ["--rule", s.rule, "--reps", str(s.reps), "--max-reruns", str(s.max_reruns), "--max-wait", str(s.max_wait),
             "--busy-threshold", str(s.busy_threshold)]
 
 
@@ -451,64 +601,70 @@ def log(msg):
     sys.stderr.flush()
 
 
+def quick_configs(model, max_threads):
+    """The thread/layout configurations quick mode searches (ATen's own capability; the others follow in the best one).
+
+    Quick mode searches fewer configurations, never shorter warm-ups or runs: the pair an expert tries on two cores,
+    t = max b = 1 and t = 1 b = max (the OpenMP pool and the OpenBLAS pool on one core each, or all cores for one of them);
+    conv models in channels_last only (it won every full run); M4 in t = max b = 1 only (about a third of a second a
+    training step; one thread was 1.8x slower and channels_last faster in every full run)."""
+    confs = []
+    for c in ((max_threads, 1), (1, max_threads)):
+        if c not in confs:
+            confs.append(c)
+    if model == "M4":
+        confs = confs[:1]
+    return confs, (["channels_last"] if model in CONV_MODELS else [None])
+
+
+def model_figures(model, quick):
+    """Figures measured for a model; quick mode leaves out M4 inference at batch 256 (seconds a step: the rule's
+    warm-up and three timed runs of ten steps take about two minutes on two cores)."""
+    figs = ["train@%d" % BATCH[model], "infer@1", "infer@256"]
+    return figs[:2] if quick and model == "M4" else figs
+
+
 def run_models(s, phases):
     quick = s.quick
-    tconfs = thread_configs(s.max_threads)
     records, sweeps, scaling, first = [], [], [], None
     for model in s.models:
         t_model = time.perf_counter()
         conv = model in CONV_MODELS
-        layouts = ["nchw", "channels_last"] if conv else [None]
-        confs = tconfs
-        if quick and conv:
-            # Quick mode keeps BLAS on one thread for the conv models: their only BLAS work is the
-            # small Dense head, and the full run (which tries b = 2 as well) shows b does not win there.
-            confs = [(t, b) for t, b in tconfs if b == 1]
-        if quick and model == "M4":
-            # M4 costs about a second per training step on one thread; quick mode tries both layouts
-            # on all threads only (one thread was 1.8x slower in every full run).
-            confs = [(t, b) for t, b in confs if t == s.max_threads]
-        figs = ["train@%d" % BATCH[model], "infer@1", "infer@256"]
-        # M4 inference at batch 256 takes seconds per call; quick mode measures it in the best
-        # training configuration only (second pass below).
-        deferred = ["infer@256"] if quick and model == "M4" else []
-        pass1 = [f for f in figs if f not in deferred]
+        if quick:
+            confs, layouts = quick_configs(model, s.max_threads)
+        else:
+            confs, layouts = thread_configs(s.max_threads), (["nchw", "channels_last"] if conv else [None])
+        figs = model_figures(model, quick)
         per_fig = {f: [] for f in figs}
-        warmup = 1 if conv else (3 if quick else 10)
+
         def run_config(t, b, layout, cap):
             name = config_name(t, b, layout, cap)
-            log("%s %s: %s" % (model, name, ",".join(pass1)))
+            log("%s %s: %s" % (model, name, ",".join(figs)))
             res = run_child(["worker", "--model", model, "--intra", str(t), "--blas", str(b),
-                             "--layout", layout or "nchw", "--figures", ",".join(pass1),
-                             "--warmup", str(warmup), "--run-seconds", str(s.run_seconds)] + common_child_args(s),
-                            child_env(t, b, cap), timeout=900)
+                             "--layout", layout or "nchw", "--figures", ",".join(figs)] + common_child_args(s),
+                            child_env(t, b, cap), timeout=1800)
             for f, r in res["figures"].items():
                 r.update({"config": name, "intra_threads": t, "blas_threads": b, "layout": layout, "cpu_capability_env": cap,
                           "cpu_capability_seen": res.get("cpu_capability"),
                           "torch_threads_seen": res["torch_threads"], "pools_seen": res["pools"]})
                 per_fig[f].append(r)
-        # Full mode searches every capability in every configuration; quick mode searches the thread/layout
-        # grid with ATen's own pick and then tries the other capabilities in the best training configuration.
-        grid_caps = s.caps if not quick else s.caps[:1]
-        for cap in grid_caps:
+        # Full mode searches every capability in every configuration; quick mode searches its configurations
+        # with ATen's own pick, then tries the other capabilities in the best training configuration (not M4).
+        for cap in (s.caps if not quick else s.caps[:1]):
             for layout in layouts:
                 for t, b in confs:
                     run_config(t, b, layout, cap)
-        if quick:
+        if quick and model != "M4":
             grid_best = pick_best(per_fig["train@%d" % BATCH[model]])
             for cap in s.caps[1:]:
                 run_config(grid_best["intra_threads"], grid_best["blas_threads"], grid_best["layout"], cap)
         best_train = pick_best(per_fig["train@%d" % BATCH[model]])
-        for f in deferred:
-            t, b, layout, cap = best_train["intra_threads"], best_train["blas_threads"], best_train["layout"], best_train["cpu_capability_env"]
-            log("%s %s (best training configuration): %s" % (model, best_train["config"], f))
-            res = run_child(["worker", "--model", model, "--intra", str(t), "--blas", str(b), "--layout", layout or "nchw",
-                             "--figures", f, "--warmup", "1", "--run-seconds", "0"] + common_child_args(s),
-                            child_env(t, b, cap), timeout=900)
-            r = res["figures"][f]
-            r.update({"config": best_train["config"], "intra_threads": t, "blas_threads": b, "layout": layout,
-                      "cpu_capability_env": cap, "cpu_capability_seen": res.get("cpu_capability")})
-            per_fig[f].append(r)
+        if quick:
+            tried = "quick: %s%s; other ATen capabilities in the best training configuration only%s" % (
+                ", ".join(config_name(t, b, l) for l in layouts for t, b in confs),
+                "" if not conv else " (channels_last only)", "" if model != "M4" else " (none for M4)")
+        else:
+            tried = "all"
         for f in figs:
             kind, _, batch = f.partition("@")
             confs_f = per_fig[f]
@@ -516,10 +672,10 @@ def run_models(s, phases):
             naive = [c for c in confs_f if c["intra_threads"] == 2 and c["blas_threads"] == 2 and c["layout"] in (None, "nchw")]
             rec = {"model": model, "figure": "train" if kind == "train" else "infer_b%s" % batch,
                    "batch": int(batch), "unit": "samples/s", "configs": confs_f,
-                   "best": {"config": best["config"], "median": best["median"], "min": best["min"], "max": best["max"]},
-                   "searched": f not in deferred,
-                   "configs_tried": "all" if not quick else ("b = 1 only" if conv else "all") + (
-                       "; t = %d only" % s.max_threads if model == "M4" else ""),
+                   "best": {"config": best["config"], "median": best["median"], "min": best["min"], "max": best["max"],
+                            "warmup": best["warmup"], "run_s_min": best["run_s_min"], "steps_per_run_min": best["steps_per_run_min"],
+                            "runs": best["runs"]},
+                   "configs_tried": tried,
                    "by_capability": {(cap or "aten-default"): max(c["median"] for c in confs_f if c.get("cpu_capability_env") == cap)
                                      for cap in s.caps if any(c.get("cpu_capability_env") == cap for c in confs_f)},
                    "reruns": sum(c["reruns"] for c in confs_f),
@@ -543,13 +699,12 @@ def run_models(s, phases):
             figs_s = ["train@%d" % n for n in batches] + ["infer@%d" % n for n in batches]
             log("%s batch sweep in %s: %s" % (model, best_train["config"], batches))
             res = run_child(["worker", "--model", model, "--intra", str(t), "--blas", str(b), "--layout", layout or "nchw",
-                             "--figures", ",".join(figs_s), "--warmup", "2", "--run-seconds", str(s.run_seconds)]
-                            + common_child_args(s), child_env(t, b, cap), timeout=1800)
+                             "--figures", ",".join(figs_s)] + common_child_args(s), child_env(t, b, cap), timeout=1800)
             points = []
             for f, r in res["figures"].items():
                 kind, _, batch = f.partition("@")
                 points.append({"kind": kind, "batch": int(batch), "median": r["median"], "min": r["min"], "max": r["max"],
-                               "reruns": r["reruns"], "busy_unresolved": r["busy_unresolved"]})
+                               "reruns": r["reruns"], "busy_unresolved": r["busy_unresolved"], "warmup": r["warmup"]})
             sweeps.append({"model": model, "config": best_train["config"], "unit": "samples/s", "points": points})
         if model == "M1":
             first = first_step(s, best_train)
@@ -592,12 +747,12 @@ def first_step(s, best):
 def run_gemm(s):
     squares = [("square %d" % n, n, n, n) for n in SQUARE_SIZES]
     out = []
-    for b in [x for x in (1, 2) if x <= s.max_threads]:
-        # Quick mode times the model shapes on Kiln's thread count only; the squares give 1 -> 2 scaling.
-        shapes = squares + ([] if s.quick and b < s.max_threads else [list(x) for x in s.shapes])
+    # Quick mode times GEMM on Kiln's thread count only (as GemmBench does); full mode on 1 and 2 threads.
+    for b in [x for x in (1, 2) if x <= s.max_threads and (not s.quick or x == min(2, s.max_threads))]:
+        shapes = squares + [list(x) for x in s.shapes]
         log("GEMM on %d OpenBLAS thread(s), %d shapes" % (b, len(shapes)))
-        res = run_child(["gemm-worker", "--blas", str(b), "--shapes", json.dumps(shapes), "--warmup", "1",
-                         "--run-seconds", str(s.gemm_run_seconds)] + common_child_args(s), child_env(1, b), timeout=1800)
+        res = run_child(["gemm-worker", "--blas", str(b), "--shapes", json.dumps(shapes)] + common_child_args(s),
+                        child_env(1, b), timeout=1800)
         out.append({"threads": b, "openblas": res["openblas"], "shapes": res["shapes"]})
     return out
 
@@ -614,6 +769,13 @@ def peer_facts():
     return facts
 
 
+def gemm_shapes(shapes_arg, quick):
+    """The model shapes GEMM times: --shapes as given, else MODEL_GEMM_SHAPES, of which quick mode keeps QUICK_GEMM_LABELS."""
+    if shapes_arg:
+        return parse_shapes(shapes_arg)
+    return [list(x) for x in MODEL_GEMM_SHAPES if not quick or x[0] in QUICK_GEMM_LABELS]
+
+
 def parse_shapes(text):
     shapes = []
     for part in filter(None, text.split(",")):
@@ -628,7 +790,11 @@ def main():
     for mode in ("all", "models", "gemm"):
         q = sub.add_parser(mode)
         q.add_argument("--out", required=True, help="JSON result path")
-        q.add_argument("--quick", action="store_true", help="short runs (whole 'all' run well under 3 minutes)")
+        q.add_argument("--quick", action="store_true",
+                       help="fewer configurations and shapes, never shorter warm-ups or runs (the rule is the same)")
+        q.add_argument("--rule", required=True,
+                       help="the warm-up and timed-run rule as key=value,... (keys: %s); ./kiln bench passes "
+                            "Java's Timed.Rule.STANDARD, so both sides follow the same constants" % ",".join(RULE_KEYS))
         q.add_argument("--models", default=",".join(MODELS), help="comma list of M1,M2,M3,M4")
         q.add_argument("--sweep-models", default="M1", help="models with a batch-size sweep (M1: 1..4096)")
         q.add_argument("--max-threads", type=int, default=cores(), help="threads Kiln uses (default: usable CPUs)")
@@ -652,8 +818,8 @@ def main():
         q.add_argument("--layout", default="nchw")
         q.add_argument("--figures", default="")
         q.add_argument("--shapes", default="[]")
-        q.add_argument("--warmup", type=int, default=1)
-        q.add_argument("--run-seconds", type=float, default=0.25)
+        q.add_argument("--rule", required=(mode == "worker"), help="as for 'all' (the parent passes its own)")
+        q.add_argument("--check-only", action="store_true", help="gemm-worker: check the products, time nothing")
         q.add_argument("--reps", type=int, default=3)
         q.add_argument("--max-reruns", type=int, default=5)
         q.add_argument("--busy-threshold", type=float, default=0.10)
@@ -675,16 +841,15 @@ def main():
     s.reps = max(3, a.reps or (3 if a.quick else 5))
     s.max_reruns = a.max_reruns if a.max_reruns is not None else (3 if a.quick else 20)
     s.max_wait = a.max_wait if a.max_wait is not None else (1.0 if a.quick else 10.0)
-    s.run_seconds = 0.1 if a.quick else 1.0
-    s.gemm_run_seconds = 0.03 if a.quick else 0.5
-    s.shapes = parse_shapes(a.shapes) if a.shapes else [list(x) for x in MODEL_GEMM_SHAPES]
+    try:
+        s.rule_constants = parse_rule(a.rule)
+    except ValueError as e:
+        p.error(str(e))
+    s.shapes = gemm_shapes(a.shapes, a.quick)
     if a.cpu_capabilities:
         s.caps = [None if c in ("", "aten-default") else c for c in a.cpu_capabilities.split(",")]
     else:
         s.caps = cpu_capabilities()
-    if a.quick and not a.shapes:
-        # Quick mode drops the largest conv shapes of M4 (about 1 GFLOP each and 100 MB of float64 check).
-        s.shapes = [x for x in s.shapes if x[1] * x[3] <= 64 * 14 * 14 * 1152]
 
     start = time.perf_counter()
     machine = cpu_info()
@@ -692,13 +857,17 @@ def main():
               "environment": {"unset_in_peer": {v: os.environ.get(v) for v in THREAD_VARS_UNSET},
                               "note": "OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE are removed from the peer's child processes only"},
               "settings": {"reps": s.reps, "max_reruns_per_figure": s.max_reruns, "max_wait_s": s.max_wait, "busy_threshold_cores": s.busy_threshold,
-                           "run_seconds": s.run_seconds, "max_threads": s.max_threads,
+                           "rule": s.rule_constants, "max_threads": s.max_threads,
                            "thread_configs": thread_configs(s.max_threads),
+                           "search": ("quick: %s (M4: the first only); conv models in channels_last; the other ATen capabilities "
+                                      "in the best training configuration (not M4)" % ", ".join(
+                                          config_name(t, b, None) for t, b in quick_configs("M1", s.max_threads)[0]))
+                           if a.quick else "every t x b, NCHW and channels_last for M3/M4, every ATEN_CPU_CAPABILITY",
                            "cpu_capabilities": [c or "aten-default" for c in s.caps]}}
     result["peer"] = peer_facts()
     # The peer's BLAS is checked before anything is timed: numpy must run OpenBLAS.
-    check = run_child(["gemm-worker", "--blas", "1", "--shapes", json.dumps([["check", 64, 64, 64]]),
-                       "--warmup", "0", "--run-seconds", "0", "--reps", "3"], child_env(1, 1), timeout=300)
+    check = run_child(["gemm-worker", "--blas", "1", "--shapes", json.dumps([["check", 64, 64, 64]]), "--check-only"],
+                      child_env(1, 1), timeout=300)
     result["peer"]["openblas"] = check["openblas"]
     log("peer: torch %s, numpy %s, OpenBLAS %s core %s, CPU %s (%d usable)" % (
         result["peer"]["torch"], result["peer"]["numpy"], check["openblas"].get("version"),

@@ -4,8 +4,8 @@
 #
 # Called by the root launcher after it has found a JDK 25+ (JAVA_HOME exported) and Maven, built the jars and the AOT
 # cache: bench.sh JVM-FLAGS... -- ARGS..., with the run class path in KILN_RUN_CLASSPATH.
-#   ./kiln bench --quick              Kiln and PyTorch, short runs (a few minutes on 2 cores)
-#   ./kiln bench                      full runs (all thread/layout configurations, batch 1..4096, longer timings)
+#   ./kiln bench --quick              Kiln and PyTorch, fewer configurations, the same warm-up rule (bench/README.md)
+#   ./kiln bench                      full runs (all thread/layout configurations, every GEMM shape, batch 1..4096)
 #   ./kiln bench --no-peer            Kiln only
 #   ./kiln bench --peers dl4j         also Deeplearning4j (M1-M3), beside PyTorch (same as --peers torch,dl4j). Builds bench/dl4j
 #                                     (a Maven project outside the reactor; first time ~120 MB of nd4j/OpenBLAS natives)

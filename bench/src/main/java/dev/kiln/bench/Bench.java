@@ -35,6 +35,8 @@ import java.util.concurrent.TimeUnit;
  *              [--models-only]        (only the model figures: no GEMM, batch sweep or first step; the quickest peer comparison)
  * java ... dev.kiln.bench.Bench --render bench/results/NAME.json      (re-renders NAME.md and NAME.png)
  * </pre>
+ * Every figure of every side follows one warm-up and timed-run rule, {@link Timed.Rule#STANDARD}, passed to the PyTorch
+ * peer as {@code --rule}; {@code --quick} searches fewer configurations under the same rule (bench/README.md).
  * Children: {@code probe.FmaPeak} (the measured peak), {@link ModelBench}, {@link GemmBench}, {@link FirstStep},
  * and {@code bench/python/peer_bench.py all}; with {@code --peers dl4j}, also {@code Dl4jBench} of the separate Maven project
  * bench/dl4j (built by bench/scripts/bench.sh only then: its nd4j natives are ~120 MB), one JVM per OMP_NUM_THREADS.
@@ -45,6 +47,13 @@ public final class Bench {
     private static final List<String> JVM_FLAGS = List.of("--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
             "-Djava.awt.headless=true");
     private static final List<String> FIGURES = List.of("train", "infer_b1", "infer_b256");
+
+    /**
+     * Model figures quick mode leaves out on both sides (the peer's {@code model_figures} says the same): M4 inference at
+     * batch 256 takes about a second a step in Kiln and three in PyTorch, so the rule's warm-up (ten samples) and three
+     * runs of ten steps would take about two and a half minutes of a quick run.
+     */
+    static final List<String> QUICK_EXCEPT = List.of("M4:infer_b256");
 
     /** What this run was asked to do. */
     record Settings(boolean quick, Path root, List<String> models, List<Integer> threads, Set<String> peers, String name, Path work) {
@@ -81,6 +90,7 @@ public final class Bench {
         result.put("name", name);
         result.put("quick", quick);
         result.put("machine", machine());
+        result.put("rule", rule());
         Map<String, Object> phases = new LinkedHashMap<>();
         result.put("phase_s", phases);
 
@@ -171,15 +181,15 @@ public final class Bench {
         List<Object> perThreads = new ArrayList<>();
         for (int t : s.threads()) {
             List<String> models = new ArrayList<>(s.models());
-            // Quick mode runs M4 (about a second a step) on all threads only, as the peer's quick mode does.
+            // Quick mode runs M4 (about a fifth of a second a training step) on all threads only, as the peer's quick mode does.
             if (s.quick() && t != s.maxThreads()) models.remove("M4");
             if (models.isEmpty()) continue;
             log("Kiln models " + String.join(",", models) + " on " + t + " thread(s)");
             Path res = s.work().resolve("kiln-models-t" + t + ".json");
             List<String> args = new ArrayList<>(List.of("--model", String.join(",", models), "--figures", String.join(",", FIGURES),
                     "--result", res.toString()));
-            args.addAll(s.quick() ? List.of("--run-seconds", "0.1", "--warmup-seconds", "0.2", "--warmup-steps", "1", "--jit-quiet-seconds", "0.5")
-                    : List.of("--run-seconds", "1.0", "--warmup-seconds", "1.0", "--warmup-steps", "3", "--reps", "5"));
+            if (s.quick()) args.addAll(List.of("--except", String.join(",", QUICK_EXCEPT)));
+            else args.addAll(List.of("--reps", "5"));
             args.addAll(timing(s));
             javaChild(s, "dev.kiln.bench.ModelBench", t, args, null);
             perThreads.add(map(Json.parse(Files.readString(res))));
@@ -189,14 +199,13 @@ public final class Bench {
 
     static List<Object> kilnGemm(Settings s) throws IOException, InterruptedException {
         List<Object> perThreads = new ArrayList<>();
-        for (int t : s.threads()) {
-            // Quick mode times the model shapes on the full thread count only; the squares give 1 → N scaling.
-            String set = s.quick() && t != s.maxThreads() ? "squares" : "squares,models";
-            log("Kiln GEMM on " + t + " thread(s): " + set);
+        // Quick mode times GEMM on the full thread count only, and fewer shapes (GemmBench.QUICK_MODEL_SHAPES), as the peer does.
+        for (int t : s.quick() ? List.of(s.maxThreads()) : s.threads()) {
+            String set = "squares,models";
+            log("Kiln GEMM on " + t + " thread(s): " + set + (s.quick() ? " (quick: one model shape each)" : ""));
             Path res = s.work().resolve("kiln-gemm-t" + t + ".json");
             List<String> args = new ArrayList<>(List.of("--set", set, "--result", res.toString()));
-            // one kernel per shape reaches C2 within its first calls: a short JIT-quiet wait does in quick mode
-            if (s.quick()) args.addAll(List.of("--quick", "--jit-quiet-seconds", "0.2"));
+            if (s.quick()) args.add("--quick");
             else args.addAll(List.of("--reps", "5"));
             args.addAll(timing(s));
             javaChild(s, "dev.kiln.bench.GemmBench", t, args, null);
@@ -215,8 +224,7 @@ public final class Bench {
         log("Kiln M1 batch sweep on " + threads + " thread(s): " + batches);
         Path res = s.work().resolve("kiln-sweep.json");
         List<String> args = new ArrayList<>(List.of("--model", "M1", "--figures", String.join(",", figs), "--result", res.toString()));
-        args.addAll(s.quick() ? List.of("--run-seconds", "0.1", "--warmup-seconds", "0.1", "--warmup-steps", "2", "--jit-quiet-seconds", "0.5")
-                : List.of("--run-seconds", "1.0", "--warmup-seconds", "0.5", "--warmup-steps", "3", "--reps", "5"));
+        if (!s.quick()) args.addAll(List.of("--reps", "5"));
         args.addAll(timing(s));
         javaChild(s, "dev.kiln.bench.ModelBench", threads, args, null);
         Map<String, Object> out = map(Json.parse(Files.readString(res)));
@@ -258,11 +266,21 @@ public final class Bench {
         return s.quick() ? List.of("--max-reruns", "3", "--max-wait", "0.3") : List.of("--max-reruns", "20", "--max-wait", "10");
     }
 
+    /** The warm-up and timed-run rule of this run, as constants and in words (the report states it). */
+    static Map<String, Object> rule() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("constants", Timed.Rule.STANDARD.encoded());
+        m.put("words", Timed.Rule.STANDARD.words());
+        return m;
+    }
+
     // ---- the peer
 
     static Map<String, Object> peer(Settings s) throws IOException, InterruptedException {
         Path res = s.work().resolve("peer.json");
+        // The peer follows the same warm-up and timed-run rule: its constants come from here, so the two cannot drift.
         List<String> cmd = new ArrayList<>(List.of("/usr/bin/python3", s.root().resolve("bench/python/peer_bench.py").toString(), "all",
+                "--rule", Timed.Rule.STANDARD.encoded(),
                 "--out", res.toString(), "--max-threads", Integer.toString(s.maxThreads()), "--models", String.join(",", s.models())));
         if (s.quick()) cmd.add("--quick");
         log("PyTorch peer: " + String.join(" ", cmd.subList(1, cmd.size())));
@@ -322,8 +340,7 @@ public final class Bench {
             List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
                     "--enable-native-access=ALL-UNNAMED", s.quick() ? "-Xmx2g" : "-Xmx6g", "-cp", cp, "dev.kiln.bench.Dl4jBench",
                     "--model", String.join(",", models), "--figures", String.join(",", FIGURES), "--result", res.toString()));
-            cmd.addAll(s.quick() ? List.of("--run-seconds", "0.1", "--warmup-seconds", "0.2", "--warmup-steps", "1", "--jit-quiet-seconds", "0.5")
-                    : List.of("--run-seconds", "1.0", "--warmup-seconds", "1.0", "--warmup-steps", "3", "--reps", "5"));
+            if (!s.quick()) cmd.addAll(List.of("--reps", "5"));
             cmd.addAll(timing(s));
             Map<String, String> env = new LinkedHashMap<>(System.getenv());
             env.put("OMP_NUM_THREADS", Integer.toString(t));

@@ -50,12 +50,18 @@ public final class GemmBench {
             new GemmShape("M4 conv 128->128 @32", 16 * 32 * 32, 128, 1152), new GemmShape("M4 dense 32768->6", 16, 6, 32768),
             new GemmShape("M4 dense 6->1", 16, 1, 6));
 
-    /** The shapes of {@code sets} ("squares", "models"); quick drops the big M4 convolutions, as the peer's quick mode does. */
+    /**
+     * Quick mode's model shapes, one per model (the peer's {@code QUICK_GEMM_LABELS} names the same): every shape takes the
+     * rule's warm-up and three one-second runs, so quick mode times fewer shapes, never shorter.
+     */
+    static final List<String> QUICK_MODEL_SHAPES = List.of("M1 dense 512->512", "M2 dense 256->256", "M3 conv 64->64 @14", "M4 conv 64->128 @32");
+
+    /** The shapes of {@code sets} ("squares", "models"); quick keeps {@link #QUICK_MODEL_SHAPES} of the models, as the peer's quick mode does. */
     static List<GemmShape> shapes(List<String> sets, boolean quick) {
         List<GemmShape> out = new ArrayList<>();
         if (sets.contains("squares")) for (int n : SQUARES) out.add(new GemmShape("square " + n, n, n, n));
         if (sets.contains("models")) {
-            for (GemmShape s : MODEL_SHAPES) if (!quick || (long) s.m() * s.k() <= 64L * 14 * 14 * 1152) out.add(s);
+            for (GemmShape s : MODEL_SHAPES) if (!quick || QUICK_MODEL_SHAPES.contains(s.label())) out.add(s);
         }
         return out;
     }
@@ -64,7 +70,6 @@ public final class GemmBench {
         Map<String, String> a = Args.parse(args);
         boolean quick = a.containsKey("quick");
         List<GemmShape> shapes = shapes(List.of(a.getOrDefault("set", "squares,models").split(",")), quick);
-        double runSeconds = Double.parseDouble(a.getOrDefault("run-seconds", quick ? "0.03" : "0.5"));
         Timed timed = Timed.from(a, quick);
         List<Object> results = new ArrayList<>();
         SplittableRandom rnd = new SplittableRandom(42);
@@ -86,14 +91,8 @@ public final class GemmBench {
                 results.add(rec);
                 continue;
             }
-            double perCall = Math.max(Timed.warmUp(call, 0.2, 3), 1e-7);
-            int calls = (int) Math.max(1, Math.ceil(runSeconds / perCall));
-            rec.put("calls_per_run", calls);
-            rec.putAll(timed.measure(() -> {
-                long s0 = System.nanoTime();
-                for (int i = 0; i < calls; i++) call.run();
-                return calls * s.flop() / ((System.nanoTime() - s0) / 1e9) / 1e9;
-            }));
+            // one call is one step of the rule: GFLOP per call, per second
+            rec.putAll(timed.throughput(call, s.flop() / 1e9, () -> { }));
             results.add(rec);
         }
         Map<String, Object> out = new LinkedHashMap<>();

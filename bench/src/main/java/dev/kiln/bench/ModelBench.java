@@ -20,25 +20,25 @@ import java.util.SplittableRandom;
 /**
  * Kiln's side of {@code ./kiln bench}: training and inference throughput of M1–M4 in this JVM
  * (threads fixed by -Dkiln.threads at start), written as JSON records shaped like the PyTorch
- * peer's. Each figure: warm-up, then at least {@code reps} timed runs of about
- * {@code runSeconds}, with busy-machine reruns as {@link Timed} describes. Figures:
+ * peer's. Each figure: warm-up and at least {@code reps} timed runs by {@link Timed.Rule}, with busy-machine
+ * reruns as {@link Timed} describes. Figures:
  * {@code train} (the model's own batch, or {@code --batch}), {@code train_bN}, {@code infer_bN}.
  *
- * <pre>java ... dev.kiln.bench.ModelBench --model M1,M2 --figures train,infer_b1,infer_b256 --result m.json</pre>
+ * <pre>java ... dev.kiln.bench.ModelBench --model M1,M2 --figures train,infer_b1,infer_b256 [--except M4:infer_b256] --result m.json</pre>
  */
 public final class ModelBench {
     public static void main(String[] args) throws IOException {
         Map<String, String> a = Args.parse(args);
         List<String> models = List.of(a.getOrDefault("model", "M1").split(","));
         List<String> figures = List.of(a.getOrDefault("figures", "train,infer_b1,infer_b256").split(","));
-        double runSeconds = Double.parseDouble(a.getOrDefault("run-seconds", "0.5"));
-        double warmupSeconds = Double.parseDouble(a.getOrDefault("warmup-seconds", "1.0"));
-        int warmupSteps = Integer.parseInt(a.getOrDefault("warmup-steps", "3"));
+        // model:figure pairs not to measure (quick mode's M4:infer_b256)
+        List<String> except = a.containsKey("except") ? List.of(a.get("except").split(",")) : List.of();
         Timed timed = Timed.from(a, false);
         int batchOverride = Integer.parseInt(a.getOrDefault("batch", "0"));
         List<Object> records = new ArrayList<>();
         for (String model : models) {
             for (String figure : figures) {
+                if (except.contains(model + ":" + figure)) continue;
                 // A fresh model per figure: each starts from the same weights and optimizer state.
                 BenchModels.Spec spec = BenchModels.of(model);
                 boolean train = figure.startsWith("train");
@@ -46,12 +46,11 @@ public final class ModelBench {
                         : Integer.parseInt(figure.substring(figure.indexOf("_b") + 2));
                 if (train) {
                     Executable e = spec.model().trainingProgram(batch);
-                    Map<String, Object> rec = measure(model, figure, batch, trainStep(spec, batch, e), warmupSeconds, warmupSteps, runSeconds, timed,
-                            true);
+                    Map<String, Object> rec = measure(model, figure, batch, trainStep(spec, batch, e), timed, true);
                     rec.putAll(memoryBudget(e));
                     records.add(rec);
                 } else {
-                    records.add(measure(model, figure, batch, inferStep(spec, batch), warmupSeconds, warmupSteps, runSeconds, timed, false));
+                    records.add(measure(model, figure, batch, inferStep(spec, batch), timed, false));
                 }
             }
         }
@@ -126,15 +125,13 @@ public final class ModelBench {
     }
 
     /**
-     * Warm-up (at least {@code warmupSteps} steps and {@code warmupSeconds}), then timed runs of a whole number of
-     * steps lasting about {@code runSeconds} each, in samples per second. With {@code heap}, the record also holds
+     * Warm-up and timed runs by {@link Timed.Rule}, in samples per second. With {@code heap}, the record also holds
      * {@code peak_heap_bytes}, the peak of the heap pools over the timed runs (started after a GC, so garbage from
      * building the model does not count; the sum of per-pool peaks bounds the true peak from above), and
      * {@code live_heap_bytes}, the heap in use after a GC once they end.
      */
-    static Map<String, Object> measure(String model, String figure, int batch, Runnable step, double warmupSeconds, int warmupSteps,
-                                       double runSeconds, Timed timed, boolean heap) {
-        Map<String, Object> rec = timed.samplesPerSecond(model, figure, batch, step, warmupSeconds, warmupSteps, runSeconds, () -> {
+    static Map<String, Object> measure(String model, String figure, int batch, Runnable step, Timed timed, boolean heap) {
+        Map<String, Object> rec = timed.samplesPerSecond(model, figure, batch, step, () -> {
             if (heap) {
                 System.gc();
                 resetHeapPeaks();

@@ -36,7 +36,8 @@ import java.util.SplittableRandom;
  * The Deeplearning4j peer of {@code ./kiln bench --peers dl4j}: M1–M3 of shared/DESIGN.md built with DL4J's
  * MultiLayerNetwork the way {@link BenchModels}' Kiln versions are (same layer sizes, Glorot-uniform weights and zero
  * biases, Adam(1e-3), fp32, the same batches and random-data shapes), timed by the same rule as {@code ModelBench}
- * ({@link Timed}: warm-up, median of at least 3 runs, busy runs rerun), written as the same JSON records.
+ * ({@link Timed}: warm-up and timed runs by {@link Timed.Rule}, median of at least 3 runs, busy runs rerun), written as
+ * the same JSON records, the warm-up's trace included.
  *
  * <p>nd4j fixes its OpenMP and OpenBLAS thread counts from OMP_NUM_THREADS when it loads, so the parent
  * ({@code Bench}) starts one JVM per thread count. DL4J specifics, each the closest equivalent of Kiln's model:
@@ -58,9 +59,6 @@ public final class Dl4jBench {
         Map<String, String> a = Args.parse(args);
         List<String> models = List.of(a.getOrDefault("model", "M1").split(","));
         List<String> figures = List.of(a.getOrDefault("figures", "train,infer_b1,infer_b256").split(","));
-        double runSeconds = Double.parseDouble(a.getOrDefault("run-seconds", "0.5"));
-        double warmupSeconds = Double.parseDouble(a.getOrDefault("warmup-seconds", "1.0"));
-        int warmupSteps = Integer.parseInt(a.getOrDefault("warmup-steps", "3"));
         Timed timed = Timed.from(a, false);
         Nd4j.setDefaultDataTypes(DataType.FLOAT, DataType.FLOAT);
         CNN2DFormat layout = CNN2DFormat.valueOf(a.getOrDefault("layout", "NCHW").toUpperCase(java.util.Locale.ROOT));
@@ -72,7 +70,7 @@ public final class Dl4jBench {
                 boolean train = figure.startsWith("train");
                 int batch = figure.equals("train") ? spec.batch() : Integer.parseInt(figure.substring(figure.indexOf("_b") + 2));
                 Runnable step = train ? trainStep(spec, batch) : inferStep(spec, batch);
-                Map<String, Object> rec = measure(model, figure, batch, step, warmupSeconds, warmupSteps, runSeconds, timed);
+                Map<String, Object> rec = timed.samplesPerSecond(model, figure, batch, step, () -> { });
                 records.add(rec);
                 System.err.printf("[dl4j] %s %s: %.0f samples/s%n", model, figure, (Double) rec.get("median"));
             }
@@ -184,12 +182,6 @@ public final class Dl4jBench {
             INDArray out = net.output(x, false);
             sink[0] += out.getFloat(0);
         };
-    }
-
-    /** The same warm-up and timed runs as ModelBench.measure. */
-    static Map<String, Object> measure(String model, String figure, int batch, Runnable step, double warmupSeconds, int warmupSteps,
-                                       double runSeconds, Timed timed) {
-        return timed.samplesPerSecond(model, figure, batch, step, warmupSeconds, warmupSteps, runSeconds, () -> { });
     }
 
     /** The version in a jar's Maven metadata (the jars' manifests carry none). */
