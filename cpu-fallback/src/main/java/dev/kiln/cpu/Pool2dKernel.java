@@ -29,6 +29,12 @@ public final class Pool2dKernel implements WorkerPool.RangeTask {
     private final WorkerPool pool;
     private final boolean max;
     private final int cBound;   // channels handled by full vectors
+    // max pooling whose windows never overlap (stride ≥ window extent): each dx element gets at most one window's
+    // dy, so the vector path stores it instead of adding it to dx (no read of dx)
+    private final boolean disjoint;
+    // ... and the windows tile the whole image with channels in full vectors: every dx element is stored once, so
+    // dx needs no zero fill first (M3's 2×2 stride-2 pools: the fill and the read were a third of the pass's traffic)
+    private final boolean covering;
     // the call in flight
     private float[] x, y, dy, dx;
     private int xOff, yOff, dyOff, dxOff;
@@ -44,6 +50,9 @@ public final class Pool2dKernel implements WorkerPool.RangeTask {
             case AVG -> false;
         };
         this.cBound = SPECIES.loopBound(g.c());
+        this.disjoint = max && g.strideH() >= (g.kh() - 1) * g.dilationH() + 1 && g.strideW() >= (g.kw() - 1) * g.dilationW() + 1;
+        this.covering = disjoint && cBound == g.c() && g.dilationH() == 1 && g.dilationW() == 1 && g.padTop() == 0 && g.padLeft() == 0
+                && g.strideH() == g.kh() && g.strideW() == g.kw() && g.oh() * g.kh() == g.h() && g.ow() * g.kw() == g.w();
     }
 
     public static Pool2dKernel prepare(Pool2d op, ConvGeometry g) { return new Pool2dKernel(op, g, WorkerPool.shared()); }
@@ -131,7 +140,7 @@ public final class Pool2dKernel implements WorkerPool.RangeTask {
 
     private void backwardImage(int n) {
         int c = g.c(), image = g.h() * g.w() * c;
-        Arrays.fill(dx, dxOff + n * image, dxOff + (n + 1) * image, 0f);
+        if (!covering) Arrays.fill(dx, dxOff + n * image, dxOff + (n + 1) * image, 0f);
         for (int oh = 0; oh < g.oh(); oh++) {
             for (int ow = 0; ow < g.ow(); ow++) {
                 int ih0 = oh * g.strideH() - g.padTop(), iw0 = ow * g.strideW() - g.padLeft();
@@ -176,7 +185,9 @@ public final class Pool2dKernel implements WorkerPool.RangeTask {
                 if (iw < 0 || iw >= g.w()) continue;
                 int at = ((n * g.h() + ih) * g.w() + iw) * c + ch;
                 VectorMask<Float> hit = FloatVector.fromArray(SPECIES, x, xOff + at).compare(VectorOperators.EQ, m);
-                FloatVector.fromArray(SPECIES, dx, dxOff + at).add(pending.blend(zero, hit.not())).intoArray(dx, dxOff + at);
+                // disjoint: dx here is 0 (filled) or not yet written (covering); + 0 keeps the twin's 0 + (-0) = +0
+                FloatVector base = disjoint ? zero : FloatVector.fromArray(SPECIES, dx, dxOff + at);
+                base.add(pending.blend(zero, hit.not())).intoArray(dx, dxOff + at);
                 pending = pending.blend(zero, hit);
             }
         }
