@@ -81,8 +81,10 @@ public final class CudaBackend implements Backend {
             for (Requirement r : LIBRARIES) checks.add(probeLibrary(r, arena));
         }
         checks.add("kernels: " + NOT_IMPLEMENTED);
-        String summary = driverProblem.map(p -> p + "; Kiln runs on the CPU backend").orElse(NOT_IMPLEMENTED);
-        return Availability.unavailable(summary, checks);
+        // No driver or no device: absent, passed over quietly. A working driver with a device that Kiln
+        // cannot use yet is "present but unusable", which Backend.auto() reports once as a warning.
+        if (driverProblem.isPresent()) return Availability.unavailable(driverProblem.get() + "; Kiln runs on the CPU backend", checks);
+        return Availability.presentButUnusable(NOT_IMPLEMENTED + "; Kiln runs on the CPU backend", checks);
     }
 
     /** Adds the driver's check lines; returns what stops a GPU run, if the driver is the reason. */
