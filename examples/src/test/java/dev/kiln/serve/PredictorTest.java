@@ -1,5 +1,10 @@
 package dev.kiln.serve;
 
+import dev.kiln.backend.Availability;
+import dev.kiln.backend.Backend;
+import dev.kiln.backend.Executable;
+import dev.kiln.compile.Program;
+import dev.kiln.graph.Node;
 import dev.kiln.nn.Conv2D;
 import dev.kiln.nn.Dense;
 import dev.kiln.nn.Flatten;
@@ -123,34 +128,46 @@ class PredictorTest {
     }
 
     /**
-     * The predictor adds no allocation to a call when the caller passes its output array. Measured as the difference to
-     * the same number of bare program runs: the CPU backend's run itself allocates today (about 21 KB per run of this
-     * model, in cpu-fallback's steps), which is the backend's to remove, not the predictor's.
+     * The CPU backend's programs, with a run that computes nothing: what is left of a call is the predictor's own work
+     * (borrowing a program, copying rows in and out). The backend's run itself allocates today, from 0 to ~42 KB per
+     * run of this model depending on what the JIT has compiled (measured in this test's first version): the backend's
+     * to remove, not the predictor's.
      */
+    record NoRunBackend(Backend real) implements Backend {
+        public String name() { return "no-run(" + real.name() + ")"; }
+        public int priority() { return 0; }
+        public Availability availability() { return real.availability(); }
+        public Executable compile(Program program) {
+            Executable e = real.compile(program);
+            return new Executable() {
+                public Program program() { return e.program(); }
+                public void setInput(int slot, float[] data) { e.setInput(slot, data); }
+                public void setInput(int slot, float[] src, int offset, int count) { e.setInput(slot, src, offset, count); }
+                public void run() {}
+                public void readOutput(int slot, float[] dst, int offset) { e.readOutput(slot, dst, offset); }
+                public float outputScalar(int slot) { return e.outputScalar(slot); }
+                @Override public void close() { e.close(); }
+            };
+        }
+        public void evaluate(Node node, float[][] inputs, float[] out) { real.evaluate(node, inputs, out); }
+    }
+
     @Test
-    void theCallersOutputArrayAddsNoAllocationOnceWarm() {
+    void theCallersOutputArrayAvoidsAllocationOnceWarm() {
         var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         Model model = mlp();
-        try (Predictor p = Predictor.of(model, 2, 8); var bare = model.newPredictionProgram(8)) {
-            float[] x = random(8 * 11, 6), out = new float[8];
-            int slot = bare.program().inputSlot(model.programInputName(0));
-            for (int i = 0; i < 2000; i++) { p.predict(x, 8, out); bare.setInput(slot, x, 0, 88); bare.run(); bare.readOutput(0, out, 0); }
-            long[] viaPredictor = new long[5], viaProgram = new long[5];
-            for (int round = 0; round < 5; round++) {   // interleaved rounds, medians compared: the backend's own allocation varies a little between rounds
-                long b0 = threads.getCurrentThreadAllocatedBytes();
-                for (int i = 0; i < 1000; i++) p.predict(x, 8, out);
-                long b1 = threads.getCurrentThreadAllocatedBytes();
-                for (int i = 0; i < 1000; i++) { bare.setInput(slot, x, 0, 88); bare.run(); bare.readOutput(0, out, 0); }
-                long b2 = threads.getCurrentThreadAllocatedBytes();
-                viaPredictor[round] = b1 - b0;
-                viaProgram[round] = b2 - b1;
+        model.backend(new NoRunBackend(Backend.auto()));
+        try (Predictor p = Predictor.of(model, 2, 8)) {
+            float[] x = random(5 * 11, 6), out = new float[5];   // 5 rows: the padded path, the one with copies
+            for (int i = 0; i < 20_000; i++) p.predict(x, 5, out);
+            long least = Long.MAX_VALUE;
+            for (int round = 0; round < 3; round++) {   // the least of three: a stray allocation by the JIT does not count
+                long before = threads.getCurrentThreadAllocatedBytes();
+                for (int i = 0; i < 1000; i++) p.predict(x, 5, out);
+                least = Math.min(least, threads.getCurrentThreadAllocatedBytes() - before);
             }
-            Arrays.sort(viaPredictor);
-            Arrays.sort(viaProgram);
-            long added = viaPredictor[2] - viaProgram[2];
-            // one small object per call would add >= 16,000 bytes over 1000 calls
-            assertTrue(added < 4000, "the predictor added " + added + " bytes over 1000 warm calls (predictor " + Arrays.toString(viaPredictor)
-                    + ", bare program " + Arrays.toString(viaProgram) + ")");
+            // one small object per call would be >= 16,000 bytes over 1000 calls
+            assertTrue(least < 4000, "1000 warm calls allocated " + least + " bytes");
         }
     }
 
