@@ -12,10 +12,10 @@ import dev.kiln.graph.Conv2d;
 import dev.kiln.graph.Conv2dBackwardData;
 import dev.kiln.graph.ConvBias;
 import dev.kiln.graph.Conv2dBackwardFilter;
-import dev.kiln.graph.Dropout;
+import dev.kiln.graph.InvertedDropout;
 import dev.kiln.graph.Full;
 import dev.kiln.graph.Fused;
-import dev.kiln.graph.Input;
+import dev.kiln.graph.Placeholder;
 import dev.kiln.graph.Linear;
 import dev.kiln.graph.MatMul;
 import dev.kiln.graph.Node;
@@ -25,7 +25,7 @@ import dev.kiln.graph.Param;
 import dev.kiln.graph.Pool2d;
 import dev.kiln.graph.Pool2dGrad;
 import dev.kiln.graph.Reduce;
-import dev.kiln.graph.Reshape;
+import dev.kiln.graph.View;
 import dev.kiln.graph.SgdUpdate;
 import dev.kiln.graph.Slice;
 import dev.kiln.graph.Softmax;
@@ -51,13 +51,13 @@ final class CpuLowering {
     private final boolean vector;
     // the conv kernels of one program run one after another, so they share one scratch array
     private final ConvWorkspace convWorkspace = new ConvWorkspace();
-    /** Dropout masks recorded by this program's steps, by what determines them (see the Dropout case). */
+    /** Dropout masks recorded by this program's steps, by what determines them (see the InvertedDropout case). */
     private final Map<DropoutKey, long[]> dropoutMasks = new HashMap<>();
 
     /** The conv scratch of this program: complete once every node is lowered (kernels reserve at preparation). */
     ConvWorkspace convWorkspace() { return convWorkspace; }
 
-    private record DropoutKey(Dropout op, Buf step, int size) {}
+    private record DropoutKey(InvertedDropout op, Buf step, int size) {}
 
     /** {@code vector} false keeps every kernel on the scalar twins, which never link jdk.incubator.vector. */
     CpuLowering(ElementwiseKernels kernels, boolean vector) {
@@ -74,7 +74,7 @@ final class CpuLowering {
         Shape os = node.shape();
         int n = os.size();
         return switch (node.op()) {
-            case Input i -> throw leaf(node);
+            case Placeholder i -> throw leaf(node);
             case Param p -> throw leaf(node);
             case Full f -> throw leaf(node);
             case Constant c -> throw leaf(node);
@@ -100,7 +100,7 @@ final class CpuLowering {
                 ReducePlan plan = ReducePlan.of(node.input(0).shape(), r.axes());
                 yield () -> k.reduce(r.fn(), plan, x.array(), x.offset(), out.array(), out.offset());
             }
-            case Reshape r -> copyStep(in[0], StridedView.of(os, os), out, n);
+            case View r -> copyStep(in[0], StridedView.of(os, os), out, n);
             case Transpose t -> copyStep(in[0], StridedView.transpose(node.input(0).shape(), t.perm()), out, n);
             case Broadcast b -> copyStep(in[0], StridedView.of(os, node.input(0).shape()), out, n);
             case Slice s -> copyStep(in[0], StridedView.slice(node.input(0).shape(), s.start(), s.end()), out, n);
@@ -190,7 +190,7 @@ final class CpuLowering {
                 yield () -> k.batchNorm(x.array(), x.offset(), mean.array(), mean.offset(), var.array(), var.offset(),
                         gamma.array(), gamma.offset(), beta.array(), beta.offset(), eps, out.array(), out.offset(), rows, channels);
             }
-            case Dropout d -> {
+            case InvertedDropout d -> {
                 Buf x = in[0], step = in[1];
                 double rate = d.rate();
                 long seed = d.seed();

@@ -8,7 +8,7 @@ import dev.kiln.graph.Node;
 import dev.kiln.graph.Ops;
 import dev.kiln.graph.Reduce;
 import dev.kiln.graph.ReduceFn;
-import dev.kiln.graph.Reshape;
+import dev.kiln.graph.View;
 import dev.kiln.graph.Transpose;
 import dev.kiln.graph.Unary;
 import dev.kiln.graph.UnaryFn;
@@ -55,9 +55,9 @@ public final class AlgebraicSimplification implements Pass {
             }
             case Unary u when u.fn() == UnaryFn.NEG
                     && ins.get(0).op() instanceof Unary inner && inner.fn() == UnaryFn.NEG -> ins.get(0).input(0);
-            case Reshape r -> {
+            case View r -> {
                 Node x = ins.get(0);
-                while (x.op() instanceof Reshape) x = x.input(0);
+                while (x.op() instanceof View) x = x.input(0);
                 yield x.shape().equals(r.to()) ? x : x != ins.get(0) ? Rebuild.node(n, r, List.of(x)) : null;
             }
             case Transpose t -> {

@@ -10,7 +10,7 @@ import java.util.Map;
 
 /**
  * Merges structurally equal nodes: the same op (records' {@code equals}, so attributes compare by
- * value; {@code Constant} by identity, {@code Input} by name and shape, {@code Param} by variable)
+ * value; {@code Constant} by identity, {@code Placeholder} by name and shape, {@code Param} by variable)
  * over the same input nodes is computed once. Walking in schedule order makes this bottom-up, so
  * equal subtrees collapse completely in one pass. In-place updates are never merged: two updates
  * are two writes.

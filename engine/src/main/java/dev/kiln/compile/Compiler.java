@@ -3,7 +3,7 @@ package dev.kiln.compile;
 import dev.kiln.graph.Graph;
 import dev.kiln.graph.Leaf;
 import dev.kiln.graph.Node;
-import dev.kiln.graph.Reshape;
+import dev.kiln.graph.View;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -29,7 +29,7 @@ public final class Compiler {
     /**
      * @param passes        run in this order
      * @param checkNumerics executables check each instruction's output for NaN/Inf
-     * @param inputs        the program's input order (Input nodes, matched by name and shape);
+     * @param inputs        the program's input order (Placeholder nodes, matched by name and shape);
      *                      empty: order of first appearance in the schedule
      */
     public record Options(List<Pass> passes, boolean checkNumerics, List<Node> inputs) {
@@ -63,7 +63,7 @@ public final class Compiler {
         MemoryPlanner.Plan plan = MemoryPlanner.plan(schedule, h.outputs(), opts.inputs());
         List<Instruction> instructions = new ArrayList<>();
         for (Node n : schedule) {
-            if (n.op() instanceof Leaf || n.op() instanceof Reshape) continue;
+            if (n.op() instanceof Leaf || n.op() instanceof View) continue;
             List<Slot> ins = new ArrayList<>(n.inputs().size());
             for (Node in : n.inputs()) ins.add(plan.slot(in));
             instructions.add(new Instruction(n, ins, n.op().isEffect() ? null : plan.slot(n)));

@@ -4,10 +4,10 @@ import dev.kiln.graph.Constant;
 import dev.kiln.graph.Elementwise;
 import dev.kiln.graph.Full;
 import dev.kiln.graph.Fused;
-import dev.kiln.graph.Input;
+import dev.kiln.graph.Placeholder;
 import dev.kiln.graph.Node;
 import dev.kiln.graph.Param;
-import dev.kiln.graph.Reshape;
+import dev.kiln.graph.View;
 import dev.kiln.graph.Variable;
 
 import java.util.ArrayList;
@@ -84,14 +84,14 @@ public final class MemoryPlanner {
             position.put(n, i);
             if (n.op().isEffect()) continue;
             switch (n.op()) {
-                case Input in -> slots.put(n, new Slot(Slot.Storage.INPUT, inputIndex(n, in, inputs, inputOrder.isEmpty()), 0, n.shape()));
+                case Placeholder in -> slots.put(n, new Slot(Slot.Storage.INPUT, inputIndex(n, in, inputs, inputOrder.isEmpty()), 0, n.shape()));
                 case Param p -> slots.put(n, new Slot(Slot.Storage.VARIABLE,
                         variableIndex.computeIfAbsent(p.variable(), v -> { variables.add(v); return variables.size() - 1; }), 0, n.shape()));
                 case Full f -> slots.put(n, new Slot(Slot.Storage.CONSTANT,
                         fullIndex.computeIfAbsent(f, k -> { constants.add(filled(k)); return constants.size() - 1; }), 0, n.shape()));
                 case Constant c -> slots.put(n, new Slot(Slot.Storage.CONSTANT,
                         constantIndex.computeIfAbsent(c, k -> { constants.add(k); return constants.size() - 1; }), 0, n.shape()));
-                case Reshape r -> {
+                case View r -> {
                     // a view: of a leaf's slot now, of an arena value's once that has an offset
                     Node o = owner.get(n.input(0));
                     if (o != null) owner.put(n, o);
@@ -148,7 +148,7 @@ public final class MemoryPlanner {
         }
         // views of arena values were recorded before their owner had an offset
         for (Node n : schedule) {
-            if (n.op() instanceof Reshape) slots.put(n, slots.get(n.input(0)).withShape(n.shape()));
+            if (n.op() instanceof View) slots.put(n, slots.get(n.input(0)).withShape(n.shape()));
         }
         return new Plan(slots, inputs, variables, constants, arena.top, inPlace);
     }
@@ -163,7 +163,7 @@ public final class MemoryPlanner {
         return null;
     }
 
-    private static int inputIndex(Node n, Input in, List<Node> inputs, boolean appendNew) {
+    private static int inputIndex(Node n, Placeholder in, List<Node> inputs, boolean appendNew) {
         for (int k = 0; k < inputs.size(); k++) if (inputs.get(k).op().equals(in)) return k;
         if (!appendNew) {
             throw new IllegalArgumentException("the graph reads input '" + in.inputName() + "' " + in.shape()
@@ -175,7 +175,7 @@ public final class MemoryPlanner {
 
     private static List<String> names(List<Node> inputs) {
         List<String> names = new ArrayList<>();
-        for (Node n : inputs) names.add(n.op() instanceof Input in ? in.inputName() : n.describe());
+        for (Node n : inputs) names.add(n.op() instanceof Placeholder in ? in.inputName() : n.describe());
         return names;
     }
 

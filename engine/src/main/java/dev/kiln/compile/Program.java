@@ -12,7 +12,7 @@ import java.util.List;
  * in the program's inputs, in variables, or in constants. Easy to print ({@link #dump()}), diff
  * and test; backends turn it into an {@code Executable}.
  *
- * @param inputs        the graph's Input nodes, in slot order
+ * @param inputs        the graph's Placeholder nodes, in slot order
  * @param outputs       where each returned value can be read after a run
  * @param checkNumerics when set, executables check every instruction's output for NaN/Inf and
  *                      name the first instruction that produced one
@@ -41,13 +41,13 @@ public record Program(List<Instruction> instructions, List<Node> inputs, List<Sl
     /** Index of the input named {@code name}, or an error listing the names. */
     public int inputSlot(String name) {
         for (int i = 0; i < inputs.size(); i++) {
-            if (((dev.kiln.graph.Input) inputs.get(i).op()).inputName().equals(name)) return i;
+            if (((dev.kiln.graph.Placeholder) inputs.get(i).op()).inputName().equals(name)) return i;
         }
         throw new IllegalArgumentException("program has no input named '" + name + "'; inputs: " + inputNames());
     }
 
     public List<String> inputNames() {
-        return inputs.stream().map(n -> ((dev.kiln.graph.Input) n.op()).inputName()).toList();
+        return inputs.stream().map(n -> ((dev.kiln.graph.Placeholder) n.op()).inputName()).toList();
     }
 
     /** One line per instruction: output slot, op, input slots, and where the node was made. */
@@ -56,7 +56,7 @@ public record Program(List<Instruction> instructions, List<Node> inputs, List<Sl
         sb.append("program: ").append(instructions.size()).append(" instructions, arena ")
           .append(arenaSize).append(" floats (").append(arenaSize * 4L / 1024).append(" KiB), ")
           .append(inputs.size()).append(" inputs, ").append(variables.size()).append(" variables\n");
-        for (int i = 0; i < inputs.size(); i++) sb.append("  in").append(i).append(" = ").append(((dev.kiln.graph.Input) inputs.get(i).op()).inputName()).append(inputs.get(i).shape()).append('\n');
+        for (int i = 0; i < inputs.size(); i++) sb.append("  in").append(i).append(" = ").append(((dev.kiln.graph.Placeholder) inputs.get(i).op()).inputName()).append(inputs.get(i).shape()).append('\n');
         for (int i = 0; i < variables.size(); i++) sb.append("  var").append(i).append(" = ").append(variables.get(i).name()).append(variables.get(i).shape()).append('\n');
         int k = 0;
         for (Instruction ins : instructions) {

@@ -36,7 +36,7 @@ public final class Interpreter {
         }
     }
 
-    /** Evaluates g.outputs() given values for its Input nodes, then applies g.effects() to the variable state. */
+    /** Evaluates g.outputs() given values for its Placeholder nodes, then applies g.effects() to the variable state. */
     public List<double[]> run(Graph g, Map<Node, double[]> feeds) {
         Map<Node, double[]> values = new HashMap<>();
         // the schedule puts effects after every value, and params are read as copies, so no update
@@ -78,7 +78,7 @@ public final class Interpreter {
         for (int i = 0; i < in.length; i++) in[i] = values.get(n.input(i));
         Shape out = n.shape();
         return switch (n.op()) {
-            case Input i -> {
+            case Placeholder i -> {
                 double[] fed = feeds.get(n);
                 if (fed == null) throw new IllegalArgumentException("input '" + i.inputName() + "' " + i.shape() + " was not fed (" + n.describe() + ")");
                 checkSize("input '" + i.inputName() + "'", i.shape(), fed);
@@ -91,7 +91,7 @@ public final class Interpreter {
             case Binary b -> binary(b.fn(), in[0], n.input(0).shape(), in[1], n.input(1).shape(), out);
             case Where w -> where(in[0], n.input(0).shape(), in[1], n.input(1).shape(), in[2], n.input(2).shape(), out);
             case Reduce r -> reduce(r, in[0], n.input(0).shape());
-            case Reshape r -> in[0].clone();
+            case View r -> in[0].clone();
             case Transpose t -> transpose(t, in[0], n.input(0).shape(), out);
             case Broadcast b -> broadcast(in[0], n.input(0).shape(), out);
             case Slice s -> slice(s, in[0], n.input(0).shape(), out);
@@ -129,7 +129,7 @@ public final class Interpreter {
             case Pool2d p -> SpatialReference.pool(p, in[0], n.input(0).shape());
             case Pool2dGrad p -> SpatialReference.poolGrad(p.pool(), in[0], n.input(0).shape(), in[1]);
             case BatchNorm b -> batchNorm(b, in[0], in[1], in[2], in[3], in[4], out);
-            case Dropout d -> dropout(d, in[0], in[1]);
+            case InvertedDropout d -> dropout(d, in[0], in[1]);
             case Softmax s -> softmax(s.log(), in[0], out);
             case SoftmaxCrossEntropy s -> softmaxCrossEntropy(in[0], in[1], n.input(0).shape());
             case OneHot o -> oneHot(o, in[0], n);
@@ -367,7 +367,7 @@ public final class Interpreter {
         return y;
     }
 
-    private static double[] dropout(Dropout d, double[] x, double[] step) {
+    private static double[] dropout(InvertedDropout d, double[] x, double[] step) {
         long t = (long) step[0];
         double[] y = new double[x.length];
         for (int i = 0; i < x.length; i++) y[i] = Philox.keep(d.seed(), t, i, d.rate()) ? x[i] / (1 - d.rate()) : 0;

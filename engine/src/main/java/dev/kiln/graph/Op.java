@@ -12,12 +12,12 @@ import java.util.List;
  * <p>Attributes are record components (never arrays), so equal ops compare equal, which CSE uses.
  */
 public sealed interface Op
-        permits Input, Param, Full, Constant,
+        permits Placeholder, Param, Full, Constant,
                 Unary, Binary, Where,
                 Reduce,
-                Reshape, Transpose, Broadcast, Slice, Concat, Pad,
+                View, Transpose, Broadcast, Slice, Concat, Pad,
                 MatMul, Linear, Conv2d, ConvBias, Conv2dBackwardData, Conv2dBackwardFilter,
-                Pool2d, Pool2dGrad, BatchNorm, Dropout, Softmax, SoftmaxCrossEntropy, OneHot,
+                Pool2d, Pool2dGrad, BatchNorm, InvertedDropout, Softmax, SoftmaxCrossEntropy, OneHot,
                 SgdUpdate, AdamUpdate, Assign,
                 Fused {
 

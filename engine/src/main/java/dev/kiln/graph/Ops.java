@@ -25,7 +25,7 @@ public final class Ops {
     public static Node derived(Node origin, Op op, List<Node> inputs) { return new Node(op, inputs, origin); }
 
     // ---- leaves
-    public static Node input(String name, Shape shape) { return node(new Input(name, shape)); }
+    public static Node input(String name, Shape shape) { return node(new Placeholder(name, shape)); }
     public static Node param(Variable v) { return node(new Param(v)); }
     public static Node full(Shape shape, double value) { return node(new Full(shape, value)); }
     public static Node scalar(double value) { return full(Shape.SCALAR, value); }
@@ -80,7 +80,7 @@ public final class Ops {
     public static Node meanAll(Node x) { return x.shape().rank() == 0 ? x : mean(x, Transpose.identity(x.shape().rank()), false); }
 
     // ---- movement
-    public static Node reshape(Node x, Shape to) { return x.shape().equals(to) ? x : node(new Reshape(to), x); }
+    public static Node reshape(Node x, Shape to) { return x.shape().equals(to) ? x : node(new View(to), x); }
     public static Node transpose(Node x, List<Integer> perm) { return node(new Transpose(perm), x); }
     public static Node broadcastTo(Node x, Shape to) { return x.shape().equals(to) ? x : node(new Broadcast(to), x); }
     public static Node slice(Node x, List<Integer> start, List<Integer> end) { return node(new Slice(start, end), x); }
@@ -97,8 +97,8 @@ public final class Ops {
     public static Node pool2d(Node x, Pool2d pool) { return node(pool, x); }
     public static Node pool2dGrad(Node x, Node dy, Pool2d pool) { return node(new Pool2dGrad(pool), x, dy); }
     public static Node batchNorm(Node x, Node mean, Node var, Node gamma, Node beta, double epsilon) { return node(new BatchNorm(epsilon), x, mean, var, gamma, beta); }
-    public static Node dropout(Node x, Node step, Dropout op) { return node(op, x, step); }
-    public static Node dropout(Node x, Node step, double rate, long seed) { return dropout(x, step, new Dropout(rate, seed)); }
+    public static Node dropout(Node x, Node step, InvertedDropout op) { return node(op, x, step); }
+    public static Node dropout(Node x, Node step, double rate, long seed) { return dropout(x, step, new InvertedDropout(rate, seed)); }
     public static Node softmax(Node x) { return node(new Softmax(false), x); }
     public static Node logSoftmax(Node x) { return node(new Softmax(true), x); }
     public static Node softmaxCrossEntropy(Node logits, Node labels) { return node(new SoftmaxCrossEntropy(), logits, labels); }

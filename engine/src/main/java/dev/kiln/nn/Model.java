@@ -264,6 +264,12 @@ public final class Model implements Trainable {
     @Override public Executable evaluationProgram(int batch) { requireCompiled(); return programs.evaluation(batch); }
     /** The compiled inference step. Inputs: x₀..xₖ. Outputs: every model output. */
     public Executable predictionProgram(int batch) { return programs.prediction(batch); }
+    /**
+     * A new inference program for {@code batch} examples, owned by the caller (close it to free its memory): what
+     * {@link #predictionProgram} compiles, but never cached or shared, so each thread may run its own. The weights
+     * are shared and read in place. Not thread-safe itself: compile from one thread at a time.
+     */
+    public Executable newPredictionProgram(int batch) { return programs.newPrediction(batch); }
 
     // ---------------------------------------------------------------- Keras's fit, evaluate, predict
 

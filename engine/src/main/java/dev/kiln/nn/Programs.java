@@ -107,11 +107,14 @@ final class Programs {
     }
 
     Executable prediction(int batch) {
-        return cache.computeIfAbsent("predict/" + batch, k -> {
-            weights.build();
-            List<Node> xs = inputNodes(batch);
-            return compile(new Graph(topology.trace(xs, new CallContext(false, null)), List.of()), xs);
-        });
+        return cache.computeIfAbsent("predict/" + batch, k -> newPrediction(batch));
+    }
+
+    /** An inference program of its own (not cached, not shared): one per thread that runs inference concurrently. */
+    Executable newPrediction(int batch) {
+        weights.build();
+        List<Node> xs = inputNodes(batch);
+        return compile(new Graph(topology.trace(xs, new CallContext(false, null)), List.of()), xs);
     }
 
     /** [total loss, prediction per output..., and with several outputs the loss per output...]: the outputs of training and evaluation programs. */

@@ -214,7 +214,7 @@ class GradientCheckTest {
                 double numeric = (plus - minus) / (2 * H);
                 int idx = i;
                 assertEquals(numeric, a[i], TOLERANCE * (1 + Math.abs(a[i])),
-                        () -> c.name + ": d loss / d " + ((Input) x.op()).inputName() + "[" + idx + "] analytic " + a[idx] + " vs numeric " + numeric);
+                        () -> c.name + ": d loss / d " + ((Placeholder) x.op()).inputName() + "[" + idx + "] analytic " + a[idx] + " vs numeric " + numeric);
             }
         }
     }

@@ -2,7 +2,7 @@ package dev.kiln.compile;
 
 import dev.kiln.graph.BinaryFn;
 import dev.kiln.graph.Graph;
-import dev.kiln.graph.Input;
+import dev.kiln.graph.Placeholder;
 import dev.kiln.graph.Interpreter;
 import dev.kiln.graph.Node;
 import dev.kiln.graph.Ops;
@@ -84,12 +84,12 @@ final class GraphFixtures {
         return Shape.of(1, s.size());
     }
 
-    /** Random values in [-2, 2) for every Input node of g. */
+    /** Random values in [-2, 2) for every Placeholder node of g. */
     static Map<Node, double[]> randomFeeds(Graph g, long seed) {
         Random r = new Random(seed);
         Map<Node, double[]> feeds = new HashMap<>();
         for (Node n : g.schedule()) {
-            if (n.op() instanceof Input) {
+            if (n.op() instanceof Placeholder) {
                 double[] v = new double[n.shape().size()];
                 for (int i = 0; i < v.length; i++) v[i] = r.nextDouble() * 4 - 2;
                 feeds.put(n, v);
@@ -98,12 +98,12 @@ final class GraphFixtures {
         return feeds;
     }
 
-    /** Feeds keyed by the Input nodes of {@code to}, matched by input name. */
+    /** Feeds keyed by the Placeholder nodes of {@code to}, matched by input name. */
     static Map<Node, double[]> sameFeeds(Map<Node, double[]> feeds, Graph to) {
         Map<String, double[]> byName = new HashMap<>();
-        for (Map.Entry<Node, double[]> e : feeds.entrySet()) byName.put(((Input) e.getKey().op()).inputName(), e.getValue());
+        for (Map.Entry<Node, double[]> e : feeds.entrySet()) byName.put(((Placeholder) e.getKey().op()).inputName(), e.getValue());
         Map<Node, double[]> out = new HashMap<>();
-        for (Node n : to.schedule()) if (n.op() instanceof Input in) out.put(n, byName.get(in.inputName()));
+        for (Node n : to.schedule()) if (n.op() instanceof Placeholder in) out.put(n, byName.get(in.inputName()));
         return out;
     }
 

@@ -5,7 +5,7 @@ import dev.kiln.graph.Elementwise;
 import dev.kiln.graph.Fused;
 import dev.kiln.graph.Graph;
 import dev.kiln.graph.Node;
-import dev.kiln.graph.Reshape;
+import dev.kiln.graph.View;
 import dev.kiln.graph.SgdUpdate;
 import dev.kiln.graph.Variable;
 import dev.kiln.tensor.Shape;
@@ -29,7 +29,7 @@ class MemoryPlannerTest {
 
     /** The arena value whose storage n uses: n itself, or the source of a chain of reshapes. */
     private static Node storageOf(Node n) {
-        while (n.op() instanceof Reshape) n = n.input(0);
+        while (n.op() instanceof View) n = n.input(0);
         return n;
     }
 

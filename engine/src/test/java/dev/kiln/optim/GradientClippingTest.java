@@ -1,7 +1,7 @@
 package dev.kiln.optim;
 
 import dev.kiln.graph.Graph;
-import dev.kiln.graph.Input;
+import dev.kiln.graph.Placeholder;
 import dev.kiln.graph.Interpreter;
 import dev.kiln.graph.Node;
 import dev.kiln.graph.Ops;
@@ -96,7 +96,7 @@ class GradientClippingTest {
         Map<Node, double[]> feeds = new HashMap<>();
         for (Node in : t.inputs()) {
             double[] d = new double[in.shape().size()];
-            String name = ((Input) in.op()).inputName();
+            String name = ((Placeholder) in.op()).inputName();
             for (int k = 0; k < d.length; k++) d[k] = switch (name) { case "y" -> 10; case "lr" -> 1; case "step" -> 1; default -> r.nextGaussian(); };
             feeds.put(in, d);
         }

@@ -57,7 +57,7 @@ class CompiledStepMatchesInterpreterTest {
             for (int i = 0; i < t.inputs().size(); i++) {
                 Node in = t.inputs().get(i);
                 double[] d = new double[in.shape().size()];
-                String name = ((dev.kiln.graph.Input) in.op()).inputName();
+                String name = ((dev.kiln.graph.Placeholder) in.op()).inputName();
                 for (int k = 0; k < d.length; k++) d[k] = switch (name) { case "y" -> k % 2; case "lr" -> 1e-2; case "step" -> 3; default -> r.nextGaussian(); };
                 feeds.put(in, d);
                 floats[i] = new float[d.length];

@@ -21,7 +21,7 @@ class LauncherTableTest {
     @Test
     void everyExampleNameMapsToARunnableClass() throws Exception {
         Map<String, String> table = table();
-        assertEquals(List.of("linear", "deep", "regression", "lr-batch", "early-stopping", "dropout-bn", "convnet", "transfer", "fashion-subset"),
+        assertEquals(List.of("linear", "deep", "regression", "lr-batch", "early-stopping", "dropout-bn", "convnet", "transfer", "serve", "fashion-subset"),
                 List.copyOf(table.keySet()));
         // TransferLearning is another lesson's class; its name must map even where it is not yet merged.
         assertEquals("TransferLearning", table.get("transfer"));

@@ -11,8 +11,8 @@ import java.util.List;
  * draws a new mask without state, and the gradient (the same op on g) sees the same mask.
  * Inputs: x, step (a scalar). See {@link Philox#keep}.
  */
-public record Dropout(double rate, long seed) implements Op {
-    public Dropout {
+public record InvertedDropout(double rate, long seed) implements Op {
+    public InvertedDropout {
         if (!(rate >= 0 && rate < 1)) throw new IllegalArgumentException("dropout rate must be in [0, 1), got " + rate);
     }
     public String name() { return "dropout"; }
