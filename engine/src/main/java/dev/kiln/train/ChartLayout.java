@@ -141,6 +141,36 @@ public final class ChartLayout {
     public List<double[]> drawnPoints() { return drawnPoints(plot); }
 
     private List<double[]> drawnPoints(Rectangle2D area) {
+        List<double[]> pts = seriesPoints(area);
+        for (Chart.Rule r : chart.rules()) for (double x = area.getX(); x <= area.getMaxX(); x += 2) pts.add(new double[] {x, yPx(r.y(), area)});
+        for (Chart.Mark mk : chart.marks()) {
+            double x = xPx(mk.x(), area);
+            for (double y = yPx(mk.y(), area); y <= area.getMaxY(); y += 2) pts.add(new double[] {x, y});
+        }
+        pts.removeIf(p -> !area.contains(p[0], p[1]));
+        return pts;
+    }
+
+    /** The label beside a mark: the first spot around it (right before left, near before far) that no curve crosses. */
+    private Rectangle2D markLabelBox(Chart.Mark mk, Rectangle2D area) {
+        double x = xPx(mk.x(), area), y = yPx(mk.y(), area), tw = fm.stringWidth(mk.label()), th = fm.getHeight();
+        List<double[]> curves = seriesPoints(area);
+        Rectangle2D first = null;
+        for (double dy : new double[] {-8 - th, 8, -28 - th, 28, -48 - th, 48}) {
+            for (double lx : new double[] {x + 10, x - 10 - tw}) {
+                Rectangle2D box = new Rectangle2D.Double(lx, y + dy, tw, th);
+                if (!area.contains(box)) continue;
+                if (first == null) first = box;
+                boolean free = true;
+                for (double[] p : curves) if (box.contains(p[0], p[1])) { free = false; break; }
+                if (free) return box;
+            }
+        }
+        return first != null ? first : new Rectangle2D.Double(x + 10, y - 8 - th, tw, th);
+    }
+
+    /** Pixel samples of the series alone (what a mark's label must not cover). */
+    private List<double[]> seriesPoints(Rectangle2D area) {
         List<double[]> pts = new ArrayList<>();
         for (Chart.Series s : chart.series()) {
             double[] px = null;
@@ -155,19 +185,7 @@ public final class ChartLayout {
                 px = p;
             }
         }
-        for (Chart.Rule r : chart.rules()) for (double x = area.getX(); x <= area.getMaxX(); x += 2) pts.add(new double[] {x, yPx(r.y(), area)});
-        for (Chart.Mark mk : chart.marks()) {
-            double x = xPx(mk.x(), area);
-            for (double y = yPx(mk.y(), area); y <= area.getMaxY(); y += 2) pts.add(new double[] {x, y});
-        }
-        pts.removeIf(p -> !area.contains(p[0], p[1]));
         return pts;
-    }
-
-    private Rectangle2D markLabelBox(Chart.Mark mk, Rectangle2D area) {
-        double x = xPx(mk.x(), area), y = yPx(mk.y(), area), tw = fm.stringWidth(mk.label());
-        double lx = x + 8 + tw > area.getMaxX() ? x - 8 - tw : x + 8;
-        return new Rectangle2D.Double(lx, y - 8 - fm.getHeight(), tw, fm.getHeight());
     }
 
     private Rectangle2D ruleLabelBox(Chart.Rule r, Rectangle2D area) {
@@ -197,6 +215,16 @@ public final class ChartLayout {
     public Rectangle2D legend() { return legend == null ? null : (Rectangle2D) legend.clone(); }
 
     public boolean legendOutside() { return legendOutside; }
+
+    /** Where each mark's label goes, in mark order. */
+    public List<Rectangle2D> markLabels() {
+        List<Rectangle2D> boxes = new ArrayList<>();
+        for (Chart.Mark mk : chart.marks()) boxes.add(markLabelBox(mk, plot));
+        return boxes;
+    }
+
+    /** Pixel samples of the series alone, for tests. */
+    public List<double[]> seriesPoints() { return seriesPoints(plot); }
 
     public double[] yRange() { return new double[] {yMin, yMax}; }
 

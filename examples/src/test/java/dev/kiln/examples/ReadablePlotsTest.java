@@ -53,7 +53,10 @@ class ReadablePlotsTest {
         // The early-stopping run shares the overfitting run's first epochs: it is drawn first and wider, so both stay visible.
         assertEquals(r.early().name(), c.series().getFirst().colorKey());
         assertTrue(c.series().getFirst().width() > 2 * c.series().getLast().width());
-        assertReadable(sheet.layouts().getFirst());
+        ChartLayout l = sheet.layouts().getFirst();
+        assertReadable(l);
+        Rectangle2D label = l.markLabels().getFirst();
+        for (double[] p : l.seriesPoints()) assertFalse(label.contains(p[0], p[1]), "the best-epoch label " + label + " sits on a curve");
     }
 
     @Test
