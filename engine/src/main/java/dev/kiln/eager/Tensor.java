@@ -95,10 +95,45 @@ public final class Tensor {
         return out;
     }
 
+    /** Above this many values a tensor prints like NumPy: the first and last three along each axis, "..." between. */
+    static final int SUMMARY_THRESHOLD = 1000, EDGE_ITEMS = 3;
+
+    /**
+     * NumPy-style repr: shape, dtype and the values nested by axis, e.g.
+     * {@code tensor([[1, 2], [3, 4]], shape=[2, 2], dtype=float32)} (rows on their own lines).
+     */
     @Override public String toString() {
-        StringBuilder sb = new StringBuilder("Tensor").append(shape()).append(" [");
-        for (int i = 0; i < Math.min(data.length, 8); i++) { if (i > 0) sb.append(", "); sb.append(data[i]); }
-        if (data.length > 8) sb.append(", …");
-        return sb.append(']').toString();
+        int[] dims = shape().dims();
+        boolean summarise = data.length > SUMMARY_THRESHOLD;
+        boolean whole = true;
+        for (float v : data) if (Float.isFinite(v) && v != Math.rint(v)) { whole = false; break; }
+        StringBuilder sb = new StringBuilder("tensor(");
+        values(sb, dims, 0, 0, whole, summarise, "tensor(".length());
+        return sb.append(", shape=").append(shape()).append(", dtype=float32)").toString();
+    }
+
+    private void values(StringBuilder sb, int[] dims, int axis, int offset, boolean whole, boolean summarise, int indent) {
+        if (axis == dims.length) { sb.append(format(data[offset], whole)); return; }
+        int n = dims[axis], stride = 1;
+        for (int a = axis + 1; a < dims.length; a++) stride *= dims[a];
+        sb.append('[');
+        for (int i = 0; i < n; i++) {
+            if (summarise && n > 2 * EDGE_ITEMS && i == EDGE_ITEMS) {
+                sb.append(axis == dims.length - 1 ? "..., " : "...,\n" + " ".repeat(indent + axis + 1));
+                i = n - EDGE_ITEMS;
+            }
+            values(sb, dims, axis + 1, offset + i * stride, whole, summarise, indent);
+            if (i < n - 1) sb.append(axis == dims.length - 1 ? ", " : ",\n" + "\n".repeat(Math.max(0, dims.length - axis - 2)) + " ".repeat(indent + axis + 1));
+        }
+        sb.append(']');
+    }
+
+    private static String format(float v, boolean whole) {
+        if (Float.isNaN(v)) return "nan";
+        if (Float.isInfinite(v)) return v > 0 ? "inf" : "-inf";
+        if (whole) return Long.toString((long) v) + ".";
+        String s = String.format(java.util.Locale.ROOT, "%.4g", v);
+        if (s.contains("e")) return s;
+        return s.contains(".") ? s.replaceAll("0+$", "").replaceAll("\\.$", ".") : s;
     }
 }

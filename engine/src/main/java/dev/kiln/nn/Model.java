@@ -329,6 +329,12 @@ public final class Model implements Trainable {
     /** The layer table Keras prints: name (type), output shape, parameter count, and totals. */
     public String summary() { return Summary.of(this); }
 
+    /** One line for a REPL: name, layer count and weights; {@link #summary} has the table. */
+    @Override public String toString() {
+        long[] c = parameterCounts();
+        return "Model(\"" + name() + "\", " + layers().size() + " layers, " + String.format(java.util.Locale.ROOT, "%,d", c[0]) + " weights)";
+    }
+
     /** The receptive field of every convolution and pooling layer along the model's main path. */
     public List<ReceptiveField> receptiveField() { return Summary.receptiveFields(this); }
 

@@ -1,9 +1,5 @@
 package dev.kiln.train;
 
-import org.knowm.xchart.BitmapEncoder;
-import org.knowm.xchart.XYChart;
-import org.knowm.xchart.XYChartBuilder;
-import org.knowm.xchart.style.markers.SeriesMarkers;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -50,41 +46,40 @@ public final class History {
     public double last(String key) { List<Double> c = get(key); return c.get(c.size() - 1); }
 
     /**
-     * Writes a PNG with one panel per quantity (loss, then each metric), training and validation
-     * curves per epoch. The file is written to a temporary file and moved into place.
+     * Writes a PNG with one panel per quantity (loss, then each metric): training (solid) and validation
+     * (dashed) curves per epoch, the best validation epoch ringed. Written to a temporary file and moved into place.
      */
-    public void plot(Path png) {
-        List<String> bases = new ArrayList<>();
-        for (String k : curves.keySet()) if (!k.startsWith("val_") && !k.equals("lr")) bases.add(k);
-        int panelW = 520, panelH = 380;
-        java.awt.image.BufferedImage sheet = new java.awt.image.BufferedImage(panelW * Math.max(1, bases.size()), panelH, java.awt.image.BufferedImage.TYPE_INT_RGB);
-        java.awt.Graphics2D g = sheet.createGraphics();
-        try {
-            for (int i = 0; i < bases.size(); i++) {
-                XYChart chart = chart(bases.get(i), panelW, panelH);
-                java.awt.Graphics2D panel = (java.awt.Graphics2D) g.create(i * panelW, 0, panelW, panelH);
-                chart.paint(panel, panelW, panelH);
-                panel.dispose();
-            }
-        } finally {
-            g.dispose();
-        }
-        writeAtomically(png, tmp -> javax.imageio.ImageIO.write(sheet, "png", tmp.toFile()));
+    public void plot(Path png) { sheet().write(png); }
+
+    /** The charts {@link #plot} draws. */
+    public ChartSheet sheet() {
+        List<Chart> charts = new ArrayList<>();
+        for (String k : curves.keySet()) if (!k.startsWith("val_") && !k.equals("lr")) charts.add(chart(k));
+        return new ChartSheet(charts, Math.max(1, charts.size()), 520, 380);
     }
 
-    private XYChart chart(String base, int w, int h) {
-        XYChart chart = new XYChartBuilder().width(w).height(h).title(base).xAxisTitle("epoch").yAxisTitle(base).build();
-        chart.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
-        chart.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.OutsideS); // never over a curve
-        addSeries(chart, "train", curves.get(base));
-        if (curves.containsKey("val_" + base)) addSeries(chart, "validation", curves.get("val_" + base));
-        return chart;
+    private Chart chart(String base) {
+        Chart c = Chart.of(base, "epoch", base).withIntegerX().line("train", "train", epochAxis(curves.get(base).size()), toArray(curves.get(base)));
+        List<Double> val = curves.get("val_" + base);
+        if (val == null) return c;
+        double[] v = toArray(val);
+        c = c.dashed("validation", "validation", epochAxis(v.length), v);
+        boolean lower = base.contains("loss") || base.contains("mae") || base.contains("mse") || base.contains("error");
+        int best = -1;
+        for (int i = 0; i < v.length; i++) if (Double.isFinite(v[i]) && (best < 0 || (lower ? v[i] < v[best] : v[i] > v[best]))) best = i;
+        return best < 0 ? c : c.mark(best + 1, v[best], "best epoch " + (best + 1), "validation");
     }
 
-    private static void addSeries(XYChart chart, String name, List<Double> ys) {
-        double[] x = new double[ys.size()], y = new double[ys.size()];
-        for (int i = 0; i < ys.size(); i++) { x[i] = i + 1; y[i] = ys.get(i); }
-        chart.addSeries(name, x, y).setMarker(ys.size() > 40 ? SeriesMarkers.NONE : SeriesMarkers.CIRCLE);
+    private static double[] epochAxis(int n) {
+        double[] x = new double[n];
+        for (int i = 0; i < n; i++) x[i] = i + 1;
+        return x;
+    }
+
+    private static double[] toArray(List<Double> ys) {
+        double[] y = new double[ys.size()];
+        for (int i = 0; i < y.length; i++) y[i] = ys.get(i);
+        return y;
     }
 
     /** One row per epoch: epoch, then every curve. */

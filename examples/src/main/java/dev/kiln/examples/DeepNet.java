@@ -11,7 +11,8 @@ import dev.kiln.nn.Sequential;
 import dev.kiln.optim.Adam;
 import dev.kiln.tensor.Shape;
 import dev.kiln.train.Fit;
-import org.knowm.xchart.XYChart;
+import dev.kiln.train.Chart;
+import dev.kiln.train.ChartSheet;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -49,10 +50,10 @@ public final class DeepNet {
         Dataset train = sample(1024, 1), validation = sample(256, 2);
         double[] mae = new double[3];
         String[] names = {"linear unit", "3 x Dense 64, no activation", "3 x Dense 64, ReLU"};
-        XYChart c = Plots.chart("y = sin(2x) + x/2 + noise", "x", "y", 800, 520);
+        Chart c = Chart.of("y = sin(2x) + x/2 + noise", "x", "y");
         double[] px = new double[validation.size()], py = new double[validation.size()];
         for (int i = 0; i < px.length; i++) { px[i] = validation.feature(i, 0); py[i] = validation.label(i); }
-        Plots.points(c, "validation data", px, py);
+        c = c.points("validation data", "validation data", px, py);
         float[] grid = new float[121];
         double[] gx = new double[grid.length];
         for (int i = 0; i < grid.length; i++) { grid[i] = (float) (-3 + 0.05 * i); gx[i] = grid[i]; }
@@ -68,10 +69,10 @@ public final class DeepNet {
             float[] pred = m.predict(grid, 128);
             double[] gy = new double[pred.length];
             for (int i = 0; i < pred.length; i++) gy[i] = pred[i];
-            Plots.line(c, names[k], gx, gy);
+            c = c.line(names[k], names[k], gx, gy);
         }
         Path png = out.resolve("fits.png");
-        Plots.sheet(png, List.of(c), 1, 800, 520);
+        ChartSheet.of(1, 800, 520, c).write(png);
         return new Result(mae[0], mae[1], mae[2], png);
     }
 

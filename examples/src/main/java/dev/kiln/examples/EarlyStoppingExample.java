@@ -10,7 +10,8 @@ import dev.kiln.optim.Adam;
 import dev.kiln.train.EarlyStopping;
 import dev.kiln.train.Fit;
 import dev.kiln.train.History;
-import org.knowm.xchart.XYChart;
+import dev.kiln.train.Chart;
+import dev.kiln.train.ChartSheet;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -59,17 +60,28 @@ public final class EarlyStoppingExample {
                     early.history().epochs(), maxEpochs, stop.bestEpoch() + 1, stop.best(), early.finalValLoss());
         }
 
-        XYChart c = Plots.chart("MAE on diabetes.csv (standardised target)", "epoch", "MAE", 900, 520);
-        for (Run r : List.of(under, over, early)) {
-            double[] x = Plots.counting(r.history().epochs());
-            Plots.line(c, r.name() + " train", x, Plots.toArray(r.history().get("loss")));
-            Plots.line(c, r.name() + " validation", x, Plots.toArray(r.history().get("val_loss")));
-        }
         Path png = out.resolve("learning-curves.png");
-        Plots.sheet(png, List.of(c), 1, 900, 520);
+        sheet(under, over, early, stop.bestEpoch() + 1, maxEpochs).write(png);
         early.history().toCsv(out.resolve("history-early-stopping.csv"));
         over.history().toCsv(out.resolve("history-overfit.csv"));
         return new Result(maxEpochs, under, over, early, stop.stoppedEpoch(), stop.bestEpoch(), d.std(), png);
+    }
+
+    /**
+     * Train solid, validation dashed, one colour per run. The early-stopping run repeats the overfitting run's
+     * first epochs exactly (same seed), so it is drawn first and wide, and the others thin on top of it.
+     */
+    static ChartSheet sheet(Run under, Run over, Run early, int bestEpoch, int maxEpochs) {
+        Chart c = Chart.of("MAE on diabetes.csv (standardised target)", "epoch", "MAE").withIntegerX().xRange(1, maxEpochs);
+        for (Run r : List.of(early, under, over)) {
+            double[] x = Plots.counting(r.history().epochs());
+            float width = r == early ? 6f : 1.6f;
+            c = c.with(new Chart.Series(r.name() + " train", r.name(), x, Plots.toArray(r.history().get("loss")), Chart.Style.LINE, width))
+                 .with(new Chart.Series(r.name() + " validation", r.name(), x, Plots.toArray(r.history().get("val_loss")), Chart.Style.DASHED, width));
+        }
+        double best = early.history().get("val_loss").get(bestEpoch - 1);
+        c = c.mark(bestEpoch, best, String.format(Locale.ROOT, "best epoch %d (val %.3f)", bestEpoch, best), early.name());
+        return ChartSheet.of(1, 900, 520, c);
     }
 
     static Model wide(int features) {

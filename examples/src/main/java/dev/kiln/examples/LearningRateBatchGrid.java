@@ -12,7 +12,8 @@ import dev.kiln.train.BatchLogs;
 import dev.kiln.train.Callback;
 import dev.kiln.train.Fit;
 import dev.kiln.train.TrainingState;
-import org.knowm.xchart.XYChart;
+import dev.kiln.train.Chart;
+import dev.kiln.train.ChartSheet;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -146,36 +147,44 @@ public final class LearningRateBatchGrid {
 
     private static void drawGrid(Path png, List<Run> runs) {
         int columns = 4, w = 380, h = 270;
-        List<XYChart> cells = new ArrayList<>();
+        ChartSheet.of(columns, w, h, gridCharts(runs, columns).toArray(Chart[]::new)).write(png);
+    }
+
+    /**
+     * Per row of runs: their batch-loss curves on one shared log scale (with the noise floor drawn), then their fitted lines.
+     * A run that diverged is clipped to 1e6 so that it does not stretch every panel's scale.
+     */
+    static List<Chart> gridCharts(List<Run> runs, int columns) {
+        double floor = NOISE * NOISE;
+        List<Chart> losses = new ArrayList<>();
+        for (Run r : runs) {
+            double[] y = r.stepLoss().clone();
+            for (int i = 0; i < y.length; i++) y[i] = Double.isFinite(y[i]) ? Math.min(1e6, Math.max(y[i], 1e-6)) : Double.NaN;
+            losses.add(Chart.of(r.setting().toString(), "step", "batch loss (MSE)").withLogY().withIntegerX()
+                    .line("", "loss", Plots.counting(y.length), y)
+                    .rule(floor, String.format(Locale.ROOT, "noise floor %.2f", floor)));
+        }
+        losses = Chart.sharedY(losses);
+        List<Chart> cells = new ArrayList<>();
         for (int row = 0; row < runs.size(); row += columns) {
             List<Run> part = runs.subList(row, Math.min(runs.size(), row + columns));
+            cells.addAll(losses.subList(row, row + part.size()));
+            for (int k = part.size(); k < columns; k++) cells.add(Chart.of("", "", ""));
             for (Run r : part) {
-                XYChart c = Plots.chart(r.setting().toString(), "step", "batch loss (MSE)", w, h);
-                c.getStyler().setYAxisLogarithmic(true);
-                c.getStyler().setLegendVisible(false);
-                double[] y = r.stepLoss().clone();
-                for (int i = 0; i < y.length; i++) y[i] = Math.max(y[i], 1e-6);   // log axis: no zeros
-                Plots.line(c, "loss", Plots.counting(y.length), y);
-                cells.add(c);
-            }
-            for (int k = part.size(); k < columns; k++) cells.add(Plots.chart("", "", "", w, h));
-            for (Run r : part) {
-                XYChart c = Plots.chart(String.format(Locale.ROOT, "y = %.2f x %s %.2f%s", r.w(), r.b() < 0 ? "-" : "+", Math.abs(r.b()),
-                        r.diverged() ? " (diverged)" : ""), "x", "y", w, h);
-                c.getStyler().setLegendVisible(false);
+                Chart c = Chart.of(String.format(Locale.ROOT, "y = %.2f x %s %.2f%s", r.w(), r.b() < 0 ? "-" : "+", Math.abs(r.b()),
+                        r.diverged() ? " (diverged)" : ""), "x", "y");
                 Dataset d = line(r.setting().examples(), 17);
                 int shown = Math.min(300, d.size());
                 double[] px = new double[shown], py = new double[shown];
                 for (int i = 0; i < shown; i++) { px[i] = d.feature(i, 0); py[i] = d.label(i); }
-                Plots.points(c, "data", px, py);
+                c = c.points("", "data", px, py);
                 if (Double.isFinite(r.w()) && Double.isFinite(r.b()) && Math.abs(r.w()) < 1e6 && Math.abs(r.b()) < 1e6) {
-                    Plots.line(c, "fitted", new double[] {-3, 3}, new double[] {-3 * r.w() + r.b(), 3 * r.w() + r.b()});
+                    c = c.line("", "fitted", new double[] {-3, 3}, new double[] {-3 * r.w() + r.b(), 3 * r.w() + r.b()});
                 }
-                c.getStyler().setYAxisMin(-6.0).setYAxisMax(8.0).setXAxisMin(-3.0).setXAxisMax(3.0);
-                cells.add(c);
+                cells.add(c.yRange(-6.0, 8.0).xRange(-3.0, 3.0));
             }
-            for (int k = part.size(); k < columns; k++) cells.add(Plots.chart("", "", "", w, h));
+            for (int k = part.size(); k < columns; k++) cells.add(Chart.of("", "", ""));
         }
-        Plots.sheet(png, cells, columns, w, h);
+        return cells;
     }
 }

@@ -11,7 +11,8 @@ import dev.kiln.optim.Sgd;
 import dev.kiln.tensor.Shape;
 import dev.kiln.train.Fit;
 import dev.kiln.train.History;
-import org.knowm.xchart.XYChart;
+import dev.kiln.train.Chart;
+import dev.kiln.train.ChartSheet;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -63,11 +64,11 @@ public final class LinearUnit {
         h.toCsv(out.resolve("history.csv"));
         double[] xs = new double[n], ys = new double[n];
         for (int i = 0; i < n; i++) { xs[i] = x[i]; ys[i] = y[i]; }
-        XYChart c = Plots.chart(String.format(Locale.ROOT, "learned: y = %.2f x %s %.2f", w, b < 0 ? "-" : "+", Math.abs(b)), "x", "y", 640, 480);
-        Plots.points(c, "data (y = 3x - 2 + noise)", xs, ys);
-        Plots.line(c, "before training", new double[] {-2, 2}, new double[] {-2 * w0 + b0, 2 * w0 + b0});
-        Plots.line(c, "after training", new double[] {-2, 2}, new double[] {-2 * w + b, 2 * w + b});
-        Plots.sheet(fit, List.of(c), 1, 640, 480);
+        Chart c = Chart.of(String.format(Locale.ROOT, "learned: y = %.2f x %s %.2f", w, b < 0 ? "-" : "+", Math.abs(b)), "x", "y")
+                .points("data (y = 3x - 2 + noise)", "data", xs, ys)
+                .dashed("before training", "before", new double[] {-2, 2}, new double[] {-2 * w0 + b0, 2 * w0 + b0})
+                .line("after training", "after", new double[] {-2, 2}, new double[] {-2 * w + b, 2 * w + b});
+        ChartSheet.of(1, 640, 480, c).write(fit);
         return new Result(w0, b0, w, b, h.last("loss"), h, curves, fit);
     }
 

@@ -11,7 +11,8 @@ import dev.kiln.optim.Optimizer;
 import dev.kiln.optim.Sgd;
 import dev.kiln.train.Fit;
 import dev.kiln.train.History;
-import org.knowm.xchart.XYChart;
+import dev.kiln.train.Chart;
+import dev.kiln.train.ChartSheet;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -50,23 +51,27 @@ public final class Regression {
         Run sgd = train("SGD (lr 0.01, momentum 0.9)", Sgd.lr(0.01).momentum(0.9), d, epochs, verbose);
         Run adam = train("Adam (lr 0.001)", Adam.lr(1e-3), d, epochs, verbose);
 
-        XYChart loss = Plots.chart("MAE loss (standardised target)", "epoch", "MAE", 640, 440);
-        XYChart val = Plots.chart("validation MAE (mpg)", "epoch", "MAE", 640, 440);
-        for (Run r : List.of(sgd, adam)) {
-            double[] x = Plots.counting(r.history().epochs());
-            Plots.line(loss, r.optimizer() + " train", x, Plots.toArray(r.history().get("loss")));
-            Plots.line(loss, r.optimizer() + " validation", x, Plots.toArray(r.history().get("val_loss")));
-            double[] v = Plots.toArray(r.history().get("val_mae"));
-            for (int i = 0; i < v.length; i++) v[i] *= d.std();
-            Plots.line(val, r.optimizer(), x, v);
-        }
-        double base = d.meanBaselineMae();
-        Plots.line(val, "predict the mean", new double[] {1, epochs}, new double[] {base, base});
         Path png = out.resolve("learning-curves.png");
-        Plots.sheet(png, List.of(loss, val), 2, 640, 440);
+        sheet(sgd, adam, d.std(), d.meanBaselineMae(), epochs).write(png);
         sgd.history().toCsv(out.resolve("history-sgd.csv"));
         adam.history().toCsv(out.resolve("history-adam.csv"));
-        return new Result(base, sgd, adam, png);
+        return new Result(d.meanBaselineMae(), sgd, adam, png);
+    }
+
+    /** Loss per optimizer (train solid, validation dashed) and validation MAE in mpg; one colour per optimizer on both panels. */
+    static ChartSheet sheet(Run sgd, Run adam, double std, double baseline, int epochs) {
+        Chart loss = Chart.of("MAE loss (standardised target)", "epoch", "MAE").withIntegerX();
+        Chart val = Chart.of("validation MAE (mpg)", "epoch", "MAE").withIntegerX();
+        for (Run r : List.of(sgd, adam)) {
+            double[] x = Plots.counting(r.history().epochs());
+            loss = loss.line(r.optimizer() + " train", r.optimizer(), x, Plots.toArray(r.history().get("loss")))
+                    .dashed(r.optimizer() + " validation", r.optimizer(), x, Plots.toArray(r.history().get("val_loss")));
+            double[] v = Plots.toArray(r.history().get("val_mae"));
+            for (int i = 0; i < v.length; i++) v[i] *= std;
+            val = val.dashed(r.optimizer() + " validation", r.optimizer(), x, v);
+        }
+        val = val.rule(baseline, String.format(Locale.ROOT, "predict the mean: %.2f mpg", baseline)).xRange(1, epochs);
+        return ChartSheet.of(2, 640, 440, loss.xRange(1, epochs), val);
     }
 
     static Model network(int features) {
