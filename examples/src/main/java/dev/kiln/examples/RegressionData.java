@@ -10,7 +10,7 @@ import dev.kiln.tensor.Shape;
 import java.io.IOException;
 
 /**
- * A regression CSV from shared/datasets, split (seeded), features standardised and the target
+ * A regression CSV of the course (CourseData), split (seeded), features standardised and the target
  * standardised too ({@code (y - mean) / std}, train statistics), so one learning rate suits every
  * data set. Errors in the target's units are the standardised ones times {@code std}.
  */
