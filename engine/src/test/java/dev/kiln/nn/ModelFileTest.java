@@ -304,7 +304,7 @@ class ModelFileTest {
         try (var listing = Files.list(dir)) { assertEquals(List.of(file), listing.toList(), "no temporary file is left behind"); }
     }
 
-    /** Tensors whose data iteration fails after {@code n} tensors, as a disk that fills up mid-write. */
+    /** Tensors whose data iteration fails after {@code n} tensors, as a disk that fills up mid-write (also used by the examples' ModelFileTrainingTest). */
     static java.util.function.UnaryOperator<Map<String, FloatTensor>> failingAfter(int n) {
         return tensors -> new AbstractMap<>() {
             @Override public Set<Entry<String, FloatTensor>> entrySet() { return tensors.entrySet(); }

@@ -156,7 +156,7 @@ class ModelFileTrainingTest {
             @Override public void onEpochEnd(TrainingState s, int epoch, Map<String, Double> logs) {
                 predictions.add(s.model().predict(probe, 20));
                 // the disk "fills up" during the next checkpoint, after 3 tensors of the data section
-                if (epoch == 1) ModelFile.beforeWrite = ModelFileTestSupport.failingAfter(3);
+                if (epoch == 1) ModelFile.beforeWrite = ModelFileTest.failingAfter(3);
             }
         };
         try {
