@@ -41,10 +41,10 @@ class WarmUpReportTest {
 
     @Test
     void traceTextIsALogSparklineWithTheFirstAndLastValues() {
-        assertEquals("`█▄▁` 1000 · 30.0 · 1.00", BenchReport.trace(List.of(1000.0, 30.0, 1.0)));
-        assertEquals("`▁▁` 2.00 · 2.00", BenchReport.trace(List.of(2.0, 2.0)));
-        assertEquals("0.0180", BenchReport.msText(0.01796));
-        assertEquals("1925", BenchReport.msText(1925.0));
+        assertEquals("`█▄▁` 1000 · 30.0 · 1.00", WarmUpReport.trace(List.of(1000.0, 30.0, 1.0)));
+        assertEquals("`▁▁` 2.00 · 2.00", WarmUpReport.trace(List.of(2.0, 2.0)));
+        assertEquals("0.0180", WarmUpReport.msText(0.01796));
+        assertEquals("1925", WarmUpReport.msText(1925.0));
     }
 
     // ---- hand-made results
