@@ -1,7 +1,7 @@
 package dev.kiln.cpu;
 
 import dev.kiln.graph.ConvGeometry;
-import dev.kiln.graph.Linear;
+import dev.kiln.graph.Epilogue;
 
 import java.util.Arrays;
 import java.util.EnumSet;
@@ -28,7 +28,7 @@ import java.util.EnumSet;
  * convolutions on that path are correct, not fast; a channel-vectorised direct kernel is the obvious next step.
  * A prepared kernel owns its tables and uses its workspace: one caller at a time.
  */
-public final class Conv2dKernel {
+public final class Conv2dKernel implements CpuKernels.Conv {
     /** The passes a kernel is prepared for: each costs tables and workspace, so a program asks only for its own. */
     public enum Pass { FORWARD, BACKWARD_DATA, BACKWARD_FILTER }
 
@@ -139,11 +139,11 @@ public final class Conv2dKernel {
 
     /** y = conv(x, w); y is overwritten. */
     public void forward(float[] x, int xOff, float[] w, int wOff, float[] y, int yOff) {
-        forward(x, xOff, w, wOff, y, yOff, null, 0, Linear.Activation.NONE);
+        forward(x, xOff, w, wOff, y, yOff, null, 0, Epilogue.Activation.NONE);
     }
 
     /** y = act(conv(x, w) + bias), bias [F] (null: none) applied to each output tile while it is in cache; y is overwritten. */
-    public void forward(float[] x, int xOff, float[] w, int wOff, float[] y, int yOff, float[] bias, int biasOff, Linear.Activation act) {
+    public void forward(float[] x, int xOff, float[] w, int wOff, float[] y, int yOff, float[] bias, int biasOff, Epilogue.Activation act) {
         if (forwardWinograd != null) { forwardWinograd.run(x, xOff, w, wOff, y, yOff, bias, biasOff, act); return; }
         if (forwardGemm != null) { forwardGemm.run(x, xOff, w, wOff, g.f(), y, yOff, bias, biasOff, act); return; }
         int f = g.f();
@@ -165,7 +165,7 @@ public final class Conv2dKernel {
 
     /** dx = ∂⟨conv(x, w), dy⟩/∂x; dx is overwritten. */
     public void backwardData(float[] dy, int dyOff, float[] w, int wOff, float[] dx, int dxOff) {
-        if (dataWinograd != null) { dataWinograd.run(dy, dyOff, w, wOff, dx, dxOff, null, 0, Linear.Activation.NONE); return; }
+        if (dataWinograd != null) { dataWinograd.run(dy, dyOff, w, wOff, dx, dxOff, null, 0, Epilogue.Activation.NONE); return; }
         if (dataGemm != null) { dataGemm.run(dy, dyOff, w, wOff, g.f(), dx, dxOff); return; }
         int f = g.f();
         if (!pointwise) Arrays.fill(dx, dxOff, dxOff + g.n() * g.h() * g.w() * g.c(), 0f);

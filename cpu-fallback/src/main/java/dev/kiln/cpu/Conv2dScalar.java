@@ -1,7 +1,7 @@
 package dev.kiln.cpu;
 
 import dev.kiln.graph.ConvGeometry;
-import dev.kiln.graph.Linear;
+import dev.kiln.graph.Epilogue;
 
 import java.util.Arrays;
 
@@ -13,11 +13,27 @@ import java.util.Arrays;
 public final class Conv2dScalar {
     private Conv2dScalar() {}
 
+    /** The scalar twin of a prepared {@link Conv2dKernel}: the methods below bound to one geometry (see {@link CpuKernels}). */
+    record Prepared(ConvGeometry g) implements CpuKernels.Conv {
+        @Override public void forward(float[] x, int xOff, float[] w, int wOff, float[] y, int yOff, float[] bias, int biasOff, Epilogue.Activation act) {
+            Conv2dScalar.forward(g, x, xOff, w, wOff, y, yOff, bias, biasOff, act);
+        }
+
+        @Override public void backwardData(float[] dy, int dyOff, float[] w, int wOff, float[] dx, int dxOff) {
+            Conv2dScalar.backwardData(g, dy, dyOff, w, wOff, dx, dxOff);
+        }
+
+        @Override public void backwardFilter(float[] x, int xOff, float[] dy, int dyOff, float[] dw, int dwOff) {
+            Conv2dScalar.backwardFilter(g, x, xOff, dy, dyOff, dw, dwOff);
+        }
+    }
+
     /** y[n,oh,ow,f] = Σ_{kh,kw,ci} x[n, oh·sh − pt + kh·dh, ow·sw − pl + kw·dw, g·Cg + ci] · w[kh,kw,ci,f]. */
     /** y = act(conv(x, w) + bias), bias [F] added to every output pixel (the ConvBias op). */
     public static void forward(ConvGeometry g, float[] x, int xOff, float[] w, int wOff, float[] y, int yOff,
-                               float[] bias, int biasOff, Linear.Activation act) {
+                               float[] bias, int biasOff, Epilogue.Activation act) {
         forward(g, x, xOff, w, wOff, y, yOff);
+        if (bias == null && act == Epilogue.Activation.NONE) return; // no epilogue: keep the plain convolution's bits (-0 stays -0)
         for (int p = 0, pixels = g.n() * g.oh() * g.ow(); p < pixels; p++) GemmScalar.epilogue(y, yOff + p * g.f(), g.f(), bias, biasOff, act);
     }
 

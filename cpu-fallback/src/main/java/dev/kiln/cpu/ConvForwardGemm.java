@@ -1,6 +1,6 @@
 package dev.kiln.cpu;
 
-import dev.kiln.graph.Linear;
+import dev.kiln.graph.Epilogue;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -33,7 +33,7 @@ final class ConvForwardGemm implements WorkerPool.RangeTask {
     // the call in flight
     private float[] a, y, w, bias;
     private int aOff, yOff, wOff, ldw, biasOff;
-    private Linear.Activation act = Linear.Activation.NONE;
+    private Epilogue.Activation act = Epilogue.Activation.NONE;
 
     /**
      * @param cout    output channels per group; ldy = groups·cout is y's row length
@@ -67,11 +67,11 @@ final class ConvForwardGemm implements WorkerPool.RangeTask {
      * row stride ldw, or, when flipped, the forward filter [kh, kw, cout, groups·cin].
      */
     void run(float[] x, int xOff, float[] w, int wOff, int ldw, float[] y, int yOff) {
-        run(x, xOff, w, wOff, ldw, y, yOff, null, 0, Linear.Activation.NONE);
+        run(x, xOff, w, wOff, ldw, y, yOff, null, 0, Epilogue.Activation.NONE);
     }
 
     /** As above, then y = act(y + bias) with bias [groups·cout] (null: none), applied per tile. */
-    void run(float[] x, int xOff, float[] w, int wOff, int ldw, float[] y, int yOff, float[] bias, int biasOff, Linear.Activation act) {
+    void run(float[] x, int xOff, float[] w, int wOff, int ldw, float[] y, int yOff, float[] bias, int biasOff, Epilogue.Activation act) {
         float[] buf = ws.data();
         if (src.direct) { a = x; aOff = xOff; }
         else { src.pad(pool, x, xOff, buf, 0); a = buf; aOff = 0; }
@@ -129,7 +129,7 @@ final class ConvForwardGemm implements WorkerPool.RangeTask {
 
     @Override public void run(int from, int to) {
         float[] tile = TILES.get(), packed = ws.data();
-        boolean epilogue = bias != null || act != Linear.Activation.NONE;
+        boolean epilogue = bias != null || act != Epilogue.Activation.NONE;
         int[] base = src.pixelBase, kd = src.kDelta;
         int pixels = base.length, packedAt = src.paddedSize();
         for (int t = from; t < to; t++) {

@@ -15,16 +15,12 @@ import java.util.List;
  * Always usable.
  */
 public final class CpuBackend implements Backend {
-    private final ElementwiseKernels kernels;
-    private final boolean vector;
+    private final CpuKernels kernels;
 
-    public CpuBackend() { this(KernelChoice.BEST); }
+    public CpuBackend() { this(CpuKernels.best()); }
 
-    /** A backend on the given kernels: {@code ElementwiseKernels.scalar()} runs every op on the scalar twins. */
-    public CpuBackend(ElementwiseKernels kernels) {
-        this.kernels = kernels;
-        this.vector = kernels != KernelChoice.SCALAR;
-    }
+    /** A backend on the given kernels: {@code CpuKernels.scalar()} runs every op on the scalar twins. */
+    public CpuBackend(CpuKernels kernels) { this.kernels = kernels; }
 
     @Override public String name() { return "cpu"; }
 
@@ -32,6 +28,7 @@ public final class CpuBackend implements Backend {
 
     @Override public Availability availability() {
         List<String> checks = new ArrayList<>();
+        boolean vector = kernels != CpuKernels.scalar();
         if (vector) {
             checks.add("kernels: Vector API, " + kernels.name() + " (jdk.incubator.vector loaded; -Dkiln.cpu.vector=false forces the scalar twins)");
         } else if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
@@ -43,14 +40,14 @@ public final class CpuBackend implements Backend {
         return Availability.usable("CPU, " + (vector ? "Vector API" : "scalar") + " kernels", checks);
     }
 
-    @Override public Executable compile(Program program) { return new CpuExecutable(program, new CpuLowering(kernels, vector)); }
+    @Override public Executable compile(Program program) { return new CpuExecutable(program, new CpuLowering(kernels)); }
 
     @Override public void evaluate(Node node, float[][] inputs, float[] out) {
         Buf[] in = new Buf[inputs.length];
         for (int i = 0; i < inputs.length; i++) in[i] = new Buf(inputs[i], 0);
-        new CpuLowering(kernels, vector).lower(node, in, out == null ? null : new Buf(out, 0)).run();
+        new CpuLowering(kernels).lower(node, in, out == null ? null : new Buf(out, 0)).run();
     }
 
-    /** The elementwise kernels in use. */
-    public ElementwiseKernels kernels() { return kernels; }
+    /** The kernels in use. */
+    public CpuKernels kernels() { return kernels; }
 }

@@ -12,6 +12,7 @@ import dev.kiln.graph.Conv2d;
 import dev.kiln.graph.Conv2dBackwardData;
 import dev.kiln.graph.ConvBias;
 import dev.kiln.graph.Conv2dBackwardFilter;
+import dev.kiln.graph.Epilogue;
 import dev.kiln.graph.InvertedDropout;
 import dev.kiln.graph.Full;
 import dev.kiln.graph.Fused;
@@ -47,8 +48,8 @@ import java.util.Map;
  * workspaces and views are made here, once; {@link Step#run()} allocates nothing.
  */
 final class CpuLowering {
+    private final CpuKernels kernels;
     private final ElementwiseKernels k;
-    private final boolean vector;
     // the conv kernels of one program run one after another, so they share one scratch array
     private final ConvWorkspace convWorkspace = new ConvWorkspace();
     /** Dropout masks recorded by this program's steps, by what determines them (see the InvertedDropout case). */
@@ -59,10 +60,10 @@ final class CpuLowering {
 
     private record DropoutKey(InvertedDropout op, Buf step, int size) {}
 
-    /** {@code vector} false keeps every kernel on the scalar twins, which never link jdk.incubator.vector. */
-    CpuLowering(ElementwiseKernels kernels, boolean vector) {
-        this.k = kernels;
-        this.vector = vector;
+    /** Lowers onto {@code kernels} only: {@link CpuKernels#scalar()} keeps every op on the scalar twins, which never link jdk.incubator.vector. */
+    CpuLowering(CpuKernels kernels) {
+        this.kernels = kernels;
+        this.k = kernels.elementwise();
     }
 
     /**
@@ -126,61 +127,51 @@ final class CpuLowering {
             case MatMul m -> {
                 Buf a = in[0], b = in[1];
                 MatMulPlan plan = MatMulPlan.of(node.input(0).shape(), node.input(1).shape(), m.transposeA(), m.transposeB());
-                if (!vector) yield () -> GemmScalar.matmul(plan, a.array(), a.offset(), b.array(), b.offset(), out.array(), out.offset());
-                yield () -> Gemm.matmul(plan, a.array(), a.offset(), b.array(), b.offset(), out.array(), out.offset());
+                CpuKernels.MatMuls mm = kernels.matmul();
+                yield () -> mm.matmul(plan, a.array(), a.offset(), b.array(), b.offset(), out.array(), out.offset(), null, 0, Epilogue.Activation.NONE);
             }
             case Linear l -> {
                 Buf a = in[0], b = in[1], bias = in[2];
                 MatMulPlan plan = MatMulPlan.of(node.input(0).shape(), node.input(1).shape(), l.transposeA(), l.transposeB());
-                Linear.Activation act = l.activation();
-                if (!vector) yield () -> GemmScalar.matmul(plan, a.array(), a.offset(), b.array(), b.offset(), out.array(), out.offset(),
-                        bias.array(), bias.offset(), act);
-                WorkerPool pool = WorkerPool.shared();
-                yield () -> Gemm.matmul(pool, plan, a.array(), a.offset(), b.array(), b.offset(), out.array(), out.offset(),
-                        bias.array(), bias.offset(), act);
+                Epilogue.Activation act = l.activation();
+                CpuKernels.MatMuls mm = kernels.matmul();
+                yield () -> mm.matmul(plan, a.array(), a.offset(), b.array(), b.offset(), out.array(), out.offset(), bias.array(), bias.offset(), act);
             }
             case Conv2d c -> {
                 Buf x = in[0], w = in[1];
                 var g = c.geometry(node.input(0).shape(), node.input(1).shape());
-                if (!vector) yield () -> Conv2dScalar.forward(g, x.array(), x.offset(), w.array(), w.offset(), out.array(), out.offset());
-                Conv2dKernel kernel = Conv2dKernel.prepare(g, WorkerPool.shared(), convWorkspace, Conv2dKernel.Pass.FORWARD);
-                yield () -> kernel.forward(x.array(), x.offset(), w.array(), w.offset(), out.array(), out.offset());
+                CpuKernels.Conv kernel = kernels.conv().prepare(g, convWorkspace, Conv2dKernel.Pass.FORWARD);
+                yield () -> kernel.forward(x.array(), x.offset(), w.array(), w.offset(), out.array(), out.offset(), null, 0, Epilogue.Activation.NONE);
             }
             case ConvBias c -> {
                 Buf x = in[0], w = in[1], bias = in[2];
                 var g = c.geometry(node.input(0).shape(), node.input(1).shape());
-                Linear.Activation act = c.activation();
-                if (!vector) yield () -> Conv2dScalar.forward(g, x.array(), x.offset(), w.array(), w.offset(), out.array(), out.offset(),
-                        bias.array(), bias.offset(), act);
-                Conv2dKernel kernel = Conv2dKernel.prepare(g, WorkerPool.shared(), convWorkspace, Conv2dKernel.Pass.FORWARD);
+                Epilogue.Activation act = c.activation();
+                CpuKernels.Conv kernel = kernels.conv().prepare(g, convWorkspace, Conv2dKernel.Pass.FORWARD);
                 yield () -> kernel.forward(x.array(), x.offset(), w.array(), w.offset(), out.array(), out.offset(), bias.array(), bias.offset(), act);
             }
             case Conv2dBackwardData c -> {
                 Buf dy = in[0], w = in[1];
                 var g = c.geometry(node.input(1).shape());
-                if (!vector) yield () -> Conv2dScalar.backwardData(g, dy.array(), dy.offset(), w.array(), w.offset(), out.array(), out.offset());
-                Conv2dKernel kernel = Conv2dKernel.prepare(g, WorkerPool.shared(), convWorkspace, Conv2dKernel.Pass.BACKWARD_DATA);
+                CpuKernels.Conv kernel = kernels.conv().prepare(g, convWorkspace, Conv2dKernel.Pass.BACKWARD_DATA);
                 yield () -> kernel.backwardData(dy.array(), dy.offset(), w.array(), w.offset(), out.array(), out.offset());
             }
             case Conv2dBackwardFilter c -> {
                 Buf x = in[0], dy = in[1];
                 var g = c.geometry(node.input(0).shape());
-                if (!vector) yield () -> Conv2dScalar.backwardFilter(g, x.array(), x.offset(), dy.array(), dy.offset(), out.array(), out.offset());
-                Conv2dKernel kernel = Conv2dKernel.prepare(g, WorkerPool.shared(), convWorkspace, Conv2dKernel.Pass.BACKWARD_FILTER);
+                CpuKernels.Conv kernel = kernels.conv().prepare(g, convWorkspace, Conv2dKernel.Pass.BACKWARD_FILTER);
                 yield () -> kernel.backwardFilter(x.array(), x.offset(), dy.array(), dy.offset(), out.array(), out.offset());
             }
             case Pool2d p -> {
                 Buf x = in[0];
                 var g = p.geometry(node.input(0).shape());
-                if (!vector) yield () -> Pool2dScalar.forward(p, g, x.array(), x.offset(), out.array(), out.offset());
-                Pool2dKernel kernel = Pool2dKernel.prepare(p, g);
+                CpuKernels.Pool kernel = kernels.pool().prepare(p, g);
                 yield () -> kernel.forward(x.array(), x.offset(), out.array(), out.offset());
             }
             case Pool2dGrad p -> {
                 Buf x = in[0], dy = in[1];
                 var g = p.pool().geometry(node.input(0).shape());
-                if (!vector) yield () -> Pool2dScalar.backward(p.pool(), g, x.array(), x.offset(), dy.array(), dy.offset(), out.array(), out.offset());
-                Pool2dKernel kernel = Pool2dKernel.prepare(p.pool(), g);
+                CpuKernels.Pool kernel = kernels.pool().prepare(p.pool(), g);
                 yield () -> kernel.backward(x.array(), x.offset(), dy.array(), dy.offset(), out.array(), out.offset());
             }
             case BatchNorm bn -> {
@@ -265,7 +256,7 @@ final class CpuLowering {
      */
     private Step split(int n, WorkerPool.RangeTask body) {
         WorkerPool pool = WorkerPool.shared();
-        if (!vector || n < PARALLEL_ELEMENTS || pool.threads() == 1) return () -> body.run(0, n);
+        if (!kernels.splitElementwise() || n < PARALLEL_ELEMENTS || pool.threads() == 1) return () -> body.run(0, n);
         // multiples of 64 elements: whole cache lines, and whole words of a recorded dropout mask
         int chunk = Math.max(PARALLEL_ELEMENTS / 4, (n + 4 * pool.threads() - 1) / (4 * pool.threads()) + 63 & ~63);
         int chunks = (n + chunk - 1) / chunk;

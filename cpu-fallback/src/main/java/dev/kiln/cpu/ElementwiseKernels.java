@@ -24,10 +24,10 @@ import dev.kiln.graph.UnaryFn;
 public interface ElementwiseKernels {
 
     /** The Vector API kernels when {@code jdk.incubator.vector} is present (and not switched off), else the scalar twins; logged once. */
-    static ElementwiseKernels best() { return KernelChoice.BEST; }
+    static ElementwiseKernels best() { return KernelChoice.BEST.elementwise(); }
 
     /** The scalar twins; never links {@code jdk.incubator.vector}. */
-    static ElementwiseKernels scalar() { return KernelChoice.SCALAR; }
+    static ElementwiseKernels scalar() { return KernelChoice.SCALAR.elementwise(); }
 
     /** "vector(16 x float)" or "scalar". */
     String name();

@@ -1,6 +1,6 @@
 package dev.kiln.cpu;
 
-import dev.kiln.graph.Linear;
+import dev.kiln.graph.Epilogue;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -69,14 +69,14 @@ public final class Gemm {
     public static void gemm(boolean transA, boolean transB, int m, int n, int k,
                             float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                             float[] c, int cOff, int ldc, boolean accumulate) {
-        gemm(WorkerPool.shared(), transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate, null, 0, Linear.Activation.NONE);
+        gemm(WorkerPool.shared(), transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate, null, 0, Epilogue.Activation.NONE);
     }
 
     /** As {@link #gemm(boolean, boolean, int, int, int, float[], int, int, float[], int, int, float[], int, int, boolean)} on the given pool. */
     public static void gemm(WorkerPool pool, boolean transA, boolean transB, int m, int n, int k,
                             float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                             float[] c, int cOff, int ldc, boolean accumulate) {
-        gemm(pool, transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate, null, 0, Linear.Activation.NONE);
+        gemm(pool, transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate, null, 0, Epilogue.Activation.NONE);
     }
 
     /**
@@ -85,7 +85,7 @@ public final class Gemm {
      */
     public static void gemm(WorkerPool pool, boolean transA, boolean transB, int m, int n, int k,
                             float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
-                            float[] c, int cOff, int ldc, boolean accumulate, float[] bias, int biasOff, Linear.Activation act) {
+                            float[] c, int cOff, int ldc, boolean accumulate, float[] bias, int biasOff, Epilogue.Activation act) {
         if (m <= 0 || n <= 0) return;
         if ((long) m * n * k < TINY_FLOPS) {
             GemmScalar.gemm(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate, bias, biasOff, act);
@@ -98,16 +98,16 @@ public final class Gemm {
 
     /** C = op(A)·op(B) for every batch of {@code plan}; C is overwritten. */
     public static void matmul(MatMulPlan plan, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff) {
-        matmul(WorkerPool.shared(), plan, a, aOff, b, bOff, c, cOff, null, 0, Linear.Activation.NONE);
+        matmul(WorkerPool.shared(), plan, a, aOff, b, bOff, c, cOff, null, 0, Epilogue.Activation.NONE);
     }
 
     public static void matmul(WorkerPool pool, MatMulPlan plan, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff) {
-        matmul(pool, plan, a, aOff, b, bOff, c, cOff, null, 0, Linear.Activation.NONE);
+        matmul(pool, plan, a, aOff, b, bOff, c, cOff, null, 0, Epilogue.Activation.NONE);
     }
 
     /** C = act(op(A)·op(B) + bias) for every batch of {@code plan}, bias [n] broadcast over rows (null: none). */
     public static void matmul(WorkerPool pool, MatMulPlan plan, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff,
-                              float[] bias, int biasOff, Linear.Activation act) {
+                              float[] bias, int biasOff, Epilogue.Activation act) {
         Job job = JOBS.get();
         job.set(plan.transA, plan.transB, plan.m, plan.n, plan.k, a, aOff, plan.lda, plan.aOffsets, b, bOff, plan.ldb,
                 plan.bOffsets, c, cOff, plan.ldc, plan.cStride, plan.batches, false, bias, biasOff, act);
@@ -121,12 +121,12 @@ public final class Gemm {
         int[] aOffsets, bOffsets;
         float[] a, b, c, bias;
         int biasOff, biasStride;
-        Linear.Activation act;
+        Epilogue.Activation act;
         int mTile, nTile, tilesM, tilesN;
 
         void set(boolean transA, boolean transB, int m, int n, int k, float[] a, int aOff, int lda, int[] aOffsets,
                  float[] b, int bOff, int ldb, int[] bOffsets, float[] c, int cOff, int ldc, int cStride, int batches,
-                 boolean accumulate, float[] bias, int biasOff, Linear.Activation act) {
+                 boolean accumulate, float[] bias, int biasOff, Epilogue.Activation act) {
             this.transA = transA; this.transB = transB; this.accumulate = accumulate;
             this.m = m; this.n = n; this.k = k;
             this.a = a; this.aOff = aOff; this.lda = lda; this.aOffsets = aOffsets;
@@ -242,7 +242,7 @@ public final class Gemm {
         }
 
         private void tile(Workspace ws, int ao, int bo, int co, int i0, int i1, int j0, int j1) {
-            boolean epilogue = bias != null || act != Linear.Activation.NONE;
+            boolean epilogue = bias != null || act != Epilogue.Activation.NONE;
             for (int jc = j0; jc < j1; jc += NC) {
                 int nc = Math.min(NC, j1 - jc);
                 for (int p0 = 0; p0 < k; p0 += KC) {
@@ -403,10 +403,10 @@ public final class Gemm {
      * y[off + j] = act(y[off + j] + bias[bOff + j·bStride]) for j in [0, len); bias null adds nothing.
      * Called on output rows that are hot in L1. Same formulas as {@link GemmScalar#epilogue}: relu maps NaN to 0.
      */
-    static void epilogue(float[] y, int off, int len, float[] bias, int bOff, int bStride, Linear.Activation act) {
+    static void epilogue(float[] y, int off, int len, float[] bias, int bOff, int bStride, Epilogue.Activation act) {
         int j = 0, bound = SPECIES.loopBound(len);
         FloatVector zero = FloatVector.zero(SPECIES);
-        boolean relu = act == Linear.Activation.RELU;
+        boolean relu = act == Epilogue.Activation.RELU;
         if (bias != null && bStride == 1) {
             if (relu) {
                 for (; j < bound; j += VL) {

@@ -26,7 +26,7 @@ final class GemmThin {
 
     /** Rows [0, job.m) of C, columns [j0, j1), for one batch at the given operand offsets; then the epilogue. */
     static void columns(Gemm.Job job, Gemm.Workspace ws, int ao, int bo, int co, int j0, int j1) {
-        boolean epilogue = job.bias != null || job.act != dev.kiln.graph.Linear.Activation.NONE;
+        boolean epilogue = job.bias != null || job.act != dev.kiln.graph.Epilogue.Activation.NONE;
         if (!job.transB) {
             if (job.m == 1 && j1 - j0 >= L) rowInRegisters(job, ws, ao, bo, co, j0, j1);
             else axpyRows(job, ao, bo, co, j0, j1);

@@ -10,12 +10,17 @@ import java.lang.reflect.InvocationTargetException;
 final class KernelChoice {
     private static final System.Logger LOG = System.getLogger("dev.kiln.cpu");
 
-    static final ElementwiseKernels SCALAR = new ScalarElementwise();
-    static final ElementwiseKernels BEST = choose();
+    /** The scalar twins, on the calling thread. */
+    static final CpuKernels SCALAR = new CpuKernels(new ScalarElementwise(),
+            GemmScalar::matmul,
+            (g, workspace, pass) -> new Conv2dScalar.Prepared(g),
+            Pool2dScalar.Prepared::new,
+            false);
+    static final CpuKernels BEST = choose();
 
     private KernelChoice() {}
 
-    private static ElementwiseKernels choose() {
+    private static CpuKernels choose() {
         if ("false".equalsIgnoreCase(System.getProperty("kiln.cpu.vector"))) {
             LOG.log(System.Logger.Level.INFO, "CPU kernels: scalar, forced by -Dkiln.cpu.vector=false");
             return SCALAR;
@@ -24,12 +29,18 @@ final class KernelChoice {
             LOG.log(System.Logger.Level.WARNING, "CPU kernels: scalar, because jdk.incubator.vector is not loaded; run java with --add-modules jdk.incubator.vector for the vectorised kernels");
             return SCALAR;
         }
+        ElementwiseKernels k;
         try {
-            ElementwiseKernels k = (ElementwiseKernels) Class.forName("dev.kiln.cpu.VectorElementwise").getDeclaredConstructor().newInstance();
-            LOG.log(System.Logger.Level.DEBUG, "CPU kernels: " + k.name());
-            return k;
+            k = (ElementwiseKernels) Class.forName("dev.kiln.cpu.VectorElementwise").getDeclaredConstructor().newInstance();
         } catch (ClassNotFoundException | NoSuchMethodException | InstantiationException | IllegalAccessException | InvocationTargetException e) {
             throw new IllegalStateException("jdk.incubator.vector is present but the vector kernels failed to load", e);
         }
+        LOG.log(System.Logger.Level.DEBUG, "CPU kernels: " + k.name());
+        // the classes below link jdk.incubator.vector; the lambdas resolve them only when first called
+        return new CpuKernels(k,
+                (plan, a, aOff, b, bOff, c, cOff, bias, biasOff, act) -> Gemm.matmul(WorkerPool.shared(), plan, a, aOff, b, bOff, c, cOff, bias, biasOff, act),
+                (g, workspace, pass) -> Conv2dKernel.prepare(g, WorkerPool.shared(), workspace, pass),
+                (op, g) -> Pool2dKernel.prepare(op, g),
+                true);
     }
 }

@@ -21,7 +21,7 @@ import java.util.Arrays;
  * pool.backward(x, 0, dy, 0, dx, 0);
  * }</pre>
  */
-public final class Pool2dKernel implements WorkerPool.RangeTask {
+public final class Pool2dKernel implements WorkerPool.RangeTask, CpuKernels.Pool {
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
 
     private final Pool2d op;

@@ -12,6 +12,15 @@ import java.util.Arrays;
  * in-bounds values (padding excluded); a window with no in-bounds value gives 0.
  */
 public final class Pool2dScalar {
+    /** The scalar twin of a prepared {@link Pool2dKernel} (see {@link CpuKernels}). */
+    record Prepared(Pool2d op, ConvGeometry g) implements CpuKernels.Pool {
+        @Override public void forward(float[] x, int xOff, float[] y, int yOff) { Pool2dScalar.forward(op, g, x, xOff, y, yOff); }
+
+        @Override public void backward(float[] x, int xOff, float[] dy, int dyOff, float[] dx, int dxOff) {
+            Pool2dScalar.backward(op, g, x, xOff, dy, dyOff, dx, dxOff);
+        }
+    }
+
     private Pool2dScalar() {}
 
     public static void forward(Pool2d op, ConvGeometry g, float[] x, int xOff, float[] y, int yOff) {

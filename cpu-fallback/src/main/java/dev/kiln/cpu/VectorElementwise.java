@@ -57,19 +57,21 @@ public final class VectorElementwise implements ElementwiseKernels {
     @Override public void unary(UnaryFn fn, float[] x, int xOff, float[] y, int yOff, int n) {
         if (n < SMALL) { TWIN.unary(fn, x, xOff, y, yOff, n); return; }
         int i = 0, bound = S.loopBound(n);
-        switch (fn) {
-            case NEG -> { for (; i < bound; i += L) load(x, xOff + i).neg().intoArray(y, yOff + i); }
-            case EXP -> { for (; i < bound; i += L) load(x, xOff + i).lanewise(VectorOperators.EXP).intoArray(y, yOff + i); }
-            case LOG -> { for (; i < bound; i += L) load(x, xOff + i).lanewise(VectorOperators.LOG).intoArray(y, yOff + i); }
-            case SQRT -> { for (; i < bound; i += L) load(x, xOff + i).sqrt().intoArray(y, yOff + i); }
-            case RSQRT -> { for (; i < bound; i += L) ONE.div(load(x, xOff + i).sqrt()).intoArray(y, yOff + i); }
-            case ABS -> { for (; i < bound; i += L) load(x, xOff + i).abs().intoArray(y, yOff + i); }
+        // a switch expression, so a new UnaryFn does not compile until it has a vector loop here
+        i = switch (fn) {
+            case NEG -> { for (; i < bound; i += L) load(x, xOff + i).neg().intoArray(y, yOff + i); yield i; }
+            case EXP -> { for (; i < bound; i += L) load(x, xOff + i).lanewise(VectorOperators.EXP).intoArray(y, yOff + i); yield i; }
+            case LOG -> { for (; i < bound; i += L) load(x, xOff + i).lanewise(VectorOperators.LOG).intoArray(y, yOff + i); yield i; }
+            case SQRT -> { for (; i < bound; i += L) load(x, xOff + i).sqrt().intoArray(y, yOff + i); yield i; }
+            case RSQRT -> { for (; i < bound; i += L) ONE.div(load(x, xOff + i).sqrt()).intoArray(y, yOff + i); yield i; }
+            case ABS -> { for (; i < bound; i += L) load(x, xOff + i).abs().intoArray(y, yOff + i); yield i; }
             // 0, -0 and NaN keep their value, as Math.signum
             case SIGN -> {
                 for (; i < bound; i += L) {
                     FloatVector v = load(x, xOff + i);
                     v.blend(ONE, v.compare(VectorOperators.GT, 0f)).blend(MINUS_ONE, v.compare(VectorOperators.LT, 0f)).intoArray(y, yOff + i);
                 }
+                yield i;
             }
             // NaN gives 0, as the twin's x > 0 ? x : 0 (a max would propagate it)
             case RELU -> {
@@ -77,6 +79,7 @@ public final class VectorElementwise implements ElementwiseKernels {
                     FloatVector v = load(x, xOff + i);
                     ZERO.blend(v, v.compare(VectorOperators.GT, 0f)).intoArray(y, yOff + i);
                 }
+                yield i;
             }
             case SIGMOID -> {
                 for (; i < bound; i += L) {
@@ -85,9 +88,10 @@ public final class VectorElementwise implements ElementwiseKernels {
                     FloatVector r = ONE.div(ONE.add(e));
                     r.blend(e.mul(r), v.compare(VectorOperators.LT, 0f)).intoArray(y, yOff + i);
                 }
+                yield i;
             }
-            case TANH -> { for (; i < bound; i += L) load(x, xOff + i).lanewise(VectorOperators.TANH).intoArray(y, yOff + i); }
-        }
+            case TANH -> { for (; i < bound; i += L) load(x, xOff + i).lanewise(VectorOperators.TANH).intoArray(y, yOff + i); yield i; }
+        };
         if (i < n) TWIN.unary(fn, x, xOff + i, y, yOff + i, n - i);
     }
 
@@ -101,9 +105,10 @@ public final class VectorElementwise implements ElementwiseKernels {
         int as = 1, bs = 1;
         if (aStride == 0) { Arrays.fill(scratch[0], a[aOff]); a = scratch[0]; aOff = 0; as = 0; }
         if (bStride == 0) { Arrays.fill(scratch[1], b[bOff]); b = scratch[1]; bOff = 0; bs = 0; }
-        // one method per function: each compiles on its own budget (one method holding all the
-        // loops outgrew C2's inlining budget and boxed its vectors)
-        switch (fn) {
+        // one method per function, each returning the index it reached (bound): each compiles on its own
+        // budget (one method holding all the loops outgrew C2's inlining budget and boxed its vectors); a
+        // switch expression, so a new BinaryFn does not compile until it has a vector loop here
+        int done = switch (fn) {
             case ADD -> addRun(a, aOff, as, b, bOff, bs, y, yOff, bound);
             case SUB -> subRun(a, aOff, as, b, bOff, bs, y, yOff, bound);
             case MUL -> mulRun(a, aOff, as, b, bOff, bs, y, yOff, bound);
@@ -119,77 +124,92 @@ public final class VectorElementwise implements ElementwiseKernels {
             case NOT_EQUAL -> notEqualRun(a, aOff, as, b, bOff, bs, y, yOff, bound);
             case BCE_WITH_LOGITS -> bceWithLogitsRun(a, aOff, as, b, bOff, bs, y, yOff, bound);
             case BCE -> bceRun(a, aOff, as, b, bOff, bs, y, yOff, bound);
-        }
-        if (bound < n) TWIN.binaryRun(fn, a, aOff + bound * as, as, b, bOff + bound * bs, bs, y, yOff + bound, n - bound);
+        };
+        if (done < n) TWIN.binaryRun(fn, a, aOff + done * as, as, b, bOff + done * bs, bs, y, yOff + done, n - done);
     }
 
-    private static void addRun(float[] a, int aOff, int as, float[] b, int bOff, int bs, float[] y, int yOff, int bound) {
+    private static int addRun(float[] a, int aOff, int as, float[] b, int bOff, int bs, float[] y, int yOff, int bound) {
         int i = 0;
         for (; i < bound; i += L) load(a, aOff + i * as).add(load(b, bOff + i * bs)).intoArray(y, yOff + i);
+        return i;
     }
-    private static void subRun(float[] a, int aOff, int as, float[] b, int bOff, int bs, float[] y, int yOff, int bound) {
+    private static int subRun(float[] a, int aOff, int as, float[] b, int bOff, int bs, float[] y, int yOff, int bound) {
         int i = 0;
         for (; i < bound; i += L) load(a, aOff + i * as).sub(load(b, bOff + i * bs)).intoArray(y, yOff + i);
+        return i;
     }
-    private static void mulRun(float[] a, int aOff, int as, float[] b, int bOff, int bs, float[] y, int yOff, int bound) {
+    private static int mulRun(float[] a, int aOff, int as, float[] b, int bOff, int bs, float[] y, int yOff, int bound) {
         int i = 0;
         for (; i < bound; i += L) load(a, aOff + i * as).mul(load(b, bOff + i * bs)).intoArray(y, yOff + i);
+        return i;
     }
-    private static void divRun(float[] a, int aOff, int as, float[] b, int bOff, int bs, float[] y, int yOff, int bound) {
+    private static int divRun(float[] a, int aOff, int as, float[] b, int bOff, int bs, float[] y, int yOff, int bound) {
         int i = 0;
         for (; i < bound; i += L) load(a, aOff + i * as).div(load(b, bOff + i * bs)).intoArray(y, yOff + i);
+        return i;
     }
-    private static void maxRun(float[] a, int aOff, int as, float[] b, int bOff, int bs, float[] y, int yOff, int bound) {
+    private static int maxRun(float[] a, int aOff, int as, float[] b, int bOff, int bs, float[] y, int yOff, int bound) {
         int i = 0;
         for (; i < bound; i += L) load(a, aOff + i * as).max(load(b, bOff + i * bs)).intoArray(y, yOff + i);
+        return i;
     }
-    private static void minRun(float[] a, int aOff, int as, float[] b, int bOff, int bs, float[] y, int yOff, int bound) {
+    private static int minRun(float[] a, int aOff, int as, float[] b, int bOff, int bs, float[] y, int yOff, int bound) {
         int i = 0;
         for (; i < bound; i += L) load(a, aOff + i * as).min(load(b, bOff + i * bs)).intoArray(y, yOff + i);
+        return i;
     }
-    private static void powRun(float[] a, int aOff, int as, float[] b, int bOff, int bs, float[] y, int yOff, int bound) {
+    private static int powRun(float[] a, int aOff, int as, float[] b, int bOff, int bs, float[] y, int yOff, int bound) {
         int i = 0;
         for (; i < bound; i += L) load(a, aOff + i * as).lanewise(VectorOperators.POW, load(b, bOff + i * bs)).intoArray(y, yOff + i);
+        return i;
     }
-    private static void greaterRun(float[] a, int aOff, int as, float[] b, int bOff, int bs, float[] y, int yOff, int bound) {
+    private static int greaterRun(float[] a, int aOff, int as, float[] b, int bOff, int bs, float[] y, int yOff, int bound) {
         int i = 0;
         for (; i < bound; i += L) ZERO.blend(ONE, load(a, aOff + i * as).compare(VectorOperators.GT, load(b, bOff + i * bs))).intoArray(y, yOff + i);
+        return i;
     }
-    private static void greaterEqualRun(float[] a, int aOff, int as, float[] b, int bOff, int bs, float[] y, int yOff, int bound) {
+    private static int greaterEqualRun(float[] a, int aOff, int as, float[] b, int bOff, int bs, float[] y, int yOff, int bound) {
         int i = 0;
         for (; i < bound; i += L) ZERO.blend(ONE, load(a, aOff + i * as).compare(VectorOperators.GE, load(b, bOff + i * bs))).intoArray(y, yOff + i);
+        return i;
     }
-    private static void lessRun(float[] a, int aOff, int as, float[] b, int bOff, int bs, float[] y, int yOff, int bound) {
+    private static int lessRun(float[] a, int aOff, int as, float[] b, int bOff, int bs, float[] y, int yOff, int bound) {
         int i = 0;
         for (; i < bound; i += L) ZERO.blend(ONE, load(a, aOff + i * as).compare(VectorOperators.LT, load(b, bOff + i * bs))).intoArray(y, yOff + i);
+        return i;
     }
-    private static void lessEqualRun(float[] a, int aOff, int as, float[] b, int bOff, int bs, float[] y, int yOff, int bound) {
+    private static int lessEqualRun(float[] a, int aOff, int as, float[] b, int bOff, int bs, float[] y, int yOff, int bound) {
         int i = 0;
         for (; i < bound; i += L) ZERO.blend(ONE, load(a, aOff + i * as).compare(VectorOperators.LE, load(b, bOff + i * bs))).intoArray(y, yOff + i);
+        return i;
     }
-    private static void equalRun(float[] a, int aOff, int as, float[] b, int bOff, int bs, float[] y, int yOff, int bound) {
+    private static int equalRun(float[] a, int aOff, int as, float[] b, int bOff, int bs, float[] y, int yOff, int bound) {
         int i = 0;
         for (; i < bound; i += L) ZERO.blend(ONE, load(a, aOff + i * as).compare(VectorOperators.EQ, load(b, bOff + i * bs))).intoArray(y, yOff + i);
+        return i;
     }
-    private static void notEqualRun(float[] a, int aOff, int as, float[] b, int bOff, int bs, float[] y, int yOff, int bound) {
+    private static int notEqualRun(float[] a, int aOff, int as, float[] b, int bOff, int bs, float[] y, int yOff, int bound) {
         int i = 0;
         for (; i < bound; i += L) ZERO.blend(ONE, load(a, aOff + i * as).compare(VectorOperators.NE, load(b, bOff + i * bs))).intoArray(y, yOff + i);
+        return i;
     }
     // max(x, 0) - x z + log1p(e^-|x|)
-    private static void bceWithLogitsRun(float[] a, int aOff, int as, float[] b, int bOff, int bs, float[] y, int yOff, int bound) {
+    private static int bceWithLogitsRun(float[] a, int aOff, int as, float[] b, int bOff, int bs, float[] y, int yOff, int bound) {
         int i = 0;
         for (; i < bound; i += L) {
             FloatVector x = load(a, aOff + i * as), z = load(b, bOff + i * bs);
             x.max(ZERO).sub(x.mul(z)).add(x.abs().neg().lanewise(VectorOperators.EXP).lanewise(VectorOperators.LOG1P)).intoArray(y, yOff + i);
         }
+        return i;
     }
     // q = clip(p, eps, 1 - eps); -(z ln q + (1 - z) ln(1 - q))
-    private static void bceRun(float[] a, int aOff, int as, float[] b, int bOff, int bs, float[] y, int yOff, int bound) {
+    private static int bceRun(float[] a, int aOff, int as, float[] b, int bOff, int bs, float[] y, int yOff, int bound) {
         int i = 0;
         for (; i < bound; i += L) {
             FloatVector q = load(a, aOff + i * as).max(BCE_LO).min(BCE_HI), z = load(b, bOff + i * bs);
             z.mul(q.lanewise(VectorOperators.LOG)).add(ONE.sub(z).mul(ONE.sub(q).lanewise(VectorOperators.LOG))).neg().intoArray(y, yOff + i);
         }
+        return i;
     }
 
 

@@ -1,6 +1,6 @@
 package dev.kiln.cpu;
 
-import dev.kiln.graph.Linear;
+import dev.kiln.graph.Epilogue;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -40,7 +40,7 @@ final class WinogradConv implements WorkerPool.RangeTask {
     // the call in flight
     private float[] x, y, bias;
     private int xOff, yOff, biasOff;
-    private Linear.Activation act = Linear.Activation.NONE;
+    private Epilogue.Activation act = Epilogue.Activation.NONE;
 
     /**
      * @param flipped the filter given to {@link #run} is a forward filter [3, 3, cout, cin] to be read flipped and
@@ -73,7 +73,7 @@ final class WinogradConv implements WorkerPool.RangeTask {
     private int blockFloats() { return 16 * tilesPerBlock * (cin + ldm); }
 
     /** y = act(conv(x, w) + bias); y [n, outH, outW, cout] is overwritten; bias [cout] or null. */
-    void run(float[] x, int xOff, float[] w, int wOff, float[] y, int yOff, float[] bias, int biasOff, Linear.Activation act) {
+    void run(float[] x, int xOff, float[] w, int wOff, float[] y, int yOff, float[] bias, int biasOff, Epilogue.Activation act) {
         filterTransform.run(w, wOff);
         this.x = x; this.xOff = xOff;
         this.y = y; this.yOff = yOff;
@@ -330,7 +330,7 @@ final class WinogradConv implements WorkerPool.RangeTask {
                 if (right) s11.sub(s12).sub(s13).intoArray(y, y11 + c);
             }
         }
-        if (bias == null && act == Linear.Activation.NONE) return;
+        if (bias == null && act == Epilogue.Activation.NONE) return;
         Gemm.epilogue(y, y00, cout, bias, biasOff, 1, act);
         if (right) Gemm.epilogue(y, y01, cout, bias, biasOff, 1, act);
         if (down) {

@@ -8,7 +8,7 @@ import dev.kiln.graph.Conv2d;
 import dev.kiln.graph.ConvBias;
 import dev.kiln.graph.Graph;
 import dev.kiln.graph.Interpreter;
-import dev.kiln.graph.Linear;
+import dev.kiln.graph.Epilogue;
 import dev.kiln.graph.Node;
 import dev.kiln.graph.Padding;
 import dev.kiln.graph.Variable;
@@ -40,7 +40,7 @@ class ConvBiasTest {
     @Test
     void convBiasMatchesInterpreterOnVectorAndScalarPaths() {
         Random r = new Random(23);
-        for (Case c : CASES) for (Linear.Activation act : Linear.Activation.values()) {
+        for (Case c : CASES) for (Epilogue.Activation act : Epilogue.Activation.values()) {
             int cin = c.x().dim(3) / c.groups();
             Shape ws = Shape.of(c.kernel(), c.kernel(), cin, c.filters());
             Node x = input("x", c.x()), w = input("w", ws), bias = input("bias", Shape.of(c.filters()));
@@ -52,7 +52,7 @@ class ConvBiasTest {
             // sums of K products of values in [-1, 1) plus a bias: float rounding stays well below 1e-5·K (Conv2dKernelTest)
             double tol = 1e-5 * k + 1e-6;
             boolean sawNegative = false;
-            for (CpuBackend backend : List.of(new CpuBackend(), new CpuBackend(ElementwiseKernels.scalar()))) {
+            for (CpuBackend backend : List.of(new CpuBackend(), new CpuBackend(CpuKernels.scalar()))) {
                 float[] out = new float[y.shape().size()];
                 backend.evaluate(y, new float[][] {xv, wv, bv}, out);
                 for (int i = 0; i < out.length; i++) {
@@ -62,7 +62,7 @@ class ConvBiasTest {
                     sawNegative |= expected[i] < 0;
                 }
             }
-            if (act == Linear.Activation.NONE) assertTrue(sawNegative, "a case without activation should have negative outputs: " + c);
+            if (act == Epilogue.Activation.NONE) assertTrue(sawNegative, "a case without activation should have negative outputs: " + c);
         }
     }
 

@@ -187,12 +187,12 @@ class GemmTest {
                 float[] a = random(r, 3 + (ta ? k : m) * lda), b = random(r, 1 + (tb ? n : k) * ldb);
                 float[] bias = random(r, n), c0 = random(r, m * ldc);
                 float[] expected = c0.clone();
-                GemmScalar.gemm(ta, tb, m, n, k, a, 3, lda, b, 1, ldb, expected, 0, ldc, acc, bias, 0, dev.kiln.graph.Linear.Activation.RELU);
+                GemmScalar.gemm(ta, tb, m, n, k, a, 3, lda, b, 1, ldb, expected, 0, ldc, acc, bias, 0, dev.kiln.graph.Epilogue.Activation.RELU);
                 float[] first = null;
                 for (WorkerPool pool : pools) {
                     for (int rep = 0; rep < 3; rep++) {
                         float[] actual = c0.clone();
-                        Gemm.gemm(pool, ta, tb, m, n, k, a, 3, lda, b, 1, ldb, actual, 0, ldc, acc, bias, 0, dev.kiln.graph.Linear.Activation.RELU);
+                        Gemm.gemm(pool, ta, tb, m, n, k, a, 3, lda, b, 1, ldb, actual, 0, ldc, acc, bias, 0, dev.kiln.graph.Epilogue.Activation.RELU);
                         String what = m + "x" + n + "x" + k + " ta=" + ta + " tb=" + tb + " threads=" + pool.threads();
                         assertClose(expected, actual, 1e-5 * Math.sqrt(k) * (k + 2), what);
                         if (first == null) first = actual;

@@ -1,5 +1,6 @@
 package dev.kiln.cpu;
 
+import dev.kiln.graph.Epilogue;
 import dev.kiln.graph.Interpreter;
 import dev.kiln.graph.Linear;
 import dev.kiln.graph.Node;
@@ -22,7 +23,7 @@ class LinearLoweringTest {
         Random r = new Random(17);
         // {batch rows, k, n}: batch-1 GEMV, n = 1 dot products, odd sizes, M2/M1 layer shapes, a batched operand
         int[][] shapes = {{1, 11, 512}, {1, 512, 1}, {3, 17, 33}, {37, 63, 256}, {256, 512, 1}, {5, 7, 1}, {2, 300, 40}};
-        for (int[] s : shapes) for (Linear.Activation act : Linear.Activation.values()) for (int t = 0; t < 4; t++) {
+        for (int[] s : shapes) for (Epilogue.Activation act : Epilogue.Activation.values()) for (int t = 0; t < 4; t++) {
             boolean ta = (t & 1) != 0, tb = (t & 2) != 0;
             int m = s[0], k = s[1], n = s[2];
             Shape sa = ta ? Shape.of(k, m) : Shape.of(m, k), sb = tb ? Shape.of(n, k) : Shape.of(k, n);
@@ -31,7 +32,7 @@ class LinearLoweringTest {
             Node y = node(new Linear(ta, tb, act), a, b, bias);
             float[] av = uniform(r, sa.size(), -1, 1), bv = uniform(r, sb.size(), -1, 1), biasv = uniform(r, n, -1, 1);
             double[] expected = new Interpreter().evaluate(y, Map.of(a, doubles(av), b, doubles(bv), bias, doubles(biasv)));
-            for (CpuBackend backend : List.of(new CpuBackend(), new CpuBackend(ElementwiseKernels.scalar()))) {
+            for (CpuBackend backend : List.of(new CpuBackend(), new CpuBackend(CpuKernels.scalar()))) {
                 float[] out = new float[y.shape().size()];
                 backend.evaluate(y, new float[][] {av, bv, biasv}, out);
                 // float sums of k products of values in [-1, 1]: error grows like sqrt(k)·eps·k at worst

@@ -32,7 +32,7 @@ class ParallelStepTest {
                     : n.input(1) == bias ? new float[][] {xv, bv} : n.input(1) == step ? new float[][] {xv, sv} : new float[][] {xv, xv};
             float[] vec = new float[s.size()], scalar = new float[s.size()];
             new CpuBackend().evaluate(n, ins, vec);
-            new CpuBackend(ElementwiseKernels.scalar()).evaluate(n, ins, scalar);
+            new CpuBackend(CpuKernels.scalar()).evaluate(n, ins, scalar);
             // relu, add, mul and dropout's keep-and-scale are single correctly rounded operations per element
             assertArrayEquals(scalar, vec, 0f, n.describe());
         }

@@ -1,7 +1,7 @@
 package dev.kiln.cpu;
 
 import dev.kiln.graph.ConvGeometry;
-import dev.kiln.graph.Linear;
+import dev.kiln.graph.Epilogue;
 import dev.kiln.graph.Padding;
 import dev.kiln.tensor.Shape;
 import org.junit.jupiter.api.Test;
@@ -61,14 +61,14 @@ class WinogradConvTest {
     @Test
     void forwardAndBothGradientsMatchDirectConvolutionAtOddShapes() {
         Random r = new Random(11);
-        Linear.Activation[] acts = {Linear.Activation.NONE, Linear.Activation.RELU};
+        Epilogue.Activation[] acts = {Epilogue.Activation.NONE, Epilogue.Activation.RELU};
         int k = 0;
         for (ConvGeometry g : geometries()) {
             assertTrue(Conv2dKernel.winogradPossible(g), g.toString());
             String name = g.inputShape() + " f" + g.f() + " pad " + g.padTop() + "," + g.padLeft() + " out " + g.oh() + "x" + g.ow();
             float[] x = random(r, g.inputShape().size()), w = random(r, g.filterShape().size()), dy = random(r, g.outputShape().size());
             float[] bias = k % 2 == 0 ? random(r, g.f()) : null;
-            Linear.Activation act = acts[(k / 2) % 2];
+            Epilogue.Activation act = acts[(k / 2) % 2];
             k++;
             Conv2dKernel conv = Conv2dKernel.prepare(g, WorkerPool.shared(), true);
 
@@ -76,7 +76,7 @@ class WinogradConvTest {
             Arrays.fill(y, Float.NaN); // every output must be written
             conv.forward(x, 0, w, 0, y, 0, bias, 0, act);
             Conv2dScalar.forward(g, x, 0, w, 0, yRef, 0, bias, 0, act);
-            Conv2dScalar.forward(g, abs(x), 0, abs(w), 0, yAbs, 0, bias == null ? null : abs(bias), 0, Linear.Activation.NONE);
+            Conv2dScalar.forward(g, abs(x), 0, abs(w), 0, yAbs, 0, bias == null ? null : abs(bias), 0, Epilogue.Activation.NONE);
             assertClose(yRef, y, yAbs, name + " forward " + act + (bias == null ? "" : " bias"));
 
             float[] dx = new float[x.length], dxRef = new float[x.length], dxAbs = new float[x.length];
@@ -102,14 +102,14 @@ class WinogradConvTest {
         float[] x = random(r, g.inputShape().size()), w = random(r, g.filterShape().size()), bias = random(r, g.f());
         float[] dy = random(r, g.outputShape().size());
         float[] yAbs = new float[g.outputShape().size()], dxAbs = new float[x.length];
-        Conv2dScalar.forward(g, abs(x), 0, abs(w), 0, yAbs, 0, abs(bias), 0, Linear.Activation.NONE);
+        Conv2dScalar.forward(g, abs(x), 0, abs(w), 0, yAbs, 0, abs(bias), 0, Epilogue.Activation.NONE);
         Conv2dScalar.backwardData(g, abs(dy), 0, abs(w), 0, dxAbs, 0);
         float[][] ys = new float[2][], dxs = new float[2][], dws = new float[2][];
         for (int v = 0; v < 2; v++) {
             Conv2dKernel conv = Conv2dKernel.prepare(g, WorkerPool.shared(), v == 1);
             ys[v] = new float[yAbs.length];
             dxs[v] = new float[x.length];
-            conv.forward(x, 0, w, 0, ys[v], 0, bias, 0, Linear.Activation.RELU);
+            conv.forward(x, 0, w, 0, ys[v], 0, bias, 0, Epilogue.Activation.RELU);
             conv.backwardData(dy, 0, w, 0, dxs[v], 0);
             dws[v] = new float[w.length];
             conv.backwardFilter(x, 0, dy, 0, dws[v], 0);
@@ -144,7 +144,7 @@ class WinogradConvTest {
         float[] x = random(r, g.inputShape().size()), w = random(r, g.filterShape().size()), bias = random(r, g.f());
         float[] y = new float[g.outputShape().size()], dx = new float[x.length], dw = new float[w.length];
         Runnable calls = () -> {
-            conv.forward(x, 0, w, 0, y, 0, bias, 0, Linear.Activation.RELU);
+            conv.forward(x, 0, w, 0, y, 0, bias, 0, Epilogue.Activation.RELU);
             conv.backwardData(y, 0, w, 0, dx, 0);
             conv.backwardFilter(x, 0, y, 0, dw, 0);
         };
@@ -160,7 +160,7 @@ class WinogradConvTest {
         float[] dy = random(r, g.outputShape().size());
         float[] y1 = new float[dy.length], dx1 = new float[x.length], dw1 = new float[w.length];
         Conv2dKernel one = Conv2dKernel.prepare(g, new WorkerPool(1), true);
-        one.forward(x, 0, w, 0, y1, 0, bias, 0, Linear.Activation.RELU);
+        one.forward(x, 0, w, 0, y1, 0, bias, 0, Epilogue.Activation.RELU);
         one.backwardData(dy, 0, w, 0, dx1, 0);
         one.backwardFilter(x, 0, dy, 0, dw1, 0);
         // three threads, every array at an offset, the output's margins watched
@@ -174,7 +174,7 @@ class WinogradConvTest {
         Arrays.fill(dxo, 7f);
         Arrays.fill(dwo, 7f);
         Conv2dKernel three = Conv2dKernel.prepare(g, new WorkerPool(3), true);
-        three.forward(xo, 3, wo, 5, yo, 7, bo, 2, Linear.Activation.RELU);
+        three.forward(xo, 3, wo, 5, yo, 7, bo, 2, Epilogue.Activation.RELU);
         three.backwardData(dyo, 4, wo, 5, dxo, 7);
         three.backwardFilter(xo, 3, dyo, 4, dwo, 7);
         assertTrue(Arrays.equals(y1, Arrays.copyOfRange(yo, 7, 7 + y1.length)), "forward: 1 thread vs 3 threads at offsets");

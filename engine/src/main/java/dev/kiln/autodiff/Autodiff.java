@@ -1,8 +1,11 @@
 package dev.kiln.autodiff;
 
+import dev.kiln.graph.Effect;
 import dev.kiln.graph.Graph;
+import dev.kiln.graph.Lowered;
 import dev.kiln.graph.Node;
 import dev.kiln.graph.Ops;
+import dev.kiln.graph.Primitive;
 import dev.kiln.tensor.Shape;
 
 import java.util.ArrayList;
@@ -14,7 +17,7 @@ import java.util.Set;
 
 /**
  * Reverse-mode differentiation as a graph transformation: walks the forward graph in reverse
- * order, applies each op's gradient rule, sums fan-out and reduces broadcast gradients to each
+ * order, applies each {@link Primitive}'s gradient rule (only primitives have one), sums fan-out and reduces broadcast gradients to each
  * input's shape. The result is more graph (no tape), compiled once with the forward pass.
  */
 public final class Autodiff {
@@ -40,7 +43,7 @@ public final class Autodiff {
             Node n = order.get(i);
             Node g = grads.get(n);
             if (g == null || n.inputs().isEmpty() || !needed.contains(n)) continue;
-            List<Node> inGrads = n.op().gradient(n, g);
+            List<Node> inGrads = primitive(n).gradient(n, g);
             for (int k = 0; k < n.inputs().size(); k++) {
                 Node in = n.input(k);
                 Node gi = inGrads.get(k);
@@ -56,6 +59,20 @@ public final class Autodiff {
             result.add(g != null ? g : Ops.zerosLike(w));
         }
         return result;
+    }
+
+    /**
+     * The node's op as a primitive: only primitives have a gradient rule. The compiler's ops and in-place updates
+     * are rejected with what to do instead, so autodiff never runs over a compiled graph.
+     */
+    private static Primitive primitive(Node n) {
+        return switch (n.op()) {
+            case Primitive p -> p;
+            case Lowered l -> throw new IllegalArgumentException("cannot differentiate through " + n.describe() + ": " + l.name()
+                    + " is made by the compiler after autodiff; differentiate the graph of primitives, then compile it");
+            case Effect e -> throw new IllegalArgumentException("cannot differentiate through " + n.describe() + ": " + e.name()
+                    + " is an in-place update with no value; take gradients of a value, and add updates as the graph's effects");
+        };
     }
 
     /** Nodes that lie on some path from a {@code wrt} node to the output (gradients flow only there). */

@@ -25,12 +25,19 @@ public interface Backend {
     /** The checks that decide whether this backend can run here. */
     Availability availability();
 
-    /** Lowers a program to this backend's kernels. */
+    /**
+     * Lowers a program to this backend's kernels. The executable owns its memory (on this backend's device) and
+     * copies to or from the host only at the points {@link Executable} names; this is the path training and
+     * prediction take.
+     */
     Executable compile(Program program);
 
     /**
-     * Evaluates one node eagerly from its inputs' values (eager mode), with the same kernels the
-     * compiled path uses. {@code inputs[i]} holds input i's value, {@code out} receives the result.
+     * The host eager path ({@code dev.kiln.eager}): evaluates one node from its inputs' values with the same
+     * kernels the compiled path uses. Every argument is a host array: {@code inputs[i]} holds input i's value and
+     * {@code out} receives the result ({@code null} for an in-place update, which writes its variables' host
+     * arrays). A device backend copies the inputs in and the result out on every call, so this path is for
+     * convenience and tests, not speed; keep data on the device by compiling a program instead.
      */
     void evaluate(Node node, float[][] inputs, float[] out);
 

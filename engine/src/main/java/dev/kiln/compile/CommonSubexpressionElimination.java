@@ -1,5 +1,6 @@
 package dev.kiln.compile;
 
+import dev.kiln.graph.Effect;
 import dev.kiln.graph.Graph;
 import dev.kiln.graph.Node;
 import dev.kiln.graph.Op;
@@ -23,7 +24,7 @@ public final class CommonSubexpressionElimination implements Pass {
     public Graph run(Graph g) {
         Map<Key, Node> seen = new HashMap<>();
         return Rebuild.map(g, (n, ins) -> {
-            if (n.op().isEffect()) return Rebuild.withInputs(n, ins);
+            if (n.op() instanceof Effect) return Rebuild.withInputs(n, ins);
             Key k = new Key(n.op(), ins);
             Node prev = seen.get(k);
             if (prev != null) return prev;

@@ -1,5 +1,6 @@
 package dev.kiln.compile;
 
+import dev.kiln.graph.Effect;
 import dev.kiln.graph.Graph;
 import dev.kiln.graph.Leaf;
 import dev.kiln.graph.Node;
@@ -66,7 +67,7 @@ public final class Compiler {
             if (n.op() instanceof Leaf || n.op() instanceof View) continue;
             List<Slot> ins = new ArrayList<>(n.inputs().size());
             for (Node in : n.inputs()) ins.add(plan.slot(in));
-            instructions.add(new Instruction(n, ins, n.op().isEffect() ? null : plan.slot(n)));
+            instructions.add(new Instruction(n, ins, n.op() instanceof Effect ? null : plan.slot(n)));
         }
         List<Slot> outputs = new ArrayList<>(h.outputs().size());
         for (Node o : h.outputs()) outputs.add(plan.slot(o));

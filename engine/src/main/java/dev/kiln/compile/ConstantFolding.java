@@ -1,6 +1,7 @@
 package dev.kiln.compile;
 
 import dev.kiln.graph.Constant;
+import dev.kiln.graph.Effect;
 import dev.kiln.graph.Full;
 import dev.kiln.graph.Graph;
 import dev.kiln.graph.Interpreter;
@@ -23,7 +24,7 @@ public final class ConstantFolding implements Pass {
 
     public Graph run(Graph g) {
         return Rebuild.map(g, (n, ins) -> {
-            if (n.op() instanceof Leaf || n.op().isEffect() || !allConstant(ins)) return Rebuild.withInputs(n, ins);
+            if (n.op() instanceof Leaf || n.op() instanceof Effect || !allConstant(ins)) return Rebuild.withInputs(n, ins);
             double[] v = new Interpreter().evaluate(Rebuild.withInputs(n, ins), Map.of());
             return Rebuild.node(n, uniform(v) ? new Full(n.shape(), v[0]) : new Constant(n.shape(), toFloat(v)), List.of());
         });

@@ -4,6 +4,7 @@ import dev.kiln.graph.Binary;
 import dev.kiln.graph.BinaryFn;
 import dev.kiln.graph.Conv2d;
 import dev.kiln.graph.ConvBias;
+import dev.kiln.graph.Epilogue;
 import dev.kiln.graph.Graph;
 import dev.kiln.graph.Linear;
 import dev.kiln.graph.MatMul;
@@ -40,7 +41,7 @@ public final class LinearFusion implements Pass {
             if (n.op() instanceof Binary bin && bin.fn() == BinaryFn.ADD) {
                 for (int side = 0; side < 2; side++) {
                     Node product = n.input(side), bias = n.input(1 - side);
-                    Op fused = withBias(product.op(), Linear.Activation.NONE);
+                    Op fused = withBias(product.op(), Epilogue.Activation.NONE);
                     if (fused != null && onlyReader(product, n, users, outputs)
                             && bias.shape().rank() == 1 && bias.shape().dim(0) == product.shape().dim(-1)
                             && n.shape().equals(product.shape())) {
@@ -49,9 +50,9 @@ public final class LinearFusion implements Pass {
                     }
                 }
             }
-            if (n.op() instanceof Unary u && Linear.Activation.of(u.fn()) != null) {
+            if (n.op() instanceof Unary u && Epilogue.Activation.of(u.fn()) != null) {
                 Node sum = ins.get(0);
-                Op fused = withActivation(sum.op(), Linear.Activation.of(u.fn()));
+                Op fused = withActivation(sum.op(), Epilogue.Activation.of(u.fn()));
                 if (fused != null && onlyReader(n.input(0), n, users, outputs)) return Rebuild.node(n, fused, sum.inputs());
             }
             return Rebuild.withInputs(n, ins);
@@ -59,16 +60,16 @@ public final class LinearFusion implements Pass {
     }
 
     /** The biased form of a product op (matmul, conv2d) with {@code act}, or null for any other op. */
-    private static Op withBias(Op product, Linear.Activation act) {
+    private static Op withBias(Op product, Epilogue.Activation act) {
         if (product instanceof MatMul mm) return new Linear(mm.transposeA(), mm.transposeB(), act);
         if (product instanceof Conv2d c) return new ConvBias(c, act);
         return null;
     }
 
     /** A biased product without an activation, given {@code act}; null for anything else. */
-    private static Op withActivation(Op sum, Linear.Activation act) {
-        if (sum instanceof Linear l && l.activation() == Linear.Activation.NONE) return new Linear(l.transposeA(), l.transposeB(), act);
-        if (sum instanceof ConvBias c && c.activation() == Linear.Activation.NONE) return new ConvBias(c.conv(), act);
+    private static Op withActivation(Op sum, Epilogue.Activation act) {
+        if (sum instanceof Linear l && l.activation() == Epilogue.Activation.NONE) return new Linear(l.transposeA(), l.transposeB(), act);
+        if (sum instanceof ConvBias c && c.activation() == Epilogue.Activation.NONE) return new ConvBias(c.conv(), act);
         return null;
     }
 

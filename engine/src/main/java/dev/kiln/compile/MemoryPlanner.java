@@ -1,6 +1,7 @@
 package dev.kiln.compile;
 
 import dev.kiln.graph.Constant;
+import dev.kiln.graph.Effect;
 import dev.kiln.graph.Elementwise;
 import dev.kiln.graph.Full;
 import dev.kiln.graph.Fused;
@@ -82,7 +83,7 @@ public final class MemoryPlanner {
         for (int i = 0; i < schedule.size(); i++) {
             Node n = schedule.get(i);
             position.put(n, i);
-            if (n.op().isEffect()) continue;
+            if (n.op() instanceof Effect) continue;
             switch (n.op()) {
                 case Placeholder in -> slots.put(n, new Slot(Slot.Storage.INPUT, inputIndex(n, in, inputs, inputOrder.isEmpty()), 0, n.shape()));
                 case Param p -> slots.put(n, new Slot(Slot.Storage.VARIABLE,

@@ -1,6 +1,7 @@
 package dev.kiln.compile;
 
 import dev.kiln.graph.Fused;
+import dev.kiln.graph.Effect;
 import dev.kiln.graph.Graph;
 import dev.kiln.graph.Node;
 import dev.kiln.graph.Param;
@@ -43,7 +44,7 @@ public final class Verifier {
         for (Node n : g.schedule()) {
             List<Shape> shapes = new ArrayList<>(n.inputs().size());
             for (Node in : n.inputs()) {
-                if (in.op().isEffect()) throw fail(pass, n.describe() + " reads the in-place update " + in.describe() + " as a value");
+                if (in.op() instanceof Effect) throw fail(pass, n.describe() + " reads the in-place update " + in.describe() + " as a value");
                 shapes.add(in.shape());
             }
             Shape inferred;
@@ -74,8 +75,8 @@ public final class Verifier {
     private static Set<Variable> updated(Graph g) {
         Set<Variable> vs = Collections.newSetFromMap(new IdentityHashMap<>());
         for (Node e : g.effects()) {
-            List<Integer> written = e.op().writes();
-            if (written.isEmpty()) throw fail("verify", e.describe() + " is an in-place update that declares no written inputs (Op.writes)");
+            List<Integer> written = e.op() instanceof Effect effect ? effect.writes() : List.of();
+            if (written.isEmpty()) throw fail("verify", e.describe() + " is an in-place update that declares no written inputs (Effect.writes)");
             for (int i : written) if (e.input(i).op() instanceof Param p) vs.add(p.variable());
         }
         return vs;

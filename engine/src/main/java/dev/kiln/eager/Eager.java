@@ -2,6 +2,7 @@ package dev.kiln.eager;
 
 import dev.kiln.backend.Backend;
 import dev.kiln.graph.Constant;
+import dev.kiln.graph.Effect;
 import dev.kiln.graph.Full;
 import dev.kiln.graph.Graph;
 import dev.kiln.graph.Node;
@@ -75,7 +76,7 @@ public final class Eager {
                     if (n.inputs().isEmpty()) throw new IllegalArgumentException(n.describe() + " has no value in eager mode: feed inputs through a compiled program");
                     float[][] in = new float[n.inputs().size()][];
                     for (int i = 0; i < in.length; i++) in[i] = values.get(n.input(i));
-                    float[] out = n.op().isEffect() ? null : new float[n.shape().size()];
+                    float[] out = n.op() instanceof Effect ? null : new float[n.shape().size()];
                     backend.evaluate(n, in, out);
                     yield out;
                 }

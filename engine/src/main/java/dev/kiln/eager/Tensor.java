@@ -1,6 +1,7 @@
 package dev.kiln.eager;
 
 import dev.kiln.autodiff.Autodiff;
+import dev.kiln.graph.Effect;
 import dev.kiln.graph.Graph;
 import dev.kiln.graph.Node;
 import dev.kiln.graph.Ops;
@@ -59,7 +60,7 @@ public final class Tensor {
     public static Tensor apply(Node node, Tensor... inputs) {
         float[][] in = new float[inputs.length][];
         for (int i = 0; i < inputs.length; i++) in[i] = inputs[i].data;
-        float[] out = node.op().isEffect() ? null : new float[node.shape().size()];
+        float[] out = node.op() instanceof Effect ? null : new float[node.shape().size()];
         Eager.backend().evaluate(node, in, out);
         return new Tensor(node, out);
     }

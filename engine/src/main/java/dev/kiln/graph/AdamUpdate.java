@@ -10,10 +10,9 @@ import java.util.List;
  * p -= lr / (1-β1^t) · m / (sqrt(v) / sqrt(1-β2^t) + eps).
  * Inputs: param, grad, m, v, lr (scalar), step t (scalar, counting from 1). Updates param, m, v.
  */
-public record AdamUpdate(double beta1, double beta2, double epsilon, double weightDecay, boolean decoupled) implements Op {
+public record AdamUpdate(double beta1, double beta2, double epsilon, double weightDecay, boolean decoupled) implements Effect {
     public String name() { return decoupled ? "adamw_update" : "adam_update"; }
     public int arity() { return 6; }
-    public boolean isEffect() { return true; }
     public List<Integer> writes() { return List.of(0, 2, 3); }
     public Shape inferShape(List<Shape> in) {
         Shape p = in.get(0);
@@ -21,7 +20,6 @@ public record AdamUpdate(double beta1, double beta2, double epsilon, double weig
         if (in.get(4).size() != 1 || in.get(5).size() != 1) throw new IllegalArgumentException("learning rate and step must be scalars");
         return Shape.SCALAR;
     }
-    public List<Node> gradient(Node out, Node g) { throw new UnsupportedOperationException("an optimizer update has no gradient"); }
 
     /**
      * The reference meaning, in double, in place on {@code p}, {@code m}, {@code v}: the one scalar statement of

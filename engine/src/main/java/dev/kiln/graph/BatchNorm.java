@@ -12,7 +12,7 @@ import static dev.kiln.graph.Ops.*;
  * reductions of x in the graph, so autodiff differentiates through them; in inference they are
  * the moving averages.
  */
-public record BatchNorm(double epsilon) implements Op {
+public record BatchNorm(double epsilon) implements Primitive {
     public String name() { return "batch_norm"; }
     public int arity() { return 5; }
 

@@ -5,7 +5,7 @@ import dev.kiln.tensor.Shape;
 import java.util.List;
 
 /** y = fn(a, b), elementwise with NumPy broadcasting. */
-public record Binary(BinaryFn fn) implements Op, Elementwise {
+public record Binary(BinaryFn fn) implements Elementwise {
     public String name() { return fn.lowerName(); }
     public int arity() { return 2; }
     public Shape inferShape(List<Shape> in) { return Shape.broadcast(in.get(0), in.get(1)); }

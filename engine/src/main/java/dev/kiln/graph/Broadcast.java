@@ -5,7 +5,7 @@ import dev.kiln.tensor.Shape;
 import java.util.List;
 
 /** Expands a tensor to a larger shape under NumPy broadcasting rules. */
-public record Broadcast(Shape to) implements Op, Movement {
+public record Broadcast(Shape to) implements Movement {
     public String name() { return "broadcast"; }
     public int arity() { return 1; }
     public Shape inferShape(List<Shape> in) {

@@ -8,7 +8,7 @@ import java.util.List;
 import static dev.kiln.graph.Ops.slice;
 
 /** Joins inputs along {@code axis}; all other dimensions must agree. */
-public record Concat(int axis) implements Op, Movement {
+public record Concat(int axis) implements Movement {
     public String name() { return "concat"; }
     public int arity() { return -1; }
     public Shape inferShape(List<Shape> in) {

@@ -8,7 +8,7 @@ import java.util.List;
  * A constant tensor with data (eager values, folded constants). Compared by identity: two
  * constants with the same numbers are still two nodes, which keeps CSE cheap and honest.
  */
-public record Constant(Shape shape, float[] data) implements Op, Leaf {
+public record Constant(Shape shape, float[] data) implements Leaf {
     public Constant {
         if (data.length != shape.size()) throw new IllegalArgumentException("constant of shape " + shape + " needs " + shape.size() + " values, got " + data.length);
     }

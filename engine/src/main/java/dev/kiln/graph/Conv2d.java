@@ -9,7 +9,7 @@ import java.util.List;
  * w [KH,KW,C/groups,F] (HWIO) → y [N,OH,OW,F]. Gradients are the two ops below, each again
  * differentiable, since all three are linear in each argument.
  */
-public record Conv2d(int strideH, int strideW, Padding padding, int dilationH, int dilationW, int groups) implements Op {
+public record Conv2d(int strideH, int strideW, Padding padding, int dilationH, int dilationW, int groups) implements Primitive {
     public Conv2d {
         if (groups < 1) throw new IllegalArgumentException("groups must be >= 1");
     }

@@ -5,7 +5,7 @@ import dev.kiln.tensor.Shape;
 import java.util.List;
 
 /** dx = conv2dᵀ(dy, w): the gradient of {@link Conv2d} with respect to its input. Inputs: dy, w. */
-public record Conv2dBackwardData(Conv2d conv, Shape inputShape) implements Op {
+public record Conv2dBackwardData(Conv2d conv, Shape inputShape) implements Primitive {
     public String name() { return "conv2d_backward_data"; }
     public int arity() { return 2; }
 

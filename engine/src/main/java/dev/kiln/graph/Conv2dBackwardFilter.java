@@ -5,7 +5,7 @@ import dev.kiln.tensor.Shape;
 import java.util.List;
 
 /** dw: the gradient of {@link Conv2d} with respect to its filter. Inputs: x, dy. */
-public record Conv2dBackwardFilter(Conv2d conv, Shape filterShape) implements Op {
+public record Conv2dBackwardFilter(Conv2d conv, Shape filterShape) implements Primitive {
     public String name() { return "conv2d_backward_filter"; }
     public int arity() { return 2; }
 

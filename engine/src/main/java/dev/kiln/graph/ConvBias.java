@@ -10,17 +10,20 @@ import java.util.List;
  * the {@code fuse_linear} compiler pass, after autodiff, so that backends apply bias and activation while the
  * convolution's output tile is still in registers or cache instead of in extra passes over the activations.
  *
- * <pre>{@code Node y = Ops.node(new ConvBias(Conv2d.of(1, Padding.SAME), Linear.Activation.RELU), x, w, bias); }</pre>
+ * <pre>{@code Node y = Ops.node(new ConvBias(Conv2d.of(1, Padding.SAME), Epilogue.Activation.RELU), x, w, bias); }</pre>
  */
-public record ConvBias(Conv2d conv, Linear.Activation activation) implements Op {
+public record ConvBias(Conv2d conv, Epilogue.Activation activation) implements Lowered {
     public ConvBias {
         if (conv == null) throw new IllegalArgumentException("conv_bias needs its convolution's attributes");
         if (activation == null) throw new IllegalArgumentException("conv_bias activation must not be null; use Activation.NONE");
     }
 
     public String name() {
-        return "conv2d_bias" + (activation == Linear.Activation.NONE ? "" : "_" + activation.name().toLowerCase());
+        return "conv2d_bias" + epilogue().suffix();
     }
+
+    /** The bias and activation applied to the convolution. */
+    public Epilogue epilogue() { return new Epilogue(true, activation); }
 
     public int arity() { return 3; }
 
@@ -33,9 +36,5 @@ public record ConvBias(Conv2d conv, Linear.Activation activation) implements Op 
             throw new IllegalArgumentException("conv_bias bias must have shape [" + y.dim(-1) + "] to match the convolution " + y + ", got " + bias);
         }
         return y;
-    }
-
-    public List<Node> gradient(Node out, Node g) {
-        throw new UnsupportedOperationException("conv_bias ops appear after autodiff (fuse_linear pass) and have no gradient");
     }
 }

@@ -1,4 +1,4 @@
 package dev.kiln.graph;
 
-/** Ops that map each output element from the same-index (broadcast) input elements; fusion asks for this. */
-public sealed interface Elementwise permits Unary, Binary, Where {}
+/** Primitives that map each output element from the same-index (broadcast) input elements; fusion asks for this. */
+public sealed interface Elementwise extends Primitive permits Unary, Binary, Where {}

@@ -10,7 +10,7 @@ import java.util.List;
  * each reading external operands (index &lt; inputs) or earlier steps (index - inputs); the last step
  * is the output. Created only by the fusion pass, after autodiff.
  */
-public record Fused(List<Step> steps, Shape shape) implements Op {
+public record Fused(List<Step> steps, Shape shape) implements Lowered {
     /** One elementwise op over earlier values (see the class comment for the indexing). */
     public record Step(Elementwise op, List<Integer> args) {
         public Step { args = List.copyOf(args); }
@@ -20,7 +20,7 @@ public record Fused(List<Step> steps, Shape shape) implements Op {
 
     public String name() {
         StringBuilder sb = new StringBuilder("fused(");
-        for (int i = 0; i < steps.size(); i++) { if (i > 0) sb.append(','); sb.append(((Op) steps.get(i).op()).name()); }
+        for (int i = 0; i < steps.size(); i++) { if (i > 0) sb.append(','); sb.append(steps.get(i).op().name()); }
         return sb.append(')').toString();
     }
     public int arity() { return -1; }
@@ -31,5 +31,4 @@ public record Fused(List<Step> steps, Shape shape) implements Op {
         }
         return shape;
     }
-    public List<Node> gradient(Node out, Node g) { throw new UnsupportedOperationException("fused ops appear after autodiff and have no gradient"); }
 }

@@ -17,8 +17,8 @@ public record Graph(List<Node> outputs, List<Node> effects) {
     public Graph {
         outputs = List.copyOf(outputs);
         effects = List.copyOf(effects);
-        for (Node e : effects) if (!e.op().isEffect()) throw new IllegalArgumentException(e.describe() + " is not an in-place update");
-        for (Node o : outputs) if (o.op().isEffect()) throw new IllegalArgumentException(o.describe() + " has no value to return");
+        for (Node e : effects) if (!(e.op() instanceof Effect)) throw new IllegalArgumentException(e.describe() + " is not an in-place update");
+        for (Node o : outputs) if (o.op() instanceof Effect) throw new IllegalArgumentException(o.describe() + " has no value to return");
     }
 
     public static Graph of(Node... outputs) { return new Graph(List.of(outputs), List.of()); }

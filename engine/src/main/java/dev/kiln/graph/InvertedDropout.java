@@ -11,7 +11,7 @@ import java.util.List;
  * draws a new mask without state, and the gradient (the same op on g) sees the same mask.
  * Inputs: x, step (a scalar). See {@link Philox#keep}.
  */
-public record InvertedDropout(double rate, long seed) implements Op {
+public record InvertedDropout(double rate, long seed) implements Primitive {
     public InvertedDropout {
         if (!(rate >= 0 && rate < 1)) throw new IllegalArgumentException("dropout rate must be in [0, 1), got " + rate);
     }

@@ -1,4 +1,4 @@
 package dev.kiln.graph;
 
-/** Ops without inputs: program inputs, trainable variables and constants. */
-public sealed interface Leaf permits Placeholder, Param, Full, Constant {}
+/** Primitives without inputs: program inputs, trainable variables and constants. */
+public sealed interface Leaf extends Primitive permits Placeholder, Param, Full, Constant {}

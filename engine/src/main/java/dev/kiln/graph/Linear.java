@@ -9,38 +9,21 @@ import java.util.List;
  * {@code bias} of shape {@code [N]} broadcast over every row of the {@link MatMul} result. Inputs:
  * a, b, bias. Created only by the {@code fuse_linear} compiler pass, after autodiff, so that backends
  * apply bias and activation while the GEMM's output tile is still in registers or cache instead of
- * in extra passes over memory.
+ * in extra passes over memory; see {@link Epilogue}.
  *
- * <pre>{@code Node y = Ops.node(new Linear(false, false, Linear.Activation.RELU), x, w, bias); }</pre>
+ * <pre>{@code Node y = Ops.node(new Linear(false, false, Epilogue.Activation.RELU), x, w, bias); }</pre>
  */
-public record Linear(boolean transposeA, boolean transposeB, Activation activation) implements Op {
-    /** The activations a GEMM epilogue applies; {@code NONE} is the identity. */
-    public enum Activation {
-        NONE(null), RELU(UnaryFn.RELU), SIGMOID(UnaryFn.SIGMOID), TANH(UnaryFn.TANH);
-
-        private final UnaryFn fn;
-
-        Activation(UnaryFn fn) { this.fn = fn; }
-
-        /** The elementwise function, or null for {@code NONE}. */
-        public UnaryFn fn() { return fn; }
-
-        /** The activation for {@code fn}, or null when a GEMM epilogue does not apply it. */
-        public static Activation of(UnaryFn fn) {
-            for (Activation a : values()) if (a.fn == fn) return a;
-            return null;
-        }
-
-        public double apply(double x) { return fn == null ? x : fn.apply(x); }
-    }
-
+public record Linear(boolean transposeA, boolean transposeB, Epilogue.Activation activation) implements Lowered {
     public Linear {
-        if (activation == null) throw new IllegalArgumentException("linear activation must not be null; use Activation.NONE");
+        if (activation == null) throw new IllegalArgumentException("linear activation must not be null; use Epilogue.Activation.NONE");
     }
 
     public String name() {
-        return "linear" + (transposeA ? "_ta" : "") + (transposeB ? "_tb" : "") + (activation == Activation.NONE ? "" : "_" + activation.name().toLowerCase());
+        return "linear" + (transposeA ? "_ta" : "") + (transposeB ? "_tb" : "") + epilogue().suffix();
     }
+
+    /** The bias and activation applied to the product. */
+    public Epilogue epilogue() { return new Epilogue(true, activation); }
 
     public int arity() { return 3; }
 
@@ -51,9 +34,5 @@ public record Linear(boolean transposeA, boolean transposeB, Activation activati
             throw new IllegalArgumentException("linear bias must have shape [" + y.dim(-1) + "] to match the product " + y + ", got " + bias);
         }
         return y;
-    }
-
-    public List<Node> gradient(Node out, Node g) {
-        throw new UnsupportedOperationException("linear ops appear after autodiff (fuse_linear pass) and have no gradient");
     }
 }

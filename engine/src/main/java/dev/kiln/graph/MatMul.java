@@ -10,7 +10,7 @@ import static dev.kiln.graph.Ops.matmul;
  * C = op(A) · op(B) over the last two axes, op = transpose when the flag is set. Leading (batch)
  * axes broadcast. A: [..., M, K] (or [..., K, M] transposed), B: [..., K, N] (or [..., N, K]).
  */
-public record MatMul(boolean transposeA, boolean transposeB) implements Op {
+public record MatMul(boolean transposeA, boolean transposeB) implements Primitive {
     public String name() { return "matmul" + (transposeA ? "_ta" : "") + (transposeB ? "_tb" : ""); }
     public int arity() { return 2; }
 

@@ -1,4 +1,4 @@
 package dev.kiln.graph;
 
-/** Ops that only move or copy elements; no arithmetic. */
-public sealed interface Movement permits View, Transpose, Broadcast, Slice, Concat, Pad {}
+/** Primitives that only move or copy elements; no arithmetic. */
+public sealed interface Movement extends Primitive permits View, Transpose, Broadcast, Slice, Concat, Pad {}

@@ -39,7 +39,7 @@ public final class Node {
         }
         List<Shape> shapes = new ArrayList<>(inputs.size());
         for (Node n : inputs) {
-            if (n.op.isEffect()) throw new ShapeException(describeFailure(op, inputs, "an in-place update (" + n.op.name() + ") has no value to read"));
+            if (n.op instanceof Effect) throw new ShapeException(describeFailure(op, inputs, "an in-place update (" + n.op.name() + ") has no value to read"));
             if (n.dtype != DType.F32) throw new ShapeException(describeFailure(op, inputs, "input dtype " + n.dtype + " is not F32"));
             shapes.add(n.shape);
         }

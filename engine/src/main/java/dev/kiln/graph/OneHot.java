@@ -6,7 +6,7 @@ import java.util.Arrays;
 import java.util.List;
 
 /** Class indices [...] (whole numbers stored as floats) → one-hot [..., depth]; an index outside [0, depth) is an error naming it. */
-public record OneHot(int depth) implements Op {
+public record OneHot(int depth) implements Primitive {
     public OneHot {
         if (depth < 1) throw new IllegalArgumentException("one-hot depth must be >= 1");
     }

@@ -8,7 +8,7 @@ import java.util.List;
 import static dev.kiln.graph.Ops.slice;
 
 /** Pads every axis with {@code before[i]} and {@code after[i]} copies of {@code value}. */
-public record Pad(List<Integer> before, List<Integer> after, double value) implements Op, Movement {
+public record Pad(List<Integer> before, List<Integer> after, double value) implements Movement {
     public Pad { before = List.copyOf(before); after = List.copyOf(after); }
     public String name() { return "pad"; }
     public int arity() { return 1; }

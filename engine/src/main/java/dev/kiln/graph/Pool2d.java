@@ -9,7 +9,7 @@ import java.util.List;
  * in-bounds elements (padding excluded, as Keras does; PyTorch's count_include_pad=False).
  * Max pooling treats padding as -inf.
  */
-public record Pool2d(Kind kind, int windowH, int windowW, int strideH, int strideW, Padding padding) implements Op {
+public record Pool2d(Kind kind, int windowH, int windowW, int strideH, int strideW, Padding padding) implements Primitive {
     public enum Kind { MAX, AVG }
 
     public static Pool2d max(int window) { return new Pool2d(Kind.MAX, window, window, window, window, Padding.VALID); }

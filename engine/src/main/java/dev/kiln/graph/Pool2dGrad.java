@@ -9,7 +9,7 @@ import java.util.List;
  * dx of {@link Pool2d}. Inputs: x, dy. Max pooling routes each dy to the first maximal element
  * of its window (as PyTorch and cuDNN do); average pooling spreads it over the window.
  */
-public record Pool2dGrad(Pool2d pool) implements Op {
+public record Pool2dGrad(Pool2d pool) implements Primitive {
     public String name() { return pool.name() + "_grad"; }
     public int arity() { return 2; }
 

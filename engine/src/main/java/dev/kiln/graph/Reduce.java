@@ -11,7 +11,7 @@ import static dev.kiln.graph.Ops.*;
  * Reduces over {@code axes} (sorted, non-negative, distinct). With {@code keepDims} the reduced
  * axes stay as size 1. MAX sends the gradient to every maximal element, split evenly on ties.
  */
-public record Reduce(ReduceFn fn, List<Integer> axes, boolean keepDims) implements Op {
+public record Reduce(ReduceFn fn, List<Integer> axes, boolean keepDims) implements Primitive {
     public Reduce {
         axes = List.copyOf(axes);
         for (int i = 1; i < axes.size(); i++) {

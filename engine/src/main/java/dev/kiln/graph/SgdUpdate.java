@@ -10,10 +10,9 @@ import java.util.List;
  * Inputs: param, grad, velocity (ignored when μ = 0; pass the param), lr (scalar).
  * Updates param and velocity in place; has no value.
  */
-public record SgdUpdate(double momentum, boolean nesterov, double weightDecay) implements Op {
+public record SgdUpdate(double momentum, boolean nesterov, double weightDecay) implements Effect {
     public String name() { return "sgd_update"; }
     public int arity() { return 4; }
-    public boolean isEffect() { return true; }
     public List<Integer> writes() { return List.of(0, 2); }
     public Shape inferShape(List<Shape> in) {
         Shape p = in.get(0);
@@ -21,7 +20,6 @@ public record SgdUpdate(double momentum, boolean nesterov, double weightDecay) i
         if (in.get(3).size() != 1) throw new IllegalArgumentException("learning rate must be a scalar");
         return Shape.SCALAR;
     }
-    public List<Node> gradient(Node out, Node g) { throw new UnsupportedOperationException("an optimizer update has no gradient"); }
 
     /** The reference meaning, in double, in place on {@code p} and {@code velocity} (untouched when μ = 0). */
     public void apply(double[] p, double[] grad, double[] velocity, double lr) {

@@ -8,7 +8,7 @@ import java.util.List;
 import static dev.kiln.graph.Ops.pad;
 
 /** Elements [start, end) along every axis (step 1). */
-public record Slice(List<Integer> start, List<Integer> end) implements Op, Movement {
+public record Slice(List<Integer> start, List<Integer> end) implements Movement {
     public Slice { start = List.copyOf(start); end = List.copyOf(end); }
     public String name() { return "slice"; }
     public int arity() { return 1; }

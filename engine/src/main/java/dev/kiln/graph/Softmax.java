@@ -7,7 +7,7 @@ import java.util.List;
 import static dev.kiln.graph.Ops.*;
 
 /** Softmax (or log-softmax) over the last axis, computed stably (max subtracted). */
-public record Softmax(boolean log) implements Op {
+public record Softmax(boolean log) implements Primitive {
     public String name() { return log ? "log_softmax" : "softmax"; }
     public int arity() { return 1; }
     public Shape inferShape(List<Shape> in) {

@@ -10,7 +10,7 @@ import static dev.kiln.graph.Ops.*;
  * Per-example categorical cross-entropy from logits: -Σ_c labels_c · log_softmax(logits)_c.
  * Inputs: logits [..., C], labels [..., C] (probabilities or one-hot) → [...].
  */
-public record SoftmaxCrossEntropy() implements Op {
+public record SoftmaxCrossEntropy() implements Primitive {
     public String name() { return "softmax_cross_entropy"; }
     public int arity() { return 2; }
     public Shape inferShape(List<Shape> in) {

@@ -8,7 +8,7 @@ import java.util.List;
 import static dev.kiln.graph.Ops.transpose;
 
 /** Permutes axes: output axis i is input axis perm[i]. */
-public record Transpose(List<Integer> perm) implements Op, Movement {
+public record Transpose(List<Integer> perm) implements Movement {
     public Transpose { perm = List.copyOf(perm); }
     public String name() { return "transpose"; }
     public int arity() { return 1; }

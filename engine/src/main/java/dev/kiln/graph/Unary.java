@@ -5,7 +5,7 @@ import dev.kiln.tensor.Shape;
 import java.util.List;
 
 /** y = fn(x), elementwise. */
-public record Unary(UnaryFn fn) implements Op, Elementwise {
+public record Unary(UnaryFn fn) implements Elementwise {
     public String name() { return fn.lowerName(); }
     public int arity() { return 1; }
     public Shape inferShape(List<Shape> in) { return in.get(0); }

@@ -7,7 +7,7 @@ import java.util.List;
 import static dev.kiln.graph.Ops.reshape;
 
 /** Same elements in row-major order, new shape. Free on every backend (a view). */
-public record View(Shape to) implements Op, Movement {
+public record View(Shape to) implements Movement {
     public String name() { return "reshape"; }
     public int arity() { return 1; }
     public Shape inferShape(List<Shape> in) {

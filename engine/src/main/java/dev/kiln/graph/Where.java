@@ -8,7 +8,7 @@ import java.util.List;
 import static dev.kiln.graph.Ops.*;
 
 /** y = cond != 0 ? a : b, elementwise with broadcasting. */
-public record Where() implements Op, Elementwise {
+public record Where() implements Elementwise {
     public String name() { return "where"; }
     public int arity() { return 3; }
     public Shape inferShape(List<Shape> in) { return Shape.broadcast(in.get(0), Shape.broadcast(in.get(1), in.get(2))); }

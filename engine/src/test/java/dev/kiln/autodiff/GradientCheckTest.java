@@ -227,7 +227,7 @@ class GradientCheckTest {
         for (BinaryFn fn : BinaryFn.values()) {
             if (!fn.isComparison()) continue;
             Node y = binary(fn, a, b);
-            List<Node> g = y.op().gradient(y, ones(y));
+            List<Node> g = primitive(y).gradient(y, ones(y));
             assertEquals(Arrays.asList(null, null), g, fn.lowerName());
             List<Node> viaAutodiff = Autodiff.gradients(sumAll(y), List.of(a, b));
             for (Node d : viaAutodiff) assertArrayEquals(new double[3], new Interpreter().evaluate(d, Map.of(a, new double[] {1, 2, 3}, b, new double[] {3, 2, 1})), 0.0);
@@ -245,38 +245,64 @@ class GradientCheckTest {
     void indexAndStepInputsDeclareNoGradient() {
         Node idx = input("idx", s(3));
         Node oh = oneHot(idx, 4);
-        assertEquals(Arrays.asList((Node) null), oh.op().gradient(oh, ones(oh)), "one_hot");
+        assertEquals(Arrays.asList((Node) null), primitive(oh).gradient(oh, ones(oh)), "one_hot");
         Node x = input("x", s(3)), step = input("step", Shape.SCALAR);
         Node d = dropout(x, step, 0.5, 1L);
-        assertNull(d.op().gradient(d, ones(d)).get(1), "dropout step");
+        assertNull(primitive(d).gradient(d, ones(d)).get(1), "dropout step");
         Node w = where(idx, x, x);
-        assertNull(w.op().gradient(w, ones(w)).get(0), "where condition");
+        assertNull(primitive(w).gradient(w, ones(w)).get(0), "where condition");
+    }
+
+    /** The ops that are not primitives: the compiler's and the in-place updates. */
+    private static final List<Class<? extends Op>> NOT_PRIMITIVE = List.of(Linear.class, ConvBias.class, Fused.class,
+            SgdUpdate.class, AdamUpdate.class, Assign.class);
+
+    @Test
+    void compilerOpsAndUpdatesHaveNoGradientMethod() {
+        // autodiff cannot call what does not exist: only primitives declare gradient(out, g)
+        for (Class<? extends Op> op : NOT_PRIMITIVE) {
+            for (java.lang.reflect.Method m : op.getMethods()) {
+                assertNotEquals("gradient", m.getName(), op.getSimpleName() + " should not have a gradient method");
+            }
+        }
+        assertEquals(Set.copyOf(NOT_PRIMITIVE), concreteOps(Lowered.class, Effect.class));
     }
 
     @Test
-    void optimizerUpdatesHaveNoGradient() {
-        Variable v = Variable.zeros("w", s(2));
-        Node p = param(v), g = input("g", s(2));
-        Node sgd = sgdUpdate(p, g, p, full(s(1), 0.1), new SgdUpdate(0, false, 0));
-        Node adam = adamUpdate(p, g, p, p, full(s(1), 0.1), full(s(1), 1), new AdamUpdate(0.9, 0.999, 1e-8, 0, false));
-        assertThrows(UnsupportedOperationException.class, () -> sgd.op().gradient(sgd, full(s(), 1)));
-        assertThrows(UnsupportedOperationException.class, () -> adam.op().gradient(adam, full(s(), 1)));
-        Node assignment = assign(p, g);
-        assertThrows(UnsupportedOperationException.class, () -> assignment.op().gradient(assignment, full(s(), 1)));
+    void autodiffRejectsCompilerOpsNamingThem() {
+        Node x = input("x", s(2, 3)), w = input("w", s(3, 4)), b = input("b", s(4));
+        Node linear = node(new Linear(false, false, Epilogue.Activation.RELU), x, w, b);
+        var e = assertThrows(IllegalArgumentException.class, () -> Autodiff.gradients(sumAll(linear), List.of(x)));
+        assertTrue(e.getMessage().contains("linear_relu") && e.getMessage().contains("made by the compiler after autodiff"), e.getMessage());
+    }
+
+    /** The records in the sealed families {@code roots}, through nested sealed interfaces. */
+    @SafeVarargs
+    private static Set<Class<?>> concreteOps(Class<? extends Op>... roots) {
+        Set<Class<?>> out = new HashSet<>();
+        List<Class<?>> todo = new ArrayList<>(List.of(roots));
+        while (!todo.isEmpty()) {
+            Class<?> c = todo.remove(todo.size() - 1);
+            if (c.isSealed()) todo.addAll(List.of(c.getPermittedSubclasses()));
+            else out.add(c);
+        }
+        return out;
     }
 
     @Test
     void maxPoolGradDeclaresNoSecondDerivative() {
         Node x = input("x", s(1, 4, 4, 1)), dy = input("dy", s(1, 2, 2, 1));
         Node g = pool2dGrad(x, dy, Pool2d.max(2));
-        var e = assertThrows(UnsupportedOperationException.class, () -> g.op().gradient(g, ones(g)));
+        var e = assertThrows(UnsupportedOperationException.class, () -> primitive(g).gradient(g, ones(g)));
         assertTrue(e.getMessage().contains("max pooling"), e.getMessage());
     }
 
     private static Node ones(Node n) { return full(n.shape(), 1); }
 
-    /** Op classes whose non-differentiability is asserted by the tests above. */
-    private static final Set<Class<? extends Op>> DECLARED_NOT_DIFFERENTIABLE = Set.of(OneHot.class, SgdUpdate.class, AdamUpdate.class, Assign.class);
+    private static Primitive primitive(Node n) { return (Primitive) n.op(); }
+
+    /** Primitives whose non-differentiability is asserted by the tests above. */
+    private static final Set<Class<? extends Op>> DECLARED_NOT_DIFFERENTIABLE = Set.of(OneHot.class);
 
     @Test
     void everyOpInTheCatalogueIsCovered() {
@@ -292,9 +318,9 @@ class GradientCheckTest {
             if (c.f.op() instanceof Reduce r) reduce.add(r.fn());
         }
         List<String> missing = new ArrayList<>();
-        for (Class<?> op : Op.class.getPermittedSubclasses()) {
-            if (Leaf.class.isAssignableFrom(op) || op == Fused.class || op == dev.kiln.graph.Linear.class
-                    || op == dev.kiln.graph.ConvBias.class) continue; // no inputs / created after autodiff
+        // every primitive (the only ops with a gradient rule) but the leaves, which have no inputs
+        for (Class<?> op : concreteOps(Primitive.class)) {
+            if (Leaf.class.isAssignableFrom(op)) continue;
             if (!covered.contains(op)) missing.add(op.getSimpleName());
         }
         for (UnaryFn fn : UnaryFn.values()) if (!unary.contains(fn)) missing.add("UnaryFn." + fn);

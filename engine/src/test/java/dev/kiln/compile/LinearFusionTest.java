@@ -2,6 +2,7 @@ package dev.kiln.compile;
 
 import dev.kiln.graph.Conv2d;
 import dev.kiln.graph.ConvBias;
+import dev.kiln.graph.Epilogue;
 import dev.kiln.graph.Graph;
 import dev.kiln.graph.Linear;
 import dev.kiln.graph.MatMul;
@@ -36,7 +37,7 @@ class LinearFusionTest {
         Node b = param(GraphFixtures.variable("b", Shape.of(3), r));
         Graph h = run(Graph.of(relu(add(matmul(x, w), b))));
         Node out = h.outputs().get(0);
-        assertEquals(new Linear(false, false, Linear.Activation.RELU), out.op());
+        assertEquals(new Linear(false, false, Epilogue.Activation.RELU), out.op());
         assertEquals(List.of(x, w, b), out.inputs());
         assertEquals(1, GraphFixtures.instructions(h));
     }
@@ -50,9 +51,9 @@ class LinearFusionTest {
         Conv2d conv = Conv2d.of(1, Padding.SAME);
         Graph h = run(new Graph(List.of(relu(add(conv2d(x, w, conv), b)), add(b, conv2d(x, w, Conv2d.of(2, Padding.VALID)))), List.of()));
         Node out = h.outputs().get(0);
-        assertEquals(new ConvBias(conv, Linear.Activation.RELU), out.op());
+        assertEquals(new ConvBias(conv, Epilogue.Activation.RELU), out.op());
         assertEquals(List.of(x, w, b), out.inputs());
-        assertEquals(new ConvBias(Conv2d.of(2, Padding.VALID), Linear.Activation.NONE), h.outputs().get(1).op(), "bias first folds too");
+        assertEquals(new ConvBias(Conv2d.of(2, Padding.VALID), Epilogue.Activation.NONE), h.outputs().get(1).op(), "bias first folds too");
         assertEquals(2, GraphFixtures.instructions(h));
     }
 
@@ -63,8 +64,8 @@ class LinearFusionTest {
         Node w = param(GraphFixtures.variable("w", Shape.of(3, 7), r));
         Node b = param(GraphFixtures.variable("b", Shape.of(3), r));
         Graph h = run(new Graph(List.of(sigmoid(add(b, matmul(x, w, true, true))), tanh(add(matmul(x, w, true, true), b))), List.of()));
-        assertEquals(new Linear(true, true, Linear.Activation.SIGMOID), h.outputs().get(0).op());
-        assertEquals(new Linear(true, true, Linear.Activation.TANH), h.outputs().get(1).op());
+        assertEquals(new Linear(true, true, Epilogue.Activation.SIGMOID), h.outputs().get(0).op());
+        assertEquals(new Linear(true, true, Epilogue.Activation.TANH), h.outputs().get(1).op());
     }
 
     @Test
@@ -78,7 +79,7 @@ class LinearFusionTest {
         Graph h = run(new Graph(List.of(relu(z), greater(z, scalar(0))), List.of()));
         Node y = h.outputs().get(0);
         assertInstanceOf(Unary.class, y.op());
-        assertEquals(new Linear(false, false, Linear.Activation.NONE), y.input(0).op());
+        assertEquals(new Linear(false, false, Epilogue.Activation.NONE), y.input(0).op());
         assertSame(y.input(0), h.outputs().get(1).input(0), "the sum is computed once and read by both");
     }
 
@@ -106,7 +107,7 @@ class LinearFusionTest {
         Node b = param(GraphFixtures.variable("b", Shape.of(5), r));
         Graph g = Graph.of(relu(add(matmul(x, w), b)));
         Graph h = Compiler.optimize(g, Compiler.Options.defaults());
-        assertEquals(new Linear(false, false, Linear.Activation.RELU), h.outputs().get(0).op());
+        assertEquals(new Linear(false, false, Epilogue.Activation.RELU), h.outputs().get(0).op());
         GraphFixtures.assertSameValues(g, h, GraphFixtures.randomFeeds(g, 12), 1e-12);
     }
 }

@@ -3,7 +3,7 @@ package dev.kiln.cpu.parity;
 import dev.kiln.backend.Executable;
 import dev.kiln.compile.Compiler;
 import dev.kiln.cpu.CpuBackend;
-import dev.kiln.cpu.ElementwiseKernels;
+import dev.kiln.cpu.CpuKernels;
 import dev.kiln.graph.Graph;
 import dev.kiln.graph.Interpreter;
 import dev.kiln.graph.Node;
@@ -34,7 +34,7 @@ enum Engine {
     Runner runner(Graph g, List<Node> inputs) {
         return switch (this) {
             case VECTOR -> compiled(new CpuBackend(), g, inputs);
-            case SCALAR -> compiled(new CpuBackend(ElementwiseKernels.scalar()), g, inputs);
+            case SCALAR -> compiled(new CpuBackend(CpuKernels.scalar()), g, inputs);
             case INTERPRETER -> interpreted(g, inputs);
         };
     }
