@@ -30,10 +30,10 @@ import jdk.incubator.vector.VectorSpecies;
  * object, so a call allocates nothing after the first on a thread.
  */
 public final class Gemm {
-    static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
-    static final int VL = SPECIES.length();
-    static final int MR = 6;
-    static final int NR = 2 * VL;
+    static final VectorSpecies<Float> SPECIES = MicroKernel.SPECIES;
+    static final int VL = MicroKernel.VL;
+    static final int MR = MicroKernel.MR;
+    static final int NR = MicroKernel.NR;
     // Blocking for 32 KiB L1d / 1 MiB L2 per core and a shared L3 (AMD Zen 4 here; lscpu). The B sliver (KC·NR·4 =
     // 64 KiB) is reused by MC/MR A slivers; with one FMA per cycle it needs only 128 B per 12 cycles, which L2 serves
     // easily, so it need not stay in L1. A deep KC halves the C reloads (C comes back from L3 once per K slice) and a
@@ -261,9 +261,9 @@ public final class Gemm {
                             for (int ir = 0; ir < mc; ir += MR) {
                                 int rows = Math.min(MR, mc - ir), at = co + (ic + ir) * ldc + jc + jr;
                                 if (ir < direct) {
-                                    microKernel(kc, a, ao + (ic + ir) * lda + p0, lda, ws.b, (jr / NR) * NR * kc, c, at, ldc, rows, cols, add, ws.tile);
+                                    MicroKernel.packed(kc, a, ao + (ic + ir) * lda + p0, lda, ws.b, (jr / NR) * NR * kc, c, at, ldc, rows, cols, add, ws.tile);
                                 } else {
-                                    microKernel(kc, ws.a, (ir - direct) * kc, kc, ws.b, (jr / NR) * NR * kc, c, at, ldc, rows, cols, add, ws.tile);
+                                    MicroKernel.packed(kc, ws.a, (ir - direct) * kc, kc, ws.b, (jr / NR) * NR * kc, c, at, ldc, rows, cols, add, ws.tile);
                                 }
                                 if (last && epilogue) {
                                     int bAt = biasOff + (jc + jr) * biasStride;
@@ -326,76 +326,6 @@ public final class Gemm {
                 }
                 for (int r = rows; r < MR; r++) java.util.Arrays.fill(dst, base + r * kc, base + (r + 1) * kc, 0f);
             }
-        }
-    }
-
-    /**
-     * The 6×(2·VL) register tile: C[0..rows, 0..cols] (+)= Σ_p A[:, p] ⊗ B[p, :]. A's six rows are read at
-     * {@code pa[ia + r·lda + p]} (in place, or a packed sliver with lda = kc; always six readable rows), B from a
-     * packed sliver. Edge tiles (rows < MR or cols < NR) go through {@code tile} so the hot loop has no masks.
-     */
-    static void microKernel(int kc, float[] pa, int ia, int lda, float[] pb, int ib, float[] c, int ic, int ldc,
-                            int rows, int cols, boolean add, float[] tile) {
-        FloatVector c00 = FloatVector.zero(SPECIES), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-        FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-        // row offsets fixed, p the only induction variable: C2 then hoists the range checks of all six streams
-        int a0r = ia, a1r = a0r + lda, a2r = a1r + lda, a3r = a2r + lda, a4r = a3r + lda, a5r = a4r + lda;
-        for (int p = 0; p < kc; p++, ib += NR) {
-            FloatVector b0 = FloatVector.fromArray(SPECIES, pb, ib);
-            FloatVector b1 = FloatVector.fromArray(SPECIES, pb, ib + VL);
-            FloatVector a0 = FloatVector.broadcast(SPECIES, pa[a0r + p]);
-            c00 = a0.fma(b0, c00);
-            c01 = a0.fma(b1, c01);
-            FloatVector a1 = FloatVector.broadcast(SPECIES, pa[a1r + p]);
-            c10 = a1.fma(b0, c10);
-            c11 = a1.fma(b1, c11);
-            FloatVector a2 = FloatVector.broadcast(SPECIES, pa[a2r + p]);
-            c20 = a2.fma(b0, c20);
-            c21 = a2.fma(b1, c21);
-            FloatVector a3 = FloatVector.broadcast(SPECIES, pa[a3r + p]);
-            c30 = a3.fma(b0, c30);
-            c31 = a3.fma(b1, c31);
-            FloatVector a4 = FloatVector.broadcast(SPECIES, pa[a4r + p]);
-            c40 = a4.fma(b0, c40);
-            c41 = a4.fma(b1, c41);
-            FloatVector a5 = FloatVector.broadcast(SPECIES, pa[a5r + p]);
-            c50 = a5.fma(b0, c50);
-            c51 = a5.fma(b1, c51);
-        }
-        if (rows == MR && cols == NR) {
-            // written out, not a helper taking vectors: a call C2 declines to inline would box every vector
-            int r0 = ic, r1 = ic + ldc, r2 = r1 + ldc, r3 = r2 + ldc, r4 = r3 + ldc, r5 = r4 + ldc;
-            if (add) {
-                c00 = c00.add(FloatVector.fromArray(SPECIES, c, r0)); c01 = c01.add(FloatVector.fromArray(SPECIES, c, r0 + VL));
-                c10 = c10.add(FloatVector.fromArray(SPECIES, c, r1)); c11 = c11.add(FloatVector.fromArray(SPECIES, c, r1 + VL));
-                c20 = c20.add(FloatVector.fromArray(SPECIES, c, r2)); c21 = c21.add(FloatVector.fromArray(SPECIES, c, r2 + VL));
-                c30 = c30.add(FloatVector.fromArray(SPECIES, c, r3)); c31 = c31.add(FloatVector.fromArray(SPECIES, c, r3 + VL));
-                c40 = c40.add(FloatVector.fromArray(SPECIES, c, r4)); c41 = c41.add(FloatVector.fromArray(SPECIES, c, r4 + VL));
-                c50 = c50.add(FloatVector.fromArray(SPECIES, c, r5)); c51 = c51.add(FloatVector.fromArray(SPECIES, c, r5 + VL));
-            }
-            c00.intoArray(c, r0); c01.intoArray(c, r0 + VL);
-            c10.intoArray(c, r1); c11.intoArray(c, r1 + VL);
-            c20.intoArray(c, r2); c21.intoArray(c, r2 + VL);
-            c30.intoArray(c, r3); c31.intoArray(c, r3 + VL);
-            c40.intoArray(c, r4); c41.intoArray(c, r4 + VL);
-            c50.intoArray(c, r5); c51.intoArray(c, r5 + VL);
-            return;
-        }
-        c00.intoArray(tile, 0); c01.intoArray(tile, VL);
-        c10.intoArray(tile, NR); c11.intoArray(tile, NR + VL);
-        c20.intoArray(tile, 2 * NR); c21.intoArray(tile, 2 * NR + VL);
-        c30.intoArray(tile, 3 * NR); c31.intoArray(tile, 3 * NR + VL);
-        c40.intoArray(tile, 4 * NR); c41.intoArray(tile, 4 * NR + VL);
-        c50.intoArray(tile, 5 * NR); c51.intoArray(tile, 5 * NR + VL);
-        storeEdge(tile, c, ic, ldc, rows, cols, add);
-    }
-
-    /** Writes (or adds) the rows×cols corner of an MR×NR register tile spilled to {@code tile} into C: edge tiles only. */
-    static void storeEdge(float[] tile, float[] c, int ic, int ldc, int rows, int cols, boolean add) {
-        for (int r = 0; r < rows; r++) {
-            int row = ic + r * ldc;
-            if (!add) { System.arraycopy(tile, r * NR, c, row, cols); continue; }
-            for (int j = 0; j < cols; j++) c[row + j] += tile[r * NR + j];
         }
     }
 
