@@ -49,6 +49,7 @@ import java.util.Map;
 final class CpuLowering {
     private final ElementwiseKernels k;
     private final boolean vector;
+    private final WorkerPool pool;
     // the conv kernels of one program run one after another, so they share one scratch array
     private final ConvWorkspace convWorkspace = new ConvWorkspace();
     /** Dropout masks recorded by this program's steps, by what determines them (see the InvertedDropout case). */
@@ -59,10 +60,14 @@ final class CpuLowering {
 
     private record DropoutKey(InvertedDropout op, Buf step, int size) {}
 
-    /** {@code vector} false keeps every kernel on the scalar twins, which never link jdk.incubator.vector. */
-    CpuLowering(ElementwiseKernels kernels, boolean vector) {
+    /**
+     * {@code vector} false keeps every kernel on the scalar twins, which never link jdk.incubator.vector;
+     * {@code pool}: the backend's worker pool, handed to every parallel kernel lowered here.
+     */
+    CpuLowering(ElementwiseKernels kernels, boolean vector, WorkerPool pool) {
         this.k = kernels;
         this.vector = vector;
+        this.pool = pool;
     }
 
     /**
@@ -127,7 +132,7 @@ final class CpuLowering {
                 Buf a = in[0], b = in[1];
                 MatMulPlan plan = MatMulPlan.of(node.input(0).shape(), node.input(1).shape(), m.transposeA(), m.transposeB());
                 if (!vector) yield () -> GemmScalar.matmul(plan, a.array(), a.offset(), b.array(), b.offset(), out.array(), out.offset());
-                yield () -> Gemm.matmul(plan, a.array(), a.offset(), b.array(), b.offset(), out.array(), out.offset());
+                yield () -> Gemm.matmul(pool, plan, a.array(), a.offset(), b.array(), b.offset(), out.array(), out.offset());
             }
             case Linear l -> {
                 Buf a = in[0], b = in[1], bias = in[2];
@@ -135,7 +140,6 @@ final class CpuLowering {
                 Linear.Activation act = l.activation();
                 if (!vector) yield () -> GemmScalar.matmul(plan, a.array(), a.offset(), b.array(), b.offset(), out.array(), out.offset(),
                         bias.array(), bias.offset(), act);
-                WorkerPool pool = WorkerPool.shared();
                 yield () -> Gemm.matmul(pool, plan, a.array(), a.offset(), b.array(), b.offset(), out.array(), out.offset(),
                         bias.array(), bias.offset(), act);
             }
@@ -143,7 +147,7 @@ final class CpuLowering {
                 Buf x = in[0], w = in[1];
                 var g = c.geometry(node.input(0).shape(), node.input(1).shape());
                 if (!vector) yield () -> Conv2dScalar.forward(g, x.array(), x.offset(), w.array(), w.offset(), out.array(), out.offset());
-                Conv2dKernel kernel = Conv2dKernel.prepare(g, WorkerPool.shared(), convWorkspace, Conv2dKernel.Pass.FORWARD);
+                Conv2dKernel kernel = Conv2dKernel.prepare(g, pool, convWorkspace, Conv2dKernel.Pass.FORWARD);
                 yield () -> kernel.forward(x.array(), x.offset(), w.array(), w.offset(), out.array(), out.offset());
             }
             case ConvBias c -> {
@@ -152,35 +156,35 @@ final class CpuLowering {
                 Linear.Activation act = c.activation();
                 if (!vector) yield () -> Conv2dScalar.forward(g, x.array(), x.offset(), w.array(), w.offset(), out.array(), out.offset(),
                         bias.array(), bias.offset(), act);
-                Conv2dKernel kernel = Conv2dKernel.prepare(g, WorkerPool.shared(), convWorkspace, Conv2dKernel.Pass.FORWARD);
+                Conv2dKernel kernel = Conv2dKernel.prepare(g, pool, convWorkspace, Conv2dKernel.Pass.FORWARD);
                 yield () -> kernel.forward(x.array(), x.offset(), w.array(), w.offset(), out.array(), out.offset(), bias.array(), bias.offset(), act);
             }
             case Conv2dBackwardData c -> {
                 Buf dy = in[0], w = in[1];
                 var g = c.geometry(node.input(1).shape());
                 if (!vector) yield () -> Conv2dScalar.backwardData(g, dy.array(), dy.offset(), w.array(), w.offset(), out.array(), out.offset());
-                Conv2dKernel kernel = Conv2dKernel.prepare(g, WorkerPool.shared(), convWorkspace, Conv2dKernel.Pass.BACKWARD_DATA);
+                Conv2dKernel kernel = Conv2dKernel.prepare(g, pool, convWorkspace, Conv2dKernel.Pass.BACKWARD_DATA);
                 yield () -> kernel.backwardData(dy.array(), dy.offset(), w.array(), w.offset(), out.array(), out.offset());
             }
             case Conv2dBackwardFilter c -> {
                 Buf x = in[0], dy = in[1];
                 var g = c.geometry(node.input(0).shape());
                 if (!vector) yield () -> Conv2dScalar.backwardFilter(g, x.array(), x.offset(), dy.array(), dy.offset(), out.array(), out.offset());
-                Conv2dKernel kernel = Conv2dKernel.prepare(g, WorkerPool.shared(), convWorkspace, Conv2dKernel.Pass.BACKWARD_FILTER);
+                Conv2dKernel kernel = Conv2dKernel.prepare(g, pool, convWorkspace, Conv2dKernel.Pass.BACKWARD_FILTER);
                 yield () -> kernel.backwardFilter(x.array(), x.offset(), dy.array(), dy.offset(), out.array(), out.offset());
             }
             case Pool2d p -> {
                 Buf x = in[0];
                 var g = p.geometry(node.input(0).shape());
                 if (!vector) yield () -> Pool2dScalar.forward(p, g, x.array(), x.offset(), out.array(), out.offset());
-                Pool2dKernel kernel = Pool2dKernel.prepare(p, g);
+                Pool2dKernel kernel = Pool2dKernel.prepare(p, g, pool);
                 yield () -> kernel.forward(x.array(), x.offset(), out.array(), out.offset());
             }
             case Pool2dGrad p -> {
                 Buf x = in[0], dy = in[1];
                 var g = p.pool().geometry(node.input(0).shape());
                 if (!vector) yield () -> Pool2dScalar.backward(p.pool(), g, x.array(), x.offset(), dy.array(), dy.offset(), out.array(), out.offset());
-                Pool2dKernel kernel = Pool2dKernel.prepare(p.pool(), g);
+                Pool2dKernel kernel = Pool2dKernel.prepare(p.pool(), g, pool);
                 yield () -> kernel.backward(x.array(), x.offset(), dy.array(), dy.offset(), out.array(), out.offset());
             }
             case BatchNorm bn -> {
@@ -264,7 +268,6 @@ final class CpuLowering {
      * cache lines across the pool. Elementwise results do not depend on the split.
      */
     private Step split(int n, WorkerPool.RangeTask body) {
-        WorkerPool pool = WorkerPool.shared();
         if (!vector || n < PARALLEL_ELEMENTS || pool.threads() == 1) return () -> body.run(0, n);
         // multiples of 64 elements: whole cache lines, and whole words of a recorded dropout mask
         int chunk = Math.max(PARALLEL_ELEMENTS / 4, (n + 4 * pool.threads() - 1) / (4 * pool.threads()) + 63 & ~63);

@@ -9,7 +9,7 @@ import jdk.incubator.vector.VectorSpecies;
  * Single-precision GEMM on the Vector API: C = act(op(A)·op(B) (+ C when {@code accumulate}) + bias), row-major,
  * bias (optional) broadcast over rows. Twin: {@link GemmScalar}.
  *
- * <pre>{@code Gemm.gemm(false, false, m, n, k, a, 0, k, b, 0, n, c, 0, n, false); }</pre>
+ * <pre>{@code Gemm.gemm(backend.pool(), false, false, m, n, k, a, 0, k, b, 0, n, c, 0, n, false); }</pre>
  *
  * Shapes pick one of two paths:
  * <ul>
@@ -65,14 +65,10 @@ public final class Gemm {
 
     private Gemm() {}
 
-    /** C[m×n] = op(A)·op(B) (+ C), op(A) is m×k, op(B) is k×n; lda, ldb, ldc are the row strides as stored. */
-    public static void gemm(boolean transA, boolean transB, int m, int n, int k,
-                            float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
-                            float[] c, int cOff, int ldc, boolean accumulate) {
-        gemm(WorkerPool.shared(), transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate, null, 0, Linear.Activation.NONE);
-    }
-
-    /** As {@link #gemm(boolean, boolean, int, int, int, float[], int, int, float[], int, int, float[], int, int, boolean)} on the given pool. */
+    /**
+     * C[m×n] = op(A)·op(B) (+ C), op(A) is m×k, op(B) is k×n; lda, ldb, ldc are the row strides as stored.
+     * The work is split over {@code pool} (the backend's: {@link CpuBackend#pool()}).
+     */
     public static void gemm(WorkerPool pool, boolean transA, boolean transB, int m, int n, int k,
                             float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                             float[] c, int cOff, int ldc, boolean accumulate) {
@@ -97,10 +93,6 @@ public final class Gemm {
     }
 
     /** C = op(A)·op(B) for every batch of {@code plan}; C is overwritten. */
-    public static void matmul(MatMulPlan plan, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff) {
-        matmul(WorkerPool.shared(), plan, a, aOff, b, bOff, c, cOff, null, 0, Linear.Activation.NONE);
-    }
-
     public static void matmul(WorkerPool pool, MatMulPlan plan, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff) {
         matmul(pool, plan, a, aOff, b, bOff, c, cOff, null, 0, Linear.Activation.NONE);
     }

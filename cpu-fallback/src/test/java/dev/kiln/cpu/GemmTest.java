@@ -49,7 +49,7 @@ class GemmTest {
                 float[] c0 = random(r, cOff + m * ldc);
                 float[] expected = c0.clone(), actual = c0.clone();
                 GemmScalar.gemm(ta, tb, m, n, k, a, aOff, lda, b, bOff, ldb, expected, cOff, ldc, acc);
-                Gemm.gemm(ta, tb, m, n, k, a, aOff, lda, b, bOff, ldb, actual, cOff, ldc, acc);
+                Gemm.gemm(WorkerPoolTest.POOL, ta, tb, m, n, k, a, aOff, lda, b, bOff, ldb, actual, cOff, ldc, acc);
                 // entries are in [-1, 1): |terms| sum to at most k (+1 for C)
                 assertClose(expected, actual, 1e-5 * Math.sqrt(k) * (k + 1),
                             "m=" + m + " n=" + n + " k=" + k + " ta=" + ta + " tb=" + tb + " acc=" + acc);
@@ -62,9 +62,9 @@ class GemmTest {
     @Test
     void gemmWithZeroDepthWritesZerosOrKeepsC() {
         float[] c = {1, 2, 3, 4};
-        Gemm.gemm(false, false, 2, 2, 0, new float[0], 0, 1, new float[0], 0, 2, c, 0, 2, true);
+        Gemm.gemm(WorkerPoolTest.POOL, false, false, 2, 2, 0, new float[0], 0, 1, new float[0], 0, 2, c, 0, 2, true);
         assertArrayEquals(new float[] {1, 2, 3, 4}, c);
-        Gemm.gemm(false, false, 2, 2, 0, new float[0], 0, 1, new float[0], 0, 2, c, 0, 2, false);
+        Gemm.gemm(WorkerPoolTest.POOL, false, false, 2, 2, 0, new float[0], 0, 1, new float[0], 0, 2, c, 0, 2, false);
         assertArrayEquals(new float[] {0, 0, 0, 0}, c);
     }
 
@@ -75,7 +75,7 @@ class GemmTest {
         float[] a = random(r, m * k), b = random(r, k * n);
         float[] c = new float[m * ldc + 3];
         java.util.Arrays.fill(c, 9f);
-        Gemm.gemm(false, false, m, n, k, a, 0, k, b, 0, n, c, 3, ldc, false);
+        Gemm.gemm(WorkerPoolTest.POOL, false, false, m, n, k, a, 0, k, b, 0, n, c, 3, ldc, false);
         for (int i = 0; i < m; i++) for (int j = n; j < ldc && 3 + i * ldc + j < c.length; j++) assertEquals(9f, c[3 + i * ldc + j]);
         for (int i = 0; i < 3; i++) assertEquals(9f, c[i]);
     }
@@ -97,7 +97,7 @@ class GemmTest {
             float[] a = random(r, sa.size() + 2), b = random(r, sb.size() + 1);
             float[] expected = new float[plan.outputShape().size() + 4], actual = new float[expected.length];
             GemmScalar.matmul(plan, a, 2, b, 1, expected, 4);
-            Gemm.matmul(plan, a, 2, b, 1, actual, 4);
+            Gemm.matmul(WorkerPoolTest.POOL, plan, a, 2, b, 1, actual, 4);
             int k = plan.k();
             assertClose(expected, actual, 1e-5 * Math.sqrt(k) * k, plan + " " + sa + " " + sb);
             // and against a per-batch definition that does not use the plan's offsets
@@ -155,7 +155,7 @@ class GemmTest {
             float[] a = random(r, m * k), b = random(r, k * n);
             float[] expected = new float[m * n], actual = new float[m * n];
             GemmScalar.gemm(ta, tb, m, n, k, a, 0, ta ? m : k, b, 0, tb ? k : n, expected, 0, n, false);
-            Gemm.gemm(ta, tb, m, n, k, a, 0, ta ? m : k, b, 0, tb ? k : n, actual, 0, n, false);
+            Gemm.gemm(WorkerPoolTest.POOL, ta, tb, m, n, k, a, 0, ta ? m : k, b, 0, tb ? k : n, actual, 0, n, false);
             assertClose(expected, actual, 1e-5 * Math.sqrt(k) * k, "m=" + m + " n=" + n + " k=" + k + " ta=" + ta + " tb=" + tb);
         }
     }
