@@ -16,10 +16,12 @@ import jdk.incubator.vector.VectorSpecies;
  *   <li><b>thin</b> (m ≤ {@value #THIN_M}, or n = 1 with contiguous C, which is the same problem transposed):
  *       batch-1 inference and dot products. Packing a 1-row matrix is waste, so {@link GemmThin} streams B
  *       once with vector FMAs straight from the operands.</li>
- *   <li><b>packed</b> (BLIS/GotoBLAS): C is cut into a few big output tiles (one task each on the
- *       {@link WorkerPool}; split along N for fat shapes, M for tall ones). A tile walks N in NC-wide panels and
- *       K in KC-deep slices; it packs its B panel once per slice into NR-column slivers, then for each MC-row
- *       block runs the MR×NR micro-kernel over MR-row slivers of A: read in place when A is row-major, packed
+ *   <li><b>packed</b> (BLIS/GotoBLAS): on one thread (or with few rows a thread, or batches) C is cut into a few
+ *       big output tiles (one task each on the {@link WorkerPool}; split along N for fat shapes, M for tall ones). A
+ *       tile walks N in NC-wide panels and K in KC-deep slices; it packs its B panel once per slice into NR-column
+ *       slivers, then for each MC-row block runs {@link MicroKernel#packed} over MR-row slivers of A. With rows
+ *       enough for every thread, the threads share each B panel instead: they pack its slivers together, then each
+ *       runs its own blocks of rows against it, so no sliver is packed twice. A is read in place when row-major, packed
  *       (zero-padded, so the micro-kernel never branches) when transposed or short. 6 rows × 2 vectors = 12 FMA
  *       accumulators (6×32 on AVX-512, 6×16 on AVX2). The B sliver (KC×NR) is reused from L1/L2 while A slivers
  *       stream from L2; the B panel lives in L3.</li>
@@ -59,6 +61,10 @@ public final class Gemm {
     // pool with a fixed column range per thread, each core re-reads its own half from its L2 on every call, and a
     // spinning worker joins within a microsecond; a late one never holds the caller up (it takes the chunks back).
     static final long THIN_PARALLEL_FLOPS = 1L << 17;
+
+    // a packed call on several threads shares its B panels once A has this many rows a thread (else output tiles)
+    static final int SHARED_PANEL_ROWS = 8 * MR;
+    private static final int TILES = 0, PACK = 1, ROWS = 2;
 
     private static final ThreadLocal<Job> JOBS = ThreadLocal.withInitial(Job::new);
     private static final ThreadLocal<Workspace> WORKSPACES = ThreadLocal.withInitial(Workspace::new);
@@ -115,6 +121,10 @@ public final class Gemm {
         int biasOff, biasStride;
         Linear.Activation act;
         int mTile, nTile, tilesM, tilesN;
+        // what run() does: output tiles, or for a shared panel ({@link #sharedPanels}) its packing or its row blocks
+        int phase;
+        float[] panel;
+        int jc, nc, p0, kc, blockRows;
 
         void set(boolean transA, boolean transB, int m, int n, int k, float[] a, int aOff, int lda, int[] aOffsets,
                  float[] b, int bOff, int ldb, int[] bOffsets, float[] c, int cOff, int ldc, int cStride, int batches,
@@ -167,14 +177,19 @@ public final class Gemm {
                         else break;
                     }
                 }
+                if (!thin && threads > 1 && batches == 1 && m >= SHARED_PANEL_ROWS * threads) {
+                    sharedPanels(pool, threads);
+                    return;
+                }
                 tilesM = divUp(m, mTile);
                 tilesN = divUp(n, nTile);
+                phase = TILES;
                 int total = tilesM * tilesN * batches;
                 if (threads == 1) run(0, total);
                 else if (thin) pool.parallelForAffine(total, this);
                 else pool.parallelFor(total, this);
             } finally {
-                a = null; b = null; c = null; bias = null; aOffsets = null; bOffsets = null;
+                a = null; b = null; c = null; bias = null; aOffsets = null; bOffsets = null; panel = null;
             }
         }
 
@@ -208,7 +223,47 @@ public final class Gemm {
 
         private long tiles() { return (long) divUp(m, mTile) * divUp(n, nTile) * batches; }
 
+        /**
+         * The threads share one packed B panel (BLIS): per NC × KC panel, its NR-wide slivers are packed by all the
+         * threads (one parallel call), then each thread runs blocks of rows of A against the whole panel (a second
+         * call). No sliver is packed twice, where independent output tiles split along M each packed the same one.
+         * Each element's sum still runs over K in KC slices in order, so the result does not depend on the split.
+         */
+        private void sharedPanels(WorkerPool pool, int threads) {
+            panel = WORKSPACES.get().b;
+            // four row blocks a thread, of whole MR slivers and at most MC rows
+            blockRows = Math.min(MC, roundUp(divUp(m, 4 * threads), MR));
+            int blocks = divUp(m, blockRows);
+            try {
+                for (jc = 0; jc < n; jc += NC) {
+                    nc = Math.min(NC, n - jc);
+                    for (p0 = 0; p0 < k; p0 += KC) {
+                        kc = Math.min(KC, k - p0);
+                        phase = PACK;
+                        pool.parallelFor(divUp(nc, NR), this);
+                        phase = ROWS;
+                        pool.parallelFor(blocks, this);
+                    }
+                }
+            } finally {
+                panel = null;
+            }
+        }
+
         @Override public void run(int from, int to) {
+            if (phase == PACK) {
+                packB(panel, bOffsets == null ? bOff : bOff + bOffsets[0], p0, kc, jc, nc, from * NR, Math.min(nc, to * NR));
+                return;
+            }
+            if (phase == ROWS) {
+                Workspace ws = WORKSPACES.get();
+                int ao = aOffsets == null ? aOff : aOff + aOffsets[0];
+                for (int t = from; t < to; t++) {
+                    int ic = t * blockRows;
+                    block(ws, panel, ao, cOff, ic, Math.min(blockRows, m - ic), jc, nc, p0, kc);
+                }
+                return;
+            }
             Workspace ws = WORKSPACES.get();
             int perBatch = tilesM * tilesN;
             if (thin) {
@@ -234,43 +289,47 @@ public final class Gemm {
         }
 
         private void tile(Workspace ws, int ao, int bo, int co, int i0, int i1, int j0, int j1) {
-            boolean epilogue = bias != null || act != Linear.Activation.NONE;
             for (int jc = j0; jc < j1; jc += NC) {
                 int nc = Math.min(NC, j1 - jc);
                 for (int p0 = 0; p0 < k; p0 += KC) {
                     int kc = Math.min(KC, k - p0);
-                    boolean add = accumulate || p0 > 0, last = p0 + kc >= k;
-                    packB(ws.b, bo, p0, kc, jc, nc);
-                    for (int ic = i0; ic < i1; ic += MC) {
-                        int mc = Math.min(MC, i1 - ic);
-                        // Row-major A is read in place: the kernel's six row streams are as fast as a packed
-                        // sliver once in L1, and packing cost a tenth of M1's training time (scalar gathers).
-                        // Transposed A, and the short last sliver (zero rows keep the kernel branch-free), are packed.
-                        int direct = transA ? 0 : mc / MR * MR;
-                        if (direct < mc) packA(ws.a, ao, p0, kc, ic + direct, mc - direct);
-                        for (int jr = 0; jr < nc; jr += NR) {
-                            int cols = Math.min(NR, nc - jr);
-                            for (int ir = 0; ir < mc; ir += MR) {
-                                int rows = Math.min(MR, mc - ir), at = co + (ic + ir) * ldc + jc + jr;
-                                if (ir < direct) {
-                                    MicroKernel.packed(kc, a, ao + (ic + ir) * lda + p0, lda, ws.b, (jr / NR) * NR * kc, c, at, ldc, rows, cols, add, ws.tile);
-                                } else {
-                                    MicroKernel.packed(kc, ws.a, (ir - direct) * kc, kc, ws.b, (jr / NR) * NR * kc, c, at, ldc, rows, cols, add, ws.tile);
-                                }
-                                if (last && epilogue) {
-                                    int bAt = biasOff + (jc + jr) * biasStride;
-                                    for (int r = 0; r < rows; r++) epilogue(c, at + r * ldc, cols, bias, bAt, biasStride, act);
-                                }
-                            }
-                        }
+                    packB(ws.b, bo, p0, kc, jc, nc, 0, nc);
+                    for (int ic = i0; ic < i1; ic += MC) block(ws, ws.b, ao, co, ic, Math.min(MC, i1 - ic), jc, nc, p0, kc);
+                }
+            }
+        }
+
+        // rows [ic, ic + mc) of C's columns [jc, jc + nc) (+)= op(A)[rows, p0..p0+kc) · the packed B panel; the
+        // epilogue after the last K slice
+        private void block(Workspace ws, float[] pb, int ao, int co, int ic, int mc, int jc, int nc, int p0, int kc) {
+            boolean epilogue = bias != null || act != Linear.Activation.NONE;
+            boolean add = accumulate || p0 > 0, last = p0 + kc >= k;
+            // Row-major A is read in place: the kernel's six row streams are as fast as a packed
+            // sliver once in L1, and packing cost a tenth of M1's training time (scalar gathers).
+            // Transposed A, and the short last sliver (zero rows keep the kernel branch-free), are packed.
+            int direct = transA ? 0 : mc / MR * MR;
+            if (direct < mc) packA(ws.a, ao, p0, kc, ic + direct, mc - direct);
+            for (int jr = 0; jr < nc; jr += NR) {
+                int cols = Math.min(NR, nc - jr);
+                for (int ir = 0; ir < mc; ir += MR) {
+                    int rows = Math.min(MR, mc - ir), at = co + (ic + ir) * ldc + jc + jr;
+                    if (ir < direct) {
+                        MicroKernel.packed(kc, a, ao + (ic + ir) * lda + p0, lda, pb, (jr / NR) * NR * kc, c, at, ldc, rows, cols, add, ws.tile);
+                    } else {
+                        MicroKernel.packed(kc, ws.a, (ir - direct) * kc, kc, pb, (jr / NR) * NR * kc, c, at, ldc, rows, cols, add, ws.tile);
+                    }
+                    if (last && epilogue) {
+                        int bAt = biasOff + (jc + jr) * biasStride;
+                        for (int r = 0; r < rows; r++) epilogue(c, at + r * ldc, cols, bias, bAt, biasStride, act);
                     }
                 }
             }
         }
 
         // dst: ⌈nc/NR⌉ slivers, each kc rows of NR floats: dst[s·NR·kc + p·NR + jj] = op(B)[p0+p, j0+s·NR+jj]
-        private void packB(float[] dst, int bo, int p0, int kc, int j0, int nc) {
-            for (int js = 0; js < nc; js += NR) {
+        // (slivers from js0 to js1 only: the threads that share a panel pack parts of it)
+        private void packB(float[] dst, int bo, int p0, int kc, int j0, int nc, int js0, int js1) {
+            for (int js = js0; js < js1; js += NR) {
                 int base = (js / NR) * NR * kc, cols = Math.min(NR, nc - js), j = j0 + js;
                 if (!transB) {
                     if (cols == NR) {

@@ -172,6 +172,38 @@ class GemmTest {
         assertArrayEquals(one, two);
     }
 
+    /**
+     * Rows enough for the threads to share packed B panels (Gemm.SHARED_PANEL_ROWS a thread): several K slices and,
+     * in the wide shape, two N panels; transposed operands, accumulation and the bias-ReLU epilogue. Same bits on
+     * 1, 2 and 3 threads (1 runs output tiles, 2 and 3 the shared panels), and close to the scalar twin.
+     */
+    @Test
+    void sharedPanelGemmIsIdenticalOnOneTwoAndThreeThreads() {
+        Random r = new Random(29);
+        WorkerPool[] pools = {new WorkerPool(1), new WorkerPool(2), new WorkerPool(3)};
+        int[][] shapes = {{3 * Gemm.SHARED_PANEL_ROWS + 5, Gemm.NC + 70, Gemm.KC + 37}, {301, 257, 2 * Gemm.KC + 11}};
+        for (int[] sh : shapes) {
+            int m = sh[0], n = sh[1], k = sh[2];
+            for (int t = 0; t < 4; t++) {
+                boolean ta = (t & 1) != 0, tb = (t & 2) != 0, acc = t == 2;
+                int lda = (ta ? m : k) + 1, ldb = (tb ? k : n) + 3, ldc = n + 2;
+                float[] a = random(r, 2 + (ta ? k : m) * lda), b = random(r, 1 + (tb ? n : k) * ldb);
+                float[] bias = random(r, n), c0 = random(r, m * ldc);
+                float[] expected = c0.clone();
+                GemmScalar.gemm(ta, tb, m, n, k, a, 2, lda, b, 1, ldb, expected, 0, ldc, acc, bias, 0, dev.kiln.graph.Linear.Activation.RELU);
+                float[] first = null;
+                for (WorkerPool pool : pools) {
+                    float[] actual = c0.clone();
+                    Gemm.gemm(pool, ta, tb, m, n, k, a, 2, lda, b, 1, ldb, actual, 0, ldc, acc, bias, 0, dev.kiln.graph.Linear.Activation.RELU);
+                    String what = m + "x" + n + "x" + k + " ta=" + ta + " tb=" + tb + " threads=" + pool.threads();
+                    assertClose(expected, actual, 1e-5 * Math.sqrt(k) * (k + 2), what);
+                    if (first == null) first = actual;
+                    else assertArrayEquals(first, actual, what);
+                }
+            }
+        }
+    }
+
     @Test
     void thinGemmSplitOverThreadsMatchesTwinAndIsIdenticalForEveryThreadCount() {
         // big enough for the thin path to go parallel (parallelForAffine), odd column counts so the per-thread
