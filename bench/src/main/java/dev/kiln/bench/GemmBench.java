@@ -73,9 +73,10 @@ public final class GemmBench {
         Timed timed = Timed.from(a, quick);
         List<Object> results = new ArrayList<>();
         SplittableRandom rnd = new SplittableRandom(42);
+        WorkerPool pool = new WorkerPool(WorkerPool.defaultThreads());
         for (GemmShape s : shapes) {
             float[] x = gaussian(rnd, s.m() * s.k()), w = gaussian(rnd, s.k() * s.n()), c = new float[s.m() * s.n()];
-            Runnable call = () -> Gemm.gemm(false, false, s.m(), s.n(), s.k(), x, 0, s.k(), w, 0, s.n(), c, 0, s.n(), false);
+            Runnable call = () -> Gemm.gemm(pool, false, false, s.m(), s.n(), s.k(), x, 0, s.k(), w, 0, s.n(), c, 0, s.n(), false);
             call.run();
             double errorOverBound = errorOverBound(s, x, w, c);
             Map<String, Object> rec = new LinkedHashMap<>();
@@ -97,7 +98,7 @@ public final class GemmBench {
         }
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("system", "kiln");
-        out.put("threads", WorkerPool.shared().threads());
+        out.put("threads", pool.threads());
         out.put("shapes", results);
         Files.writeString(Path.of(a.get("result")), Json.write(out));
     }

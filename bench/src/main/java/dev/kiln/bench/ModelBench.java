@@ -56,7 +56,7 @@ public final class ModelBench {
         }
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("system", "kiln");
-        out.put("threads", dev.kiln.cpu.WorkerPool.shared().threads());
+        out.put("threads", dev.kiln.cpu.WorkerPool.defaultThreads());
         out.put("records", records);
         Files.writeString(Path.of(a.get("result")), Json.write(out));
     }

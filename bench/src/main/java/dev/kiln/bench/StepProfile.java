@@ -29,7 +29,7 @@ public final class StepProfile {
         boolean infer = a.containsKey("infer");
         // thread CPU time: what a step costs on a busy machine, but only the caller's share, so one-thread pools only
         boolean cpu = a.containsKey("cpu");
-        if (cpu && dev.kiln.cpu.WorkerPool.shared().threads() != 1) throw new IllegalArgumentException("--cpu times the calling thread only: run with -Dkiln.threads=1");
+        if (cpu && dev.kiln.cpu.WorkerPool.defaultThreads() != 1) throw new IllegalArgumentException("--cpu times the calling thread only: run with -Dkiln.threads=1");
         // long enough for C2 to compile the kernels that run only once or twice a step (GemmThin, the optimizer):
         // after 30 steps M1's 512→1 layer still ran the Vector API's fallback, 100x slower
         double warmupSeconds = Double.parseDouble(a.getOrDefault("warmup-seconds", "8"));
@@ -65,7 +65,7 @@ public final class StepProfile {
         Arrays.sort(w);
         double stepMs = w[rounds / 2] / (double) steps / 1e6;
         System.out.printf(Locale.ROOT, "%s %s batch %d, %d threads: %.3f ms/step (median of %d rounds of %d), %.1f samples/s; sum of instruction medians %.3f ms; %d instructions%n",
-                spec.name(), infer ? "inference" : "training", batch, dev.kiln.cpu.WorkerPool.shared().threads(), stepMs, rounds, steps,
+                spec.name(), infer ? "inference" : "training", batch, dev.kiln.cpu.WorkerPool.defaultThreads(), stepMs, rounds, steps,
                 batch / stepMs * 1e3, total, n);
         Integer[] order = new Integer[n];
         for (int i = 0; i < n; i++) order[i] = i;

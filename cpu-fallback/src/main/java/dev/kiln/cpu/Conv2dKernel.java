@@ -11,7 +11,7 @@ import java.util.EnumSet;
  * x [N,H,W,C] (NHWC), w [KH,KW,C/groups,F] (HWIO), y [N,OH,OW,F].
  *
  * <pre>{@code
- * Conv2dKernel conv = Conv2dKernel.prepare(geometry);   // once per program: tables and workspace
+ * Conv2dKernel conv = Conv2dKernel.prepare(geometry, pool); // once per program: tables and workspace
  * conv.forward(x, 0, w, 0, y, 0);                       // per step: allocates nothing
  * }</pre>
  *
@@ -118,9 +118,7 @@ public final class Conv2dKernel implements CpuKernels.Conv {
         this.col = pointwise || !explicit ? new float[0] : new float[blockRows * kdim];
     }
 
-    /** A kernel for all three passes with its own workspace. */
-    public static Conv2dKernel prepare(ConvGeometry g) { return prepare(g, WorkerPool.shared()); }
-
+    /** A kernel for all three passes with its own workspace, running on {@code pool}. */
     public static Conv2dKernel prepare(ConvGeometry g, WorkerPool pool) {
         return new Conv2dKernel(g, pool, new ConvWorkspace(), EnumSet.allOf(Pass.class), winogradEnabled() && winogradApplies(g));
     }

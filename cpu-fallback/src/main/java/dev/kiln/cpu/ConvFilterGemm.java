@@ -139,16 +139,17 @@ final class ConvFilterGemm implements WorkerPool.RangeTask {
                     int ldb = packDy ? NR : ldw;
                     int oo = segments > 1 ? partialAt + ((seg * groups + g) * k + k0) * fg + j0 : dwOff + k0 * ldw + g * fg + j0;
                     int ldo = segments > 1 ? fg : ldw;
+                    // rows: the filter rows' tap offsets; steps: the pixels' window starts; dy read from row c0
                     if (WIDE) {
-                        tile12(a, src.pixelBase, c0, c1, go + kd[k0], go + kd[Math.min(k0 + 1, last)], go + kd[Math.min(k0 + 2, last)],
-                               go + kd[Math.min(k0 + 3, last)], go + kd[Math.min(k0 + 4, last)], go + kd[Math.min(k0 + 5, last)],
-                               go + kd[Math.min(k0 + 6, last)], go + kd[Math.min(k0 + 7, last)], go + kd[Math.min(k0 + 8, last)],
-                               go + kd[Math.min(k0 + 9, last)], go + kd[Math.min(k0 + 10, last)], go + kd[last],
-                               b, bo, ldb, out, oo, ldo, rows, cols, add, tile);
+                        MicroKernel.tile12(c0, c1, a, src.pixelBase, go + kd[k0], go + kd[Math.min(k0 + 1, last)], go + kd[Math.min(k0 + 2, last)],
+                                           go + kd[Math.min(k0 + 3, last)], go + kd[Math.min(k0 + 4, last)], go + kd[Math.min(k0 + 5, last)],
+                                           go + kd[Math.min(k0 + 6, last)], go + kd[Math.min(k0 + 7, last)], go + kd[Math.min(k0 + 8, last)],
+                                           go + kd[Math.min(k0 + 9, last)], go + kd[Math.min(k0 + 10, last)], go + kd[last],
+                                           b, bo + c0 * ldb, ldb, out, oo, ldo, rows, cols, add, tile);
                     } else {
-                        tile(a, src.pixelBase, c0, c1, go + kd[k0], go + kd[Math.min(k0 + 1, last)], go + kd[Math.min(k0 + 2, last)],
-                             go + kd[Math.min(k0 + 3, last)], go + kd[Math.min(k0 + 4, last)], go + kd[last],
-                             b, bo, ldb, out, oo, ldo, rows, cols, add, tile);
+                        MicroKernel.tile(c0, c1, a, src.pixelBase, go + kd[k0], go + kd[Math.min(k0 + 1, last)], go + kd[Math.min(k0 + 2, last)],
+                                         go + kd[Math.min(k0 + 3, last)], go + kd[Math.min(k0 + 4, last)], go + kd[last],
+                                         b, bo + c0 * ldb, ldb, out, oo, ldo, rows, cols, add, tile);
                     }
                 }
             }
@@ -166,157 +167,5 @@ final class ConvFilterGemm implements WorkerPool.RangeTask {
                 for (int j = 0; j < fg; j++) dw[dst + j] += buf[part + j];
             }
         }
-    }
-
-    /** One MR×NR tile of the gradient: c[r, :] (+)= Σ_{p in [p0, p1)} a[base[p] + d_r] · b[bo + p·ldb, :]. */
-    static void tile(float[] a, int[] base, int p0, int p1, int d0, int d1, int d2, int d3, int d4, int d5,
-                     float[] b, int bo, int ldb, float[] c, int ic, int ldc, int rows, int cols, boolean add, float[] tile) {
-        FloatVector c00 = FloatVector.zero(SPECIES), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-        FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-        for (int p = p0, ib = bo + p0 * ldb; p < p1; p++, ib += ldb) {
-            int o = base[p];
-            FloatVector b0 = FloatVector.fromArray(SPECIES, b, ib);
-            FloatVector b1 = FloatVector.fromArray(SPECIES, b, ib + VL);
-            FloatVector a0 = FloatVector.broadcast(SPECIES, a[o + d0]);
-            c00 = a0.fma(b0, c00);
-            c01 = a0.fma(b1, c01);
-            FloatVector a1 = FloatVector.broadcast(SPECIES, a[o + d1]);
-            c10 = a1.fma(b0, c10);
-            c11 = a1.fma(b1, c11);
-            FloatVector a2 = FloatVector.broadcast(SPECIES, a[o + d2]);
-            c20 = a2.fma(b0, c20);
-            c21 = a2.fma(b1, c21);
-            FloatVector a3 = FloatVector.broadcast(SPECIES, a[o + d3]);
-            c30 = a3.fma(b0, c30);
-            c31 = a3.fma(b1, c31);
-            FloatVector a4 = FloatVector.broadcast(SPECIES, a[o + d4]);
-            c40 = a4.fma(b0, c40);
-            c41 = a4.fma(b1, c41);
-            FloatVector a5 = FloatVector.broadcast(SPECIES, a[o + d5]);
-            c50 = a5.fma(b0, c50);
-            c51 = a5.fma(b1, c51);
-        }
-        if (rows == MR && cols == NR) {
-            // written out, not a helper taking vectors: a call C2 declines to inline would box every vector
-            int r0 = ic, r1 = ic + ldc, r2 = r1 + ldc, r3 = r2 + ldc, r4 = r3 + ldc, r5 = r4 + ldc;
-            if (add) {
-                c00 = c00.add(FloatVector.fromArray(SPECIES, c, r0)); c01 = c01.add(FloatVector.fromArray(SPECIES, c, r0 + VL));
-                c10 = c10.add(FloatVector.fromArray(SPECIES, c, r1)); c11 = c11.add(FloatVector.fromArray(SPECIES, c, r1 + VL));
-                c20 = c20.add(FloatVector.fromArray(SPECIES, c, r2)); c21 = c21.add(FloatVector.fromArray(SPECIES, c, r2 + VL));
-                c30 = c30.add(FloatVector.fromArray(SPECIES, c, r3)); c31 = c31.add(FloatVector.fromArray(SPECIES, c, r3 + VL));
-                c40 = c40.add(FloatVector.fromArray(SPECIES, c, r4)); c41 = c41.add(FloatVector.fromArray(SPECIES, c, r4 + VL));
-                c50 = c50.add(FloatVector.fromArray(SPECIES, c, r5)); c51 = c51.add(FloatVector.fromArray(SPECIES, c, r5 + VL));
-            }
-            c00.intoArray(c, r0); c01.intoArray(c, r0 + VL);
-            c10.intoArray(c, r1); c11.intoArray(c, r1 + VL);
-            c20.intoArray(c, r2); c21.intoArray(c, r2 + VL);
-            c30.intoArray(c, r3); c31.intoArray(c, r3 + VL);
-            c40.intoArray(c, r4); c41.intoArray(c, r4 + VL);
-            c50.intoArray(c, r5); c51.intoArray(c, r5 + VL);
-            return;
-        }
-        c00.intoArray(tile, 0); c01.intoArray(tile, VL);
-        c10.intoArray(tile, NR); c11.intoArray(tile, NR + VL);
-        c20.intoArray(tile, 2 * NR); c21.intoArray(tile, 2 * NR + VL);
-        c30.intoArray(tile, 3 * NR); c31.intoArray(tile, 3 * NR + VL);
-        c40.intoArray(tile, 4 * NR); c41.intoArray(tile, 4 * NR + VL);
-        c50.intoArray(tile, 5 * NR); c51.intoArray(tile, 5 * NR + VL);
-        Gemm.storeEdge(tile, c, ic, ldc, rows, cols, add);
-    }
-
-    /** {@link #tile} with 12 rows: c[r, :] (+)= Σ_{p in [p0, p1)} a[base[p] + d_r] · b[bo + p·ldb, :], r < 12. */
-    static void tile12(float[] a, int[] base, int p0, int p1, int d0, int d1, int d2, int d3, int d4, int d5,
-                       int d6, int d7, int d8, int d9, int d10, int d11,
-                       float[] b, int bo, int ldb, float[] c, int ic, int ldc, int rows, int cols, boolean add, float[] tile) {
-        FloatVector c00 = FloatVector.zero(SPECIES), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-        FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-        FloatVector c60 = c00, c61 = c00, c70 = c00, c71 = c00, c80 = c00, c81 = c00;
-        FloatVector c90 = c00, c91 = c00, ca0 = c00, ca1 = c00, cb0 = c00, cb1 = c00;
-        for (int p = p0, ib = bo + p0 * ldb; p < p1; p++, ib += ldb) {
-            int o = base[p];
-            FloatVector b0 = FloatVector.fromArray(SPECIES, b, ib);
-            FloatVector b1 = FloatVector.fromArray(SPECIES, b, ib + VL);
-            FloatVector a0 = FloatVector.broadcast(SPECIES, a[o + d0]);
-            c00 = a0.fma(b0, c00);
-            c01 = a0.fma(b1, c01);
-            FloatVector a1 = FloatVector.broadcast(SPECIES, a[o + d1]);
-            c10 = a1.fma(b0, c10);
-            c11 = a1.fma(b1, c11);
-            FloatVector a2 = FloatVector.broadcast(SPECIES, a[o + d2]);
-            c20 = a2.fma(b0, c20);
-            c21 = a2.fma(b1, c21);
-            FloatVector a3 = FloatVector.broadcast(SPECIES, a[o + d3]);
-            c30 = a3.fma(b0, c30);
-            c31 = a3.fma(b1, c31);
-            FloatVector a4 = FloatVector.broadcast(SPECIES, a[o + d4]);
-            c40 = a4.fma(b0, c40);
-            c41 = a4.fma(b1, c41);
-            FloatVector a5 = FloatVector.broadcast(SPECIES, a[o + d5]);
-            c50 = a5.fma(b0, c50);
-            c51 = a5.fma(b1, c51);
-            FloatVector a6 = FloatVector.broadcast(SPECIES, a[o + d6]);
-            c60 = a6.fma(b0, c60);
-            c61 = a6.fma(b1, c61);
-            FloatVector a7 = FloatVector.broadcast(SPECIES, a[o + d7]);
-            c70 = a7.fma(b0, c70);
-            c71 = a7.fma(b1, c71);
-            FloatVector a8 = FloatVector.broadcast(SPECIES, a[o + d8]);
-            c80 = a8.fma(b0, c80);
-            c81 = a8.fma(b1, c81);
-            FloatVector a9 = FloatVector.broadcast(SPECIES, a[o + d9]);
-            c90 = a9.fma(b0, c90);
-            c91 = a9.fma(b1, c91);
-            FloatVector aa = FloatVector.broadcast(SPECIES, a[o + d10]);
-            ca0 = aa.fma(b0, ca0);
-            ca1 = aa.fma(b1, ca1);
-            FloatVector ab = FloatVector.broadcast(SPECIES, a[o + d11]);
-            cb0 = ab.fma(b0, cb0);
-            cb1 = ab.fma(b1, cb1);
-        }
-        if (rows == 2 * MR && cols == NR) {
-            // written out, not a helper taking vectors: a call C2 declines to inline would box every vector
-            int r0 = ic, r1 = r0 + ldc, r2 = r1 + ldc, r3 = r2 + ldc, r4 = r3 + ldc, r5 = r4 + ldc;
-            int r6 = r5 + ldc, r7 = r6 + ldc, r8 = r7 + ldc, r9 = r8 + ldc, ra = r9 + ldc, rb = ra + ldc;
-            if (add) {
-                c00 = c00.add(FloatVector.fromArray(SPECIES, c, r0)); c01 = c01.add(FloatVector.fromArray(SPECIES, c, r0 + VL));
-                c10 = c10.add(FloatVector.fromArray(SPECIES, c, r1)); c11 = c11.add(FloatVector.fromArray(SPECIES, c, r1 + VL));
-                c20 = c20.add(FloatVector.fromArray(SPECIES, c, r2)); c21 = c21.add(FloatVector.fromArray(SPECIES, c, r2 + VL));
-                c30 = c30.add(FloatVector.fromArray(SPECIES, c, r3)); c31 = c31.add(FloatVector.fromArray(SPECIES, c, r3 + VL));
-                c40 = c40.add(FloatVector.fromArray(SPECIES, c, r4)); c41 = c41.add(FloatVector.fromArray(SPECIES, c, r4 + VL));
-                c50 = c50.add(FloatVector.fromArray(SPECIES, c, r5)); c51 = c51.add(FloatVector.fromArray(SPECIES, c, r5 + VL));
-                c60 = c60.add(FloatVector.fromArray(SPECIES, c, r6)); c61 = c61.add(FloatVector.fromArray(SPECIES, c, r6 + VL));
-                c70 = c70.add(FloatVector.fromArray(SPECIES, c, r7)); c71 = c71.add(FloatVector.fromArray(SPECIES, c, r7 + VL));
-                c80 = c80.add(FloatVector.fromArray(SPECIES, c, r8)); c81 = c81.add(FloatVector.fromArray(SPECIES, c, r8 + VL));
-                c90 = c90.add(FloatVector.fromArray(SPECIES, c, r9)); c91 = c91.add(FloatVector.fromArray(SPECIES, c, r9 + VL));
-                ca0 = ca0.add(FloatVector.fromArray(SPECIES, c, ra)); ca1 = ca1.add(FloatVector.fromArray(SPECIES, c, ra + VL));
-                cb0 = cb0.add(FloatVector.fromArray(SPECIES, c, rb)); cb1 = cb1.add(FloatVector.fromArray(SPECIES, c, rb + VL));
-            }
-            c00.intoArray(c, r0); c01.intoArray(c, r0 + VL);
-            c10.intoArray(c, r1); c11.intoArray(c, r1 + VL);
-            c20.intoArray(c, r2); c21.intoArray(c, r2 + VL);
-            c30.intoArray(c, r3); c31.intoArray(c, r3 + VL);
-            c40.intoArray(c, r4); c41.intoArray(c, r4 + VL);
-            c50.intoArray(c, r5); c51.intoArray(c, r5 + VL);
-            c60.intoArray(c, r6); c61.intoArray(c, r6 + VL);
-            c70.intoArray(c, r7); c71.intoArray(c, r7 + VL);
-            c80.intoArray(c, r8); c81.intoArray(c, r8 + VL);
-            c90.intoArray(c, r9); c91.intoArray(c, r9 + VL);
-            ca0.intoArray(c, ra); ca1.intoArray(c, ra + VL);
-            cb0.intoArray(c, rb); cb1.intoArray(c, rb + VL);
-            return;
-        }
-        c00.intoArray(tile, 0 * NR); c01.intoArray(tile, 0 * NR + VL);
-        c10.intoArray(tile, 1 * NR); c11.intoArray(tile, 1 * NR + VL);
-        c20.intoArray(tile, 2 * NR); c21.intoArray(tile, 2 * NR + VL);
-        c30.intoArray(tile, 3 * NR); c31.intoArray(tile, 3 * NR + VL);
-        c40.intoArray(tile, 4 * NR); c41.intoArray(tile, 4 * NR + VL);
-        c50.intoArray(tile, 5 * NR); c51.intoArray(tile, 5 * NR + VL);
-        c60.intoArray(tile, 6 * NR); c61.intoArray(tile, 6 * NR + VL);
-        c70.intoArray(tile, 7 * NR); c71.intoArray(tile, 7 * NR + VL);
-        c80.intoArray(tile, 8 * NR); c81.intoArray(tile, 8 * NR + VL);
-        c90.intoArray(tile, 9 * NR); c91.intoArray(tile, 9 * NR + VL);
-        ca0.intoArray(tile, 10 * NR); ca1.intoArray(tile, 10 * NR + VL);
-        cb0.intoArray(tile, 11 * NR); cb1.intoArray(tile, 11 * NR + VL);
-        Gemm.storeEdge(tile, c, ic, ldc, rows, cols, add);
     }
 }

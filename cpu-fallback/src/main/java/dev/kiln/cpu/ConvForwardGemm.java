@@ -12,13 +12,13 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * Scheme: the filter is read in place when a group's channels fill whole NR-column slivers, else packed once
  * per call into zero-padded slivers [group][sliver][K][NR] (and always for backward data, which reads it flipped);
- * output tiles are MR pixels × NR channels, the register tile of {@link Gemm}'s micro-kernel (6 × 2 vectors,
+ * output tiles are MR pixels × NR channels, {@link MicroKernel#tile} (6 × 2 vectors,
  * 12 FMA accumulators), with the MR A values broadcast from MR window starts instead of a packed sliver.
  * A tail tile repeats its last pixel so the hot loop has no masks. Tasks: blocks of pixel tiles × slivers,
  * independent, so results do not depend on the thread count. One caller at a time.
  * The forward pass of a {@code ConvBias} op applies bias and activation to each tile's rows just after they are
  * stored, still in L1, so the activations are written once. Not to the tile's registers: with that code inside
- * {@link #tile}, C2 compiled its k loop 17% slower (M3's forward convolutions, 1 thread).
+ * {@link MicroKernel#tile}, C2 compiled its k loop 17% slower (M3's forward convolutions, 1 thread).
  */
 final class ConvForwardGemm implements WorkerPool.RangeTask {
     private static final VectorSpecies<Float> SPECIES = Gemm.SPECIES;
@@ -141,59 +141,12 @@ final class ConvForwardGemm implements WorkerPool.RangeTask {
             for (int pt = block * tilesPerBlock; pt < tEnd; pt++) {
                 int p0 = pt * MR, rows = Math.min(MR, pixels - p0), last = p0 + rows - 1;
                 int at = yOff + p0 * ldy + g * cout + j0;
-                tile(k, a, go + base[p0], go + base[Math.min(p0 + 1, last)], go + base[Math.min(p0 + 2, last)],
-                     go + base[Math.min(p0 + 3, last)], go + base[Math.min(p0 + 4, last)], go + base[last],
-                     kd, b, wo, ldb, y, at, ldy, rows, cols, tile);
+                // rows: the window starts of MR pixels; steps: the filter taps' offsets from a window start
+                MicroKernel.tile(0, k, a, kd, go + base[p0], go + base[Math.min(p0 + 1, last)], go + base[Math.min(p0 + 2, last)],
+                                 go + base[Math.min(p0 + 3, last)], go + base[Math.min(p0 + 4, last)], go + base[last],
+                                 b, wo, ldb, y, at, ldy, rows, cols, false, tile);
                 if (epilogue) for (int r = 0; r < rows; r++) Gemm.epilogue(y, at + r * ldy, cols, bias, bo, 1, act);
             }
         }
-    }
-
-    /** One MR×NR output tile: c[r, :] = Σ_kk a[o_r + kd[kk]] · b[kk, :], b's rows NR wide from ib, ldb apart. */
-    static void tile(int k, float[] a, int o0, int o1, int o2, int o3, int o4, int o5, int[] kd,
-                     float[] pb, int ib, int ldb, float[] c, int ic, int ldc, int rows, int cols, float[] tile) {
-        FloatVector c00 = FloatVector.zero(SPECIES), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-        FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-        for (int kk = 0; kk < k; kk++, ib += ldb) {
-            int d = kd[kk];
-            FloatVector b0 = FloatVector.fromArray(SPECIES, pb, ib);
-            FloatVector b1 = FloatVector.fromArray(SPECIES, pb, ib + VL);
-            FloatVector a0 = FloatVector.broadcast(SPECIES, a[o0 + d]);
-            c00 = a0.fma(b0, c00);
-            c01 = a0.fma(b1, c01);
-            FloatVector a1 = FloatVector.broadcast(SPECIES, a[o1 + d]);
-            c10 = a1.fma(b0, c10);
-            c11 = a1.fma(b1, c11);
-            FloatVector a2 = FloatVector.broadcast(SPECIES, a[o2 + d]);
-            c20 = a2.fma(b0, c20);
-            c21 = a2.fma(b1, c21);
-            FloatVector a3 = FloatVector.broadcast(SPECIES, a[o3 + d]);
-            c30 = a3.fma(b0, c30);
-            c31 = a3.fma(b1, c31);
-            FloatVector a4 = FloatVector.broadcast(SPECIES, a[o4 + d]);
-            c40 = a4.fma(b0, c40);
-            c41 = a4.fma(b1, c41);
-            FloatVector a5 = FloatVector.broadcast(SPECIES, a[o5 + d]);
-            c50 = a5.fma(b0, c50);
-            c51 = a5.fma(b1, c51);
-        }
-        if (rows == MR && cols == NR) {
-            // written out, not a helper taking vectors: a call C2 declines to inline would box every vector
-            int r0 = ic, r1 = ic + ldc, r2 = r1 + ldc, r3 = r2 + ldc, r4 = r3 + ldc, r5 = r4 + ldc;
-            c00.intoArray(c, r0); c01.intoArray(c, r0 + VL);
-            c10.intoArray(c, r1); c11.intoArray(c, r1 + VL);
-            c20.intoArray(c, r2); c21.intoArray(c, r2 + VL);
-            c30.intoArray(c, r3); c31.intoArray(c, r3 + VL);
-            c40.intoArray(c, r4); c41.intoArray(c, r4 + VL);
-            c50.intoArray(c, r5); c51.intoArray(c, r5 + VL);
-            return;
-        }
-        c00.intoArray(tile, 0); c01.intoArray(tile, VL);
-        c10.intoArray(tile, NR); c11.intoArray(tile, NR + VL);
-        c20.intoArray(tile, 2 * NR); c21.intoArray(tile, 2 * NR + VL);
-        c30.intoArray(tile, 3 * NR); c31.intoArray(tile, 3 * NR + VL);
-        c40.intoArray(tile, 4 * NR); c41.intoArray(tile, 4 * NR + VL);
-        c50.intoArray(tile, 5 * NR); c51.intoArray(tile, 5 * NR + VL);
-        Gemm.storeEdge(tile, c, ic, ldc, rows, cols, false);
     }
 }

@@ -5,7 +5,8 @@ import dev.kiln.graph.Epilogue;
 import dev.kiln.graph.Pool2d;
 
 /**
- * Every implementation that {@link CpuLowering} calls, chosen once: the Java Vector API kernels or their
+ * Every implementation that {@link CpuLowering} calls, chosen once (the parallel ones run on the backend's
+ * {@link WorkerPool}, passed in by the lowering; the scalar twins ignore it): the Java Vector API kernels or their
  * scalar twins, never a mix. The lowering asks this record and has no {@code if (vector)} of its own, so a new
  * kind of kernel is a new component here, given in both {@link #best()} and {@link #scalar()}.
  *
@@ -24,13 +25,13 @@ public record CpuKernels(ElementwiseKernels elementwise, MatMuls matmul, Convs c
     /** C = act(op(A)·op(B) + bias) for every batch of {@code plan}, bias [n] broadcast over rows (null: none); C is overwritten. */
     @FunctionalInterface
     public interface MatMuls {
-        void matmul(MatMulPlan plan, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, float[] bias, int biasOff, Epilogue.Activation act);
+        void matmul(WorkerPool workers, MatMulPlan plan, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, float[] bias, int biasOff, Epilogue.Activation act);
     }
 
     /** Prepares a convolution for one pass; plans and workspace reservations are made here, once. */
     @FunctionalInterface
     public interface Convs {
-        Conv prepare(ConvGeometry g, ConvWorkspace workspace, Conv2dKernel.Pass pass);
+        Conv prepare(ConvGeometry g, WorkerPool workers, ConvWorkspace workspace, Conv2dKernel.Pass pass);
     }
 
     /** A prepared convolution (NHWC x, HWIO w); every output is overwritten. */
@@ -46,7 +47,7 @@ public record CpuKernels(ElementwiseKernels elementwise, MatMuls matmul, Convs c
     /** Prepares a pooling for its geometry. */
     @FunctionalInterface
     public interface Pools {
-        Pool prepare(Pool2d op, ConvGeometry g);
+        Pool prepare(Pool2d op, ConvGeometry g, WorkerPool workers);
     }
 
     /** A prepared pooling; dx is overwritten. */

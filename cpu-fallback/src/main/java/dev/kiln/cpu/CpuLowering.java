@@ -50,6 +50,7 @@ import java.util.Map;
 final class CpuLowering {
     private final CpuKernels kernels;
     private final ElementwiseKernels k;
+    private final WorkerPool pool;
     // the conv kernels of one program run one after another, so they share one scratch array
     private final ConvWorkspace convWorkspace = new ConvWorkspace();
     /** Dropout masks recorded by this program's steps, by what determines them (see the InvertedDropout case). */
@@ -60,10 +61,14 @@ final class CpuLowering {
 
     private record DropoutKey(InvertedDropout op, Buf step, int size) {}
 
-    /** Lowers onto {@code kernels} only: {@link CpuKernels#scalar()} keeps every op on the scalar twins, which never link jdk.incubator.vector. */
-    CpuLowering(CpuKernels kernels) {
+    /**
+     * Lowers onto {@code kernels} only: {@link CpuKernels#scalar()} keeps every op on the scalar twins, which never link
+     * jdk.incubator.vector; {@code pool}: the backend's worker pool, handed to every parallel kernel lowered here.
+     */
+    CpuLowering(CpuKernels kernels, WorkerPool pool) {
         this.kernels = kernels;
         this.k = kernels.elementwise();
+        this.pool = pool;
     }
 
     /**
@@ -128,50 +133,50 @@ final class CpuLowering {
                 Buf a = in[0], b = in[1];
                 MatMulPlan plan = MatMulPlan.of(node.input(0).shape(), node.input(1).shape(), m.transposeA(), m.transposeB());
                 CpuKernels.MatMuls mm = kernels.matmul();
-                yield () -> mm.matmul(plan, a.array(), a.offset(), b.array(), b.offset(), out.array(), out.offset(), null, 0, Epilogue.Activation.NONE);
+                yield () -> mm.matmul(pool, plan, a.array(), a.offset(), b.array(), b.offset(), out.array(), out.offset(), null, 0, Epilogue.Activation.NONE);
             }
             case Linear l -> {
                 Buf a = in[0], b = in[1], bias = in[2];
                 MatMulPlan plan = MatMulPlan.of(node.input(0).shape(), node.input(1).shape(), l.transposeA(), l.transposeB());
                 Epilogue.Activation act = l.activation();
                 CpuKernels.MatMuls mm = kernels.matmul();
-                yield () -> mm.matmul(plan, a.array(), a.offset(), b.array(), b.offset(), out.array(), out.offset(), bias.array(), bias.offset(), act);
+                yield () -> mm.matmul(pool, plan, a.array(), a.offset(), b.array(), b.offset(), out.array(), out.offset(), bias.array(), bias.offset(), act);
             }
             case Conv2d c -> {
                 Buf x = in[0], w = in[1];
                 var g = c.geometry(node.input(0).shape(), node.input(1).shape());
-                CpuKernels.Conv kernel = kernels.conv().prepare(g, convWorkspace, Conv2dKernel.Pass.FORWARD);
+                CpuKernels.Conv kernel = kernels.conv().prepare(g, pool, convWorkspace, Conv2dKernel.Pass.FORWARD);
                 yield () -> kernel.forward(x.array(), x.offset(), w.array(), w.offset(), out.array(), out.offset(), null, 0, Epilogue.Activation.NONE);
             }
             case ConvBias c -> {
                 Buf x = in[0], w = in[1], bias = in[2];
                 var g = c.geometry(node.input(0).shape(), node.input(1).shape());
                 Epilogue.Activation act = c.activation();
-                CpuKernels.Conv kernel = kernels.conv().prepare(g, convWorkspace, Conv2dKernel.Pass.FORWARD);
+                CpuKernels.Conv kernel = kernels.conv().prepare(g, pool, convWorkspace, Conv2dKernel.Pass.FORWARD);
                 yield () -> kernel.forward(x.array(), x.offset(), w.array(), w.offset(), out.array(), out.offset(), bias.array(), bias.offset(), act);
             }
             case Conv2dBackwardData c -> {
                 Buf dy = in[0], w = in[1];
                 var g = c.geometry(node.input(1).shape());
-                CpuKernels.Conv kernel = kernels.conv().prepare(g, convWorkspace, Conv2dKernel.Pass.BACKWARD_DATA);
+                CpuKernels.Conv kernel = kernels.conv().prepare(g, pool, convWorkspace, Conv2dKernel.Pass.BACKWARD_DATA);
                 yield () -> kernel.backwardData(dy.array(), dy.offset(), w.array(), w.offset(), out.array(), out.offset());
             }
             case Conv2dBackwardFilter c -> {
                 Buf x = in[0], dy = in[1];
                 var g = c.geometry(node.input(0).shape());
-                CpuKernels.Conv kernel = kernels.conv().prepare(g, convWorkspace, Conv2dKernel.Pass.BACKWARD_FILTER);
+                CpuKernels.Conv kernel = kernels.conv().prepare(g, pool, convWorkspace, Conv2dKernel.Pass.BACKWARD_FILTER);
                 yield () -> kernel.backwardFilter(x.array(), x.offset(), dy.array(), dy.offset(), out.array(), out.offset());
             }
             case Pool2d p -> {
                 Buf x = in[0];
                 var g = p.geometry(node.input(0).shape());
-                CpuKernels.Pool kernel = kernels.pool().prepare(p, g);
+                CpuKernels.Pool kernel = kernels.pool().prepare(p, g, pool);
                 yield () -> kernel.forward(x.array(), x.offset(), out.array(), out.offset());
             }
             case Pool2dGrad p -> {
                 Buf x = in[0], dy = in[1];
                 var g = p.pool().geometry(node.input(0).shape());
-                CpuKernels.Pool kernel = kernels.pool().prepare(p.pool(), g);
+                CpuKernels.Pool kernel = kernels.pool().prepare(p.pool(), g, pool);
                 yield () -> kernel.backward(x.array(), x.offset(), dy.array(), dy.offset(), out.array(), out.offset());
             }
             case BatchNorm bn -> {
@@ -255,7 +260,6 @@ final class CpuLowering {
      * cache lines across the pool. Elementwise results do not depend on the split.
      */
     private Step split(int n, WorkerPool.RangeTask body) {
-        WorkerPool pool = WorkerPool.shared();
         if (!kernels.splitElementwise() || n < PARALLEL_ELEMENTS || pool.threads() == 1) return () -> body.run(0, n);
         // multiples of 64 elements: whole cache lines, and whole words of a recorded dropout mask
         int chunk = Math.max(PARALLEL_ELEMENTS / 4, (n + 4 * pool.threads() - 1) / (4 * pool.threads()) + 63 & ~63);

@@ -9,17 +9,19 @@ import jdk.incubator.vector.VectorSpecies;
  * Single-precision GEMM on the Vector API: C = act(op(A)·op(B) (+ C when {@code accumulate}) + bias), row-major,
  * bias (optional) broadcast over rows. Twin: {@link GemmScalar}.
  *
- * <pre>{@code Gemm.gemm(false, false, m, n, k, a, 0, k, b, 0, n, c, 0, n, false); }</pre>
+ * <pre>{@code Gemm.gemm(backend.pool(), false, false, m, n, k, a, 0, k, b, 0, n, c, 0, n, false); }</pre>
  *
  * Shapes pick one of two paths:
  * <ul>
  *   <li><b>thin</b> (m ≤ {@value #THIN_M}, or n = 1 with contiguous C, which is the same problem transposed):
  *       batch-1 inference and dot products. Packing a 1-row matrix is waste, so {@link GemmThin} streams B
  *       once with vector FMAs straight from the operands.</li>
- *   <li><b>packed</b> (BLIS/GotoBLAS): C is cut into a few big output tiles (one task each on the
- *       {@link WorkerPool}; split along N for fat shapes, M for tall ones). A tile walks N in NC-wide panels and
- *       K in KC-deep slices; it packs its B panel once per slice into NR-column slivers, then for each MC-row
- *       block runs the MR×NR micro-kernel over MR-row slivers of A: read in place when A is row-major, packed
+ *   <li><b>packed</b> (BLIS/GotoBLAS): on one thread (or with few rows a thread, or batches) C is cut into a few
+ *       big output tiles (one task each on the {@link WorkerPool}; split along N for fat shapes, M for tall ones). A
+ *       tile walks N in NC-wide panels and K in KC-deep slices; it packs its B panel once per slice into NR-column
+ *       slivers, then for each MC-row block runs {@link MicroKernel#packed} over MR-row slivers of A. With rows
+ *       enough for every thread, the threads share each B panel instead: they pack its slivers together, then each
+ *       runs its own blocks of rows against it, so no sliver is packed twice. A is read in place when row-major, packed
  *       (zero-padded, so the micro-kernel never branches) when transposed or short. 6 rows × 2 vectors = 12 FMA
  *       accumulators (6×32 on AVX-512, 6×16 on AVX2). The B sliver (KC×NR) is reused from L1/L2 while A slivers
  *       stream from L2; the B panel lives in L3.</li>
@@ -30,10 +32,10 @@ import jdk.incubator.vector.VectorSpecies;
  * object, so a call allocates nothing after the first on a thread.
  */
 public final class Gemm {
-    static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
-    static final int VL = SPECIES.length();
-    static final int MR = 6;
-    static final int NR = 2 * VL;
+    static final VectorSpecies<Float> SPECIES = MicroKernel.SPECIES;
+    static final int VL = MicroKernel.VL;
+    static final int MR = MicroKernel.MR;
+    static final int NR = MicroKernel.NR;
     // Blocking for 32 KiB L1d / 1 MiB L2 per core and a shared L3 (AMD Zen 4 here; lscpu). The B sliver (KC·NR·4 =
     // 64 KiB) is reused by MC/MR A slivers; with one FMA per cycle it needs only 128 B per 12 cycles, which L2 serves
     // easily, so it need not stay in L1. A deep KC halves the C reloads (C comes back from L3 once per K slice) and a
@@ -60,19 +62,19 @@ public final class Gemm {
     // spinning worker joins within a microsecond; a late one never holds the caller up (it takes the chunks back).
     static final long THIN_PARALLEL_FLOPS = 1L << 17;
 
+    // a packed call on several threads shares its B panels once A has this many rows a thread (else output tiles)
+    static final int SHARED_PANEL_ROWS = 8 * MR;
+    private static final int TILES = 0, PACK = 1, ROWS = 2;
+
     private static final ThreadLocal<Job> JOBS = ThreadLocal.withInitial(Job::new);
     private static final ThreadLocal<Workspace> WORKSPACES = ThreadLocal.withInitial(Workspace::new);
 
     private Gemm() {}
 
-    /** C[m×n] = op(A)·op(B) (+ C), op(A) is m×k, op(B) is k×n; lda, ldb, ldc are the row strides as stored. */
-    public static void gemm(boolean transA, boolean transB, int m, int n, int k,
-                            float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
-                            float[] c, int cOff, int ldc, boolean accumulate) {
-        gemm(WorkerPool.shared(), transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate, null, 0, Epilogue.Activation.NONE);
-    }
-
-    /** As {@link #gemm(boolean, boolean, int, int, int, float[], int, int, float[], int, int, float[], int, int, boolean)} on the given pool. */
+    /**
+     * C[m×n] = op(A)·op(B) (+ C), op(A) is m×k, op(B) is k×n; lda, ldb, ldc are the row strides as stored.
+     * The work is split over {@code pool} (the backend's: {@link CpuBackend#pool()}).
+     */
     public static void gemm(WorkerPool pool, boolean transA, boolean transB, int m, int n, int k,
                             float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                             float[] c, int cOff, int ldc, boolean accumulate) {
@@ -97,10 +99,6 @@ public final class Gemm {
     }
 
     /** C = op(A)·op(B) for every batch of {@code plan}; C is overwritten. */
-    public static void matmul(MatMulPlan plan, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff) {
-        matmul(WorkerPool.shared(), plan, a, aOff, b, bOff, c, cOff, null, 0, Epilogue.Activation.NONE);
-    }
-
     public static void matmul(WorkerPool pool, MatMulPlan plan, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff) {
         matmul(pool, plan, a, aOff, b, bOff, c, cOff, null, 0, Epilogue.Activation.NONE);
     }
@@ -123,6 +121,10 @@ public final class Gemm {
         int biasOff, biasStride;
         Epilogue.Activation act;
         int mTile, nTile, tilesM, tilesN;
+        // what run() does: output tiles, or for a shared panel ({@link #sharedPanels}) its packing or its row blocks
+        int phase;
+        float[] panel;
+        int jc, nc, p0, kc, blockRows;
 
         void set(boolean transA, boolean transB, int m, int n, int k, float[] a, int aOff, int lda, int[] aOffsets,
                  float[] b, int bOff, int ldb, int[] bOffsets, float[] c, int cOff, int ldc, int cStride, int batches,
@@ -175,14 +177,19 @@ public final class Gemm {
                         else break;
                     }
                 }
+                if (!thin && threads > 1 && batches == 1 && m >= SHARED_PANEL_ROWS * threads) {
+                    sharedPanels(pool, threads);
+                    return;
+                }
                 tilesM = divUp(m, mTile);
                 tilesN = divUp(n, nTile);
+                phase = TILES;
                 int total = tilesM * tilesN * batches;
                 if (threads == 1) run(0, total);
                 else if (thin) pool.parallelForAffine(total, this);
                 else pool.parallelFor(total, this);
             } finally {
-                a = null; b = null; c = null; bias = null; aOffsets = null; bOffsets = null;
+                a = null; b = null; c = null; bias = null; aOffsets = null; bOffsets = null; panel = null;
             }
         }
 
@@ -216,7 +223,47 @@ public final class Gemm {
 
         private long tiles() { return (long) divUp(m, mTile) * divUp(n, nTile) * batches; }
 
+        /**
+         * The threads share one packed B panel (BLIS): per NC × KC panel, its NR-wide slivers are packed by all the
+         * threads (one parallel call), then each thread runs blocks of rows of A against the whole panel (a second
+         * call). No sliver is packed twice, where independent output tiles split along M each packed the same one.
+         * Each element's sum still runs over K in KC slices in order, so the result does not depend on the split.
+         */
+        private void sharedPanels(WorkerPool pool, int threads) {
+            panel = WORKSPACES.get().b;
+            // four row blocks a thread, of whole MR slivers and at most MC rows
+            blockRows = Math.min(MC, roundUp(divUp(m, 4 * threads), MR));
+            int blocks = divUp(m, blockRows);
+            try {
+                for (jc = 0; jc < n; jc += NC) {
+                    nc = Math.min(NC, n - jc);
+                    for (p0 = 0; p0 < k; p0 += KC) {
+                        kc = Math.min(KC, k - p0);
+                        phase = PACK;
+                        pool.parallelFor(divUp(nc, NR), this);
+                        phase = ROWS;
+                        pool.parallelFor(blocks, this);
+                    }
+                }
+            } finally {
+                panel = null;
+            }
+        }
+
         @Override public void run(int from, int to) {
+            if (phase == PACK) {
+                packB(panel, bOffsets == null ? bOff : bOff + bOffsets[0], p0, kc, jc, nc, from * NR, Math.min(nc, to * NR));
+                return;
+            }
+            if (phase == ROWS) {
+                Workspace ws = WORKSPACES.get();
+                int ao = aOffsets == null ? aOff : aOff + aOffsets[0];
+                for (int t = from; t < to; t++) {
+                    int ic = t * blockRows;
+                    block(ws, panel, ao, cOff, ic, Math.min(blockRows, m - ic), jc, nc, p0, kc);
+                }
+                return;
+            }
             Workspace ws = WORKSPACES.get();
             int perBatch = tilesM * tilesN;
             if (thin) {
@@ -242,43 +289,47 @@ public final class Gemm {
         }
 
         private void tile(Workspace ws, int ao, int bo, int co, int i0, int i1, int j0, int j1) {
-            boolean epilogue = bias != null || act != Epilogue.Activation.NONE;
             for (int jc = j0; jc < j1; jc += NC) {
                 int nc = Math.min(NC, j1 - jc);
                 for (int p0 = 0; p0 < k; p0 += KC) {
                     int kc = Math.min(KC, k - p0);
-                    boolean add = accumulate || p0 > 0, last = p0 + kc >= k;
-                    packB(ws.b, bo, p0, kc, jc, nc);
-                    for (int ic = i0; ic < i1; ic += MC) {
-                        int mc = Math.min(MC, i1 - ic);
-                        // Row-major A is read in place: the kernel's six row streams are as fast as a packed
-                        // sliver once in L1, and packing cost a tenth of M1's training time (scalar gathers).
-                        // Transposed A, and the short last sliver (zero rows keep the kernel branch-free), are packed.
-                        int direct = transA ? 0 : mc / MR * MR;
-                        if (direct < mc) packA(ws.a, ao, p0, kc, ic + direct, mc - direct);
-                        for (int jr = 0; jr < nc; jr += NR) {
-                            int cols = Math.min(NR, nc - jr);
-                            for (int ir = 0; ir < mc; ir += MR) {
-                                int rows = Math.min(MR, mc - ir), at = co + (ic + ir) * ldc + jc + jr;
-                                if (ir < direct) {
-                                    microKernel(kc, a, ao + (ic + ir) * lda + p0, lda, ws.b, (jr / NR) * NR * kc, c, at, ldc, rows, cols, add, ws.tile);
-                                } else {
-                                    microKernel(kc, ws.a, (ir - direct) * kc, kc, ws.b, (jr / NR) * NR * kc, c, at, ldc, rows, cols, add, ws.tile);
-                                }
-                                if (last && epilogue) {
-                                    int bAt = biasOff + (jc + jr) * biasStride;
-                                    for (int r = 0; r < rows; r++) epilogue(c, at + r * ldc, cols, bias, bAt, biasStride, act);
-                                }
-                            }
-                        }
+                    packB(ws.b, bo, p0, kc, jc, nc, 0, nc);
+                    for (int ic = i0; ic < i1; ic += MC) block(ws, ws.b, ao, co, ic, Math.min(MC, i1 - ic), jc, nc, p0, kc);
+                }
+            }
+        }
+
+        // rows [ic, ic + mc) of C's columns [jc, jc + nc) (+)= op(A)[rows, p0..p0+kc) · the packed B panel; the
+        // epilogue after the last K slice
+        private void block(Workspace ws, float[] pb, int ao, int co, int ic, int mc, int jc, int nc, int p0, int kc) {
+            boolean epilogue = bias != null || act != Epilogue.Activation.NONE;
+            boolean add = accumulate || p0 > 0, last = p0 + kc >= k;
+            // Row-major A is read in place: the kernel's six row streams are as fast as a packed
+            // sliver once in L1, and packing cost a tenth of M1's training time (scalar gathers).
+            // Transposed A, and the short last sliver (zero rows keep the kernel branch-free), are packed.
+            int direct = transA ? 0 : mc / MR * MR;
+            if (direct < mc) packA(ws.a, ao, p0, kc, ic + direct, mc - direct);
+            for (int jr = 0; jr < nc; jr += NR) {
+                int cols = Math.min(NR, nc - jr);
+                for (int ir = 0; ir < mc; ir += MR) {
+                    int rows = Math.min(MR, mc - ir), at = co + (ic + ir) * ldc + jc + jr;
+                    if (ir < direct) {
+                        MicroKernel.packed(kc, a, ao + (ic + ir) * lda + p0, lda, pb, (jr / NR) * NR * kc, c, at, ldc, rows, cols, add, ws.tile);
+                    } else {
+                        MicroKernel.packed(kc, ws.a, (ir - direct) * kc, kc, pb, (jr / NR) * NR * kc, c, at, ldc, rows, cols, add, ws.tile);
+                    }
+                    if (last && epilogue) {
+                        int bAt = biasOff + (jc + jr) * biasStride;
+                        for (int r = 0; r < rows; r++) epilogue(c, at + r * ldc, cols, bias, bAt, biasStride, act);
                     }
                 }
             }
         }
 
         // dst: ⌈nc/NR⌉ slivers, each kc rows of NR floats: dst[s·NR·kc + p·NR + jj] = op(B)[p0+p, j0+s·NR+jj]
-        private void packB(float[] dst, int bo, int p0, int kc, int j0, int nc) {
-            for (int js = 0; js < nc; js += NR) {
+        // (slivers from js0 to js1 only: the threads that share a panel pack parts of it)
+        private void packB(float[] dst, int bo, int p0, int kc, int j0, int nc, int js0, int js1) {
+            for (int js = js0; js < js1; js += NR) {
                 int base = (js / NR) * NR * kc, cols = Math.min(NR, nc - js), j = j0 + js;
                 if (!transB) {
                     if (cols == NR) {
@@ -326,76 +377,6 @@ public final class Gemm {
                 }
                 for (int r = rows; r < MR; r++) java.util.Arrays.fill(dst, base + r * kc, base + (r + 1) * kc, 0f);
             }
-        }
-    }
-
-    /**
-     * The 6×(2·VL) register tile: C[0..rows, 0..cols] (+)= Σ_p A[:, p] ⊗ B[p, :]. A's six rows are read at
-     * {@code pa[ia + r·lda + p]} (in place, or a packed sliver with lda = kc; always six readable rows), B from a
-     * packed sliver. Edge tiles (rows < MR or cols < NR) go through {@code tile} so the hot loop has no masks.
-     */
-    static void microKernel(int kc, float[] pa, int ia, int lda, float[] pb, int ib, float[] c, int ic, int ldc,
-                            int rows, int cols, boolean add, float[] tile) {
-        FloatVector c00 = FloatVector.zero(SPECIES), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-        FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-        // row offsets fixed, p the only induction variable: C2 then hoists the range checks of all six streams
-        int a0r = ia, a1r = a0r + lda, a2r = a1r + lda, a3r = a2r + lda, a4r = a3r + lda, a5r = a4r + lda;
-        for (int p = 0; p < kc; p++, ib += NR) {
-            FloatVector b0 = FloatVector.fromArray(SPECIES, pb, ib);
-            FloatVector b1 = FloatVector.fromArray(SPECIES, pb, ib + VL);
-            FloatVector a0 = FloatVector.broadcast(SPECIES, pa[a0r + p]);
-            c00 = a0.fma(b0, c00);
-            c01 = a0.fma(b1, c01);
-            FloatVector a1 = FloatVector.broadcast(SPECIES, pa[a1r + p]);
-            c10 = a1.fma(b0, c10);
-            c11 = a1.fma(b1, c11);
-            FloatVector a2 = FloatVector.broadcast(SPECIES, pa[a2r + p]);
-            c20 = a2.fma(b0, c20);
-            c21 = a2.fma(b1, c21);
-            FloatVector a3 = FloatVector.broadcast(SPECIES, pa[a3r + p]);
-            c30 = a3.fma(b0, c30);
-            c31 = a3.fma(b1, c31);
-            FloatVector a4 = FloatVector.broadcast(SPECIES, pa[a4r + p]);
-            c40 = a4.fma(b0, c40);
-            c41 = a4.fma(b1, c41);
-            FloatVector a5 = FloatVector.broadcast(SPECIES, pa[a5r + p]);
-            c50 = a5.fma(b0, c50);
-            c51 = a5.fma(b1, c51);
-        }
-        if (rows == MR && cols == NR) {
-            // written out, not a helper taking vectors: a call C2 declines to inline would box every vector
-            int r0 = ic, r1 = ic + ldc, r2 = r1 + ldc, r3 = r2 + ldc, r4 = r3 + ldc, r5 = r4 + ldc;
-            if (add) {
-                c00 = c00.add(FloatVector.fromArray(SPECIES, c, r0)); c01 = c01.add(FloatVector.fromArray(SPECIES, c, r0 + VL));
-                c10 = c10.add(FloatVector.fromArray(SPECIES, c, r1)); c11 = c11.add(FloatVector.fromArray(SPECIES, c, r1 + VL));
-                c20 = c20.add(FloatVector.fromArray(SPECIES, c, r2)); c21 = c21.add(FloatVector.fromArray(SPECIES, c, r2 + VL));
-                c30 = c30.add(FloatVector.fromArray(SPECIES, c, r3)); c31 = c31.add(FloatVector.fromArray(SPECIES, c, r3 + VL));
-                c40 = c40.add(FloatVector.fromArray(SPECIES, c, r4)); c41 = c41.add(FloatVector.fromArray(SPECIES, c, r4 + VL));
-                c50 = c50.add(FloatVector.fromArray(SPECIES, c, r5)); c51 = c51.add(FloatVector.fromArray(SPECIES, c, r5 + VL));
-            }
-            c00.intoArray(c, r0); c01.intoArray(c, r0 + VL);
-            c10.intoArray(c, r1); c11.intoArray(c, r1 + VL);
-            c20.intoArray(c, r2); c21.intoArray(c, r2 + VL);
-            c30.intoArray(c, r3); c31.intoArray(c, r3 + VL);
-            c40.intoArray(c, r4); c41.intoArray(c, r4 + VL);
-            c50.intoArray(c, r5); c51.intoArray(c, r5 + VL);
-            return;
-        }
-        c00.intoArray(tile, 0); c01.intoArray(tile, VL);
-        c10.intoArray(tile, NR); c11.intoArray(tile, NR + VL);
-        c20.intoArray(tile, 2 * NR); c21.intoArray(tile, 2 * NR + VL);
-        c30.intoArray(tile, 3 * NR); c31.intoArray(tile, 3 * NR + VL);
-        c40.intoArray(tile, 4 * NR); c41.intoArray(tile, 4 * NR + VL);
-        c50.intoArray(tile, 5 * NR); c51.intoArray(tile, 5 * NR + VL);
-        storeEdge(tile, c, ic, ldc, rows, cols, add);
-    }
-
-    /** Writes (or adds) the rows×cols corner of an MR×NR register tile spilled to {@code tile} into C: edge tiles only. */
-    static void storeEdge(float[] tile, float[] c, int ic, int ldc, int rows, int cols, boolean add) {
-        for (int r = 0; r < rows; r++) {
-            int row = ic + r * ldc;
-            if (!add) { System.arraycopy(tile, r * NR, c, row, cols); continue; }
-            for (int j = 0; j < cols; j++) c[row + j] += tile[r * NR + j];
         }
     }
 

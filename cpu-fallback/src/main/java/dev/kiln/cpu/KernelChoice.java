@@ -12,9 +12,9 @@ final class KernelChoice {
 
     /** The scalar twins, on the calling thread. */
     static final CpuKernels SCALAR = new CpuKernels(new ScalarElementwise(),
-            GemmScalar::matmul,
-            (g, workspace, pass) -> new Conv2dScalar.Prepared(g),
-            Pool2dScalar.Prepared::new,
+            (workers, plan, a, aOff, b, bOff, c, cOff, bias, biasOff, act) -> GemmScalar.matmul(plan, a, aOff, b, bOff, c, cOff, bias, biasOff, act),
+            (g, workers, workspace, pass) -> new Conv2dScalar.Prepared(g),
+            (op, g, workers) -> new Pool2dScalar.Prepared(op, g),
             false);
     static final CpuKernels BEST = choose();
 
@@ -38,9 +38,9 @@ final class KernelChoice {
         LOG.log(System.Logger.Level.DEBUG, "CPU kernels: " + k.name());
         // the classes below link jdk.incubator.vector; the lambdas resolve them only when first called
         return new CpuKernels(k,
-                (plan, a, aOff, b, bOff, c, cOff, bias, biasOff, act) -> Gemm.matmul(WorkerPool.shared(), plan, a, aOff, b, bOff, c, cOff, bias, biasOff, act),
-                (g, workspace, pass) -> Conv2dKernel.prepare(g, WorkerPool.shared(), workspace, pass),
-                (op, g) -> Pool2dKernel.prepare(op, g),
+                Gemm::matmul,
+                (g, workers, workspace, pass) -> Conv2dKernel.prepare(g, workers, workspace, pass),
+                Pool2dKernel::prepare,
                 true);
     }
 }

@@ -12,7 +12,7 @@ import java.util.List;
  *
  * <pre>{@code
  * MatMulPlan plan = MatMulPlan.of(Shape.of(8, 64, 32), Shape.of(32, 16), false, false);
- * Gemm.matmul(plan, a, 0, b, 0, c, 0);   // c: [8, 64, 16]
+ * Gemm.matmul(pool, plan, a, 0, b, 0, c, 0);   // c: [8, 64, 16]
  * }</pre>
  *
  * When B has no batch (and A is not transposed) the batch folds into M: one [8·64, 32]·[32, 16] GEMM.

@@ -16,9 +16,9 @@ import java.util.Arrays;
  * within an image. A prepared kernel holds the call in its fields: one caller at a time.
  *
  * <pre>{@code
- * Pool2dKernel pool = Pool2dKernel.prepare(op, op.geometry(xShape));
- * pool.forward(x, 0, y, 0);
- * pool.backward(x, 0, dy, 0, dx, 0);
+ * Pool2dKernel kernel = Pool2dKernel.prepare(op, op.geometry(xShape), workers);
+ * kernel.forward(x, 0, y, 0);
+ * kernel.backward(x, 0, dy, 0, dx, 0);
  * }</pre>
  */
 public final class Pool2dKernel implements WorkerPool.RangeTask, CpuKernels.Pool {
@@ -54,8 +54,6 @@ public final class Pool2dKernel implements WorkerPool.RangeTask, CpuKernels.Pool
         this.covering = disjoint && cBound == g.c() && g.dilationH() == 1 && g.dilationW() == 1 && g.padTop() == 0 && g.padLeft() == 0
                 && g.strideH() == g.kh() && g.strideW() == g.kw() && g.oh() * g.kh() == g.h() && g.ow() * g.kw() == g.w();
     }
-
-    public static Pool2dKernel prepare(Pool2d op, ConvGeometry g) { return new Pool2dKernel(op, g, WorkerPool.shared()); }
 
     public static Pool2dKernel prepare(Pool2d op, ConvGeometry g, WorkerPool pool) { return new Pool2dKernel(op, g, pool); }
 

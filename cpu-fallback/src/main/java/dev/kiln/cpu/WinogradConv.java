@@ -14,7 +14,7 @@ import jdk.incubator.vector.VectorSpecies;
  * outside [0, inH) × [0, inW); cin and cout at least one vector ({@link Gemm#VL}): a channel tail is done as the
  * last whole vector again. Scheme, per call: U = G g Gᵀ packed once into [16][sliver][cin][NR]; then output
  * tiles in blocks sized so the block's V [16][tiles][cin] and M [16][tiles][cout] stay in L2: V = Bᵀ d B (vectors
- * along the contiguous channels), 16 GEMMs M_p = V_p · U_p on {@link Gemm}'s 6 × 2-vector register tile, and
+ * along the contiguous channels), 16 GEMMs M_p = V_p · U_p on {@link MicroKernel#packed}, and
  * Y = Aᵀ M A written to y for the output pixels that exist (odd sizes: partial edge tiles), then bias and
  * activation on those pixels while in L1. Blocks are independent tasks, so results do not depend on thread count.
  * Accuracy: the transforms add and subtract up to 16 terms before and after the products, so fp32 error is a few
@@ -194,59 +194,18 @@ final class WinogradConv implements WorkerPool.RangeTask {
             int t0 = b * tilesPerBlock, nt = Math.min(tilesPerBlock, tiles - t0);
             for (int tt = 0; tt < nt; tt++) inputTransform(t0 + tt, buf, vBase + tt * cin, tilesPerBlock * cin);
             for (int p = 0; p < 16; p++) {
-                int v = vBase + p * tilesPerBlock * cin, m = mBase + p * tilesPerBlock * ldm, last = v + (nt - 1) * cin;
+                int v = vBase + p * tilesPerBlock * cin, m = mBase + p * tilesPerBlock * ldm;
                 for (int s = 0; s < slivers; s++) {
                     int ub = (p * slivers + s) * cin * NR;
                     for (int r0 = 0; r0 < nt; r0 += MR) {
-                        // past nt the last row repeats: M has whole MR-row tiles of room, its spare rows are never read
-                        int o0 = v + r0 * cin;
-                        gemmTile(cin, buf, o0, Math.min(o0 + cin, last), Math.min(o0 + 2 * cin, last),
-                                 Math.min(o0 + 3 * cin, last), Math.min(o0 + 4 * cin, last), Math.min(o0 + 5 * cin, last),
-                                 u, ub, buf, m + r0 * ldm + s * NR, ldm);
+                        // V's rows where they lie, U's packed sliver; past nt the rows are stale (V has whole MR-row tiles
+                        // of room, tilesPerBlock being a multiple of MR) and land in M's spare rows, which are never read
+                        MicroKernel.packed(cin, buf, v + r0 * cin, cin, u, ub, buf, m + r0 * ldm + s * NR, ldm, MR, NR, false, null);
                     }
                 }
             }
             for (int tt = 0; tt < nt; tt++) outputTransform(t0 + tt, buf, mBase + tt * ldm, tilesPerBlock * ldm);
         }
-    }
-
-    /**
-     * c[r, 0..NR) = Σ_kk a[o_r + kk] · b[ib + kk·NR ..]: the 6 × 2-vector register tile of {@link Gemm}, on V's rows
-     * where they lie and U's packed slivers; always whole (M's rows are NR-padded), so no edge stores.
-     */
-    private static void gemmTile(int k, float[] a, int o0, int o1, int o2, int o3, int o4, int o5,
-                                 float[] b, int ib, float[] c, int ic, int ldc) {
-        FloatVector c00 = FloatVector.zero(SPECIES), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-        FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-        for (int kk = 0; kk < k; kk++, ib += NR) {
-            FloatVector b0 = FloatVector.fromArray(SPECIES, b, ib);
-            FloatVector b1 = FloatVector.fromArray(SPECIES, b, ib + VL);
-            FloatVector a0 = FloatVector.broadcast(SPECIES, a[o0 + kk]);
-            c00 = a0.fma(b0, c00);
-            c01 = a0.fma(b1, c01);
-            FloatVector a1 = FloatVector.broadcast(SPECIES, a[o1 + kk]);
-            c10 = a1.fma(b0, c10);
-            c11 = a1.fma(b1, c11);
-            FloatVector a2 = FloatVector.broadcast(SPECIES, a[o2 + kk]);
-            c20 = a2.fma(b0, c20);
-            c21 = a2.fma(b1, c21);
-            FloatVector a3 = FloatVector.broadcast(SPECIES, a[o3 + kk]);
-            c30 = a3.fma(b0, c30);
-            c31 = a3.fma(b1, c31);
-            FloatVector a4 = FloatVector.broadcast(SPECIES, a[o4 + kk]);
-            c40 = a4.fma(b0, c40);
-            c41 = a4.fma(b1, c41);
-            FloatVector a5 = FloatVector.broadcast(SPECIES, a[o5 + kk]);
-            c50 = a5.fma(b0, c50);
-            c51 = a5.fma(b1, c51);
-        }
-        int r0 = ic, r1 = ic + ldc, r2 = r1 + ldc, r3 = r2 + ldc, r4 = r3 + ldc, r5 = r4 + ldc;
-        c00.intoArray(c, r0); c01.intoArray(c, r0 + VL);
-        c10.intoArray(c, r1); c11.intoArray(c, r1 + VL);
-        c20.intoArray(c, r2); c21.intoArray(c, r2 + VL);
-        c30.intoArray(c, r3); c31.intoArray(c, r3 + VL);
-        c40.intoArray(c, r4); c41.intoArray(c, r4 + VL);
-        c50.intoArray(c, r5); c51.intoArray(c, r5 + VL);
     }
 
     // v[at + p·pStride + ci] = (Bᵀ d B)[p] for the 4×4 input patch d of tile t, channel ci

@@ -9,7 +9,10 @@ import java.util.concurrent.locks.LockSupport;
  * One fixed pool of daemon threads for the CPU kernels. {@link #parallelFor} splits {@code [0, tasks)} into
  * chunks that the workers and the calling thread claim from a shared counter; it returns when all are done.
  *
- * <pre>{@code WorkerPool.shared().parallelFor(tiles, job);  // job: a RangeTask object made once, reused }</pre>
+ * <pre>{@code pool.parallelFor(tiles, job);  // job: a RangeTask object made once, reused }</pre>
+ *
+ * A pool belongs to a {@link CpuBackend}, which hands it to the kernels it lowers; kernels take it as a parameter
+ * and never reach for a global one.
  *
  * A call allocates nothing: the job is published through volatile fields, workers spin briefly and then park,
  * and the caller waits only for the workers that joined before it ran out of chunks (woken by the last of them). Because one job is in flight at a time, a call that finds the
@@ -17,7 +20,7 @@ import java.util.concurrent.locks.LockSupport;
  * {@link #parallelForAffine} hands out the same range to the same thread on every call instead, for kernels that
  * stream the same data on each call (batch-1 GEMVs over a layer's weights): each core then re-reads its own share from
  * its private cache rather than from the shared L3.
- * Size: {@code Runtime.availableProcessors()}, or the system property {@code kiln.threads}.
+ * Default size ({@link #defaultThreads()}): {@code Runtime.availableProcessors()}, or the system property {@code kiln.threads}.
  */
 public final class WorkerPool {
 
@@ -45,8 +48,6 @@ public final class WorkerPool {
     private static final long LATE_NS = 200_000, WAIT_NS = 20_000, BACKOFF_NS = 100_000_000;
     private static final long LOSS_WINDOW_NS = 100_000_000, LOSS_SHARE = 20;
 
-    private static final WorkerPool SHARED = new WorkerPool(threadsFromProperty());
-
     private final Worker[] workers;
     private final AtomicBoolean busy = new AtomicBoolean();
     private final AtomicInteger next = new AtomicInteger();
@@ -73,17 +74,20 @@ public final class WorkerPool {
     private volatile boolean closed = true;
 
     /** A pool of {@code threads} threads in all, counting the caller: {@code threads - 1} workers are started. */
-    public WorkerPool(int threads) {
+    public WorkerPool(int threads) { this(threads, "kiln-cpu"); }
+
+    /** As {@link #WorkerPool(int)}, the workers named {@code name-1}, {@code name-2}, ... (thread dumps, tests). */
+    public WorkerPool(int threads, String name) {
         if (threads < 1) throw new IllegalArgumentException("a worker pool needs at least 1 thread, got " + threads);
         workers = new Worker[threads - 1];
         for (int i = 0; i < workers.length; i++) {
-            workers[i] = new Worker("kiln-cpu-" + (i + 1), i + 1);
+            workers[i] = new Worker(name + "-" + (i + 1), i + 1);
             workers[i].start();
         }
     }
 
-    /** The pool every kernel uses unless it is given another. */
-    public static WorkerPool shared() { return SHARED; }
+    /** Threads of a pool made for this process by default: {@code -Dkiln.threads=N}, else the available processors. */
+    public static int defaultThreads() { return threadsFromProperty(); }
 
     /** Threads that work on one call, the caller included. */
     public int threads() { return workers.length + 1; }

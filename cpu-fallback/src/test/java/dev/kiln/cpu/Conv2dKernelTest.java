@@ -73,7 +73,7 @@ class Conv2dKernelTest {
         for (Case cs : cases()) {
             ConvGeometry g = cs.g();
             float[] x = random(r, size(g.inputShape())), w = random(r, size(g.filterShape())), dy = random(r, size(g.outputShape()));
-            Conv2dKernel conv = Conv2dKernel.prepare(g);
+            Conv2dKernel conv = Conv2dKernel.prepare(g, WorkerPoolTest.POOL);
             int kFwd = g.kh() * g.kw() * g.inChannelsPerGroup(), kData = g.kh() * g.kw() * g.outChannelsPerGroup(), kFilter = g.n() * g.oh() * g.ow();
 
             float[] y = new float[size(g.outputShape())], yRef = new float[y.length];
@@ -104,7 +104,7 @@ class Conv2dKernelTest {
         for (Case cs : cases()) {
             ConvGeometry g = cs.g();
             float[] x = random(r, size(g.inputShape())), w = random(r, size(g.filterShape())), dy = random(r, size(g.outputShape()));
-            Conv2dKernel conv = Conv2dKernel.prepare(g);
+            Conv2dKernel conv = Conv2dKernel.prepare(g, WorkerPoolTest.POOL);
             float[] y = new float[dy.length], dx = new float[x.length], dw = new float[w.length];
             conv.forward(x, 0, w, 0, y, 0);
             conv.backwardData(dy, 0, w, 0, dx, 0);
@@ -124,7 +124,7 @@ class Conv2dKernelTest {
         Random r = new Random(4);
         ConvGeometry g = cases().get(1).g();
         ConvGeometry pw = cases().get(8).g();
-        Conv2dKernel conv = Conv2dKernel.prepare(g), point = Conv2dKernel.prepare(pw);
+        Conv2dKernel conv = Conv2dKernel.prepare(g, WorkerPoolTest.POOL), point = Conv2dKernel.prepare(pw, WorkerPoolTest.POOL);
         float[] x = random(r, size(g.inputShape())), w = random(r, size(g.filterShape())), dy = random(r, size(g.outputShape()));
         float[] y = new float[dy.length], dx = new float[x.length], dw = new float[w.length];
         float[] px = random(r, size(pw.inputShape())), pwt = random(r, size(pw.filterShape())), py = new float[size(pw.outputShape())];
@@ -146,7 +146,7 @@ class Conv2dKernelTest {
         System.arraycopy(x, 0, xo, 3, x.length);
         System.arraycopy(w, 0, wo, 5, w.length);
         float[] y = new float[size(g.outputShape())], yo = new float[y.length + 7];
-        Conv2dKernel conv = Conv2dKernel.prepare(g);
+        Conv2dKernel conv = Conv2dKernel.prepare(g, WorkerPoolTest.POOL);
         conv.forward(x, 0, w, 0, y, 0);
         conv.forward(xo, 3, wo, 5, yo, 7);
         for (int i = 0; i < y.length; i++) assertEquals(y[i], yo[7 + i], 0f);

@@ -37,7 +37,7 @@ class GemmEpilogueTest {
             float[] c0 = random(r, cOff + m * ldc);
             float[] expected = c0.clone(), actual = c0.clone();
             GemmScalar.gemm(ta, tb, m, n, k, a, aOff, lda, b, bOff, ldb, expected, cOff, ldc, acc, bias, biasOff, act);
-            Gemm.gemm(WorkerPool.shared(), ta, tb, m, n, k, a, aOff, lda, b, bOff, ldb, actual, cOff, ldc, acc, bias, biasOff, act);
+            Gemm.gemm(WorkerPoolTest.POOL, ta, tb, m, n, k, a, aOff, lda, b, bOff, ldb, actual, cOff, ldc, acc, bias, biasOff, act);
             // |terms| sum to at most k (+1 for C, +1 for bias); activations are 1-Lipschitz, and the vector
             // library's exp/tanh differ from Math's by a few ulp (1e-6 absolute covers it)
             assertClose(expected, actual, 1e-5 * Math.sqrt(k + 1) * (k + 2) + 1e-6,
@@ -52,7 +52,7 @@ class GemmEpilogueTest {
         float[] a = {Float.NaN, 1f}, b = {1f, 1f}, bias = {0.5f};
         float[] c = new float[2], twin = new float[2];
         // C[2×1] = A[2×1]·B[1×1] + bias: NaN row → relu → 0, the other 1.5
-        Gemm.gemm(WorkerPool.shared(), false, false, 2, 1, 1, a, 0, 1, b, 0, 1, c, 0, 1, false, bias, 0, Epilogue.Activation.RELU);
+        Gemm.gemm(WorkerPoolTest.POOL, false, false, 2, 1, 1, a, 0, 1, b, 0, 1, c, 0, 1, false, bias, 0, Epilogue.Activation.RELU);
         GemmScalar.gemm(false, false, 2, 1, 1, a, 0, 1, b, 0, 1, twin, 0, 1, false, bias, 0, Epilogue.Activation.RELU);
         assertArrayEquals(new float[] {0f, 1.5f}, c);
         assertArrayEquals(twin, c);
@@ -83,7 +83,7 @@ class GemmEpilogueTest {
             float[] a = random(r, p[0].size()), b = random(r, p[1].size()), bias = random(r, plan.n() + 1);
             float[] expected = new float[plan.outputShape().size()], actual = new float[expected.length];
             GemmScalar.matmul(plan, a, 0, b, 0, expected, 0, bias, 1, act);
-            Gemm.matmul(WorkerPool.shared(), plan, a, 0, b, 0, actual, 0, bias, 1, act);
+            Gemm.matmul(WorkerPoolTest.POOL, plan, a, 0, b, 0, actual, 0, bias, 1, act);
             assertClose(expected, actual, 1e-5 * Math.sqrt(plan.k()) * (plan.k() + 1) + 1e-6, plan + " " + act);
         }
     }

@@ -49,7 +49,7 @@ class GemmTest {
                 float[] c0 = random(r, cOff + m * ldc);
                 float[] expected = c0.clone(), actual = c0.clone();
                 GemmScalar.gemm(ta, tb, m, n, k, a, aOff, lda, b, bOff, ldb, expected, cOff, ldc, acc);
-                Gemm.gemm(ta, tb, m, n, k, a, aOff, lda, b, bOff, ldb, actual, cOff, ldc, acc);
+                Gemm.gemm(WorkerPoolTest.POOL, ta, tb, m, n, k, a, aOff, lda, b, bOff, ldb, actual, cOff, ldc, acc);
                 // entries are in [-1, 1): |terms| sum to at most k (+1 for C)
                 assertClose(expected, actual, 1e-5 * Math.sqrt(k) * (k + 1),
                             "m=" + m + " n=" + n + " k=" + k + " ta=" + ta + " tb=" + tb + " acc=" + acc);
@@ -62,9 +62,9 @@ class GemmTest {
     @Test
     void gemmWithZeroDepthWritesZerosOrKeepsC() {
         float[] c = {1, 2, 3, 4};
-        Gemm.gemm(false, false, 2, 2, 0, new float[0], 0, 1, new float[0], 0, 2, c, 0, 2, true);
+        Gemm.gemm(WorkerPoolTest.POOL, false, false, 2, 2, 0, new float[0], 0, 1, new float[0], 0, 2, c, 0, 2, true);
         assertArrayEquals(new float[] {1, 2, 3, 4}, c);
-        Gemm.gemm(false, false, 2, 2, 0, new float[0], 0, 1, new float[0], 0, 2, c, 0, 2, false);
+        Gemm.gemm(WorkerPoolTest.POOL, false, false, 2, 2, 0, new float[0], 0, 1, new float[0], 0, 2, c, 0, 2, false);
         assertArrayEquals(new float[] {0, 0, 0, 0}, c);
     }
 
@@ -75,7 +75,7 @@ class GemmTest {
         float[] a = random(r, m * k), b = random(r, k * n);
         float[] c = new float[m * ldc + 3];
         java.util.Arrays.fill(c, 9f);
-        Gemm.gemm(false, false, m, n, k, a, 0, k, b, 0, n, c, 3, ldc, false);
+        Gemm.gemm(WorkerPoolTest.POOL, false, false, m, n, k, a, 0, k, b, 0, n, c, 3, ldc, false);
         for (int i = 0; i < m; i++) for (int j = n; j < ldc && 3 + i * ldc + j < c.length; j++) assertEquals(9f, c[3 + i * ldc + j]);
         for (int i = 0; i < 3; i++) assertEquals(9f, c[i]);
     }
@@ -97,7 +97,7 @@ class GemmTest {
             float[] a = random(r, sa.size() + 2), b = random(r, sb.size() + 1);
             float[] expected = new float[plan.outputShape().size() + 4], actual = new float[expected.length];
             GemmScalar.matmul(plan, a, 2, b, 1, expected, 4);
-            Gemm.matmul(plan, a, 2, b, 1, actual, 4);
+            Gemm.matmul(WorkerPoolTest.POOL, plan, a, 2, b, 1, actual, 4);
             int k = plan.k();
             assertClose(expected, actual, 1e-5 * Math.sqrt(k) * k, plan + " " + sa + " " + sb);
             // and against a per-batch definition that does not use the plan's offsets
@@ -155,7 +155,7 @@ class GemmTest {
             float[] a = random(r, m * k), b = random(r, k * n);
             float[] expected = new float[m * n], actual = new float[m * n];
             GemmScalar.gemm(ta, tb, m, n, k, a, 0, ta ? m : k, b, 0, tb ? k : n, expected, 0, n, false);
-            Gemm.gemm(ta, tb, m, n, k, a, 0, ta ? m : k, b, 0, tb ? k : n, actual, 0, n, false);
+            Gemm.gemm(WorkerPoolTest.POOL, ta, tb, m, n, k, a, 0, ta ? m : k, b, 0, tb ? k : n, actual, 0, n, false);
             assertClose(expected, actual, 1e-5 * Math.sqrt(k) * k, "m=" + m + " n=" + n + " k=" + k + " ta=" + ta + " tb=" + tb);
         }
     }
@@ -170,6 +170,38 @@ class GemmTest {
         Gemm.gemm(p1, false, true, m, n, k, a, 0, k, b, 0, k, one, 0, n, false);
         Gemm.gemm(p2, false, true, m, n, k, a, 0, k, b, 0, k, two, 0, n, false);
         assertArrayEquals(one, two);
+    }
+
+    /**
+     * Rows enough for the threads to share packed B panels (Gemm.SHARED_PANEL_ROWS a thread): several K slices and,
+     * in the wide shape, two N panels; transposed operands, accumulation and the bias-ReLU epilogue. Same bits on
+     * 1, 2 and 3 threads (1 runs output tiles, 2 and 3 the shared panels), and close to the scalar twin.
+     */
+    @Test
+    void sharedPanelGemmIsIdenticalOnOneTwoAndThreeThreads() {
+        Random r = new Random(29);
+        WorkerPool[] pools = {new WorkerPool(1), new WorkerPool(2), new WorkerPool(3)};
+        int[][] shapes = {{3 * Gemm.SHARED_PANEL_ROWS + 5, Gemm.NC + 70, Gemm.KC + 37}, {301, 257, 2 * Gemm.KC + 11}};
+        for (int[] sh : shapes) {
+            int m = sh[0], n = sh[1], k = sh[2];
+            for (int t = 0; t < 4; t++) {
+                boolean ta = (t & 1) != 0, tb = (t & 2) != 0, acc = t == 2;
+                int lda = (ta ? m : k) + 1, ldb = (tb ? k : n) + 3, ldc = n + 2;
+                float[] a = random(r, 2 + (ta ? k : m) * lda), b = random(r, 1 + (tb ? n : k) * ldb);
+                float[] bias = random(r, n), c0 = random(r, m * ldc);
+                float[] expected = c0.clone();
+                GemmScalar.gemm(ta, tb, m, n, k, a, 2, lda, b, 1, ldb, expected, 0, ldc, acc, bias, 0, dev.kiln.graph.Epilogue.Activation.RELU);
+                float[] first = null;
+                for (WorkerPool pool : pools) {
+                    float[] actual = c0.clone();
+                    Gemm.gemm(pool, ta, tb, m, n, k, a, 2, lda, b, 1, ldb, actual, 0, ldc, acc, bias, 0, dev.kiln.graph.Epilogue.Activation.RELU);
+                    String what = m + "x" + n + "x" + k + " ta=" + ta + " tb=" + tb + " threads=" + pool.threads();
+                    assertClose(expected, actual, 1e-5 * Math.sqrt(k) * (k + 2), what);
+                    if (first == null) first = actual;
+                    else assertArrayEquals(first, actual, what);
+                }
+            }
+        }
     }
 
     @Test

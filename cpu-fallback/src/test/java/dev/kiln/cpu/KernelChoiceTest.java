@@ -30,13 +30,13 @@ class KernelChoiceTest {
         ConvWorkspace ws = new ConvWorkspace();
         CpuKernels scalar = CpuKernels.scalar(), best = CpuKernels.best();
         assertInstanceOf(ScalarElementwise.class, scalar.elementwise());
-        for (Conv2dKernel.Pass pass : Conv2dKernel.Pass.values()) assertInstanceOf(Conv2dScalar.Prepared.class, scalar.conv().prepare(conv, ws, pass));
+        for (Conv2dKernel.Pass pass : Conv2dKernel.Pass.values()) assertInstanceOf(Conv2dScalar.Prepared.class, scalar.conv().prepare(conv, WorkerPoolTest.POOL, ws, pass));
         assertEquals(0, ws.size(), "the scalar twins reserve no convolution workspace");
-        assertInstanceOf(Pool2dScalar.Prepared.class, scalar.pool().prepare(max, pool));
+        assertInstanceOf(Pool2dScalar.Prepared.class, scalar.pool().prepare(max, pool, WorkerPoolTest.POOL));
         assertFalse(scalar.splitElementwise(), "the scalar twins run on the calling thread");
         assertInstanceOf(VectorElementwise.class, best.elementwise());
-        for (Conv2dKernel.Pass pass : Conv2dKernel.Pass.values()) assertInstanceOf(Conv2dKernel.class, best.conv().prepare(conv, ws, pass));
-        assertInstanceOf(Pool2dKernel.class, best.pool().prepare(max, pool));
+        for (Conv2dKernel.Pass pass : Conv2dKernel.Pass.values()) assertInstanceOf(Conv2dKernel.class, best.conv().prepare(conv, WorkerPoolTest.POOL, ws, pass));
+        assertInstanceOf(Pool2dKernel.class, best.pool().prepare(max, pool, WorkerPoolTest.POOL));
         assertTrue(best.splitElementwise());
         assertSame(best.elementwise(), ElementwiseKernels.best());
         assertSame(scalar.elementwise(), ElementwiseKernels.scalar());

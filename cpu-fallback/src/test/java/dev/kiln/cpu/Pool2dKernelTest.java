@@ -42,7 +42,7 @@ class Pool2dKernelTest {
             float[] x = random(r, xs.size()), dy = random(r, g.outputShape().size());
             if (r.nextBoolean()) for (int i = 0; i < x.length; i += 3) x[i] = x[(i * 7) % x.length]; // ties for max
             for (int i = 0; i < dy.length; i += 5) dy[i] = -0f; // the twin's 0 + (-0) is +0
-            Pool2dKernel kernel = Pool2dKernel.prepare(op, g);
+            Pool2dKernel kernel = Pool2dKernel.prepare(op, g, WorkerPoolTest.POOL);
             float[] y = new float[dy.length], yRef = new float[dy.length];
             Arrays.fill(y, Float.NaN);
             kernel.forward(x, 0, y, 0);
@@ -71,7 +71,7 @@ class Pool2dKernelTest {
             float[] x = new float[16 * c], dy = new float[9 * c], dx = new float[16 * c], dxRef = new float[16 * c];
             Arrays.fill(x, 0.5f);
             Arrays.fill(dy, 1f);
-            Pool2dKernel.prepare(op, g).backward(x, 0, dy, 0, dx, 0);
+            Pool2dKernel.prepare(op, g, WorkerPoolTest.POOL).backward(x, 0, dy, 0, dx, 0);
             Pool2dScalar.backward(op, g, x, 0, dy, 0, dxRef, 0);
             for (int ih = 0; ih < 4; ih++) for (int iw = 0; iw < 4; iw++) for (int ch = 0; ch < c; ch++) {
                 float expected = ih < 3 && iw < 3 ? 1f : 0f;
@@ -91,7 +91,7 @@ class Pool2dKernelTest {
         float[] x = new float[9 * 17], y = new float[9 * 17], dy = new float[9 * 17], dx = new float[9 * 17];
         Arrays.fill(x, 1f);
         Arrays.fill(dy, 1f);
-        Pool2dKernel kernel = Pool2dKernel.prepare(op, g);
+        Pool2dKernel kernel = Pool2dKernel.prepare(op, g, WorkerPoolTest.POOL);
         kernel.forward(x, 0, y, 0);
         for (float v : y) assertEquals(1f, v, 0f);
         kernel.backward(x, 0, dy, 0, dx, 0);
@@ -104,7 +104,7 @@ class Pool2dKernelTest {
         Pool2d op = new Pool2d(Pool2d.Kind.MAX, 3, 3, 2, 2, Padding.SAME), avg = Pool2d.avg(2);
         Shape xs = Shape.of(2, 8, 8, 19);
         ConvGeometry g = op.geometry(xs), ga = avg.geometry(xs);
-        Pool2dKernel maxK = Pool2dKernel.prepare(op, g), avgK = Pool2dKernel.prepare(avg, ga);
+        Pool2dKernel maxK = Pool2dKernel.prepare(op, g, WorkerPoolTest.POOL), avgK = Pool2dKernel.prepare(avg, ga, WorkerPoolTest.POOL);
         float[] x = random(r, xs.size()), dy = random(r, g.outputShape().size()), y = new float[dy.length], dx = new float[x.length];
         float[] ya = new float[ga.outputShape().size()];
         Runnable calls = () -> {

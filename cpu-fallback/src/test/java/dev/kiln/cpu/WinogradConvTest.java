@@ -70,7 +70,7 @@ class WinogradConvTest {
             float[] bias = k % 2 == 0 ? random(r, g.f()) : null;
             Epilogue.Activation act = acts[(k / 2) % 2];
             k++;
-            Conv2dKernel conv = Conv2dKernel.prepare(g, WorkerPool.shared(), true);
+            Conv2dKernel conv = Conv2dKernel.prepare(g, WorkerPoolTest.POOL, true);
 
             float[] y = new float[g.outputShape().size()], yRef = new float[y.length], yAbs = new float[y.length];
             Arrays.fill(y, Float.NaN); // every output must be written
@@ -106,7 +106,7 @@ class WinogradConvTest {
         Conv2dScalar.backwardData(g, abs(dy), 0, abs(w), 0, dxAbs, 0);
         float[][] ys = new float[2][], dxs = new float[2][], dws = new float[2][];
         for (int v = 0; v < 2; v++) {
-            Conv2dKernel conv = Conv2dKernel.prepare(g, WorkerPool.shared(), v == 1);
+            Conv2dKernel conv = Conv2dKernel.prepare(g, WorkerPoolTest.POOL, v == 1);
             ys[v] = new float[yAbs.length];
             dxs[v] = new float[x.length];
             conv.forward(x, 0, w, 0, ys[v], 0, bias, 0, Epilogue.Activation.RELU);
@@ -140,7 +140,7 @@ class WinogradConvTest {
     void winogradCallsAllocateNothingAfterWarmUp() {
         Random r = new Random(13);
         ConvGeometry g = ConvGeometry.of(Shape.of(2, 14, 14, 32), 3, 3, 64, 1, 1, 1, 1, 1, Padding.SAME);
-        Conv2dKernel conv = Conv2dKernel.prepare(g, WorkerPool.shared(), true);
+        Conv2dKernel conv = Conv2dKernel.prepare(g, WorkerPoolTest.POOL, true);
         float[] x = random(r, g.inputShape().size()), w = random(r, g.filterShape().size()), bias = random(r, g.f());
         float[] y = new float[g.outputShape().size()], dx = new float[x.length], dw = new float[w.length];
         Runnable calls = () -> {

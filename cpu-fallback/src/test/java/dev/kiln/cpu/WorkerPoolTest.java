@@ -12,6 +12,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class WorkerPoolTest {
+    /** The pool the kernel tests of this package run on: two threads, so every parallel path runs on any machine. */
+    static final WorkerPool POOL = new WorkerPool(2);
+
 
     /**
      * Bytes the current thread allocates over {@code rounds} runs of {@code r}, after warm-up. Until C2 has

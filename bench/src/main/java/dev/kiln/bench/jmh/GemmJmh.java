@@ -37,6 +37,8 @@ public class GemmJmh {
     private int m, n, k;
     private float[] a, b, c;
 
+    private final dev.kiln.cpu.WorkerPool pool = new dev.kiln.cpu.WorkerPool(dev.kiln.cpu.WorkerPool.defaultThreads());
+
     @Setup
     public void setup() {
         String[] p = shape.split("x");
@@ -53,7 +55,7 @@ public class GemmJmh {
 
     @Benchmark
     public float[] vector() {
-        Gemm.gemm(false, false, m, n, k, a, 0, k, b, 0, n, c, 0, n, false);
+        Gemm.gemm(pool, false, false, m, n, k, a, 0, k, b, 0, n, c, 0, n, false);
         return c;
     }
 
