@@ -33,6 +33,12 @@ public final class OnnxFile {
     public static final int MAX_RANK = 8;
     /** Longest name, op type or string attribute. */
     public static final int MAX_STRING_BYTES = 1 << 16;
+    /**
+     * Most strings and integers in one file (names, attribute values, INT64 tensor values, dims). Each costs a byte or
+     * two in the file but tens in memory, so this bounds what a hostile file of many tiny values can make the reader
+     * allocate; FLOAT values cost no more in memory than in the file and are bounded by its size.
+     */
+    public static final int MAX_VALUES = 1 << 23;
     /** Data types, as onnx.proto's TensorProto.DataType numbers them. */
     public static final int FLOAT = 1, INT64 = 7;
 
@@ -82,7 +88,18 @@ public final class OnnxFile {
     }
 
     /** Reads one message at a time; {@code in} is limited to the message being read. */
-    private record Reader(CodedInputStream in) {
+    private static final class Reader {
+        private final CodedInputStream in;
+        private long values;
+
+        Reader(CodedInputStream in) { this.in = in; }
+
+        /** Counts {@code n} more strings or integers against {@link #MAX_VALUES}. */
+        private void count(long n) throws IOException {
+            values += n;
+            if (values > MAX_VALUES) throw new IOException("more than " + MAX_VALUES + " names, integers and strings in the file (OnnxFile.MAX_VALUES)");
+        }
+
         ModelDef model() throws IOException {
             long ir = 0, opset = -1;
             String producer = "";
@@ -124,6 +141,7 @@ public final class OnnxFile {
                     if (nodes.size() + init.size() + inputs.size() + outputs.size() >= MAX_ENTRIES) {
                         throw new IOException("the graph has more than " + MAX_ENTRIES + " nodes, initializers, inputs and outputs (OnnxFile.MAX_ENTRIES)");
                     }
+                    count(1);
                     int old = push();
                     switch (field) {
                         case 1 -> nodes.add(node());
@@ -291,7 +309,25 @@ public final class OnnxFile {
         private String string() throws IOException {
             int len = in.readRawVarint32();
             if (len < 0 || len > MAX_STRING_BYTES) throw new IOException("a string of " + len + " bytes, more than " + MAX_STRING_BYTES + " (OnnxFile.MAX_STRING_BYTES)");
+            count(1);
             return new String(in.readRawBytes(len), java.nio.charset.StandardCharsets.UTF_8);
+        }
+
+        /** A growable long list, counted value by value against MAX_VALUES as it grows. */
+        private final class Longs {
+            long[] a = new long[8];
+            int size;
+            void add(long v) throws IOException { count(1); if (size == a.length) a = java.util.Arrays.copyOf(a, size * 2); a[size++] = v; }
+            void read(CodedInputStream in, int tag) throws IOException {
+                if (WireFormat.getTagWireType(tag) == WireFormat.WIRETYPE_LENGTH_DELIMITED) {
+                    int old = in.pushLimit(in.readRawVarint32());
+                    while (in.getBytesUntilLimit() > 0) add(in.readInt64());
+                    in.popLimit(old);
+                } else {
+                    add(in.readInt64());
+                }
+            }
+            long[] array() { return java.util.Arrays.copyOf(a, size); }
         }
     }
 
@@ -312,19 +348,4 @@ public final class OnnxFile {
         float[] array() { return java.util.Arrays.copyOf(a, size); }
     }
 
-    private static final class Longs {
-        long[] a = new long[8];
-        int size;
-        void add(long v) { if (size == a.length) a = java.util.Arrays.copyOf(a, size * 2); a[size++] = v; }
-        void read(CodedInputStream in, int tag) throws IOException {
-            if (WireFormat.getTagWireType(tag) == WireFormat.WIRETYPE_LENGTH_DELIMITED) {
-                int old = in.pushLimit(in.readRawVarint32());
-                while (in.getBytesUntilLimit() > 0) add(in.readInt64());
-                in.popLimit(old);
-            } else {
-                add(in.readInt64());
-            }
-        }
-        long[] array() { return java.util.Arrays.copyOf(a, size); }
-    }
 }

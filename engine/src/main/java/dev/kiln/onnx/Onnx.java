@@ -72,6 +72,11 @@ public final class Onnx {
         }
         Symbol x = Input.named(in.name(), perExample);
         OnnxGraphLayer layer = new OnnxGraphLayer(new OnnxTracer(model, source, in.name()), source);
-        return Model.of(x, layer.apply(x)).build();
+        try {
+            return Model.of(x, layer.apply(x)).build();
+        } catch (IllegalArgumentException | ArithmeticException e) {
+            String m = String.valueOf(e.getMessage());
+            throw new IllegalArgumentException(m.startsWith(source) ? m : source + ": the graph does not fit together in Kiln: " + m, e);
+        }
     }
 }

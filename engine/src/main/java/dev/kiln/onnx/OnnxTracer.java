@@ -68,7 +68,7 @@ final class OnnxTracer {
 
     /** Maps one node; returns its output in ONNX's layout, or null when the mapping recorded the output itself ({@link #put}). */
     private Node apply(OpNode n) {
-        Value a = n.inputs().isEmpty() ? null : in(n, 0);
+        Value a = n.opType().equals("Constant") ? null : in(n, 0);
         if (n.outputs().isEmpty()) throw unsupported(n, "a node without outputs");
         return switch (n.opType()) {
             case "Identity", "Dropout" -> { env.put(n.outputs().get(0), a); yield null; }
@@ -193,8 +193,8 @@ final class OnnxTracer {
             hwio[((y * kw + x) * i + c) * o + f] = src[((f * i + c) * kh + y) * kw + x];
         }
         Node kernel = weights.weight("w" + keys++ + "_" + w.name().replaceAll("[^A-Za-z0-9_.]", "_"), Shape.of(kh, kw, i, o), hwio);
-        long[] s = n.integers("strides", new long[] {1, 1}), d = n.integers("dilations", new long[] {1, 1});
-        Node y = conv2d(nhwc(n, a), kernel, new Conv2d((int) s[0], (int) s[1], padding(n), (int) d[0], (int) d[1], (int) n.integer("group", 1)));
+        int[] s = pair(n, "strides"), d = pair(n, "dilations");
+        Node y = conv2d(nhwc(n, a), kernel, new Conv2d(s[0], s[1], padding(n), d[0], d[1], Math.toIntExact(n.integer("group", 1))));
         if (n.inputs().size() > 2 && !n.inputs().get(2).isEmpty()) y = add(y, dynamic(in(n, 2), n.name()).node());
         return put(n, y, true);
     }
@@ -205,6 +205,7 @@ final class OnnxTracer {
             case "NOTSET" -> {
                 long[] p = n.integers("pads", new long[] {0, 0, 0, 0});
                 if (p.length != 4) throw unsupported(n, "pads of " + p.length + " values (Kiln pools and convolves 2-D images: 4 values)");
+                for (long v : p) if (v < 0 || v > 1 << 16) throw unsupported(n, "pads " + java.util.Arrays.toString(p));
                 yield Padding.explicit((int) p[0], (int) p[2], (int) p[1], (int) p[3]);
             }
             case "VALID" -> Padding.VALID;
@@ -216,16 +217,15 @@ final class OnnxTracer {
     private Node pool(OpNode n, Value a) {
         if (n.outputs().size() > 1 && !n.outputs().get(1).isEmpty()) throw unsupported(n, "the indices output of MaxPool");
         if (n.integer("ceil_mode", 0) != 0) throw unsupported(n, "ceil_mode=1 (export with ceil_mode=False)");
-        for (long d : n.integers("dilations", new long[] {1, 1})) if (d != 1) throw unsupported(n, "pooling dilations other than 1");
-        long[] k = n.integers("kernel_shape", null);
-        if (k == null || k.length != 2) throw unsupported(n, "a kernel_shape other than 2 values");
-        long[] s = n.integers("strides", new long[] {1, 1});
+        for (int d : pair(n, "dilations")) if (d != 1) throw unsupported(n, "pooling dilations other than 1");
+        if (n.integers("kernel_shape", null) == null) throw unsupported(n, "a pool without kernel_shape");
+        int[] k = pair(n, "kernel_shape"), s = pair(n, "strides");
         Padding p = padding(n);
         boolean avg = n.opType().equals("AveragePool");
         if (avg && n.integer("count_include_pad", 0) != 0 && p.top() + p.bottom() + p.left() + p.right() > 0) {
             throw unsupported(n, "count_include_pad=1 with padding (Kiln averages the in-bounds values only)");
         }
-        Pool2d op = new Pool2d(avg ? Pool2d.Kind.AVG : Pool2d.Kind.MAX, (int) k[0], (int) k[1], (int) s[0], (int) s[1], p);
+        Pool2d op = new Pool2d(avg ? Pool2d.Kind.AVG : Pool2d.Kind.MAX, k[0], k[1], s[0], s[1], p);
         return put(n, pool2d(nhwc(n, a), op), true);
     }
 
@@ -297,6 +297,15 @@ final class OnnxTracer {
         }
         for (Value v : vs) xs.add(nchw(v));
         return Ops.concat((int) axis, xs);
+    }
+
+    /** A 2-D attribute (strides, dilations, kernel_shape): 2 values from 1 to 2^16, 1 and 1 when absent. */
+    private int[] pair(OpNode n, String attr) {
+        long[] v = n.integers(attr, new long[] {1, 1});
+        if (v.length != 2 || v[0] < 1 || v[1] < 1 || v[0] > 1 << 16 || v[1] > 1 << 16) {
+            throw unsupported(n, attr + " " + java.util.Arrays.toString(v) + " (2-D: two values from 1 to 65536)");
+        }
+        return new int[] {(int) v[0], (int) v[1]};
     }
 
     private IllegalArgumentException unsupported(OpNode n, String what) {
