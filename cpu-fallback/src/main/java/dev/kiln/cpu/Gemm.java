@@ -243,27 +243,28 @@ public final class Gemm {
 
         private void tile(Workspace ws, int ao, int bo, int co, int i0, int i1, int j0, int j1) {
             boolean epilogue = bias != null || act != Linear.Activation.NONE;
+            float[] packedA = ws.packedA(), packedB = ws.packedB();
             for (int jc = j0; jc < j1; jc += NC) {
                 int nc = Math.min(NC, j1 - jc);
                 for (int p0 = 0; p0 < k; p0 += KC) {
                     int kc = Math.min(KC, k - p0);
                     boolean add = accumulate || p0 > 0, last = p0 + kc >= k;
-                    packB(ws.b, bo, p0, kc, jc, nc);
+                    packB(packedB, bo, p0, kc, jc, nc);
                     for (int ic = i0; ic < i1; ic += MC) {
                         int mc = Math.min(MC, i1 - ic);
                         // Row-major A is read in place: the kernel's six row streams are as fast as a packed
                         // sliver once in L1, and packing cost a tenth of M1's training time (scalar gathers).
                         // Transposed A, and the short last sliver (zero rows keep the kernel branch-free), are packed.
                         int direct = transA ? 0 : mc / MR * MR;
-                        if (direct < mc) packA(ws.a, ao, p0, kc, ic + direct, mc - direct);
+                        if (direct < mc) packA(packedA, ao, p0, kc, ic + direct, mc - direct);
                         for (int jr = 0; jr < nc; jr += NR) {
                             int cols = Math.min(NR, nc - jr);
                             for (int ir = 0; ir < mc; ir += MR) {
                                 int rows = Math.min(MR, mc - ir), at = co + (ic + ir) * ldc + jc + jr;
                                 if (ir < direct) {
-                                    microKernel(kc, a, ao + (ic + ir) * lda + p0, lda, ws.b, (jr / NR) * NR * kc, c, at, ldc, rows, cols, add, ws.tile);
+                                    microKernel(kc, a, ao + (ic + ir) * lda + p0, lda, packedB, (jr / NR) * NR * kc, c, at, ldc, rows, cols, add, ws.tile);
                                 } else {
-                                    microKernel(kc, ws.a, (ir - direct) * kc, kc, ws.b, (jr / NR) * NR * kc, c, at, ldc, rows, cols, add, ws.tile);
+                                    microKernel(kc, packedA, (ir - direct) * kc, kc, packedB, (jr / NR) * NR * kc, c, at, ldc, rows, cols, add, ws.tile);
                                 }
                                 if (last && epilogue) {
                                     int bAt = biasOff + (jc + jr) * biasStride;
@@ -468,8 +469,9 @@ public final class Gemm {
 
     /** Per-thread pack buffers, sized for the largest block, and the thin path's row scratch. */
     static final class Workspace {
-        final float[] a = new float[MC * KC];
-        final float[] b = new float[KC * NC];
+        // The packing buffers (4.2 MB) are made on the first packed GEMM of the thread, not with the workspace: a
+        // thread that only runs thin GEMMs (a service's caller threads predicting one row each) never holds them.
+        private float[] a, b;
         final float[] tile = new float[MR * NR];
         final GemmThin.Edges edges = new GemmThin.Edges();
         float[] row = new float[0];
@@ -488,6 +490,9 @@ public final class Gemm {
             segArrays[i] = x;
             return segs[i] = java.lang.foreign.MemorySegment.ofArray(x);
         }
+
+        float[] packedA() { return a != null ? a : (a = new float[MC * KC]); }
+        float[] packedB() { return b != null ? b : (b = new float[KC * NC]); }
 
         /** A scratch row of at least {@code size} floats; grows (allocates) only when a larger K first appears. */
         float[] row(int size) {
