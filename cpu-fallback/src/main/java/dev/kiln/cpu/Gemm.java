@@ -230,7 +230,7 @@ public final class Gemm {
          * Each element's sum still runs over K in KC slices in order, so the result does not depend on the split.
          */
         private void sharedPanels(WorkerPool pool, int threads) {
-            panel = WORKSPACES.get().b;
+            panel = WORKSPACES.get().packedB();
             // four row blocks a thread, of whole MR slivers and at most MC rows
             blockRows = Math.min(MC, roundUp(divUp(m, 4 * threads), MR));
             int blocks = divUp(m, blockRows);
@@ -293,8 +293,9 @@ public final class Gemm {
                 int nc = Math.min(NC, j1 - jc);
                 for (int p0 = 0; p0 < k; p0 += KC) {
                     int kc = Math.min(KC, k - p0);
-                    packB(ws.b, bo, p0, kc, jc, nc, 0, nc);
-                    for (int ic = i0; ic < i1; ic += MC) block(ws, ws.b, ao, co, ic, Math.min(MC, i1 - ic), jc, nc, p0, kc);
+                    float[] pb = ws.packedB();
+                    packB(pb, bo, p0, kc, jc, nc, 0, nc);
+                    for (int ic = i0; ic < i1; ic += MC) block(ws, pb, ao, co, ic, Math.min(MC, i1 - ic), jc, nc, p0, kc);
                 }
             }
         }
@@ -308,7 +309,7 @@ public final class Gemm {
             // sliver once in L1, and packing cost a tenth of M1's training time (scalar gathers).
             // Transposed A, and the short last sliver (zero rows keep the kernel branch-free), are packed.
             int direct = transA ? 0 : mc / MR * MR;
-            if (direct < mc) packA(ws.a, ao, p0, kc, ic + direct, mc - direct);
+            if (direct < mc) packA(ws.packedA(), ao, p0, kc, ic + direct, mc - direct);
             for (int jr = 0; jr < nc; jr += NR) {
                 int cols = Math.min(NR, nc - jr);
                 for (int ir = 0; ir < mc; ir += MR) {
@@ -316,7 +317,7 @@ public final class Gemm {
                     if (ir < direct) {
                         MicroKernel.packed(kc, a, ao + (ic + ir) * lda + p0, lda, pb, (jr / NR) * NR * kc, c, at, ldc, rows, cols, add, ws.tile);
                     } else {
-                        MicroKernel.packed(kc, ws.a, (ir - direct) * kc, kc, pb, (jr / NR) * NR * kc, c, at, ldc, rows, cols, add, ws.tile);
+                        MicroKernel.packed(kc, ws.packedA(), (ir - direct) * kc, kc, pb, (jr / NR) * NR * kc, c, at, ldc, rows, cols, add, ws.tile);
                     }
                     if (last && epilogue) {
                         int bAt = biasOff + (jc + jr) * biasStride;
@@ -449,8 +450,9 @@ public final class Gemm {
 
     /** Per-thread pack buffers, sized for the largest block, and the thin path's row scratch. */
     static final class Workspace {
-        final float[] a = new float[MC * KC];
-        final float[] b = new float[KC * NC];
+        // The packing buffers (4.2 MB) are made on the first packed GEMM of the thread, not with the workspace: a
+        // thread that only runs thin GEMMs (a service's caller threads predicting one row each) never holds them.
+        private float[] a, b;
         final float[] tile = new float[MR * NR];
         final GemmThin.Edges edges = new GemmThin.Edges();
         float[] row = new float[0];
@@ -469,6 +471,9 @@ public final class Gemm {
             segArrays[i] = x;
             return segs[i] = java.lang.foreign.MemorySegment.ofArray(x);
         }
+
+        float[] packedA() { return a != null ? a : (a = new float[MC * KC]); }
+        float[] packedB() { return b != null ? b : (b = new float[KC * NC]); }
 
         /** A scratch row of at least {@code size} floats; grows (allocates) only when a larger K first appears. */
         float[] row(int size) {

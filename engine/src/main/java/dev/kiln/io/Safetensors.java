@@ -12,7 +12,6 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -67,10 +66,10 @@ public final class Safetensors {
      * digits sit at a fixed offset ({@link #CHECKSUM_PREFIX}) and the reader can leave them out of the sum it checks.
      */
     public static final String CHECKSUM_KEY = "kiln.crc32c";
-    private static final String METADATA = "__metadata__";
+    static final String METADATA = "__metadata__";
     private static final byte[] CHECKSUM_PREFIX = ("{\"" + METADATA + "\":{\"" + CHECKSUM_KEY + "\":\"").getBytes(StandardCharsets.US_ASCII);
     /** The file offset of the checksum's digits. */
-    private static final int CHECKSUM_AT = 8 + CHECKSUM_PREFIX.length;
+    static final int CHECKSUM_AT = 8 + CHECKSUM_PREFIX.length;
     /**
      * How a header may be shaped: a top object of tensors (depth 1) holding entry objects and the metadata
      * (depth 2) holding shape and data_offsets lists (depth 3). The value count follows from the caps above
@@ -79,7 +78,7 @@ public final class Safetensors {
      */
     private static final Json.Limits HEADER_LIMITS = new Json.Limits((int) MAX_HEADER_BYTES, 3,
             Math.max(MAX_TENSORS + 1, MAX_METADATA_ENTRIES), 2 + MAX_TENSORS * (6 + MAX_RANK) + MAX_METADATA_ENTRIES, MAX_STRING_BYTES);
-    private static final int CHUNK_BYTES = 1 << 20;
+    static final int CHUNK_BYTES = 1 << 20;
 
     /** Element types Kiln reads; each converts to float. Others (BOOL, U16, F8_*, ...) are rejected by name. */
     public enum Dtype {
@@ -303,7 +302,7 @@ public final class Safetensors {
         }
     }
 
-    private static String hex8(long crc) { return String.format("%08x", crc); }
+    static String hex8(long crc) { return String.format("%08x", crc); }
 
     private static Map<String, String> metadata(String source, Object value) throws IOException {
         if (!(value instanceof Map<?, ?> m)) throw new IOException(source + ": " + METADATA + " must be an object of strings");
@@ -392,73 +391,6 @@ public final class Safetensors {
      * in the same folder, which then replaces {@code path} in one move, so a crash leaves the old file or the new one.
      */
     public static void write(Path path, Map<String, FloatTensor> tensors, Map<String, String> metadata) throws IOException {
-        Map<String, Object> header = new LinkedHashMap<>();
-        Map<String, Object> meta = new LinkedHashMap<>();
-        meta.put(CHECKSUM_KEY, PLACEHOLDER);   // first, so that its digits sit at CHECKSUM_AT
-        for (Map.Entry<String, String> kv : metadata.entrySet()) {
-            if (kv.getKey() == null || kv.getValue() == null) throw new IllegalArgumentException("metadata keys and values must not be null: " + kv);
-            if (kv.getKey().equals(CHECKSUM_KEY)) throw new IllegalArgumentException("metadata key '" + CHECKSUM_KEY + "' is reserved for the checksum the writer adds");
-            meta.put(kv.getKey(), kv.getValue());
-        }
-        header.put(METADATA, meta);
-        long offset = 0;
-        for (Map.Entry<String, FloatTensor> kv : tensors.entrySet()) {
-            String name = kv.getKey();
-            if (name == null || name.equals(METADATA)) throw new IllegalArgumentException("invalid tensor name " + name);
-            FloatTensor t = kv.getValue();
-            long bytes = 4L * t.data().length;
-            header.put(name, Map.of("dtype", "F32", "shape", t.shape().toList(), "data_offsets", List.of(offset, offset + bytes)));
-            offset += bytes;
-        }
-        byte[] json = Json.write(header).getBytes(StandardCharsets.UTF_8);
-        // pad with spaces so the data section starts 8-byte aligned, as the reference writer does
-        int padded = (json.length + 7) & ~7;
-
-        Path dir = path.toAbsolutePath().getParent();
-        Path tmp = Files.createTempFile(dir, "." + path.getFileName() + ".", ".tmp");
-        try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-                ByteBuffer buf = ByteBuffer.allocate(Math.max(CHUNK_BYTES, 8 + padded)).order(ByteOrder.LITTLE_ENDIAN);
-                buf.putLong(padded).put(json);
-                for (int i = json.length; i < padded; i++) buf.put((byte) ' ');
-                Checksum crc = new CRC32C();
-                // the sum skips the placeholder digits; they are overwritten with it at the end
-                crc.update(buf.array(), 0, CHECKSUM_AT);
-                crc.update(buf.array(), CHECKSUM_AT + 8, buf.position() - CHECKSUM_AT - 8);
-                drain(ch, buf, null);
-                for (FloatTensor t : tensors.values()) {
-                    float[] d = t.data();
-                    int done = 0;
-                    while (done < d.length) {
-                        if (buf.remaining() < 4) drain(ch, buf, crc);
-                        int count = Math.min(d.length - done, buf.remaining() / 4);
-                        buf.asFloatBuffer().put(d, done, count);
-                        buf.position(buf.position() + 4 * count);
-                        done += count;
-                    }
-                }
-                drain(ch, buf, crc);
-                ByteBuffer digits = ByteBuffer.wrap(hex8(crc.getValue()).getBytes(StandardCharsets.US_ASCII));
-                while (digits.hasRemaining()) ch.write(digits, CHECKSUM_AT + digits.position());
-                ch.force(true);
-            }
-            Files.move(tmp, path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (IOException | RuntimeException e) {
-            try {
-                Files.deleteIfExists(tmp);
-            } catch (IOException cleanup) {
-                e.addSuppressed(cleanup);
-            }
-            throw e;
-        }
-    }
-
-    private static final String PLACEHOLDER = "00000000";
-
-    private static void drain(FileChannel ch, ByteBuffer buf, Checksum crc) throws IOException {
-        buf.flip();
-        if (crc != null) crc.update(buf.array(), 0, buf.limit());
-        while (buf.hasRemaining()) ch.write(buf);
-        buf.clear();
+        SafetensorsWriter.write(path, tensors, metadata);
     }
 }

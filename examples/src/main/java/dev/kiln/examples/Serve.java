@@ -48,6 +48,8 @@ import java.util.function.Function;
  * reports throughput, p50/p99 latency, errors, and the heap after a GC at the start and end of each run.
  *
  * <pre>{@code ./kiln run serve [--clients N] [--requests N] [--seconds N] [--out DIR]}</pre>
+ *
+ * <p>{@code --overload} runs {@link ServeOverload} instead: the batched endpoint at 10 times its sustainable rate.
  */
 public final class Serve {
     private Serve() {}
@@ -57,7 +59,11 @@ public final class Serve {
     }
 
     public static void main(String[] args) {
-        ExampleMain.run("serve", "[--clients N] [--requests N] [--seconds N] [--out DIR]", args, a -> {
+        ExampleMain.run("serve", "[--clients N] [--requests N] [--seconds N] [--out DIR] [--overload]", args, a -> {
+            if (Outputs.hasFlag(a, "--overload")) {   // ServeOverload: sustainable rate, 10x it, then a quarter of it
+                for (ServeOverload.Phase p : ServeOverload.run(Outputs.intFlag(a, "--seconds", 3), 64)) ServeOverload.print(p);
+                return;
+            }
             int clients = Outputs.intFlag(a, "--clients", 16), requests = Outputs.intFlag(a, "--requests", 4000), seconds = Outputs.intFlag(a, "--seconds", 30);
             if (clients < 1 || requests < 1 || seconds < 1) throw new ExampleMain.CommandLineException("--clients, --requests and --seconds must be >= 1");
             for (Load l : run(Outputs.folder("serve", a), clients, requests, seconds, true)) print(l);
