@@ -32,7 +32,9 @@ final class CudaExecutable implements Executable {
     private final int[] instructionEnd;
     private final float[] scalar = new float[1];
     private final MemorySegment scalarSegment = MemorySegment.ofArray(scalar);
+    private final long stream;
     private float[] checkBuffer;
+    private long graph, graphExec;
     private boolean closed;
 
     CudaExecutable(Program program, CudaDevice device) {
@@ -72,6 +74,7 @@ final class CudaExecutable implements Executable {
             for (Launch.Kernel k : lowering.generated) k.function = driver.moduleGetFunction(module, k.name);
         }
         this.launches = all.toArray(Launch[]::new);
+        this.stream = driver.streamCreate();
     }
 
     private long allocate(int floats) {
@@ -116,15 +119,36 @@ final class CudaExecutable implements Executable {
 
     @Override public void run() {
         if (closed) throw new IllegalStateException("this CUDA executable is closed");
+        device.gemm().setStream(stream);
         if (program.checkNumerics()) { runChecked(); return; }
-        for (Launch l : launches) l.run(driver, device.gemm(), 0);
+        if (graphExec != 0) { driver.graphLaunch(graphExec, stream); return; }
+        for (Launch l : launches) l.run(driver, device.gemm(), stream);
+    }
+
+    /**
+     * Captures one step's launches as a CUDA graph (nothing runs while capturing); from then on
+     * {@link #run()} launches the graph: one driver call per step instead of one per kernel. The
+     * per-step scalars (learning rate, step count) are read from device buffers the inputs fill,
+     * so a replay follows them.
+     */
+    void captureGraph() {
+        if (program.checkNumerics()) throw new IllegalStateException("a program with checkNumerics runs eagerly: it reads every output back");
+        if (graphExec != 0) return;
+        device.gemm().setStream(stream);
+        driver.streamBeginCapture(stream);
+        try {
+            for (Launch l : launches) l.run(driver, device.gemm(), stream);
+        } finally {
+            graph = driver.streamEndCapture(stream);
+        }
+        graphExec = driver.graphInstantiate(graph);
     }
 
     private void runChecked() {
         int from = 0;
         List<Instruction> instructions = program.instructions();
         for (int s = 0; s < instructionEnd.length; s++) {
-            for (int i = from; i < instructionEnd[s]; i++) launches[i].run(driver, device.gemm(), 0);
+            for (int i = from; i < instructionEnd[s]; i++) launches[i].run(driver, device.gemm(), stream);
             from = instructionEnd[s];
             Slot out = instructions.get(s).output();
             if (out == null) continue;
@@ -162,6 +186,10 @@ final class CudaExecutable implements Executable {
     @Override public void close() {
         if (closed) return;
         closed = true;
+        driver.streamSynchronize(stream);
+        if (graphExec != 0) driver.graphExecDestroy(graphExec);
+        if (graph != 0) driver.graphDestroy(graph);
+        driver.streamDestroy(stream);
         for (DeviceAllocator.Block b : blocks) b.close();
     }
 }

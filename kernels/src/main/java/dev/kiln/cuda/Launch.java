@@ -54,12 +54,12 @@ sealed interface Launch {
     }
 
     record Copy(long dst, long src, long bytes) implements Launch {
-        @Override public void run(CudaDriver driver, Sgemm gemm, long stream) { driver.memcpyDtoD(dst, src, bytes); }
+        @Override public void run(CudaDriver driver, Sgemm gemm, long stream) { driver.memcpyDtoDAsync(dst, src, bytes, stream); }
         @Override public String describe() { return "memcpyDtoD(" + bytes + " bytes)"; }
     }
 
     record Fill(long dst, int bits, long count) implements Launch {
-        @Override public void run(CudaDriver driver, Sgemm gemm, long stream) { driver.memsetD32(dst, bits, count); }
+        @Override public void run(CudaDriver driver, Sgemm gemm, long stream) { driver.memsetD32Async(dst, bits, count, stream); }
         @Override public String describe() { return "memsetD32(" + count + " words)"; }
     }
 }

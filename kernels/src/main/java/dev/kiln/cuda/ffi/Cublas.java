@@ -46,7 +46,7 @@ public final class Cublas {
 
         private Handle(MemorySegment handle) { this.handle = handle; }
 
-        public void setStream(long stream) { check(lib.status("cublasSetStream_v2", handle, MemorySegment.ofAddress(stream)), "cublasSetStream_v2"); }
+        @Override public void setStream(long stream) { check(lib.status("cublasSetStream_v2", handle, MemorySegment.ofAddress(stream)), "cublasSetStream_v2"); }
 
         /** C = alpha·op(A)·op(B) + beta·C, column-major, device pointers. */
         @Override public void sgemm(int transA, int transB, int m, int n, int k, float alpha, long a, int lda, long b, int ldb, float beta, long c, int ldc) {

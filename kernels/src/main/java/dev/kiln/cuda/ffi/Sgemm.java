@@ -12,4 +12,7 @@ public interface Sgemm {
     /** {@link #sgemm} over {@code batch} matrices at fixed element strides (0 repeats one matrix). */
     void sgemmStridedBatched(int transA, int transB, int m, int n, int k, float alpha, long a, int lda, long strideA,
                              long b, int ldb, long strideB, float beta, long c, int ldc, long strideC, int batch);
+
+    /** Orders later GEMMs on {@code stream} (cublasSetStream); a no-op where there are no streams. */
+    default void setStream(long stream) {}
 }

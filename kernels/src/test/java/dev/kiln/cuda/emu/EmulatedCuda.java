@@ -2,16 +2,14 @@ package dev.kiln.cuda.emu;
 
 import dev.kiln.cuda.CudaBackend;
 import dev.kiln.cuda.CudaDevice;
-import dev.kiln.cuda.ffi.CudaDriver;
-import dev.kiln.cuda.ffi.NativeDriver;
 
 /**
  * A {@link CudaBackend} over the test device: the emulated driver with {@link ReferenceSgemm} behind
- * the GEMM interface and this machine's nvcc compiling generated kernels. (On a GPU the kernel tests
- * run on the hardware, but a backend needs cuBLAS and NVRTC: {@link CudaDevice#openNative()}.)
+ * the GEMM interface and this machine's nvcc compiling generated kernels. (On a GPU machine a
+ * backend over the hardware is {@link CudaDevice#openNative()}: it needs cuBLAS and NVRTC.)
  */
 public final class EmulatedCuda implements AutoCloseable {
-    public final CudaDriver driver;
+    public final EmulatedDriver driver;
     public final ReferenceSgemm gemm;
     public final CudaDevice device;
     public final CudaBackend backend;
@@ -21,18 +19,17 @@ public final class EmulatedCuda implements AutoCloseable {
         emulated.init();
         emulated.contextCreate(0);
         this.driver = emulated;
-        this.gemm = new ReferenceSgemm(driver);
+        this.gemm = new ReferenceSgemm(emulated);
         this.device = new CudaDevice(driver, gemm, Nvcc::ptx);
         this.backend = new CudaBackend(device);
     }
 
     /** Kernels this device has launched. */
-    public long launches() { return driver instanceof EmulatedDriver e ? e.launches() : 0; }
+    public long launches() { return driver.launches(); }
 
     @Override public void close() {
         EmulatedDevice.LAUNCHES.addAndGet(launches());
         device.allocator().close();
-        if (driver instanceof EmulatedDriver e) e.close();
-        else if (driver instanceof NativeDriver) driver.contextSynchronize();
+        driver.close();
     }
 }

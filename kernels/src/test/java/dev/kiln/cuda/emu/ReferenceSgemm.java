@@ -1,6 +1,5 @@
 package dev.kiln.cuda.emu;
 
-import dev.kiln.cuda.ffi.CudaDriver;
 import dev.kiln.cuda.ffi.Sgemm;
 
 import java.lang.foreign.MemorySegment;
@@ -8,17 +7,24 @@ import java.lang.foreign.MemorySegment;
 /**
  * The reference GEMM behind the {@link Sgemm} interface on the emulated device (cuBLAS is not
  * emulated): cuBLAS's column-major contract, operands copied out of device memory, each C element a
- * float sum over p = 0, 1, ..., k-1 in that order, copied back. Counts its calls for the summary.
+ * float sum over p = 0, 1, ..., k-1 in that order, copied back. Counts its calls.
  */
 public final class ReferenceSgemm implements Sgemm {
-    private final CudaDriver driver;
-    private long calls;
+    private final EmulatedDriver driver;
+    private long calls, stream;
 
-    public ReferenceSgemm(CudaDriver driver) { this.driver = driver; }
+    public ReferenceSgemm(EmulatedDriver driver) { this.driver = driver; }
 
     public long calls() { return calls; }
 
+    @Override public void setStream(long stream) { this.stream = stream; }
+
+    /** Runs on the emulated device's stream order: recorded into a graph while the stream is captured, as cuBLAS calls are. */
     @Override public void sgemm(int transA, int transB, int m, int n, int k, float alpha, long a, int lda, long b, int ldb, float beta, long c, int ldc) {
+        driver.enqueue(stream, "sgemm", () -> compute(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc));
+    }
+
+    private void compute(int transA, int transB, int m, int n, int k, float alpha, long a, int lda, long b, int ldb, float beta, long c, int ldc) {
         calls++;
         float[] A = read(a, extent(transA == 0 ? m : k, transA == 0 ? k : m, lda));
         float[] B = read(b, extent(transB == 0 ? k : n, transB == 0 ? n : k, ldb));
