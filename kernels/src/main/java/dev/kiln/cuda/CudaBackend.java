@@ -170,6 +170,20 @@ public final class CudaBackend implements Backend {
         return new CudaExecutable(Objects.requireNonNull(program, "program"), d);
     }
 
+    /**
+     * Makes {@code step} (an executable this backend compiled) run as one CUDA graph: its launches are
+     * captured once, and every later {@link Executable#run()} replays them with one driver call.
+     */
+    public static void captureGraph(Executable step) { cuda(step).captureGraph(); }
+
+    /** The device calls one run of {@code step} makes, in order ("kiln_gen_3<<<64, 256>>>", "sgemm(N, N, 512, 256, 11)", ...). */
+    public static List<String> kernelList(Executable step) { return cuda(step).kernelList(); }
+
+    private static CudaExecutable cuda(Executable e) {
+        if (e instanceof CudaExecutable c) return c;
+        throw new IllegalArgumentException("not an executable of the CUDA backend: " + (e == null ? "null" : e.getClass().getName()));
+    }
+
     private synchronized CudaDevice device() {
         if (device == null) device = CudaDevice.openNative();
         return device;

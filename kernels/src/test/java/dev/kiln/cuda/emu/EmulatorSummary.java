@@ -20,7 +20,7 @@ public final class EmulatorSummary implements TestExecutionListener {
             System.out.println("[kiln-cuda] emulated device: 0 kernel cases, 0 model steps (" + Nvcc.ABSENT + ")");
         } else if (cases > 0 || !MODEL_STEPS.isEmpty()) {
             System.out.println("[kiln-cuda] " + TestDevice.used + ": " + cases + " kernel cases checked against CPU references in "
-                    + EmulatedDevice.LAUNCHES.get() + " PTX launches; " + MODEL_STEPS.size() + " model training steps lowered to the CUDA backend:");
+                    + EmulatedDevice.LAUNCHES.get() + " PTX launches; training steps of " + MODEL_STEPS.size() + " models lowered to the CUDA backend:");
             for (String s : MODEL_STEPS) System.out.println("[kiln-cuda]   " + s);
         }
     }
