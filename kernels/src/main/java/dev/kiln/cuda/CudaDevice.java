@@ -27,6 +27,7 @@ public final class CudaDevice {
     private final Sgemm gemm;
     private final PtxCompiler compiler;
     private final DeviceAllocator allocator;
+    private final int maxBlocks;
     private final Map<KernelSourceKey, Long> modules = new EnumMap<>(KernelSourceKey.class);
 
     /** The kernel modules by source, so the map needs no equality on records with lists. */
@@ -42,7 +43,15 @@ public final class CudaDevice {
         this.gemm = gemm;
         this.compiler = compiler;
         this.allocator = new DeviceAllocator(driver);
+        this.maxBlocks = BLOCKS_PER_MULTIPROCESSOR * Math.max(1, driver.deviceAttribute(CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, 0));
     }
+
+    static final int CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT = 16;
+    /** Grid-stride kernels get this many blocks of 256 threads per SM at most: enough to keep every SM busy. */
+    static final int BLOCKS_PER_MULTIPROCESSOR = 8;
+
+    /** The most blocks a grid-stride kernel is launched with on this device. */
+    public int maxBlocks() { return maxBlocks; }
 
     /**
      * Device 0 through libcuda, cuBLAS and NVRTC, or an {@link UnsupportedOperationException} naming

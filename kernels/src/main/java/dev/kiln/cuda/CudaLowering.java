@@ -53,17 +53,19 @@ import java.util.List;
  */
 final class CudaLowering {
     static final int THREADS = 256;
-    /** Grid-stride kernels get at most this many blocks: enough to fill any current GPU. */
-    static final int MAX_BLOCKS = 4096;
 
     private final CudaDevice device;
     private final KernelGenerator generator;
     /** Kernels of the generated unit, whose functions are set once it is compiled and loaded. */
     final List<Launch.Kernel> generated = new ArrayList<>();
 
+    /** Grid-stride kernels get at most this many blocks (a few per SM: results do not depend on it). */
+    private final int maxBlocks;
+
     CudaLowering(CudaDevice device, KernelGenerator generator) {
         this.device = device;
         this.generator = generator;
+        this.maxBlocks = device.maxBlocks();
     }
 
     /**
@@ -154,7 +156,7 @@ final class CudaLowering {
             case SoftmaxCrossEntropy s -> {
                 int classes = node.input(0).shape().dim(-1);
                 // one block per row; the kernel's block reductions need a multiple of 32 threads
-                yield List.of(kernel(KernelSource.SOFTMAX, "kiln_softmax_xent_f32", new Dim3(Math.max(1, Math.min(n, MAX_BLOCKS)), 1, 1),
+                yield List.of(kernel(KernelSource.SOFTMAX, "kiln_softmax_xent_f32", new Dim3(Math.max(1, Math.min(n, maxBlocks)), 1, 1),
                         KernelArgs.of().pointer(in[0]).pointer(in[1]).pointer(out).pointer(0).pointer(0).i32(n).i32(classes)));
             }
             case OneHot o -> List.of(elementwise(generator.oneHot(o.depth()), out, in, node.input(0).shape().size()));
@@ -221,8 +223,8 @@ final class CudaLowering {
         return k;
     }
 
-    static Dim3 grid(long threads) {
-        return Dim3.of((int) Math.max(1, Math.min(MAX_BLOCKS, (threads + THREADS - 1) / THREADS)));
+    private Dim3 grid(long threads) {
+        return Dim3.of((int) Math.max(1, Math.min(maxBlocks, (threads + THREADS - 1) / THREADS)));
     }
 
     private static List<Shape> shapes(Node node) {

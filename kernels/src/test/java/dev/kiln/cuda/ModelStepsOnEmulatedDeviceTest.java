@@ -43,14 +43,15 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * 1% of one step's lr); none in M2. A mismatched dropout mask, a wrong broadcast or a transposed GEMM
  * moves the loss by far more than 1e-5 and most weights by ~1e-3.
  *
- * <p>Size: the real layer sizes and batches (M1 256, M2 512), {@value #STEPS} steps over
- * {@value #BATCHES} batches (Adam's t = 1 and 2, two dropout masks) to keep the emulated run near
- * a minute: the PTX interpreter runs about 10-20 s per M1 step on a shared 2-core machine.
+ * <p>Size: the real layer sizes and batches (M1 256, M2 512), {@value #STEPS} steps cycling over
+ * {@value #BATCHES} generated batches (Adam's t = 1, 2, 3; a new dropout mask each step). The PTX
+ * interpreter takes about 4 s per M1 or M2 step on a shared 2-core machine, so both models take
+ * under a minute with nvcc's compiles.
  */
 class ModelStepsOnEmulatedDeviceTest {
     static final double LOSS_REL = 1e-5;
     static final double WEIGHT_REL = 1e-4, WEIGHT_ABS = 2e-6, WEIGHT_BOUND = 5e-5, OUTSIDE_FRACTION = 1e-5;
-    static final int STEPS = 2, BATCHES = 2;
+    static final int STEPS = 3, BATCHES = 2;
 
     static Model m1() {
         Model m = Sequential.of(Input.shape(11), Dense.of(512).relu(), Dense.of(512).relu(), Dense.of(512).relu(), Dense.of(1)).seed(1);
