@@ -15,19 +15,25 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.function.Function;
 
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 /**
- * The CUDA backend. For now it registers itself and probes the machine — driver, devices,
- * cuBLAS, cuDNN, NVRTC — so {@code ./kiln doctor} and {@link Backend#auto()} can say what a GPU
- * run would need; it is never usable until its kernels exist, and says so.
+ * The CUDA backend. It probes the machine — driver, devices, cuBLAS, cuDNN, NVRTC — so
+ * {@code ./kiln doctor} and {@link Backend#auto()} can say what a GPU run would need, and
+ * {@link #compile} lowers a program to device launches ({@link CudaExecutable}): the dense models'
+ * ops, tested on the emulated device. {@link Backend#auto()} does not pick it yet: it has not run on
+ * a GPU, and conv/pooling are not lowered; construct it to use it.
  */
 public final class CudaBackend implements Backend {
     static final String NOT_IMPLEMENTED =
-            "the CUDA backend's kernels are not implemented yet (CUDA backend issue); use the CPU backend";
+            "the CUDA backend is not verified on a GPU yet and does not lower conv or pooling (CUDA backend issue); use the CPU backend";
+
+    static final String EAGER_NOT_IMPLEMENTED =
+            "eager evaluation is not implemented on the CUDA backend (compiled programs are); use the CPU backend for eager mode";
 
     /** A library the backend needs, the sonames it can use (newest first), its API table, how to read its version, and how to get it. */
     record Requirement(String name, List<String> sonames, CFunctions api, Function<CFunctions.Bound, String> version, String fix) {}
@@ -67,6 +73,14 @@ public final class CudaBackend implements Backend {
     static String packed(long v, int majorScale) {
         return v / majorScale + "." + v % majorScale / 100 + "." + v % 100;
     }
+
+    private CudaDevice device;
+
+    /** The backend ServiceLoader finds: it opens the GPU on first {@link #compile}. */
+    public CudaBackend() {}
+
+    /** A backend over a given device (the emulated one in kiln-cuda's tests). */
+    public CudaBackend(CudaDevice device) { this.device = Objects.requireNonNull(device, "device"); }
 
     @Override public String name() { return "cuda"; }
 
@@ -146,11 +160,36 @@ public final class CudaBackend implements Backend {
         return r.name() + ": " + missing + " on the loader path, in the CUDA toolkit folders or in pip nvidia-* wheels; " + r.fix();
     }
 
+    /**
+     * Lowers {@code program} to this backend's device: one arena, variables uploaded, launches bound
+     * ({@link CudaLowering}). Without a device given at construction, device 0 is opened through
+     * libcuda, cuBLAS and NVRTC, or an {@link UnsupportedOperationException} says what is missing.
+     */
     @Override public Executable compile(Program program) {
-        throw new UnsupportedOperationException(NOT_IMPLEMENTED);
+        CudaDevice d = device();
+        return new CudaExecutable(Objects.requireNonNull(program, "program"), d);
+    }
+
+    /**
+     * Makes {@code step} (an executable this backend compiled) run as one CUDA graph: its launches are
+     * captured once, and every later {@link Executable#run()} replays them with one driver call.
+     */
+    public static void captureGraph(Executable step) { cuda(step).captureGraph(); }
+
+    /** The device calls one run of {@code step} makes, in order ("kiln_gen_3<<<64, 256>>>", "sgemm(N, N, 512, 256, 11)", ...). */
+    public static List<String> kernelList(Executable step) { return cuda(step).kernelList(); }
+
+    private static CudaExecutable cuda(Executable e) {
+        if (e instanceof CudaExecutable c) return c;
+        throw new IllegalArgumentException("not an executable of the CUDA backend: " + (e == null ? "null" : e.getClass().getName()));
+    }
+
+    private synchronized CudaDevice device() {
+        if (device == null) device = CudaDevice.openNative();
+        return device;
     }
 
     @Override public void evaluate(Node node, float[][] inputs, float[] out) {
-        throw new UnsupportedOperationException(NOT_IMPLEMENTED);
+        throw new UnsupportedOperationException(EAGER_NOT_IMPLEMENTED);
     }
 }

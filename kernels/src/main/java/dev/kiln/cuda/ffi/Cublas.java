@@ -41,15 +41,15 @@ public final class Cublas {
         }
     }
 
-    public final class Handle implements AutoCloseable {
+    public final class Handle implements AutoCloseable, Sgemm {
         private final MemorySegment handle;
 
         private Handle(MemorySegment handle) { this.handle = handle; }
 
-        public void setStream(long stream) { check(lib.status("cublasSetStream_v2", handle, MemorySegment.ofAddress(stream)), "cublasSetStream_v2"); }
+        @Override public void setStream(long stream) { check(lib.status("cublasSetStream_v2", handle, MemorySegment.ofAddress(stream)), "cublasSetStream_v2"); }
 
         /** C = alpha·op(A)·op(B) + beta·C, column-major, device pointers. */
-        public void sgemm(int transA, int transB, int m, int n, int k, float alpha, long a, int lda, long b, int ldb, float beta, long c, int ldc) {
+        @Override public void sgemm(int transA, int transB, int m, int n, int k, float alpha, long a, int lda, long b, int ldb, float beta, long c, int ldc) {
             try (Arena arena = Arena.ofConfined()) {
                 check(lib.status("cublasSgemm_v2", handle, transA, transB, m, n, k, arena.allocateFrom(JAVA_FLOAT, alpha),
                         MemorySegment.ofAddress(a), lda, MemorySegment.ofAddress(b), ldb, arena.allocateFrom(JAVA_FLOAT, beta),
@@ -58,7 +58,7 @@ public final class Cublas {
         }
 
         /** {@link #sgemm} over {@code batch} matrices at fixed element strides. */
-        public void sgemmStridedBatched(int transA, int transB, int m, int n, int k, float alpha, long a, int lda, long strideA,
+        @Override public void sgemmStridedBatched(int transA, int transB, int m, int n, int k, float alpha, long a, int lda, long strideA,
                                         long b, int ldb, long strideB, float beta, long c, int ldc, long strideC, int batch) {
             try (Arena arena = Arena.ofConfined()) {
                 check(lib.status("cublasSgemmStridedBatched", handle, transA, transB, m, n, k, arena.allocateFrom(JAVA_FLOAT, alpha),

@@ -46,6 +46,8 @@ public final class CudaApis {
             CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr, const void*, size_t, CUstream);
             CUresult cuMemcpyDtoHAsync_v2(void*, CUdeviceptr, size_t, CUstream);
             CUresult cuMemsetD32_v2(CUdeviceptr, unsigned int, size_t);
+            CUresult cuMemcpyDtoDAsync_v2(CUdeviceptr, CUdeviceptr, size_t, CUstream);
+            CUresult cuMemsetD32Async(CUdeviceptr, unsigned int, size_t, CUstream);
             CUresult cuStreamCreate(CUstream*, unsigned int);
             CUresult cuStreamSynchronize(CUstream);
             CUresult cuStreamDestroy_v2(CUstream);

@@ -94,4 +94,32 @@ public interface CudaDriver {
     float eventElapsedTime(long start, long end);
 
     void eventDestroy(long event);
+
+    // ---- added for compiled programs: stream-ordered copies and CUDA graphs (defaults: synchronous copies, no graphs)
+
+    /** A device-to-device copy ordered on {@code stream} (capturable in a CUDA graph). */
+    default void memcpyDtoDAsync(long dst, long src, long bytes, long stream) { memcpyDtoD(dst, src, bytes); }
+
+    /** {@link #memsetD32} ordered on {@code stream} (capturable in a CUDA graph). */
+    default void memsetD32Async(long dst, int value, long count, long stream) { memsetD32(dst, value, count); }
+
+    /** Starts recording {@code stream}'s work into a graph instead of running it. */
+    default void streamBeginCapture(long stream) { throw noGraphs(); }
+
+    /** Ends the capture; returns the graph. */
+    default long streamEndCapture(long stream) { throw noGraphs(); }
+
+    /** An executable graph of a captured one. */
+    default long graphInstantiate(long graph) { throw noGraphs(); }
+
+    /** Runs an executable graph on {@code stream}: every captured call, in order. */
+    default void graphLaunch(long graphExec, long stream) { throw noGraphs(); }
+
+    default void graphExecDestroy(long graphExec) { throw noGraphs(); }
+
+    default void graphDestroy(long graph) { throw noGraphs(); }
+
+    private UnsupportedOperationException noGraphs() {
+        return new UnsupportedOperationException(getClass().getSimpleName() + " does not capture CUDA graphs; run the program eagerly");
+    }
 }

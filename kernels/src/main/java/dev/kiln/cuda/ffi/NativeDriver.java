@@ -182,6 +182,8 @@ public final class NativeDriver implements CudaDriver {
     }
 
     @Override public void memsetD32(long dst, int value, long count) { call("cuMemsetD32_v2", dst, value, count); }
+    @Override public void memcpyDtoDAsync(long dst, long src, long bytes, long stream) { call("cuMemcpyDtoDAsync_v2", dst, src, bytes, handle(stream)); }
+    @Override public void memsetD32Async(long dst, int value, long count, long stream) { call("cuMemsetD32Async", dst, value, count, handle(stream)); }
 
     @Override public long streamCreate() { return longOut("cuStreamCreate", 0); }
     @Override public void streamSynchronize(long stream) { call("cuStreamSynchronize", handle(stream)); }
@@ -205,12 +207,12 @@ public final class NativeDriver implements CudaDriver {
     /** CU_STREAM_CAPTURE_MODE_THREAD_LOCAL: other threads' CUDA calls do not invalidate the capture. */
     public static final int CAPTURE_MODE_THREAD_LOCAL = 1;
 
-    public void streamBeginCapture(long stream) { call("cuStreamBeginCapture_v2", handle(stream), CAPTURE_MODE_THREAD_LOCAL); }
-    public long streamEndCapture(long stream) { return longOut("cuStreamEndCapture", handle(stream)); }
-    public long graphInstantiate(long graph) { return longOut("cuGraphInstantiateWithFlags", handle(graph), 0L); }
-    public void graphLaunch(long graphExec, long stream) { call("cuGraphLaunch", handle(graphExec), handle(stream)); }
-    public void graphExecDestroy(long graphExec) { call("cuGraphExecDestroy", handle(graphExec)); }
-    public void graphDestroy(long graph) { call("cuGraphDestroy", handle(graph)); }
+    @Override public void streamBeginCapture(long stream) { call("cuStreamBeginCapture_v2", handle(stream), CAPTURE_MODE_THREAD_LOCAL); }
+    @Override public long streamEndCapture(long stream) { return longOut("cuStreamEndCapture", handle(stream)); }
+    @Override public long graphInstantiate(long graph) { return longOut("cuGraphInstantiateWithFlags", handle(graph), 0L); }
+    @Override public void graphLaunch(long graphExec, long stream) { call("cuGraphLaunch", handle(graphExec), handle(stream)); }
+    @Override public void graphExecDestroy(long graphExec) { call("cuGraphExecDestroy", handle(graphExec)); }
+    @Override public void graphDestroy(long graph) { call("cuGraphDestroy", handle(graph)); }
 
     private static MemorySegment nativeCopy(MemorySegment src, long bytes, Arena arena) {
         if (src.isNative()) return src;

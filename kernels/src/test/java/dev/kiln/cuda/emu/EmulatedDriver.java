@@ -82,15 +82,106 @@ public final class EmulatedDriver implements CudaDriver, AutoCloseable {
     }
 
     @Override public void launchKernel(long function, Dim3 grid, Dim3 block, int sharedBytes, long stream, KernelArgs args) {
+        if (dryRun) return;
         PtxKernel k = function(function);
-        launches++;
-        try {
-            PtxLaunch.run(k, memory, grid, block, sharedBytes, args);
-        } catch (IllegalArgumentException e) {
-            throw error("cuLaunchKernel", 1, "CUDA_ERROR_INVALID_VALUE", e.getMessage());
-        } catch (IllegalStateException e) {
-            throw error("cuLaunchKernel", 700, "CUDA_ERROR_ILLEGAL_ADDRESS", e.getMessage());
+        KernelArgs bound = capturing != 0 && stream == capturing ? copy(args) : args;   // a graph keeps the values of capture time
+        enqueue(stream, k.name, () -> {
+            launches++;
+            try {
+                PtxLaunch.run(k, memory, grid, block, sharedBytes, bound);
+            } catch (IllegalArgumentException e) {
+                throw error("cuLaunchKernel", 1, "CUDA_ERROR_INVALID_VALUE", e.getMessage());
+            } catch (IllegalStateException e) {
+                throw error("cuLaunchKernel", 700, "CUDA_ERROR_ILLEGAL_ADDRESS", e.getMessage());
+            }
+        });
+    }
+
+    // ---- streams in capture mode and CUDA graphs: a graph is the list of calls captured on one stream
+
+    private long capturing;
+    private List<Runnable> captured;
+    private final Map<Long, List<Runnable>> graphs = new HashMap<>();
+    private final Map<Long, List<Runnable>> graphExecs = new HashMap<>();
+    private List<String> log;
+    private boolean dryRun;
+
+    /** With {@code on}, kernel launches and stream-ordered copies return at once, doing nothing (to measure a caller's own cost). */
+    public void dryRun(boolean on) { dryRun = on; }
+
+    /** Appends the name of every call that runs from now on (kernel names, "sgemm", "memcpyDtoD", "memsetD32") to {@code sink}; null stops. */
+    public void logCalls(List<String> sink) { log = sink; }
+
+    /** Runs {@code op} now, or records it into the graph being captured when {@code stream} is in capture mode. */
+    public void enqueue(long stream, String name, Runnable op) {
+        if (capturing != 0 && stream == capturing) {
+            captured.add(() -> { if (log != null) log.add(name); op.run(); });
+            return;
         }
+        if (log != null) log.add(name);
+        op.run();
+    }
+
+    @Override public void memcpyDtoDAsync(long dst, long src, long bytes, long stream) {
+        if (dryRun) return;
+        enqueue(stream, "memcpyDtoD", () -> deviceSlice(dst, bytes, "cuMemcpyDtoDAsync").copyFrom(deviceSlice(src, bytes, "cuMemcpyDtoDAsync")));
+    }
+
+    @Override public void memsetD32Async(long dst, int value, long count, long stream) {
+        if (dryRun) return;
+        enqueue(stream, "memsetD32", () -> fill(dst, value, count));
+    }
+
+    @Override public void streamBeginCapture(long stream) {
+        if (stream == 0) throw error("cuStreamBeginCapture", 900, "CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED", "the legacy stream cannot be captured");
+        if (capturing != 0) throw error("cuStreamBeginCapture", 901, "CUDA_ERROR_STREAM_CAPTURE_INVALIDATED", "a capture is already under way");
+        capturing = stream;
+        captured = new ArrayList<>();
+    }
+
+    @Override public long streamEndCapture(long stream) {
+        if (stream != capturing) throw error("cuStreamEndCapture", 904, "CUDA_ERROR_STREAM_CAPTURE_UNMATCHED", "stream " + stream + " is not capturing");
+        long g = nextHandle++;
+        graphs.put(g, captured);
+        capturing = 0;
+        captured = null;
+        return g;
+    }
+
+    @Override public long graphInstantiate(long graph) {
+        List<Runnable> g = graphs.get(graph);
+        if (g == null) throw error("cuGraphInstantiate", 400, "CUDA_ERROR_INVALID_HANDLE", "no graph " + graph);
+        long e = nextHandle++;
+        graphExecs.put(e, List.copyOf(g));
+        return e;
+    }
+
+    @Override public void graphLaunch(long graphExec, long stream) {
+        List<Runnable> g = graphExecs.get(graphExec);
+        if (g == null) throw error("cuGraphLaunch", 400, "CUDA_ERROR_INVALID_HANDLE", "no executable graph " + graphExec);
+        for (Runnable r : g) r.run();
+    }
+
+    @Override public void graphExecDestroy(long graphExec) { graphExecs.remove(graphExec); }
+    @Override public void graphDestroy(long graph) { graphs.remove(graph); }
+
+    /** A synchronous call while a stream is captured: CUDA refuses it (thread-local capture mode). */
+    private void noSyncDuringCapture(String call) {
+        if (capturing != 0) throw error(call, 906, "CUDA_ERROR_STREAM_CAPTURE_IMPLICIT", "a synchronous call during a stream capture");
+    }
+
+    private static KernelArgs copy(KernelArgs a) {
+        KernelArgs c = KernelArgs.of();
+        for (int i = 0; i < a.size(); i++) {
+            switch (a.kind(i)) {
+                case I32 -> c.i32((int) a.bits(i));
+                case I64 -> c.i64(a.bits(i));
+                case F32 -> c.f32(Float.intBitsToFloat((int) a.bits(i)));
+                case F64 -> c.f64(Double.longBitsToDouble(a.bits(i)));
+                case POINTER -> c.pointer(a.bits(i));
+            }
+        }
+        return c;
     }
 
     @Override public long memAlloc(long bytes) {
@@ -112,13 +203,18 @@ public final class EmulatedDriver implements CudaDriver, AutoCloseable {
         }
     }
 
-    @Override public void memcpyHtoD(long dst, MemorySegment src, long bytes) { deviceSlice(dst, bytes, "cuMemcpyHtoD").copyFrom(src.asSlice(0, bytes)); }
-    @Override public void memcpyDtoH(MemorySegment dst, long src, long bytes) { dst.asSlice(0, bytes).copyFrom(deviceSlice(src, bytes, "cuMemcpyDtoH")); }
-    @Override public void memcpyDtoD(long dst, long src, long bytes) { deviceSlice(dst, bytes, "cuMemcpyDtoD").copyFrom(deviceSlice(src, bytes, "cuMemcpyDtoD")); }
+    @Override public void memcpyHtoD(long dst, MemorySegment src, long bytes) { noSyncDuringCapture("cuMemcpyHtoD"); deviceSlice(dst, bytes, "cuMemcpyHtoD").copyFrom(src.asSlice(0, bytes)); }
+    @Override public void memcpyDtoH(MemorySegment dst, long src, long bytes) { noSyncDuringCapture("cuMemcpyDtoH"); dst.asSlice(0, bytes).copyFrom(deviceSlice(src, bytes, "cuMemcpyDtoH")); }
+    @Override public void memcpyDtoD(long dst, long src, long bytes) { noSyncDuringCapture("cuMemcpyDtoD"); deviceSlice(dst, bytes, "cuMemcpyDtoD").copyFrom(deviceSlice(src, bytes, "cuMemcpyDtoD")); }
     @Override public void memcpyHtoDAsync(long dst, MemorySegment src, long bytes, long stream) { memcpyHtoD(dst, src, bytes); }
     @Override public void memcpyDtoHAsync(MemorySegment dst, long src, long bytes, long stream) { memcpyDtoH(dst, src, bytes); }
 
     @Override public void memsetD32(long dst, int value, long count) {
+        noSyncDuringCapture("cuMemsetD32");
+        fill(dst, value, count);
+    }
+
+    private void fill(long dst, int value, long count) {
         MemorySegment s = deviceSlice(dst, 4 * count, "cuMemsetD32");
         for (long i = 0; i < count; i++) s.setAtIndex(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, i, value);
     }

@@ -14,7 +14,8 @@ import static dev.kiln.cuda.emu.PtxKernel.M32;
  * 2·24+2 bits, so double rounding cannot change a +, -, ×, ÷ or √ of floats); fma is Math.fma.
  * The {@code .approx} functions (ex2, lg2, rcp, rsqrt, sin, cos, div.approx) return the correctly
  * rounded value, which is within the hardware's stated error (2 ulp or less), so tests of kernels
- * using them need that tolerance. Directed roundings (.rz/.rm/.rp) on arithmetic are refused.
+ * using them need that tolerance. Directed roundings (.rz/.rm/.rp) are emulated on f32 fma, add, sub and mul (exactly, in BigDecimal)
+ * and refused elsewhere.
  */
 final class PtxOps {
     private PtxOps() {}
@@ -393,6 +394,20 @@ final class PtxOps {
         if (rnd != null && (rnd.equals("rz") || rnd.equals("rm") || rnd.equals("rp")) && t == PtxType.F32 && op.equals("fma")) {
             int d = k.regSlot(ops.get(0)), a = k.srcSlot(ops.get(1), t), b = k.srcSlot(ops.get(2), t), c = k.srcSlot(ops.get(3), t);
             return x -> x.r[d] = f32(fin(fmaDirected(ftzIn(f(x.r[a]), ftz), ftzIn(f(x.r[b]), ftz), ftzIn(f(x.r[c]), ftz), rnd), ftz, sat));
+        }
+        if (rnd != null && (rnd.equals("rz") || rnd.equals("rm") || rnd.equals("rp")) && t == PtxType.F32
+                && (op.equals("add") || op.equals("sub") || op.equals("mul"))) {
+            // libdevice's powf and log1pf use add.rz/mul.rz: each is an fma with one exact operand, rounded once
+            int d = k.regSlot(ops.get(0)), a = k.srcSlot(ops.get(1), t), b = k.srcSlot(ops.get(2), t);
+            return x -> {
+                float fa = ftzIn(f(x.r[a]), ftz), fb = ftzIn(f(x.r[b]), ftz);
+                float r = switch (op) {
+                    case "add" -> fmaDirected(fa, 1f, fb, rnd);
+                    case "sub" -> fmaDirected(fa, 1f, -fb, rnd);
+                    default -> fa == 0f || fb == 0f ? fa * fb : fmaDirected(fa, fb, 0f, rnd);
+                };
+                x.r[d] = f32(fin(r, ftz, sat));
+            };
         }
         if (rnd != null && (rnd.equals("rz") || rnd.equals("rm") || rnd.equals("rp"))) {
             throw new UnsupportedOperationException("directed rounding ." + rnd + " of " + m.opcode);

@@ -1,0 +1,94 @@
+package dev.kiln.cuda;
+
+import dev.kiln.cuda.ffi.Cublas;
+import dev.kiln.cuda.ffi.CudaDriver;
+import dev.kiln.cuda.ffi.NativeDriver;
+import dev.kiln.cuda.ffi.Nvrtc;
+import dev.kiln.cuda.ffi.Sgemm;
+
+import java.lang.foreign.Arena;
+import java.util.EnumMap;
+import java.util.Map;
+
+/**
+ * What a compiled program runs on: a driver with a current context, a GEMM, a CUDA C compiler and a
+ * caching allocator. On a GPU: libcuda, cuBLAS and NVRTC ({@link #openNative()}); in kiln-cuda's
+ * tests: the emulated driver, a reference GEMM and nvcc. The hand-written kernel modules
+ * ({@link KernelSource}) are loaded once per device, from the PTX the build put in the jar or,
+ * without it, compiled from their CUDA C.
+ *
+ * <pre>{@code
+ * CudaDevice gpu = CudaDevice.openNative();
+ * Executable step = new CudaBackend(gpu).compile(program);
+ * }</pre>
+ */
+public final class CudaDevice {
+    private final CudaDriver driver;
+    private final Sgemm gemm;
+    private final PtxCompiler compiler;
+    private final DeviceAllocator allocator;
+    private final int maxBlocks;
+    private final Map<KernelSourceKey, Long> modules = new EnumMap<>(KernelSourceKey.class);
+
+    /** The kernel modules by source, so the map needs no equality on records with lists. */
+    enum KernelSourceKey {
+        ELEMENTWISE(KernelSource.ELEMENTWISE), BROADCAST(KernelSource.BROADCAST), REDUCE(KernelSource.REDUCE), SOFTMAX(KernelSource.SOFTMAX),
+        DROPOUT(KernelSource.DROPOUT), OPTIMIZERS(KernelSource.OPTIMIZERS), BATCH_NORM(KernelSource.BATCH_NORM);
+        final KernelSource source;
+        KernelSourceKey(KernelSource s) { source = s; }
+    }
+
+    public CudaDevice(CudaDriver driver, Sgemm gemm, PtxCompiler compiler) {
+        this.driver = driver;
+        this.gemm = gemm;
+        this.compiler = compiler;
+        this.allocator = new DeviceAllocator(driver);
+        this.maxBlocks = BLOCKS_PER_MULTIPROCESSOR * Math.max(1, driver.deviceAttribute(CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, 0));
+    }
+
+    static final int CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT = 16;
+    /** Grid-stride kernels get this many blocks of 256 threads per SM at most: enough to keep every SM busy. */
+    static final int BLOCKS_PER_MULTIPROCESSOR = 8;
+
+    /** The most blocks a grid-stride kernel is launched with on this device. */
+    public int maxBlocks() { return maxBlocks; }
+
+    /**
+     * Device 0 through libcuda, cuBLAS and NVRTC, or an {@link UnsupportedOperationException} naming
+     * what is missing (the CPU backend is the fallback).
+     */
+    public static CudaDevice openNative() {
+        Arena arena = Arena.global();
+        NativeDriver cuda = NativeDriver.load(arena).orElseThrow(() -> missing("libcuda.so.1 not found (no NVIDIA driver)"));
+        cuda.init();
+        if (cuda.deviceCount() == 0) throw missing("the driver sees no CUDA device");
+        cuda.contextCreate(0);
+        Cublas blas = Cublas.load(arena).orElseThrow(() -> missing("cuBLAS not found"));
+        Nvrtc nvrtc = Nvrtc.load(arena).orElseThrow(() -> missing("NVRTC not found"));
+        int major = cuda.deviceAttribute(75, 0), minor = cuda.deviceAttribute(76, 0);
+        return new CudaDevice(cuda, blas.create(), PtxCompiler.nvrtc(nvrtc, major, minor));
+    }
+
+    private static UnsupportedOperationException missing(String what) {
+        return new UnsupportedOperationException("the CUDA backend cannot run here: " + what + "; use the CPU backend (-Dkiln.backend=cpu)");
+    }
+
+    public CudaDriver driver() { return driver; }
+    public Sgemm gemm() { return gemm; }
+    public PtxCompiler compiler() { return compiler; }
+    public DeviceAllocator allocator() { return allocator; }
+
+    /** The function {@code name} of a hand-written kernel module, loading the module on first use. */
+    synchronized long function(KernelSource source, String name) {
+        KernelSourceKey key = null;
+        for (KernelSourceKey k : KernelSourceKey.values()) if (k.source == source) key = k;
+        if (key == null) throw new IllegalArgumentException("unknown kernel source " + source.resource());
+        Long module = modules.get(key);
+        if (module == null) {
+            String ptx = source.prebuiltPtx().orElseGet(() -> compiler.ptx(source.resource(), source.text()));
+            module = driver.moduleLoadData(ptx);
+            modules.put(key, module);
+        }
+        return driver.moduleGetFunction(module, name);
+    }
+}

@@ -1,0 +1,65 @@
+package dev.kiln.cuda;
+
+import dev.kiln.cuda.ffi.CudaDriver;
+import dev.kiln.cuda.ffi.CudaDriver.Dim3;
+import dev.kiln.cuda.ffi.KernelArgs;
+import dev.kiln.cuda.ffi.Sgemm;
+
+/**
+ * One call a compiled program makes on the device, bound once at compile time (device pointers,
+ * scalars, launch geometry), so {@link #run} builds nothing. A program's launches are its
+ * kernel list: what a CUDA graph capture of one step records, and what tests compare.
+ */
+sealed interface Launch {
+    void run(CudaDriver driver, Sgemm gemm, long stream);
+
+    /** "kiln_dropout_f32<<<128, 256>>>", "sgemm(N, T, 512, 256, 512)": for dumps and the kernel list. */
+    String describe();
+
+    /** A kernel of a module; {@link #function} is set when the module is loaded (generated kernels: after the program is lowered). */
+    final class Kernel implements Launch {
+        final String name;
+        final Dim3 grid, block;
+        final int sharedBytes;
+        final KernelArgs args;
+        long function;
+
+        Kernel(String name, Dim3 grid, Dim3 block, int sharedBytes, KernelArgs args) {
+            this.name = name;
+            this.grid = grid;
+            this.block = block;
+            this.sharedBytes = sharedBytes;
+            this.args = args;
+        }
+
+        @Override public void run(CudaDriver driver, Sgemm gemm, long stream) {
+            driver.launchKernel(function, grid, block, sharedBytes, stream, args);
+        }
+
+        @Override public String describe() { return name + "<<<" + grid.x() + ", " + block.x() + ">>>"; }
+    }
+
+    /** A row-major batched product as cuBLAS's column-major one (operands already swapped by the lowering). */
+    record Gemm(int transA, int transB, int m, int n, int k, long a, int lda, long strideA, long b, int ldb, long strideB,
+                long c, int ldc, long strideC, int batch) implements Launch {
+        @Override public void run(CudaDriver driver, Sgemm gemm, long stream) {
+            if (batch == 1) gemm.sgemm(transA, transB, m, n, k, 1f, a, lda, b, ldb, 0f, c, ldc);
+            else gemm.sgemmStridedBatched(transA, transB, m, n, k, 1f, a, lda, strideA, b, ldb, strideB, 0f, c, ldc, strideC, batch);
+        }
+
+        @Override public String describe() {
+            return "sgemm(" + (transA == 0 ? "N" : "T") + ", " + (transB == 0 ? "N" : "T") + ", " + m + ", " + n + ", " + k
+                    + (batch == 1 ? "" : ", batch " + batch) + ")";
+        }
+    }
+
+    record Copy(long dst, long src, long bytes) implements Launch {
+        @Override public void run(CudaDriver driver, Sgemm gemm, long stream) { driver.memcpyDtoDAsync(dst, src, bytes, stream); }
+        @Override public String describe() { return "memcpyDtoD(" + bytes + " bytes)"; }
+    }
+
+    record Fill(long dst, int bits, long count) implements Launch {
+        @Override public void run(CudaDriver driver, Sgemm gemm, long stream) { driver.memsetD32Async(dst, bits, count, stream); }
+        @Override public String describe() { return "memsetD32(" + count + " words)"; }
+    }
+}

@@ -1,0 +1,61 @@
+package dev.kiln.cuda.emu;
+
+import dev.kiln.cuda.ffi.Sgemm;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The reference GEMM behind the {@link Sgemm} interface on the emulated device (cuBLAS is not
+ * emulated): cuBLAS's column-major contract, operands copied out of device memory, each C element a
+ * float sum over p = 0, 1, ..., k-1 in that order, copied back. Counts its calls.
+ */
+public final class ReferenceSgemm implements Sgemm {
+    private final EmulatedDriver driver;
+    private long calls, stream;
+
+    public ReferenceSgemm(EmulatedDriver driver) { this.driver = driver; }
+
+    public long calls() { return calls; }
+
+    @Override public void setStream(long stream) { this.stream = stream; }
+
+    /** Runs on the emulated device's stream order: recorded into a graph while the stream is captured, as cuBLAS calls are. */
+    @Override public void sgemm(int transA, int transB, int m, int n, int k, float alpha, long a, int lda, long b, int ldb, float beta, long c, int ldc) {
+        driver.enqueue(stream, "sgemm", () -> compute(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc));
+    }
+
+    private void compute(int transA, int transB, int m, int n, int k, float alpha, long a, int lda, long b, int ldb, float beta, long c, int ldc) {
+        calls++;
+        float[] A = read(a, extent(transA == 0 ? m : k, transA == 0 ? k : m, lda));
+        float[] B = read(b, extent(transB == 0 ? k : n, transB == 0 ? n : k, ldb));
+        float[] C = read(c, extent(m, n, ldc));
+        // op(A) as rows of k and op(B) as columns of k, contiguous, so each dot product walks memory in order
+        float[] rowsA = new float[m * k], colsB = new float[n * k];
+        for (int i = 0; i < m; i++) for (int p = 0; p < k; p++) rowsA[i * k + p] = transA == 0 ? A[i + p * lda] : A[p + i * lda];
+        for (int j = 0; j < n; j++) for (int p = 0; p < k; p++) colsB[j * k + p] = transB == 0 ? B[p + j * ldb] : B[j + p * ldb];
+        for (int j = 0; j < n; j++) {
+            for (int i = 0; i < m; i++) {
+                float acc = 0f;
+                for (int p = 0, ia = i * k, jb = j * k; p < k; p++) acc += rowsA[ia + p] * colsB[jb + p];
+                C[i + j * ldc] = beta == 0f ? alpha * acc : alpha * acc + beta * C[i + j * ldc];
+            }
+        }
+        driver.memcpyHtoD(c, MemorySegment.ofArray(C), 4L * C.length);
+    }
+
+    @Override public void sgemmStridedBatched(int transA, int transB, int m, int n, int k, float alpha, long a, int lda, long strideA,
+                                              long b, int ldb, long strideB, float beta, long c, int ldc, long strideC, int batch) {
+        for (int i = 0; i < batch; i++) {
+            sgemm(transA, transB, m, n, k, alpha, a + 4 * i * strideA, lda, b + 4 * i * strideB, ldb, beta, c + 4 * i * strideC, ldc);
+        }
+    }
+
+    /** Elements a column-major rows×cols matrix with leading dimension ld spans. */
+    private static int extent(int rows, int cols, int ld) { return ld * (cols - 1) + rows; }
+
+    private float[] read(long address, int n) {
+        float[] x = new float[n];
+        driver.memcpyDtoH(MemorySegment.ofArray(x), address, 4L * n);
+        return x;
+    }
+}
