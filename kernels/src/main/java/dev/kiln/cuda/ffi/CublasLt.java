@@ -20,8 +20,8 @@ public final class CublasLt {
     public static final int CUBLASLT_MATMUL_DESC_TRANSB = 4;
     public static final int CUBLASLT_MATMUL_DESC_EPILOGUE = 7;
     public static final int CUBLASLT_MATMUL_DESC_BIAS_POINTER = 8;
-    public static final int CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER = 10;
-    public static final int CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD = 11;
+    public static final int CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER = 11;
+    public static final int CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD = 12;
     // cublasLtEpilogue_t
     public static final int CUBLASLT_EPILOGUE_DEFAULT = 1;
     public static final int CUBLASLT_EPILOGUE_RELU = 2;
