@@ -76,7 +76,13 @@ def bench_model(name, variant, device, seconds, torch):
 
 
 def bench_main(a):
-    import torch
+    try:
+        import torch
+    except ImportError as e:
+        info = {"error": "PyTorch is not importable by %s: %s" % (sys.executable, e)}
+        write(a.out, info)
+        print(info["error"])
+        return 1
     info = {"torch": torch.__version__, "device": a.device, "python": sys.version.split()[0]}
     if a.device.startswith("cuda"):
         if not torch.cuda.is_available():

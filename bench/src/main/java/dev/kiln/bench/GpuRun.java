@@ -125,12 +125,21 @@ public final class GpuRun {
         return loss;
     }
 
-    /** Training samples/s: 10 warm-up steps, then the median of three runs of at least {@code seconds} each. */
+    /**
+     * Training samples/s: a warm-up of at least 20 steps and {@code seconds} (the JIT compiles the CPU kernels, a
+     * device backend loads its modules), then the median of three runs of at least {@code seconds} each.
+     */
     static double samplesPerSecond(String name, Executable e, double seconds) {
         float[][] xy = batch(name, 1);
         int batch = BenchModels.of(name).batch();
         int step = 1;
-        for (int i = 0; i < 10; i++) { feed(e, xy, step++); e.run(); }
+        feed(e, xy, step);
+        long w0 = System.nanoTime();
+        for (int i = 0; i < 20 || System.nanoTime() - w0 < seconds * 1e9; i++) {
+            e.setInput(3, new float[] {step++});
+            e.run();
+            if (i % 16 == 15) e.outputScalar(0);
+        }
         e.outputScalar(0);
         double[] rates = new double[3];
         for (int k = 0; k < rates.length; k++) {
