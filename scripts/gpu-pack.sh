@@ -54,10 +54,11 @@ chmod +x "$pack/run"
 
 # The modules: what jdeps finds in every jar of the pack, plus the Vector API (loaded with --add-modules, so no jar names
 # it) and java.logging (JUnit's launcher logs through java.util.logging; jdeps, given JUnit's modular jars, leaves it
-# out: the parity suite then died with NoClassDefFoundError: java/util/logging/Logger), less java.desktop (only plots and image files use it) and java.sql (only the CSV parser shaded into
+# out: the parity suite then died with NoClassDefFoundError: java/util/logging/Logger) and jdk.zipfs (JUnit scans
+# packages inside jars through the zip file system; without it the suite found no test), less java.desktop (only plots and image files use it) and java.sql (only the CSV parser shaded into
 # junit-jupiter-params uses it, for @CsvSource; it would bring java.xml along).
 modules=$("$jdk/jdeps" --multi-release 25 --ignore-missing-deps --print-module-deps "$pack"/lib/*.jar "$pack"/parity/*.jar)
-modules=$(printf '%s\n' "${modules//,/$'\n'}" jdk.incubator.vector java.logging | grep -v -x -e java.desktop -e java.datatransfer -e java.sql | sort -u | paste -sd, -)
+modules=$(printf '%s\n' "${modules//,/$'\n'}" jdk.incubator.vector java.logging jdk.zipfs | grep -v -x -e java.desktop -e java.datatransfer -e java.sql | sort -u | paste -sd, -)
 echo "gpu-pack: jlink modules $modules"
 "$jdk/jlink" --add-modules "$modules" --compress zip-9 --strip-debug --no-header-files --no-man-pages --output "$pack/runtime"
 # libjvm.so keeps its static symbol table (.symtab, 5 MB of 30): strip it, as distributions do. The dynamic symbols

@@ -5,6 +5,8 @@ import dev.kiln.cuda.emu.TestDevice;
 import org.junit.platform.engine.TestExecutionResult;
 import org.junit.platform.engine.discovery.ClassNameFilter;
 import org.junit.platform.engine.discovery.DiscoverySelectors;
+import org.junit.platform.engine.support.descriptor.ClassSource;
+import org.junit.platform.engine.support.descriptor.MethodSource;
 import org.junit.platform.launcher.Launcher;
 import org.junit.platform.launcher.LauncherDiscoveryRequest;
 import org.junit.platform.launcher.TestExecutionListener;
@@ -32,8 +34,9 @@ import java.util.List;
  * none ran.
  */
 public final class ParitySuite {
-    /** Left out: classes that check the build machine (bindings against headers and stand-ins, the emulator itself). */
-    static final String[] EXCLUDED = {"dev\\.kiln\\.cuda\\.ffi\\..*", "dev\\.kiln\\.cuda\\.emu\\..*", ".*LibraryCheckTest", ".*ParitySuite.*"};
+    /** Left out: classes that check the build machine (bindings against headers and stand-ins, the emulator itself), and ParitySuiteTest's samples. */
+    static final String[] EXCLUDED = {"dev\\.kiln\\.cuda\\.ffi\\..*", "dev\\.kiln\\.cuda\\.emu\\..*", "dev\\.kiln\\.cuda\\.paritysample\\..*",
+            ".*LibraryCheckTest", ".*ParitySuite.*"};
 
     private ParitySuite() {}
 
@@ -43,10 +46,9 @@ public final class ParitySuite {
     }
 
     static Outcome run(String packageName, String... excluded) {
-        LauncherDiscoveryRequest request = LauncherDiscoveryRequestBuilder.request()
-                .selectors(DiscoverySelectors.selectPackage(packageName))
-                .filters(ClassNameFilter.excludeClassNamePatterns(excluded))
-                .build();
+        LauncherDiscoveryRequestBuilder builder = LauncherDiscoveryRequestBuilder.request().selectors(DiscoverySelectors.selectPackage(packageName));
+        if (excluded.length > 0) builder.filters(ClassNameFilter.excludeClassNamePatterns(excluded));
+        LauncherDiscoveryRequest request = builder.build();
         List<String> passed = new ArrayList<>(), failed = new ArrayList<>(), skipped = new ArrayList<>();
         TestExecutionListener listener = new TestExecutionListener() {
             @Override public void executionSkipped(TestIdentifier id, String reason) {
@@ -69,10 +71,10 @@ public final class ParitySuite {
     }
 
     private static String name(TestIdentifier id) {
-        String source = id.getSource().map(Object::toString).orElse("");
-        int cls = source.indexOf("className='");
-        String className = cls < 0 ? "" : source.substring(cls + 11, source.indexOf('\'', cls + 11));
-        return (className.isEmpty() ? "" : className.substring(className.lastIndexOf('.') + 1) + ".") + id.getDisplayName();
+        String className = id.getSource().map(s -> s instanceof MethodSource m ? m.getClassName() : s instanceof ClassSource c ? c.getClassName() : "")
+                .orElse("");
+        String simple = className.substring(className.lastIndexOf('.') + 1);
+        return id.getSource().orElse(null) instanceof ClassSource ? simple : (simple.isEmpty() ? "" : simple + ".") + id.getDisplayName();
     }
 
     private static String firstLine(String s) {
