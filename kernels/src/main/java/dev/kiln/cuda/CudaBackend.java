@@ -46,7 +46,17 @@ public final class CudaBackend implements Backend {
             new Requirement("cuDNN", CudaApis.CUDNN_SONAMES, CudaApis.CUDNN, dnn -> packed((long) dnn.invoke("cudnnGetVersion"), 10000),
                     "install cuDNN 9 (apt-get install libcudnn9-cuda-13, pip install nvidia-cudnn-cu12, or NVIDIA's cuDNN archive) or add its folder to LD_LIBRARY_PATH"),
             new Requirement("NVRTC", CudaApis.NVRTC_SONAMES, CudaApis.NVRTC, CudaBackend::nvrtcVersion,
-                    "install NVRTC (apt-get install cuda-nvrtc-13-0, pip install nvidia-cuda-nvrtc-cu12, or the CUDA toolkit) or add its folder to LD_LIBRARY_PATH"));
+                    "install NVRTC (apt-get install cuda-nvrtc-13-0, pip install nvidia-cuda-nvrtc-cu12, or the CUDA toolkit) or add its folder to LD_LIBRARY_PATH"),
+            new Requirement("NCCL", CudaApis.NCCL_SONAMES, CudaApis.NCCL, CudaBackend::ncclVersion,
+                    "only data-parallel training on several GPUs needs it: install NCCL (apt-get install libnccl2, or pip install nvidia-nccl-cu12) or add its folder to LD_LIBRARY_PATH"));
+
+    private static String ncclVersion(CFunctions.Bound nccl) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(JAVA_INT);
+            int status = nccl.status("ncclGetVersion", out);
+            return status != 0 ? "version unknown (ncclGetVersion returned " + status + ")" : dev.kiln.cuda.ffi.Nccl.versionText(out.get(JAVA_INT, 0));
+        }
+    }
 
     private static String cublasVersion(CFunctions.Bound cublas) {
         try (Arena arena = Arena.ofConfined()) {

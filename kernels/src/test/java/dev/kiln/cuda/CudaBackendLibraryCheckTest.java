@@ -32,6 +32,7 @@ class CudaBackendLibraryCheckTest {
         assertEquals("cuBLASLt: " + so + " loaded from loader search path, version 13.0.2", probe("cuBLASLt", so));
         assertEquals("cuDNN: " + so + " loaded from loader search path, version 9.10.1", probe("cuDNN", so));
         assertEquals("NVRTC: " + so + " loaded from loader search path, version 13.0", probe("NVRTC", so));
+        assertEquals("NCCL: " + so + " loaded from loader search path, version 2.27.7", probe("NCCL", so));
     }
 
     @Test

@@ -54,10 +54,23 @@ public record CFunctions(String library, Map<String, Prototype> prototypes) {
             "CUgraphExec", "CUgraphNode", "cublasHandle_t", "cublasLtHandle_t", "cublasLtMatmulDesc_t", "cublasLtMatrixLayout_t",
             "cublasLtMatmulPreference_t", "nvrtcProgram", "cudaStream_t");
 
+    // cuDNN 9 and NCCL: status codes and enums are ints, handles and descriptors pointers.
+    static final Set<String> LIBRARY_INTS = Set.of("cudnnStatus_t", "cudnnDataType_t", "cudnnTensorFormat_t", "cudnnConvolutionMode_t",
+            "cudnnConvolutionFwdAlgo_t", "cudnnConvolutionBwdDataAlgo_t", "cudnnConvolutionBwdFilterAlgo_t", "cudnnMathType_t",
+            "cudnnActivationMode_t", "cudnnNanPropagation_t", "cudnnPoolingMode_t", "cudnnBackendDescriptorType_t",
+            "cudnnBackendAttributeName_t", "cudnnBackendAttributeType_t", "ncclResult_t", "ncclDataType_t", "ncclRedOp_t");
+    static final Set<String> LIBRARY_HANDLES = Set.of("cudnnHandle_t", "cudnnTensorDescriptor_t", "cudnnFilterDescriptor_t",
+            "cudnnConvolutionDescriptor_t", "cudnnActivationDescriptor_t", "cudnnPoolingDescriptor_t", "cudnnBackendDescriptor_t", "ncclComm_t");
+    /** Structs passed by value: NCCL's unique id is 128 bytes (NCCL_UNIQUE_ID_BYTES), given to ncclCommInitRank as is. */
+    static final java.util.Map<String, MemoryLayout> BY_VALUE = java.util.Map.of(
+            "ncclUniqueId", MemoryLayout.structLayout(MemoryLayout.sequenceLayout(128, java.lang.foreign.ValueLayout.JAVA_BYTE).withName("internal")));
+
     static MemoryLayout layout(String cType, String function) {
         String t = cType.replace("const ", "").trim();
-        if (t.endsWith("*") || HANDLES.contains(t)) return ADDRESS;
-        if (INTS.contains(t)) return JAVA_INT;
+        if (t.endsWith("*") || HANDLES.contains(t) || LIBRARY_HANDLES.contains(t)) return ADDRESS;
+        if (INTS.contains(t) || LIBRARY_INTS.contains(t)) return JAVA_INT;
+        if (BY_VALUE.containsKey(t)) return BY_VALUE.get(t);
+        if (t.equals("double")) return java.lang.foreign.ValueLayout.JAVA_DOUBLE;
         if (LONGS.contains(t)) return JAVA_LONG;
         if (t.equals("float")) return JAVA_FLOAT;
         throw new IllegalArgumentException("C type '" + cType + "' in " + function + " has no FFM layout: add it to CFunctions");

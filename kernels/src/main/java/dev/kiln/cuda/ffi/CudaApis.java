@@ -4,7 +4,7 @@ import java.util.List;
 
 /**
  * The C functions Kiln binds, as tables of prototypes copied from the vendors' headers (cuda.h,
- * cublas_api.h, cublasLt.h, nvrtc.h, cudnn_graph.h). Versioned symbols (_v2) are the ones the
+ * cublas_api.h, cublasLt.h, nvrtc.h, cudnn_graph.h, cudnn_ops.h, cudnn_cnn.h, nccl.h). Versioned symbols (_v2) are the ones the
  * headers' macros resolve to in CUDA 12 and 13 alike; contexts use the primary context, whose API
  * did not change between them. The driver table is checked against this machine's cuda.h by
  * CudaHeaderTest; the others are checked only where their headers are installed.
@@ -105,8 +105,81 @@ public final class CudaApis {
             nvrtcResult nvrtcGetProgramLog(nvrtcProgram, char*);
             """);
 
+    /** NCCL 2 (pip: nvidia-nccl-cu12 / -cu13, which PyTorch machines have; apt: libnccl2). */
+    public static final List<String> NCCL_SONAMES = List.of("libnccl.so.2");
+
+    /**
+     * cuDNN 9 (cudnn_graph.h, cudnn_ops.h, cudnn_cnn.h): the handle, the graph ("backend") API, and the legacy
+     * descriptor API for NHWC convolutions (forward, fused bias + activation, backward data and filter), their
+     * algorithm heuristics and workspace sizes, pooling and activations. Checked against the headers' declarations as
+     * org.bytedeco:cuda generated them (CudaLibraryDeclarationsTest), since the headers are not installed here.
+     */
     public static final CFunctions CUDNN = CFunctions.parse("libcudnn.so.9", """
             size_t cudnnGetVersion(void);
-            const char* cudnnGetErrorString(int);
+            size_t cudnnGetCudartVersion(void);
+            const char* cudnnGetErrorString(cudnnStatus_t);
+            cudnnStatus_t cudnnCreate(cudnnHandle_t*);
+            cudnnStatus_t cudnnDestroy(cudnnHandle_t);
+            cudnnStatus_t cudnnSetStream(cudnnHandle_t, cudaStream_t);
+            cudnnStatus_t cudnnBackendCreateDescriptor(cudnnBackendDescriptorType_t, cudnnBackendDescriptor_t*);
+            cudnnStatus_t cudnnBackendDestroyDescriptor(cudnnBackendDescriptor_t);
+            cudnnStatus_t cudnnBackendFinalize(cudnnBackendDescriptor_t);
+            cudnnStatus_t cudnnBackendSetAttribute(cudnnBackendDescriptor_t, cudnnBackendAttributeName_t, cudnnBackendAttributeType_t, int64_t, const void*);
+            cudnnStatus_t cudnnBackendGetAttribute(cudnnBackendDescriptor_t, cudnnBackendAttributeName_t, cudnnBackendAttributeType_t, int64_t, int64_t*, void*);
+            cudnnStatus_t cudnnBackendExecute(cudnnHandle_t, cudnnBackendDescriptor_t, cudnnBackendDescriptor_t);
+            cudnnStatus_t cudnnCreateTensorDescriptor(cudnnTensorDescriptor_t*);
+            cudnnStatus_t cudnnSetTensor4dDescriptor(cudnnTensorDescriptor_t, cudnnTensorFormat_t, cudnnDataType_t, int, int, int, int);
+            cudnnStatus_t cudnnSetTensorNdDescriptor(cudnnTensorDescriptor_t, cudnnDataType_t, int, const int*, const int*);
+            cudnnStatus_t cudnnDestroyTensorDescriptor(cudnnTensorDescriptor_t);
+            cudnnStatus_t cudnnCreateFilterDescriptor(cudnnFilterDescriptor_t*);
+            cudnnStatus_t cudnnSetFilter4dDescriptor(cudnnFilterDescriptor_t, cudnnDataType_t, cudnnTensorFormat_t, int, int, int, int);
+            cudnnStatus_t cudnnDestroyFilterDescriptor(cudnnFilterDescriptor_t);
+            cudnnStatus_t cudnnCreateConvolutionDescriptor(cudnnConvolutionDescriptor_t*);
+            cudnnStatus_t cudnnSetConvolution2dDescriptor(cudnnConvolutionDescriptor_t, int, int, int, int, int, int, cudnnConvolutionMode_t, cudnnDataType_t);
+            cudnnStatus_t cudnnSetConvolutionMathType(cudnnConvolutionDescriptor_t, cudnnMathType_t);
+            cudnnStatus_t cudnnGetConvolution2dForwardOutputDim(const cudnnConvolutionDescriptor_t, const cudnnTensorDescriptor_t, const cudnnFilterDescriptor_t, int*, int*, int*, int*);
+            cudnnStatus_t cudnnDestroyConvolutionDescriptor(cudnnConvolutionDescriptor_t);
+            cudnnStatus_t cudnnGetConvolutionForwardAlgorithm_v7(cudnnHandle_t, const cudnnTensorDescriptor_t, const cudnnFilterDescriptor_t, const cudnnConvolutionDescriptor_t, const cudnnTensorDescriptor_t, const int, int*, cudnnConvolutionFwdAlgoPerf_t*);
+            cudnnStatus_t cudnnFindConvolutionForwardAlgorithm(cudnnHandle_t, const cudnnTensorDescriptor_t, const cudnnFilterDescriptor_t, const cudnnConvolutionDescriptor_t, const cudnnTensorDescriptor_t, const int, int*, cudnnConvolutionFwdAlgoPerf_t*);
+            cudnnStatus_t cudnnGetConvolutionForwardWorkspaceSize(cudnnHandle_t, const cudnnTensorDescriptor_t, const cudnnFilterDescriptor_t, const cudnnConvolutionDescriptor_t, const cudnnTensorDescriptor_t, cudnnConvolutionFwdAlgo_t, size_t*);
+            cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t, const void*, const cudnnTensorDescriptor_t, const void*, const cudnnFilterDescriptor_t, const void*, const cudnnConvolutionDescriptor_t, cudnnConvolutionFwdAlgo_t, void*, size_t, const void*, const cudnnTensorDescriptor_t, void*);
+            cudnnStatus_t cudnnConvolutionBiasActivationForward(cudnnHandle_t, const void*, const cudnnTensorDescriptor_t, const void*, const cudnnFilterDescriptor_t, const void*, const cudnnConvolutionDescriptor_t, cudnnConvolutionFwdAlgo_t, void*, size_t, const void*, const cudnnTensorDescriptor_t, const void*, const cudnnTensorDescriptor_t, const void*, const cudnnActivationDescriptor_t, const cudnnTensorDescriptor_t, void*);
+            cudnnStatus_t cudnnGetConvolutionBackwardDataAlgorithm_v7(cudnnHandle_t, const cudnnFilterDescriptor_t, const cudnnTensorDescriptor_t, const cudnnConvolutionDescriptor_t, const cudnnTensorDescriptor_t, const int, int*, cudnnConvolutionBwdDataAlgoPerf_t*);
+            cudnnStatus_t cudnnGetConvolutionBackwardDataWorkspaceSize(cudnnHandle_t, const cudnnFilterDescriptor_t, const cudnnTensorDescriptor_t, const cudnnConvolutionDescriptor_t, const cudnnTensorDescriptor_t, cudnnConvolutionBwdDataAlgo_t, size_t*);
+            cudnnStatus_t cudnnConvolutionBackwardData(cudnnHandle_t, const void*, const cudnnFilterDescriptor_t, const void*, const cudnnTensorDescriptor_t, const void*, const cudnnConvolutionDescriptor_t, cudnnConvolutionBwdDataAlgo_t, void*, size_t, const void*, const cudnnTensorDescriptor_t, void*);
+            cudnnStatus_t cudnnGetConvolutionBackwardFilterAlgorithm_v7(cudnnHandle_t, const cudnnTensorDescriptor_t, const cudnnTensorDescriptor_t, const cudnnConvolutionDescriptor_t, const cudnnFilterDescriptor_t, const int, int*, cudnnConvolutionBwdFilterAlgoPerf_t*);
+            cudnnStatus_t cudnnGetConvolutionBackwardFilterWorkspaceSize(cudnnHandle_t, const cudnnTensorDescriptor_t, const cudnnTensorDescriptor_t, const cudnnConvolutionDescriptor_t, const cudnnFilterDescriptor_t, cudnnConvolutionBwdFilterAlgo_t, size_t*);
+            cudnnStatus_t cudnnConvolutionBackwardFilter(cudnnHandle_t, const void*, const cudnnTensorDescriptor_t, const void*, const cudnnTensorDescriptor_t, const void*, const cudnnConvolutionDescriptor_t, cudnnConvolutionBwdFilterAlgo_t, void*, size_t, const void*, const cudnnFilterDescriptor_t, void*);
+            cudnnStatus_t cudnnConvolutionBackwardBias(cudnnHandle_t, const void*, const cudnnTensorDescriptor_t, const void*, const void*, const cudnnTensorDescriptor_t, void*);
+            cudnnStatus_t cudnnCreateActivationDescriptor(cudnnActivationDescriptor_t*);
+            cudnnStatus_t cudnnSetActivationDescriptor(cudnnActivationDescriptor_t, cudnnActivationMode_t, cudnnNanPropagation_t, double);
+            cudnnStatus_t cudnnDestroyActivationDescriptor(cudnnActivationDescriptor_t);
+            cudnnStatus_t cudnnCreatePoolingDescriptor(cudnnPoolingDescriptor_t*);
+            cudnnStatus_t cudnnSetPooling2dDescriptor(cudnnPoolingDescriptor_t, cudnnPoolingMode_t, cudnnNanPropagation_t, int, int, int, int, int, int);
+            cudnnStatus_t cudnnDestroyPoolingDescriptor(cudnnPoolingDescriptor_t);
+            cudnnStatus_t cudnnPoolingForward(cudnnHandle_t, const cudnnPoolingDescriptor_t, const void*, const cudnnTensorDescriptor_t, const void*, const void*, const cudnnTensorDescriptor_t, void*);
+            cudnnStatus_t cudnnPoolingBackward(cudnnHandle_t, const cudnnPoolingDescriptor_t, const void*, const cudnnTensorDescriptor_t, const void*, const cudnnTensorDescriptor_t, const void*, const cudnnTensorDescriptor_t, const void*, const void*, const cudnnTensorDescriptor_t, void*);
+            cudnnStatus_t cudnnActivationForward(cudnnHandle_t, cudnnActivationDescriptor_t, const void*, const cudnnTensorDescriptor_t, const void*, const void*, const cudnnTensorDescriptor_t, void*);
+            cudnnStatus_t cudnnAddTensor(cudnnHandle_t, const void*, const cudnnTensorDescriptor_t, const void*, const void*, const cudnnTensorDescriptor_t, void*);
+            """);
+
+    /**
+     * NCCL 2 (nccl.h): communicators (all ranks of one process with ncclCommInitAll, or one rank each with
+     * ncclCommInitRank and a shared unique id, passed by value), all-reduce and broadcast, and groups.
+     */
+    public static final CFunctions NCCL = CFunctions.parse("libnccl.so.2", """
+            ncclResult_t ncclGetVersion(int*);
+            const char* ncclGetErrorString(ncclResult_t);
+            ncclResult_t ncclGetUniqueId(ncclUniqueId*);
+            ncclResult_t ncclCommInitRank(ncclComm_t*, int, ncclUniqueId, int);
+            ncclResult_t ncclCommInitAll(ncclComm_t*, int, const int*);
+            ncclResult_t ncclCommDestroy(ncclComm_t);
+            ncclResult_t ncclCommAbort(ncclComm_t);
+            ncclResult_t ncclCommCount(const ncclComm_t, int*);
+            ncclResult_t ncclCommUserRank(const ncclComm_t, int*);
+            ncclResult_t ncclAllReduce(const void*, void*, size_t, ncclDataType_t, ncclRedOp_t, ncclComm_t, cudaStream_t);
+            ncclResult_t ncclBroadcast(const void*, void*, size_t, ncclDataType_t, int, ncclComm_t, cudaStream_t);
+            ncclResult_t ncclGroupStart(void);
+            ncclResult_t ncclGroupEnd(void);
             """);
 }

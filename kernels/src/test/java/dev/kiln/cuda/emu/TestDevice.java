@@ -8,11 +8,15 @@ import java.lang.foreign.Arena;
 /**
  * The device the kernel tests run on: a real GPU through {@link NativeDriver} when libcuda loads
  * and sees a device (so the same tests check the hardware), else the {@link EmulatedDriver}.
- * Set -Dkiln.cuda.test=emulated to force the emulator.
+ * Set -Dkiln.cuda.test=emulated to force the emulator, or -Dkiln.cuda.test=gpu to require a GPU (the parity suite on a
+ * GPU machine: there, falling back to the emulator would pass without checking the hardware).
  */
 public final class TestDevice {
     /** What the kernel tests ran on, for the summary line. */
     static volatile String used = "emulated device";
+
+    /** "emulated device", or "GPU <name>" once a test has opened the real one. */
+    public static String used() { return used; }
 
     private TestDevice() {}
 
@@ -29,6 +33,10 @@ public final class TestDevice {
                     return d;
                 }
             }
+        }
+        if ("gpu".equals(System.getProperty("kiln.cuda.test"))) {
+            throw new IllegalStateException("-Dkiln.cuda.test=gpu but no GPU: libcuda.so.1 did not load or sees no device "
+                    + "(check nvidia-smi); drop the property to run on the emulated device");
         }
         EmulatedDriver emulated = new EmulatedDriver();
         emulated.init();

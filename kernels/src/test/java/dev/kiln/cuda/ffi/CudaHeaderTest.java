@@ -18,8 +18,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * The driver table against this machine's cuda.h: each prototype becomes a function-pointer
  * declaration initialised with the real function, so gcc rejects any parameter or return type that
  * differs from the header; the constants Kiln passes are static assertions (cuda.h, library_types.h).
- * cuBLAS, cuBLASLt, NVRTC and cuDNN headers are not installed here (nor shipped by Maven Central's
- * org.bytedeco:cuda jars), so those tables are not checked.
+ * cuBLAS, cuBLASLt, NVRTC, cuDNN and NCCL headers are not installed here (nor shipped by Maven Central's
+ * org.bytedeco:cuda jars); CudaLibraryDeclarationsTest checks those tables against the declarations JavaCPP generated
+ * from them.
  */
 class CudaHeaderTest {
     static final Path CUDA_INCLUDE = Path.of(System.getenv().getOrDefault("CUDA_HOME", "/usr/local/cuda"), "include");

@@ -55,3 +55,25 @@ int cublasSgemm_v2(void* h, int ta, int tb, int m, int n, int k, const float* al
 int cublasGetProperty(int type, int* value) { *value = type == 0 ? 13 : type == 1 ? 0 : type == 2 ? 2 : -1; return type <= 2 ? 0 : 7; }
 size_t cublasLtGetVersion(void) { return 130002; }
 size_t cudnnGetVersion(void) { return 91001; }
+
+/* NCCL with one rank: a communicator is a small struct; an all-reduce over one rank copies send to recv (host
+ * addresses here). A count past what the fake accepts returns ncclInvalidArgument (4) so error texts are exercised. */
+typedef struct { int ranks; int rank; } fake_comm;
+int ncclGetVersion(int* v) { *v = 22707; return 0; }
+const char* ncclGetErrorString(int r) { return r == 4 ? "invalid argument (run with NCCL_DEBUG=WARN for details)" : "unhandled error"; }
+int ncclCommInitAll(fake_comm** comms, int ndev, const int* devs) {
+    if (ndev != 1 || devs[0] != 0) return 4;
+    comms[0] = calloc(1, sizeof(fake_comm));
+    comms[0]->ranks = 1;
+    return 0;
+}
+int ncclCommCount(const fake_comm* c, int* n) { *n = c->ranks; return 0; }
+int ncclCommUserRank(const fake_comm* c, int* r) { *r = c->rank; return 0; }
+int ncclCommDestroy(fake_comm* c) { free(c); return 0; }
+int ncclAllReduce(const void* send, void* recv, size_t count, int type, int op, fake_comm* c, void* stream) {
+    if (type != 7 || op != 0 || count > (1u << 20)) return 4;
+    if (send != recv) memcpy(recv, send, count * 4);
+    return 0;
+}
+int ncclGroupStart(void) { return 0; }
+int ncclGroupEnd(void) { return 0; }

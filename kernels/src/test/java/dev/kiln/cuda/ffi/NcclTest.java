@@ -1,0 +1,78 @@
+package dev.kiln.cuda.ffi;
+
+import dev.kiln.cuda.CudaException;
+import dev.kiln.cuda.GradientBuckets;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.nio.file.Path;
+import java.util.List;
+
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * The NCCL binding with one rank, against the stand-in library (fake_cuda_libs.c): communicator, all-reduce of a
+ * gradient bucket's flat buffer, groups, and NCCL's own error text. The real libnccl is not installed here.
+ */
+class NcclTest {
+    private static Arena arena;
+    private static SharedLibrary fake;
+
+    @BeforeAll static void build() throws Exception {
+        Path so = FakeCudaLibraries.build().orElse(null);
+        assumeTrue(so != null, "gcc not found at " + FakeCudaLibraries.GCC + ": the stand-in library cannot be built");
+        arena = Arena.ofShared();
+        fake = new SharedLibrary("libfakecuda.so", so.toString(), SymbolLookup.libraryLookup(so, arena));
+    }
+
+    @AfterAll static void unload() { if (arena != null) arena.close(); }
+
+    @Test
+    void oneRankCommunicatorAllReducesABucketInPlaceAndOutOfPlace() {
+        Nccl nccl = Nccl.bind(fake);
+        assertEquals("2.27.7", nccl.version());
+        try (Arena a = Arena.ofConfined(); Nccl.Comm comm = nccl.initAll(1)) {
+            assertEquals(1, comm.count());
+            assertEquals(0, comm.rank());
+            MemorySegment grads = a.allocateFrom(JAVA_FLOAT, 1.5f, -2f, 3.25f), out = a.allocate(JAVA_FLOAT, 3);
+            nccl.groupStart();
+            comm.allReduceSum(grads.address(), out.address(), 3, 0);
+            comm.allReduceSum(grads.address(), grads.address(), 3, 0);
+            nccl.groupEnd();
+            assertArrayEquals(new float[] {1.5f, -2f, 3.25f}, out.toArray(JAVA_FLOAT));   // one rank: the sum is the input
+            assertArrayEquals(new float[] {1.5f, -2f, 3.25f}, grads.toArray(JAVA_FLOAT));
+        }
+    }
+
+    @Test
+    void aFailingCallCarriesNcclsErrorText() {
+        Nccl nccl = Nccl.bind(fake);
+        try (Nccl.Comm comm = nccl.initAll(1)) {
+            CudaException e = assertThrows(CudaException.class, () -> comm.allReduceSum(16, 16, 1L << 30, 0));
+            assertEquals("ncclAllReduce", e.call());
+            assertTrue(e.getMessage().contains("invalid argument (run with NCCL_DEBUG=WARN for details)"), e.getMessage());
+        }
+        assertThrows(IllegalArgumentException.class, () -> nccl.initAll(2));
+    }
+
+    @Test
+    void withOneRankTheBucketPlanAsksForNoAllReduce() {
+        var plan = GradientBuckets.plan(List.of(new GradientBuckets.Gradient("w", 4096)), GradientBuckets.DEFAULT_CAP_BYTES, 1);
+        assertTrue(plan.buckets().isEmpty() && !plan.allReduces());
+    }
+
+    @Test
+    void versionCodesBeforeAndAfterNccl29() {
+        assertEquals("2.8.4", Nccl.versionText(2804));
+        assertEquals("2.27.7", Nccl.versionText(22707));
+    }
+}
