@@ -116,4 +116,48 @@ public final class KilnSpark {
         Scoring f = new Scoring(name, shipped, checksum, modelFile.toAbsolutePath().toString(), idx, inputColumns.toArray(String[]::new), arrayInput, batchSize, maxBatch);
         return df.mapPartitions(f, Encoders.row(outSchema));
     }
+
+    /**
+     * Trains {@code model} data-parallel on {@code df} as {@code cfg} says, in one barrier stage of {@code cfg.tasks()}
+     * tasks (the DataFrame's columns are selected, and it is coalesced, or repartitioned when it has fewer, to that
+     * many partitions; give it exactly that many for a reproducible split). Every step each replica computes the
+     * gradients of its own batch, a ring all-reduce over TCP averages them, and each applies the same update, so the
+     * replicas stay identical and training matches one replica on the global batches. {@code model} itself is not
+     * changed: the trained model comes back in the result. A failed task makes Spark retry the stage, which resumes
+     * from the latest checkpoint when {@code cfg.checkpoints()} is set.
+     */
+    public static Trained fit(Model model, Dataset<Row> df, DataParallel cfg) {
+        List<String> present = Arrays.asList(df.schema().fieldNames());
+        List<String> cols = new java.util.ArrayList<>(cfg.features());
+        cols.add(cfg.label());
+        for (String c : cols) {
+            if (!present.contains(c)) throw new KilnSparkException("column '" + c + "' is missing from the training DataFrame (columns: " + present + "; checked on the driver); select or rename it");
+        }
+        int in = model.build().inputShape(0).size();
+        if (model.inputs().size() != 1 || model.outputs().size() != 1 || in != cfg.features().size()) {
+            throw new KilnSparkException("model '" + model.name() + "' takes " + in + " input values per row (" + model.inputs().size() + " inputs, " + model.outputs().size()
+                    + " outputs) and " + cfg.features().size() + " feature columns were given; KilnSpark.fit trains models of one input and one output, one column per input value");
+        }
+        byte[] bytes;
+        try {
+            Path tmp = Files.createTempFile("kiln-fit-", ".kiln");
+            try {
+                model.save(tmp);
+                bytes = Files.readAllBytes(tmp);
+            } finally {
+                Files.deleteIfExists(tmp);
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        Dataset<Row> selected = df.select(cols.stream().map(org.apache.spark.sql.functions::col).toArray(org.apache.spark.sql.Column[]::new));
+        int parts = selected.rdd().getNumPartitions();
+        Dataset<Row> split = parts == cfg.tasks() ? selected : parts > cfg.tasks() ? selected.coalesce(cfg.tasks()) : selected.repartition(cfg.tasks());
+        org.apache.spark.rdd.RDD<byte[]> trained = split.rdd().barrier().mapPartitions(new Replica(bytes, cfg), false, scala.reflect.ClassTag$.MODULE$.apply(byte[].class));
+        // Spark retries a failed barrier stage only when it is a shuffle-map stage (a failed barrier result stage
+        // aborts the job), so the replicas' results cross one shuffle on their way to the driver
+        List<byte[]> results = trained.toJavaRDD().repartition(1).collect();
+        if (results.size() != 1) throw new IllegalStateException("KilnSpark.fit: expected rank 0's result alone, got " + results.size());
+        return new Trained(Trained.Result.of(results.get(0)), cfg.compile());
+    }
 }
