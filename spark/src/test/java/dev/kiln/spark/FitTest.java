@@ -67,7 +67,9 @@ class FitTest {
     }
 
     /** The rows as a DataFrame of exactly {@code parts} partitions, partition p holding rows [p·n/parts, (p+1)·n/parts). */
-    static org.apache.spark.sql.Dataset<Row> frame(float[][] d, int parts) {
+    static org.apache.spark.sql.Dataset<Row> frame(float[][] d, int parts) { return frame(d, parts, spark); }
+
+    static org.apache.spark.sql.Dataset<Row> frame(float[][] d, int parts, SparkSession spark) {
         StructType schema = new StructType();
         for (String c : COLS) schema = schema.add(c, DataTypes.FloatType, false);
         schema = schema.add("y", DataTypes.FloatType, false);
@@ -81,11 +83,13 @@ class FitTest {
     }
 
     /** One replica trained on the same global batches: step s's batch is every partition's s-th local batch, in rank order. */
-    static Model reference(float[][] d, int tasks, int epochs) {
+    static Model reference(float[][] d, int tasks, int epochs) { return reference(d, tasks, epochs, STEPS); }
+
+    static Model reference(float[][] d, int tasks, int epochs, int steps) {
         int local = GLOBAL_BATCH / tasks, perPart = d.length / tasks;
-        float[] x = new float[d.length * F], y = new float[d.length];
+        float[] x = new float[steps * GLOBAL_BATCH * F], y = new float[steps * GLOBAL_BATCH];
         int at = 0;
-        for (int s = 0; s < STEPS; s++) {
+        for (int s = 0; s < steps; s++) {
             for (int r = 0; r < tasks; r++) {
                 for (int i = 0; i < local; i++, at++) {
                     float[] row = d[r * perPart + s * local + i];
@@ -95,7 +99,7 @@ class FitTest {
             }
         }
         Model m = m1();
-        m.fit(Dataset.of(x, Shape.of(d.length, F), y, Shape.of(d.length, 1)), Fit.epochs(epochs).batchSize(GLOBAL_BATCH).shuffle(false).verbose(false));
+        m.fit(Dataset.of(x, Shape.of(y.length, F), y, Shape.of(y.length, 1)), Fit.epochs(epochs).batchSize(GLOBAL_BATCH).shuffle(false).verbose(false));
         return m;
     }
 

@@ -8,6 +8,12 @@ final class Spark {
 
     private Spark() {}
 
+    /** Stops the shared session (a test that needs a SparkContext of its own calls this first; local() starts another). */
+    static synchronized void stop() {
+        if (session != null) session.stop();
+        session = null;
+    }
+
     static synchronized SparkSession local() {
         if (session == null) {
             session = SparkSession.builder().appName("kiln-spark-tests")
