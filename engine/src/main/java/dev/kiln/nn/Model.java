@@ -260,6 +260,16 @@ public final class Model implements Trainable {
     @Override public Executable trainingProgram(int batch) { requireCompiled(); return programs.training(batch); }
     /** The uncompiled training step (see {@link #trainingProgram}): for dumps, tests and other backends. */
     public Traced trainingGraph(int batch) { requireCompiled(); return programs.trainingGraph(batch); }
+    /**
+     * The training step's first half, for data-parallel training: forward, loss and gradients, no optimizer update.
+     * Inputs as {@link #trainingProgram} without "lr". Outputs: as training, then the gradient of each weight of
+     * {@link #gradientWeights}, in that order. Run {@link #applyGradientsProgram} with the (averaged) gradients after it.
+     */
+    public Executable gradientProgram(int batch) { requireCompiled(); return programs.gradients(batch); }
+    /** The trainable weights whose gradients {@link #gradientProgram} returns, in its output order. */
+    public List<Variable> gradientWeights() { requireCompiled(); return programs.gradientWeights(); }
+    /** The training step's second half: the optimizer's updates. Inputs "grad/i" (shape of gradientWeights().get(i)), "lr", "step". */
+    public Executable applyGradientsProgram() { requireCompiled(); return programs.applyGradients(); }
     /** The compiled evaluation step (inference mode). Inputs: as training without lr and step. Outputs: as training. */
     @Override public Executable evaluationProgram(int batch) { requireCompiled(); return programs.evaluation(batch); }
     /** The compiled inference step. Inputs: x₀..xₖ. Outputs: every model output. */

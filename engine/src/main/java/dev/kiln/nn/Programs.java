@@ -94,6 +94,63 @@ final class Programs {
         return new Model.Traced(new Graph(outs, effects), ins);
     }
 
+    /**
+     * The training step split in two, for data-parallel training (gradients averaged across replicas between the
+     * halves): the gradient program (inputs as training; outputs [loss, predictions..., per-output losses...,
+     * then the gradient of each trainable weight in {@link #gradientWeights} order]; effects: the layers' own
+     * updates such as moving statistics, never the optimizer's).
+     */
+    Executable gradients(int batch) {
+        return cache.computeIfAbsent("grad/" + batch, k -> {
+            if (optimizer == null) throw new IllegalStateException("model '" + topology.name() + "' was compiled without an optimizer");
+            weights.build();
+            List<Node> xs = trainingInputNodes(batch);
+            List<Node> ys = targetNodes(batch);
+            Node step = Ops.input("step", Shape.SCALAR);
+            CallContext ctx = new CallContext(true, step);
+            List<Node> outs = lossAndPredictions(topology.trace(xs, ctx), ys);
+            List<Node> paramNodes = new ArrayList<>();
+            for (Variable v : traced(ctx)) paramNodes.add(ctx.params().get(v));
+            outs.addAll(Autodiff.gradients(outs.get(0), paramNodes));
+            List<Node> ins = new ArrayList<>(xs);
+            ins.addAll(ys); ins.add(step);
+            return compile(new Graph(outs, ctx.updates()), ins);
+        });
+    }
+
+    /** The trainable weights whose gradients {@link #gradients} returns, in its output order. */
+    List<Variable> gradientWeights() {
+        weights.build();
+        CallContext ctx = new CallContext(true, Ops.input("step", Shape.SCALAR));
+        topology.trace(trainingInputNodes(1), ctx);
+        return traced(ctx);
+    }
+
+    /** The trainable weights a trace read, in the model's weight order (ctx.params() is an identity map: its order differs between JVMs). */
+    private List<Variable> traced(CallContext ctx) {
+        List<Variable> params = new ArrayList<>();
+        for (Variable v : weights.trainable()) if (ctx.params().containsKey(v)) params.add(v);
+        return params;
+    }
+
+    /** The other half: the optimizer's updates from given gradients. Inputs "grad/0".. (each weight's shape), "lr", "step"; no outputs. */
+    Executable applyGradients() {
+        return cache.computeIfAbsent("apply", k -> {
+            if (optimizer == null) throw new IllegalStateException("model '" + topology.name() + "' was compiled without an optimizer");
+            weights.build();
+            List<Variable> params = gradientWeights();
+            List<Node> grads = new ArrayList<>();
+            for (int i = 0; i < params.size(); i++) grads.add(Ops.input("grad/" + i, params.get(i).shape()));
+            Node lr = Ops.input("lr", Shape.SCALAR), step = Ops.input("step", Shape.SCALAR);
+            List<Node> effects;
+            try (Scope s = Scope.enter("optimizer")) { effects = optimizer.updates(params, grads, lr, step); }
+            savedSlots.applyTo(optimizer, topology.name());
+            List<Node> ins = new ArrayList<>(grads);
+            ins.add(lr); ins.add(step);
+            return compile(new Graph(List.of(), effects), ins);
+        });
+    }
+
     Executable evaluation(int batch) {
         return cache.computeIfAbsent("eval/" + batch, k -> {
             weights.build();

@@ -20,7 +20,8 @@ public final class History {
     private final Map<String, List<Double>> curves = new LinkedHashMap<>();
     private int epochs;
 
-    void append(Map<String, Double> logs) {
+    /** Adds one epoch's figures (a loop's own; also for trainers outside this package, e.g. data-parallel training). */
+    public void append(Map<String, Double> logs) {
         for (Map.Entry<String, Double> e : logs.entrySet()) {
             List<Double> c = curves.computeIfAbsent(e.getKey(), k -> new ArrayList<>());
             while (c.size() < epochs) c.add(Double.NaN);
