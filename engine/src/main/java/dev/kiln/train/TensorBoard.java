@@ -44,10 +44,7 @@ public final class TensorBoard implements Callback {
 
     @Override public void onTrainBegin(TrainingState state) {
         onTrainEnd(state);
-        long now = System.currentTimeMillis();
-        String host = host();
-        train = EventFile.create(logDir.resolve("train"), now, host);
-        validation = EventFile.create(logDir.resolve("validation"), now, host);
+        train = EventFile.create(logDir.resolve("train"), System.currentTimeMillis(), host());
     }
 
     @Override public void onBatchEnd(TrainingState state, int batch, BatchLogs logs) {
@@ -62,14 +59,20 @@ public final class TensorBoard implements Callback {
         double wall = System.currentTimeMillis() / 1000.0;
         for (Map.Entry<String, Double> e : logs.entrySet()) {
             String k = e.getKey();
-            if (k.startsWith("val_")) validation.scalar(wall, epoch, "epoch_" + k.substring(4), e.getValue());
+            if (k.startsWith("val_")) validation().scalar(wall, epoch, "epoch_" + k.substring(4), e.getValue());
             else train.scalar(wall, epoch, "epoch_" + (k.equals("lr") ? "learning_rate" : k), e.getValue());
         }
         if (histogramFreq > 0 && epoch % histogramFreq == 0) {
             for (Variable w : state.model().weights()) train.histogram(wall, epoch, w.name(), w.value());
         }
         train.flush();
-        validation.flush();
+        if (validation != null) validation.flush();
+    }
+
+    /** The validation file, made with the first validation value (a fit without validation data makes none, as Keras). */
+    private EventFile validation() {
+        if (validation == null) validation = EventFile.create(logDir.resolve("validation"), System.currentTimeMillis(), host());
+        return validation;
     }
 
     @Override public void onTrainEnd(TrainingState state) {

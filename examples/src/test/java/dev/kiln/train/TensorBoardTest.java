@@ -168,6 +168,17 @@ class TensorBoardTest {
     }
 
     @Test
+    void aFitWithoutValidationDataWritesNoValidationFile(@TempDir Path dir) throws Exception {
+        Model m = Sequential.of(Input.shape(2), Dense.of(1)).seed(3);
+        m.backend(new CpuBackend());
+        m.compile(Sgd.lr(0.05), Loss.mse());
+        Path logs = dir.resolve("runs");
+        m.fit(data(32, 1), Fit.epochs(2).batchSize(16).verbose(false).callbacks(TensorBoard.to(logs).histogramFreq(0)));
+        assertTrue(Files.isRegularFile(only(logs.resolve("train"))));
+        assertFalse(Files.exists(logs.resolve("validation")), "no validation data, no validation folder");
+    }
+
+    @Test
     void theReaderCatchesACorruptedRecord(@TempDir Path dir) throws Exception {
         Assumptions.assumeTrue(Files.isExecutable(PYTHON), "no " + PYTHON);
         Path d = dir.resolve("ev");

@@ -51,7 +51,8 @@ function makeChart(parent, spec) {
     axes: [{ label: spec.xLabel, incrs: INTEGER_STEPS, values: (u, ticks) => ticks.map(t => String(t)) }, {}],
     series: [{ label: spec.xLabel }].concat(spec.series.map((s, i) => ({
       label: s.label, stroke: COLORS[i % COLORS.length] + (s.alpha ? "88" : ""), width: s.width,
-      dash: s.dash, points: { show: !!s.points }, spanGaps: true,
+      // epoch curves: uPlot's own rule shows the points while there is room for them
+      dash: s.dash, points: s.points ? {} : { show: false }, spanGaps: true,
     }))),
     legend: { live: true },
   };
