@@ -49,6 +49,12 @@ public record Fit(int epochs, int batchSize, Dataset validation, double validati
 
     public Fit initialEpoch(int e) { return new Fit(epochs, batchSize, validation, validationSplit, shuffle, seed, schedule, callbacks, verbose, prefetch, augment, e); }
 
+    /**
+     * Shows training live on a local web page ({@link Dashboard#shared}: its address is printed) and writes a
+     * self-contained HTML report after it (kiln-out/dashboard.html unless -Dkiln.dashboard.report says otherwise).
+     */
+    public Fit dashboard() { return callbacks(Dashboard.shared()); }
+
     public Fit callbacks(Callback... cs) {
         List<Callback> all = new ArrayList<>(callbacks);
         all.addAll(List.of(cs));

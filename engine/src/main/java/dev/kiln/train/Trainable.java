@@ -46,6 +46,9 @@ public interface Trainable {
     List<Metric> metrics();
     Optimizer optimizer();
 
+    /** The layer table (Keras's {@code model.summary()}), shown by the {@link Dashboard}. */
+    default String summary() { return name(); }
+
     /** The first layer as "name (Type)", for error messages about input shapes. */
     String firstLayer();
 

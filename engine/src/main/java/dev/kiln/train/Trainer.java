@@ -67,6 +67,8 @@ public final class Trainer {
         this.state = new TrainingState(model, history, fit.epochs(), plan.batchesPerEpoch(), train.size(), model.optimizer().learningRate());
         this.callbacks = new ArrayList<>(fit.callbacks());
         if (fit.verbose()) callbacks.add(0, new ProgressBar(System.out));
+        Dashboard page = Dashboard.fromSystemProperty();
+        if (page != null && !callbacks.contains(page)) callbacks.add(page);
         this.full = new Feeds.Slots(model, model.trainingProgram(batchSize), true);
     }
 

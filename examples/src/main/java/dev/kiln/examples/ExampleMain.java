@@ -1,5 +1,7 @@
 package dev.kiln.examples;
 
+import dev.kiln.train.Dashboard;
+
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
@@ -52,8 +54,13 @@ final class ExampleMain {
     static int status(String name, String usage, String[] args, PrintStream err, Body body) {
         String prefix = "kiln run " + name + ": ";
         try {
+            boolean dashboard = List.of(args).contains("--dashboard");
+            if (dashboard) args = dashboard(name, args);
             checkArguments(usage, args);
             body.run(args);
+            if (dashboard && Dashboard.shared().serving()) {
+                System.out.println(prefix + "done; the training page stays at " + Dashboard.shared().uri() + " until you press Ctrl-C");
+            }
             return 0;
         } catch (CommandLineException e) {
             // a message with more lines (how to get a missing file) keeps them after its first
@@ -68,6 +75,17 @@ final class ExampleMain {
             e.printStackTrace(err);
             return BUG;
         }
+    }
+
+    /**
+     * {@code --dashboard}, which every example takes: every {@code fit} reports to a live page on localhost
+     * ({@link Dashboard#shared}), whose report goes beside the example's plots; the arguments without it.
+     */
+    private static String[] dashboard(String name, String[] args) {
+        String[] rest = List.of(args).stream().filter(a -> !a.equals("--dashboard")).toArray(String[]::new);
+        System.setProperty(Dashboard.REPORT_PROPERTY, Outputs.folder(name, rest).resolve("dashboard.html").toString());
+        if (System.getProperty(Dashboard.PROPERTY) == null) System.setProperty(Dashboard.PROPERTY, "0");
+        return rest;
     }
 
     /** What went wrong with the user's input, in words; the JDK's file-system exceptions carry only the path as their message. */
