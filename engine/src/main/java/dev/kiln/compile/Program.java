@@ -50,6 +50,16 @@ public record Program(List<Instruction> instructions, List<Node> inputs, List<Sl
         return inputs.stream().map(n -> ((dev.kiln.graph.Placeholder) n.op()).inputName()).toList();
     }
 
+    /**
+     * Draws the program ({@link ProgramPlot}): its kernels, fused ones with the ops they run, and the
+     * memory planner's buffer reuse. PNG or SVG by the path's ending when Graphviz's {@code dot} is
+     * installed, DOT text for {@code .dot} or when it is not (then beside the path, with a note).
+     * Returns the file written.
+     */
+    public java.nio.file.Path dump(java.nio.file.Path path) throws java.io.IOException {
+        return dev.kiln.io.Graphviz.write(ProgramPlot.dot(this), path);
+    }
+
     /** One line per instruction: output slot, op, input slots, and where the node was made. */
     public String dump() {
         StringBuilder sb = new StringBuilder();

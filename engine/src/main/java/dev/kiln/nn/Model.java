@@ -270,6 +270,12 @@ public final class Model implements Trainable {
     public List<Variable> gradientWeights() { requireCompiled(); return programs.gradientWeights(); }
     /** The training step's second half: the optimizer's updates. Inputs "grad/i" (shape of gradientWeights().get(i)), "lr", "step". */
     public Executable applyGradientsProgram() { requireCompiled(); return programs.applyGradients(); }
+
+    /** The compiled training step for batches of {@code batch} as a {@link dev.kiln.compile.Program} (print it with {@code dump()}, draw it with {@code dump(path)}). */
+    public dev.kiln.compile.Program trainingPlan(int batch) {
+        Traced t = trainingGraph(batch);
+        return dev.kiln.compile.Compiler.compile(t.graph(), dev.kiln.compile.Compiler.Options.defaults().withInputs(t.inputs()));
+    }
     /** The compiled evaluation step (inference mode). Inputs: as training without lr and step. Outputs: as training. */
     @Override public Executable evaluationProgram(int batch) { requireCompiled(); return programs.evaluation(batch); }
     /** The compiled inference step. Inputs: x₀..xₖ. Outputs: every model output. */
@@ -344,6 +350,16 @@ public final class Model implements Trainable {
         long[] c = parameterCounts();
         return "Model(\"" + name() + "\", " + layers().size() + " layers, " + String.format(java.util.Locale.ROOT, "%,d", c[0]) + " weights)";
     }
+
+    /**
+     * Draws the layer graph, with the shape on every edge ({@link ModelPlot}): PNG or SVG by the
+     * path's ending when Graphviz's {@code dot} is installed, DOT text for {@code .dot} or when it is
+     * not (then beside the path, with a note). Returns the file written.
+     */
+    public Path plot(Path path) throws IOException { return dev.kiln.io.Graphviz.write(plotDot(), path); }
+
+    /** The DOT text {@link #plot} draws. */
+    public String plotDot() { return ModelPlot.dot(this); }
 
     /** The receptive field of every convolution and pooling layer along the model's main path. */
     public List<ReceptiveField> receptiveField() { return Summary.receptiveFields(this); }

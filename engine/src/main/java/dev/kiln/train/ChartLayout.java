@@ -188,10 +188,35 @@ public final class ChartLayout {
         return pts;
     }
 
+    /**
+     * The label of a rule: beside the line (above, then below; right end, left end, middle), then
+     * further from it, the first spot that no curve crosses; when every spot is crossed, the one
+     * crossed least (painted on a white box, so it stays readable).
+     */
     private Rectangle2D ruleLabelBox(Chart.Rule r, Rectangle2D area) {
-        double tw = fm.stringWidth(r.label());
-        double y = yPx(r.y(), area), above = y - 3 - fm.getHeight();
-        return new Rectangle2D.Double(area.getMaxX() - 6 - tw, above < area.getY() + 2 ? y + 3 : above, tw, fm.getHeight());   // below when the line hugs the top
+        double tw = fm.stringWidth(r.label()), th = fm.getHeight();
+        double y = yPx(r.y(), area);
+        List<double[]> curves = seriesPoints(area);
+        Rectangle2D best = null;
+        int bestHits = Integer.MAX_VALUE;
+        for (double ly : new double[] {y - 3 - th, y + 3, y - 23 - th, y + 23, y - 43 - th, y + 43}) {
+            for (double lx : new double[] {area.getMaxX() - 6 - tw, area.getX() + 6, area.getCenterX() - tw / 2}) {
+                Rectangle2D box = new Rectangle2D.Double(lx, ly, tw, th);
+                if (!area.contains(box)) continue;
+                int hits = 0;
+                for (double[] p : curves) if (box.contains(p[0], p[1])) hits++;
+                if (hits == 0) return box;
+                if (hits < bestHits) { best = box; bestHits = hits; }
+            }
+        }
+        return best != null ? best : new Rectangle2D.Double(area.getMaxX() - 6 - tw, y + 3, tw, th);
+    }
+
+    /** Where each rule's label goes, in rule order. */
+    public List<Rectangle2D> ruleLabels() {
+        List<Rectangle2D> boxes = new ArrayList<>();
+        for (Chart.Rule r : chart.rules()) boxes.add(ruleLabelBox(r, plot));
+        return boxes;
     }
 
     double xPx(double x) { return xPx(x, plot); }
@@ -259,10 +284,15 @@ public final class ChartLayout {
             clip.setStroke(new BasicStroke(1.2f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10, new float[] {6, 4}, 0));
             double y = yPx(rule.y());
             clip.draw(new Line2D.Double(plot.getX(), y, plot.getMaxX(), y));
-            Rectangle2D b = ruleLabelBox(rule, plot);
-            clip.drawString(rule.label(), (float) b.getX(), (float) (b.getY() + fm.getAscent()));
         }
         for (Chart.Series s : chart.series()) drawSeries(clip, s);
+        for (Chart.Rule rule : chart.rules()) {   // labels over the curves, on white, where the curves cross them least
+            Rectangle2D b = ruleLabelBox(rule, plot);
+            clip.setColor(Color.WHITE);
+            clip.fill(b);
+            clip.setColor(new Color(90, 90, 90));
+            clip.drawString(rule.label(), (float) b.getX(), (float) (b.getY() + fm.getAscent()));
+        }
         for (Chart.Mark mk : chart.marks()) {
             Color c = color(mk.colorKey());
             double x = xPx(mk.x()), y = yPx(mk.y());

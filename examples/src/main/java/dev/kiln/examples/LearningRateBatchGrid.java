@@ -14,9 +14,12 @@ import dev.kiln.train.Fit;
 import dev.kiln.train.TrainingState;
 import dev.kiln.train.Chart;
 import dev.kiln.train.ChartSheet;
+import dev.kiln.train.Gif;
 
 import java.nio.file.Path;
+import java.awt.image.BufferedImage;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
@@ -50,9 +53,10 @@ public final class LearningRateBatchGrid {
 
     /**
      * What one setting did: the loss of every step (NaN-free; cut at divergence), the final
-     * parameters, and whether the loss left the float range.
+     * parameters, whether the loss left the float range, and the line after every step
+     * ({@code lineW[0]}, {@code lineB[0]}: before the first step; then one per step).
      */
-    public record Run(Setting setting, double[] stepLoss, double w, double b, boolean diverged) {
+    public record Run(Setting setting, double[] stepLoss, double w, double b, boolean diverged, double[] lineW, double[] lineB) {
         /** Mean loss over the last quarter of the steps: where the run settled. */
         public double settledLoss() {
             int from = stepLoss.length - Math.max(1, stepLoss.length / 4);
@@ -71,8 +75,11 @@ public final class LearningRateBatchGrid {
 
     public static void main(String[] args) {
         ExampleMain.run("lr-batch", "[--epochs N] [--out DIR]", args, a -> {
-            Result r = run(GRID, Outputs.intFlag(a, "--epochs", 10), Outputs.folder("lr-batch", a), true);
+            Path out = Outputs.folder("lr-batch", a);
+            Result r = run(GRID, Outputs.intFlag(a, "--epochs", 10), out, true);
             System.out.println("\nGrid of loss curves and fitted lines: " + r.grid());
+            System.out.println("The fitted line moving batch by batch, one animation per setting:");
+            for (Run run : r.runs()) System.out.println("  " + animate(run, out.resolve(gifName(run.setting())), FRAMES));
         });
     }
 
@@ -98,14 +105,16 @@ public final class LearningRateBatchGrid {
         Dense unit = Dense.of(1);
         Model m = Sequential.of(Input.shape(1), unit).seed(2);
         m.compile(Sgd.lr(s.lr()), Loss.mse());
-        StepLosses losses = new StepLosses();
+        m.build();
+        StepLosses losses = new StepLosses(unit);
         boolean diverged = false;
         try {
             m.fit(data, Fit.epochs(epochs).batchSize(s.batch()).seed(9).verbose(false).callbacks(losses));
         } catch (ArithmeticException e) {
             diverged = true;   // the loss left the float range: the curve so far is the lesson
         }
-        return new Run(s, losses.values(), unit.kernel().value()[0], unit.bias().value()[0], diverged);
+        double[] lw = Arrays.copyOf(losses.lineW, losses.count + 1), lb = Arrays.copyOf(losses.lineB, losses.count + 1);
+        return new Run(s, losses.values(), unit.kernel().value()[0], unit.bias().value()[0], diverged, lw, lb);
     }
 
     /** {@code examples} noisy points of the line, x standardised exactly. */
@@ -127,22 +136,82 @@ public final class LearningRateBatchGrid {
 
     /** The loss of each step, recovered from fit's running epoch means: mean_k n_k - mean_{k-1} n_{k-1} over the batch's rows. */
     static final class StepLosses implements Callback {
-        private double[] values = new double[256];
+        private final Dense unit;
+        private double[] values = new double[256], lineW = new double[257], lineB = new double[257];
         private int count;
         private double prevSum;
         private long prevSeen;
+
+        /** Also records {@code unit}'s line after every step (and before the first). */
+        StepLosses(Dense unit) {
+            this.unit = unit;
+            lineW[0] = unit.kernel().value()[0];
+            lineB[0] = unit.bias().value()[0];
+        }
 
         @Override public void onEpochBegin(TrainingState state, int epoch) { prevSum = 0; prevSeen = 0; }
 
         @Override public void onBatchEnd(TrainingState state, int batch, BatchLogs logs) {
             double sum = logs.loss() * logs.seen();
-            if (count == values.length) values = java.util.Arrays.copyOf(values, 2 * count);
+            if (count == values.length) {
+                values = Arrays.copyOf(values, 2 * count);
+                lineW = Arrays.copyOf(lineW, 2 * count + 1);
+                lineB = Arrays.copyOf(lineB, 2 * count + 1);
+            }
             values[count++] = (sum - prevSum) / (logs.seen() - prevSeen);
+            lineW[count] = unit.kernel().value()[0];
+            lineB[count] = unit.bias().value()[0];
             prevSum = sum;
             prevSeen = logs.seen();
         }
 
-        double[] values() { return java.util.Arrays.copyOf(values, count); }
+        double[] values() { return Arrays.copyOf(values, count); }
+    }
+
+    /** Frames per animation (besides the line before training): every step when there are fewer, else evenly spaced steps ending at the last. */
+    public static final int FRAMES = 40;
+
+    static String gifName(Setting s) { return String.format(Locale.ROOT, "lr-%s-batch-%d.gif", s.lr(), s.batch()); }
+
+    /** The steps an animation shows: 0 (before training), then at most {@code frames} steps, evenly spaced, ending at the last. */
+    static int[] frameSteps(int steps, int frames) {
+        int n = Math.min(steps, frames);
+        int[] at = new int[n + 1];
+        for (int i = 1; i <= n; i++) at[i] = (int) Math.round((double) i * steps / n);
+        return at;
+    }
+
+    /**
+     * The course's animation of one setting: per frame, the line after that step over the data (left)
+     * and the batch losses so far on the grid's log scale (right); written as a looping GIF. Returns the file.
+     */
+    static Path animate(Run r, Path gif, int frames) {
+        Dataset d = line(r.setting().examples(), 17);
+        int shown = Math.min(300, d.size());
+        double[] px = new double[shown], py = new double[shown];
+        for (int i = 0; i < shown; i++) { px[i] = d.feature(i, 0); py[i] = d.label(i); }
+        double[] loss = r.stepLoss().clone();
+        for (int i = 0; i < loss.length; i++) loss[i] = Double.isFinite(loss[i]) ? Math.min(1e6, Math.max(loss[i], 1e-6)) : Double.NaN;
+        double floor = NOISE * NOISE;
+        double[] range = Chart.of("", "", "").withLogY().line("", "", Plots.counting(loss.length), loss).rule(floor, "").dataYRange();   // fixed, so the axis stays put
+        List<BufferedImage> images = new ArrayList<>();
+        for (int step : frameSteps(r.stepLoss().length, frames)) {
+            double w = r.lineW()[step], b = r.lineB()[step];
+            Chart fit = Chart.of(String.format(Locale.ROOT, "%s: step %d of %d", r.setting(), step, loss.length), "x", "y")
+                    .points("", "data", px, py).yRange(-6.0, 8.0).xRange(-3.0, 3.0);
+            if (Double.isFinite(w) && Double.isFinite(b) && Math.abs(w) < 1e6 && Math.abs(b) < 1e6) {
+                fit = fit.line("fitted line", "fitted", new double[] {-3, 3}, new double[] {-3 * w + b, 3 * w + b});
+            }
+            fit = fit.dashed(String.format(Locale.ROOT, "true: y = %.0f x + %.0f", TRUE_W, TRUE_B), "true", new double[] {-3, 3}, new double[] {-3 * TRUE_W + TRUE_B, 3 * TRUE_W + TRUE_B});
+            double[] sofar = Arrays.copyOf(loss, Math.max(step, 1));
+            if (step == 0) sofar[0] = Double.NaN;
+            Chart curve = Chart.of(String.format(Locale.ROOT, "y = %.2f x %s %.2f", w, b < 0 ? "-" : "+", Math.abs(b)), "step", "batch loss (MSE)")
+                    .withLogY().withIntegerX().line("", "loss", Plots.counting(sofar.length), sofar)
+                    .rule(floor, String.format(Locale.ROOT, "noise floor %.2f", floor)).xRange(1, Math.max(2, loss.length)).yRange(range[0] / 1.5, range[1] * 1.5);
+            images.add(ChartSheet.of(2, 380, 260, fit, curve).image());
+        }
+        Gif.write(gif, images, 150, 2000);
+        return gif;
     }
 
     private static void drawGrid(Path png, List<Run> runs) {

@@ -7,11 +7,41 @@ import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Path;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class LearningRateBatchGridTest {
+    /** Issue 19, item 6: the fitted line moving batch by batch, as a GIF per (learning rate, batch size). */
+    @Test
+    void animationIsAGifWithOneFramePerShownStepAndTheLineMoves(@TempDir Path out) throws IOException {
+        LearningRateBatchGrid.Setting s = new LearningRateBatchGrid.Setting(0.2, 32, 256);
+        LearningRateBatchGrid.Result r = LearningRateBatchGrid.run(java.util.List.of(s), 2, out, false);   // 16 steps
+        LearningRateBatchGrid.Run run = r.runs().getFirst();
+        assertEquals(17, run.lineW().length, "the line before training and after each of 16 steps");
+        assertEquals(run.w(), run.lineW()[16], 0.0);
+        assertArrayEquals(new int[] {0, 2, 3, 5, 6, 8, 10, 11, 13, 14, 16}, LearningRateBatchGrid.frameSteps(16, 10));
+        Path gif = LearningRateBatchGrid.animate(run, out.resolve(LearningRateBatchGrid.gifName(s)), 10);
+        assertEquals("lr-0.2-batch-32.gif", gif.getFileName().toString());
+        javax.imageio.ImageReader reader = javax.imageio.ImageIO.getImageReadersByFormatName("gif").next();
+        try (var in = javax.imageio.ImageIO.createImageInputStream(gif.toFile())) {
+            reader.setInput(in);
+            assertEquals(11, reader.getNumImages(true), "frames: before training, then 10 steps");
+            BufferedImage first = reader.read(0), last = reader.read(10);
+            assertEquals(2 * 380, first.getWidth());
+            assertEquals(260, first.getHeight());
+            int differing = 0;
+            for (int y = 0; y < first.getHeight(); y++) for (int x = 0; x < first.getWidth(); x++) if (first.getRGB(x, y) != last.getRGB(x, y)) differing++;
+            assertTrue(differing > 500, "the first and last frames differ (the line moved): " + differing + " pixels");
+            String meta = new String(java.nio.file.Files.readAllBytes(gif), java.nio.charset.StandardCharsets.ISO_8859_1);
+            assertTrue(meta.startsWith("GIF89a") && meta.contains("NETSCAPE2.0"), "a looping GIF89a");
+        } finally {
+            reader.dispose();
+        }
+        assertTrue(Math.abs(run.lineW()[0] - run.lineW()[16]) > 0.5, "the line moved from w " + run.lineW()[0] + " to " + run.lineW()[16]);
+    }
+
     @Test
     void learningRateOneFailsToSettleWhileSmallRatesConverge(@TempDir Path out) throws IOException {
         LearningRateBatchGrid.Result r = LearningRateBatchGrid.run(LearningRateBatchGrid.GRID, 10, out, false);

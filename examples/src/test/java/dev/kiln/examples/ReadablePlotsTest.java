@@ -25,6 +25,7 @@ class ReadablePlotsTest {
         for (int i = 1; i < xs.size(); i++) assertTrue(xs.get(i).labelBox().getX() - xs.get(i - 1).labelBox().getMaxX() >= 4, "x labels overlap");
         Rectangle2D legend = l.legend();
         if (legend != null) for (double[] p : l.drawnPoints()) assertFalse(legend.contains(p[0], p[1]), "legend covers a curve");
+        for (Rectangle2D label : l.ruleLabels()) for (double[] p : l.seriesPoints()) assertFalse(label.contains(p[0], p[1]), "a rule's label " + label + " covers a curve");
     }
 
     @Test
