@@ -28,6 +28,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.function.Function;
 
 /**
  * Transfer learning. Without {@code --weights}, the offline lesson ({@link TransferLesson}): a small VGG-style
@@ -129,19 +130,19 @@ public final class TransferLearning {
 
     private static long whole(Map<String, String> opt, String flag, long fallback) {
         String v = opt.get(flag);
-        try {
-            return v == null ? fallback : Long.parseLong(v);
-        } catch (NumberFormatException e) {
-            throw new ExampleMain.CommandLineException(flag + " needs a whole number, got '" + v + "'", e);
-        }
+        return v == null ? fallback : parsed(flag, v, "a whole number", Long::parseLong);
     }
 
     private static double real(Map<String, String> opt, String flag, double fallback) {
         String v = opt.get(flag);
+        return v == null ? fallback : parsed(flag, v, "a number", Double::parseDouble);
+    }
+
+    private static <T> T parsed(String flag, String value, String kind, Function<String, T> parse) {
         try {
-            return v == null ? fallback : Double.parseDouble(v);
+            return parse.apply(value);
         } catch (NumberFormatException e) {
-            throw new ExampleMain.CommandLineException(flag + " needs a number, got '" + v + "'", e);
+            throw new ExampleMain.CommandLineException(flag + " needs " + kind + ", got '" + value + "'", e);
         }
     }
 
