@@ -16,8 +16,8 @@ import java.util.List;
  * A program bound to device memory: one arena (the memory planner's offsets, one allocation),
  * one buffer per input, per variable and per constant, and the program's launches bound once.
  * Host copies happen only at the named points: {@link #setInput}, {@link #readOutput},
- * {@link #outputScalar} and {@link #syncVariables} (variables are uploaded when the program is
- * compiled and stay on the device; read them back with syncVariables). {@link #run()} walks the
+ * {@link #outputScalar} and {@link #syncVariables} (variables are the backend's one device copy,
+ * {@link DeviceVariables}, shared with its other executables; read them back with syncVariables). {@link #run()} walks the
  * launch list and allocates nothing on the host.
  */
 final class CudaExecutable implements Executable {
@@ -34,11 +34,18 @@ final class CudaExecutable implements Executable {
     private final MemorySegment scalarSegment = MemorySegment.ofArray(scalar);
     private final long stream;
     private float[] checkBuffer;
-    private long graph, graphExec;
+    private final DeviceVariables shared;
+    private final DeviceVariables.Copy[] copies;
+    /** Capture on the second run (the first is the warm-up, eager) and replay from then on. */
+    private final boolean autoGraph;
+    private long graph, graphExec, runs;
+    private int captures;
     private boolean closed;
 
-    CudaExecutable(Program program, CudaDevice device) {
+    CudaExecutable(Program program, CudaDevice device, DeviceVariables shared, boolean autoGraph) {
         this.program = program;
+        this.shared = shared;
+        this.autoGraph = autoGraph && !program.checkNumerics();
         this.device = device;
         this.driver = device.driver();
         this.arena = allocate(Math.max(1, program.arenaSize()));
@@ -46,9 +53,10 @@ final class CudaExecutable implements Executable {
         for (int i = 0; i < inputs.length; i++) inputs[i] = allocate(program.inputs().get(i).shape().size());
         List<Variable> vars = program.variables();
         this.variables = new long[vars.size()];
+        this.copies = new DeviceVariables.Copy[vars.size()];
         for (int i = 0; i < variables.length; i++) {
-            variables[i] = allocate(vars.get(i).shape().size());
-            upload(variables[i], vars.get(i).value());
+            copies[i] = shared.copy(vars.get(i));
+            variables[i] = copies[i].address();
         }
         List<Constant> consts = program.constants();
         this.constants = new long[consts.size()];
@@ -121,15 +129,22 @@ final class CudaExecutable implements Executable {
         if (closed) throw new IllegalStateException("this CUDA executable is closed");
         device.gemm().setStream(stream);
         if (program.checkNumerics()) { runChecked(); return; }
+        for (DeviceVariables.Copy c : copies) shared.refresh(c);
+        if (graphExec == 0 && autoGraph && runs > 0) captureGraph();
+        runs++;
         if (graphExec != 0) { driver.graphLaunch(graphExec, stream); return; }
         for (Launch l : launches) l.run(driver, device.gemm(), stream);
     }
+
+    /** How many times this executable captured its launches as a CUDA graph: 0 or 1, never once per step. */
+    int captures() { return captures; }
 
     /**
      * Captures one step's launches as a CUDA graph (nothing runs while capturing); from then on
      * {@link #run()} launches the graph: one driver call per step instead of one per kernel. The
      * per-step scalars (learning rate, step count) are read from device buffers the inputs fill,
-     * so a replay follows them.
+     * so a replay follows them. {@link #run()} calls it on the second run unless graphs are off
+     * ({@code -Dkiln.cuda.graph=false}) or the program checks numerics.
      */
     void captureGraph() {
         if (program.checkNumerics()) throw new IllegalStateException("a program with checkNumerics runs eagerly: it reads every output back");
@@ -142,6 +157,7 @@ final class CudaExecutable implements Executable {
             graph = driver.streamEndCapture(stream);
         }
         graphExec = driver.graphInstantiate(graph);
+        captures++;
     }
 
     private void runChecked() {
@@ -176,11 +192,8 @@ final class CudaExecutable implements Executable {
 
     /** Copies every variable from the device into its host array ({@link Variable#value()}). */
     @Override public void syncVariables() {
-        List<Variable> vars = program.variables();
-        for (int i = 0; i < variables.length; i++) {
-            float[] v = vars.get(i).value();
-            if (v.length > 0) driver.memcpyDtoH(MemorySegment.ofArray(v), variables[i], 4L * v.length);
-        }
+        driver.streamSynchronize(stream);
+        for (DeviceVariables.Copy c : copies) shared.download(c);
     }
 
     @Override public void close() {

@@ -80,7 +80,9 @@ class CompiledStepTest {
     @Test
     void aCapturedGraphReplaysTheEagerStepsCallsAndBits() {
         Program p = program();
-        CudaExecutable eager = (CudaExecutable) cuda.backend.compile(p), graphed = (CudaExecutable) cuda.backend.compile(p);
+        // two backends over one device: each keeps its own device copy of the variables, so the two step independently
+        CudaExecutable eager = (CudaExecutable) new CudaBackend(cuda.device).graphs(false).compile(p);
+        CudaExecutable graphed = (CudaExecutable) new CudaBackend(cuda.device).compile(p);
         List<String> expected = names(eager.kernelList());
         assertTrue(expected.contains("sgemm") && expected.contains("kiln_dropout_f32") && expected.contains("kiln_adam_update_f32")
                 && expected.contains("kiln_batchnorm_forward_f32") && expected.contains("memcpyDtoD"), expected.toString());
@@ -122,7 +124,7 @@ class CompiledStepTest {
                                                       float be, long c, int ldc, long sc, int batch) {}
         };
         // the executable's own cost: the emulated device's launches and the reference GEMM (which allocate) do nothing
-        CudaExecutable e = (CudaExecutable) new CudaBackend(new CudaDevice(cuda.driver, noGemm, Nvcc::ptx)).compile(p);
+        CudaExecutable e = (CudaExecutable) new CudaBackend(new CudaDevice(cuda.driver, noGemm, Nvcc::ptx)).graphs(false).compile(p);
         cuda.driver.dryRun(true);
         feed(e, p, 1);
         for (int i = 0; i < 20_000; i++) e.run();   // warm: interpreted and compiled
