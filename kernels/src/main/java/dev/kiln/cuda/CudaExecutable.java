@@ -105,6 +105,17 @@ final class CudaExecutable implements Executable {
         return base + 4L * s.offset();
     }
 
+    /** The device address of input {@code slot} (for device-to-device feeds: DataParallelStep). */
+    long inputAddress(int slot) { return inputs[slot]; }
+
+    /** The device address of output {@code slot}. */
+    long outputAddress(int slot) { return address(program.outputs().get(slot)); }
+
+    CudaDevice device() { return device; }
+
+    /** The stream this executable runs on. */
+    long stream() { return stream; }
+
     /** The launches of one run, in order: the step's kernel list. */
     List<String> kernelList() {
         List<String> l = new ArrayList<>(launches.length);

@@ -1,0 +1,147 @@
+package dev.kiln.cuda;
+
+import dev.kiln.backend.Executable;
+import dev.kiln.cuda.emu.EmulatedCuda;
+import dev.kiln.cuda.emu.EmulatedDevice;
+import dev.kiln.cuda.emu.Nvcc;
+import dev.kiln.graph.Variable;
+import dev.kiln.loss.Loss;
+import dev.kiln.nn.Dense;
+import dev.kiln.nn.Input;
+import dev.kiln.nn.Model;
+import dev.kiln.nn.Sequential;
+import dev.kiln.optim.Adam;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * Data-parallel steps as far as one device allows: with one rank the step (gradient program, then the
+ * optimizer's) trains as the fused training step does and calls no all-reduce; with a stand-in
+ * all-reduce of two ranks (in place, it averages this rank's bucket with a second rank's that holds 3×
+ * the values, so the average is 2×) every gradient reaches the optimizer's input doubled, through
+ * buckets that split the gradients as the plan says.
+ *
+ * <p>Tolerance for one rank vs fused: 1e-6 absolute on weights; the split and fused programs compute
+ * the same gradients, but the compiler may fuse differently across the cut (see GradientProgramTest).
+ */
+class DataParallelStepTest {
+    private static final int BATCH = 8, FEATURES = 5, STEPS = 3;
+    private EmulatedCuda cuda;
+
+    @BeforeEach void start() {
+        assumeTrue(Nvcc.find().isPresent(), Nvcc.ABSENT);
+        cuda = new EmulatedCuda();
+    }
+
+    @AfterEach void stop() { if (cuda != null) cuda.close(); }
+
+    private Model model() {
+        Model m = Sequential.of(Input.shape(FEATURES), Dense.of(6).relu(), Dense.of(1)).seed(5);
+        m.compile(Adam.lr(1e-2), Loss.mse());
+        return m.backend(new CudaBackend(cuda.device));   // a backend each: its own device copy of the weights
+    }
+
+    private static float[][] batch(int step) {
+        Random r = new Random(step);
+        float[] x = new float[BATCH * FEATURES], y = new float[BATCH];
+        for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+        for (int i = 0; i < y.length; i++) y[i] = (float) r.nextGaussian();
+        return new float[][] {x, y};
+    }
+
+    private static void feed(Executable e, float[][] xy) {
+        e.setInput(e.program().inputSlot("x"), xy[0]);
+        e.setInput(e.program().inputSlot("y"), xy[1]);
+    }
+
+    @Test
+    void oneRankTrainsAsTheFusedStepWithNoAllReduce() {
+        Model fused = model(), split = model();
+        Executable train = fused.trainingProgram(BATCH);
+        List<String> calls = new ArrayList<>();
+        try (DataParallelStep dp = new DataParallelStep(split, BATCH, DataParallelStep.ONE_RANK, GradientBuckets.DEFAULT_CAP_BYTES)) {
+            assertTrue(dp.plan().buckets().isEmpty() && !dp.plan().allReduces());
+            for (int s = 1; s <= STEPS; s++) {
+                feed(train, batch(s));
+                train.setInput(train.program().inputSlot("lr"), new float[] {1e-2f});
+                train.setInput(train.program().inputSlot("step"), new float[] {s});
+                train.run();
+                feed(dp.gradients(), batch(s));
+                if (s == STEPS) cuda.driver.logCalls(calls);
+                float loss = dp.run(1e-2f, s);
+                cuda.driver.logCalls(null);
+                assertEquals(train.outputScalar(0), loss, 1e-6 * Math.abs(loss), "loss of step " + s);
+            }
+            train.syncVariables();
+            List<float[]> a = values(fused.weights());
+            dp.gradients().syncVariables();
+            List<float[]> b = values(split.weights());
+            for (int v = 0; v < a.size(); v++) {
+                for (int i = 0; i < a.get(v).length; i++) assertEquals(a.get(v)[i], b.get(v)[i], 1e-6, fused.weights().get(v).name() + "[" + i + "]");
+            }
+            assertTrue(calls.contains("kiln_adam_update_f32"), calls.toString());
+        }
+        EmulatedDevice.CASES.incrementAndGet();
+    }
+
+    @Test
+    void twoRanksAverageEveryGradientThroughItsBucket() {
+        Model m = model();
+        List<long[]> reduced = new ArrayList<>();
+        DataParallelStep.AllReduce twoRanks = new DataParallelStep.AllReduce() {
+            @Override public int ranks() { return 2; }
+            @Override public void average(long pointer, long count, long stream) {
+                reduced.add(new long[] {pointer, count});
+                float[] v = new float[(int) count];
+                cuda.driver.memcpyDtoH(MemorySegment.ofArray(v), pointer, 4 * count);
+                for (int i = 0; i < v.length; i++) v[i] = (v[i] + 3 * v[i]) / 2;   // the other rank holds 3x
+                cuda.driver.memcpyHtoD(pointer, MemorySegment.ofArray(v), 4 * count);
+            }
+        };
+        // a 128-byte cap: dense/kernel (120 bytes) alone, the others grouped
+        try (DataParallelStep dp = new DataParallelStep(m, BATCH, twoRanks, 128)) {
+            GradientBuckets plan = dp.plan();
+            assertTrue(plan.buckets().size() >= 2, "buckets " + plan.buckets());
+            feed(dp.gradients(), batch(1));
+            dp.gradients().setInput(dp.gradients().program().inputSlot("step"), new float[] {1});
+            dp.gradients().run();
+            dp.exchange();
+            assertEquals(plan.buckets().size(), reduced.size(), "one all-reduce per bucket");
+            for (int k = 0; k < reduced.size(); k++) assertEquals(plan.buckets().get(k).bytes() / 4, reduced.get(k)[1], "bucket " + k + " size");
+
+            CudaExecutable grad = (CudaExecutable) dp.gradients();
+            CudaExecutable apply = (CudaExecutable) m.applyGradientsProgram();
+            List<Variable> ws = m.gradientWeights();
+            int first = grad.program().outputs().size() - ws.size();
+            for (int i = 0; i < ws.size(); i++) {
+                int size = ws.get(i).shape().size();
+                float[] g = new float[size], arrived = new float[size];
+                grad.readOutput(first + i, g);
+                cuda.driver.memcpyDtoH(MemorySegment.ofArray(arrived), apply.inputAddress(apply.program().inputSlot("grad/" + i)), 4L * size);
+                boolean nonZero = false;
+                for (int j = 0; j < size; j++) {
+                    assertEquals(2 * g[j], arrived[j], 0, ws.get(i).name() + "[" + j + "] after the all-reduce");
+                    nonZero |= g[j] != 0;
+                }
+                assertTrue(nonZero, ws.get(i).name() + " has a non-zero gradient");
+            }
+        }
+        EmulatedDevice.CASES.incrementAndGet();
+    }
+
+    private static List<float[]> values(List<Variable> vs) {
+        List<float[]> l = new ArrayList<>();
+        for (Variable v : vs) l.add(v.value().clone());
+        return l;
+    }
+}
