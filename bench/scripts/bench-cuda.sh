@@ -23,7 +23,13 @@ while [[ $# -gt 0 ]]; do
     esac
     shift
 done
-"$JAVA_HOME/bin/java" "${jvm[@]}" -cp "$cp" dev.kiln.bench.CudaDeviceCheck || exit $?
+# The gate prints its one line on stdout; the JVM's own warnings (incubator module) are shown only if it fails otherwise.
+log=$(mktemp)
+rc=0
+line=$("$JAVA_HOME/bin/java" "${jvm[@]}" -cp "$cp" dev.kiln.bench.CudaDeviceCheck 2>"$log") || rc=$?
+if (( rc == 2 )); then printf '%s\n' "$line" >&2; rm -f "$log"; exit 2; fi
+if (( rc != 0 )); then cat "$log" >&2; rm -f "$log"; exit "$rc"; fi
+rm -f "$log"
 
 out="$root/bench/results/cuda-$(date -u +%Y%m%d-%H%M%S)"
 mkdir -p "$out"

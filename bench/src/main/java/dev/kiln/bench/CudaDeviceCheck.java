@@ -7,7 +7,7 @@ import java.util.Optional;
 
 /**
  * The gate of {@code ./kiln bench --device cuda}: exits 0 when the CUDA backend sees a device (driver loaded, at
- * least one GPU), else prints one line saying why and how to run the GPU bench on a GPU machine, and exits 2.
+ * least one GPU), else prints (on stdout) one line saying why and how to run the GPU bench on a GPU machine, and exits 2.
  */
 public final class CudaDeviceCheck {
     static final String HOW = "run `./kiln bench --device cuda` on a machine with an NVIDIA GPU, or `./kiln gpu-pack` here and "
@@ -18,7 +18,7 @@ public final class CudaDeviceCheck {
     public static void main(String[] args) {
         Optional<String> problem = problem(Backend.all().stream().filter(b -> b.name().equals("cuda")).findFirst().map(Backend::availability));
         if (problem.isEmpty()) return;
-        System.err.println(problem.get());
+        System.out.println(problem.get());   // stdout: bench-cuda.sh shows this line alone, without the JVM's warnings
         System.exit(2);
     }
 

@@ -40,6 +40,8 @@ public final class CudaApis {
             CUresult cuLaunchKernel(CUfunction, unsigned int, unsigned int, unsigned int, unsigned int, unsigned int, unsigned int, unsigned int, CUstream, void**, void**);
             CUresult cuMemAlloc_v2(CUdeviceptr*, size_t);
             CUresult cuMemFree_v2(CUdeviceptr);
+            CUresult cuMemHostAlloc(void**, size_t, unsigned int);
+            CUresult cuMemFreeHost(void*);
             CUresult cuMemcpyHtoD_v2(CUdeviceptr, const void*, size_t);
             CUresult cuMemcpyDtoH_v2(void*, CUdeviceptr, size_t);
             CUresult cuMemcpyDtoD_v2(CUdeviceptr, CUdeviceptr, size_t);

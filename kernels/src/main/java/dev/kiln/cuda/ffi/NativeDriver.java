@@ -151,6 +151,8 @@ public final class NativeDriver implements CudaDriver {
 
     @Override public long memAlloc(long bytes) { return longOut("cuMemAlloc_v2", bytes); }
     @Override public void memFree(long devicePointer) { call("cuMemFree_v2", devicePointer); }
+    @Override public MemorySegment memHostAlloc(long bytes) { return MemorySegment.ofAddress(longOut("cuMemHostAlloc", bytes, 0)).reinterpret(bytes); }
+    @Override public void memFreeHost(MemorySegment pinned) { call("cuMemFreeHost", pinned); }
 
     // The driver reads host memory by address, so heap segments go through a native copy.
     @Override public void memcpyHtoD(long dst, MemorySegment src, long bytes) {
