@@ -27,6 +27,11 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  * {@link #compile} lowers a program to device launches ({@link CudaExecutable}): the dense models'
  * ops, tested on the emulated device. {@link Backend#auto()} does not pick it yet: it has not run on
  * a GPU, and conv/pooling are not lowered; construct it to use it.
+ *
+ * <p>Each executable's second {@code run()} captures its launches as one CUDA graph and every later run
+ * replays it (the learning rate and step counter are device inputs, so a schedule needs no re-capture);
+ * {@code -Dkiln.cuda.graph=false} or {@link #graphs(boolean)} turns that off. The backend keeps one device
+ * copy of each variable for all its executables ({@link DeviceVariables}).
  */
 public final class CudaBackend implements Backend {
     static final String NOT_IMPLEMENTED =

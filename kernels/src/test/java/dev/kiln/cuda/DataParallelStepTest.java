@@ -1,18 +1,9 @@
 package dev.kiln.cuda;
 
 import dev.kiln.backend.Executable;
-import dev.kiln.cuda.emu.EmulatedCuda;
 import dev.kiln.cuda.emu.EmulatedDevice;
-import dev.kiln.cuda.emu.Nvcc;
 import dev.kiln.graph.Variable;
-import dev.kiln.loss.Loss;
-import dev.kiln.nn.Dense;
-import dev.kiln.nn.Input;
 import dev.kiln.nn.Model;
-import dev.kiln.nn.Sequential;
-import dev.kiln.optim.Adam;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.MemorySegment;
@@ -22,7 +13,6 @@ import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Data-parallel steps as far as one device allows: with one rank the step (gradient program, then the
@@ -34,21 +24,10 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * <p>Tolerance for one rank vs fused: 1e-6 absolute on weights; the split and fused programs compute
  * the same gradients, but the compiler may fuse differently across the cut (see GradientProgramTest).
  */
-class DataParallelStepTest {
+class DataParallelStepTest extends OnEmulatedDevice {
     private static final int BATCH = 8, FEATURES = 5, STEPS = 3;
-    private EmulatedCuda cuda;
-
-    @BeforeEach void start() {
-        assumeTrue(Nvcc.find().isPresent(), Nvcc.ABSENT);
-        cuda = new EmulatedCuda();
-    }
-
-    @AfterEach void stop() { if (cuda != null) cuda.close(); }
-
     private Model model() {
-        Model m = Sequential.of(Input.shape(FEATURES), Dense.of(6).relu(), Dense.of(1)).seed(5);
-        m.compile(Adam.lr(1e-2), Loss.mse());
-        return m.backend(new CudaBackend(cuda.device));   // a backend each: its own device copy of the weights
+        return denseModel(FEATURES, 5, 6, 1).backend(new CudaBackend(cuda.device));   // a backend each: its own device copy of the weights
     }
 
     private static float[][] batch(int step) {

@@ -1,20 +1,9 @@
 package dev.kiln.cuda;
 
 import dev.kiln.backend.Executable;
-import dev.kiln.compile.Compiler;
 import dev.kiln.compile.Program;
-import dev.kiln.cuda.emu.EmulatedCuda;
 import dev.kiln.cuda.emu.EmulatedDevice;
-import dev.kiln.cuda.emu.Nvcc;
 import dev.kiln.graph.Variable;
-import dev.kiln.loss.Loss;
-import dev.kiln.nn.Dense;
-import dev.kiln.nn.Input;
-import dev.kiln.nn.Model;
-import dev.kiln.nn.Sequential;
-import dev.kiln.optim.Adam;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -26,7 +15,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The learning rate and Adam's step counter are device scalars (program inputs the step's kernels
@@ -34,23 +22,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * a schedule changes the rate: each step writes 4 bytes into each scalar and launches the graph.
  * N replayed steps with a decaying rate give the bits of N eager steps, with one capture in all.
  */
-class DeviceScalarReplayTest {
+class DeviceScalarReplayTest extends OnEmulatedDevice {
     private static final int BATCH = 8, FEATURES = 5, STEPS = 5;
-    private EmulatedCuda cuda;
-
-    @BeforeEach void start() {
-        assumeTrue(Nvcc.find().isPresent(), Nvcc.ABSENT);
-        cuda = new EmulatedCuda();
-    }
-
-    @AfterEach void stop() { if (cuda != null) cuda.close(); }
-
-    private static Program program() {
-        Model m = Sequential.of(Input.shape(FEATURES), Dense.of(6).relu(), Dense.of(1)).seed(4);
-        m.compile(Adam.lr(1e-2), Loss.mse());
-        Model.Traced t = m.trainingGraph(BATCH);
-        return Compiler.compile(t.graph(), Compiler.Options.defaults().withInputs(t.inputs()));
-    }
+    private static Program program() { return trainingStep(denseModel(FEATURES, 4, 6, 1), BATCH); }
 
     /** Runs STEPS steps (rate lr(step), t = step) and returns each step's loss; the last step's driver calls go to {@code lastCalls}. */
     private float[] train(Executable e, Program p, boolean decay, List<String> lastCalls) {

@@ -1,18 +1,7 @@
 package dev.kiln.cuda;
 
-import dev.kiln.compile.Compiler;
 import dev.kiln.compile.Program;
-import dev.kiln.cuda.emu.EmulatedCuda;
 import dev.kiln.cuda.emu.EmulatedDevice;
-import dev.kiln.cuda.emu.Nvcc;
-import dev.kiln.loss.Loss;
-import dev.kiln.nn.Dense;
-import dev.kiln.nn.Input;
-import dev.kiln.nn.Model;
-import dev.kiln.nn.Sequential;
-import dev.kiln.optim.Adam;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.MemorySegment;
@@ -26,7 +15,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The pinned prefetch's ordering and double buffering on the emulated device: every batch reaches the step's
@@ -34,23 +22,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * CUDA); two buffer sets alternate; the filler never runs more than two batches ahead of the step; a failing
  * source surfaces in next(); close frees every pinned block.
  */
-class PinnedFeedTest {
+class PinnedFeedTest extends OnEmulatedDevice {
     private static final int BATCH = 4, FEATURES = 3, BATCHES = 7;
-    private EmulatedCuda cuda;
-
-    @BeforeEach void start() {
-        assumeTrue(Nvcc.find().isPresent(), Nvcc.ABSENT);
-        cuda = new EmulatedCuda();
-    }
-
-    @AfterEach void stop() { if (cuda != null) cuda.close(); }
-
-    private static Program program() {
-        Model m = Sequential.of(Input.shape(FEATURES), Dense.of(1)).seed(1);
-        m.compile(Adam.lr(1e-2), Loss.mse());
-        Model.Traced t = m.trainingGraph(BATCH);
-        return Compiler.compile(t.graph(), Compiler.Options.defaults().withInputs(t.inputs()));
-    }
+    private static Program program() { return trainingStep(denseModel(FEATURES, 1, 1), BATCH); }
 
     private static float value(int batch, int input, int i) { return batch * 100 + input * 10 + i * 0.5f; }
 
