@@ -17,8 +17,8 @@ import java.util.concurrent.BlockingQueue;
  * runs at most {@code depth} batches ahead. All driver calls are made on the caller's thread (the one
  * that holds the CUDA context); the filler thread only writes host memory.
  *
- * <p>Not yet: {@code Model.fit} does not feed through this (its Loader prefetches into Java arrays and
- * {@code setInput} copies them synchronously); a {@link Source} over a Loader is the missing piece.
+ * <p>{@link LoaderSource} feeds it from a data Loader. Not yet: {@code Model.fit} does not feed through
+ * this (the engine's Trainer calls {@code setInput}, a synchronous copy from the Loader's Java arrays).
  */
 public final class PinnedFeed implements AutoCloseable {
     /** The filler thread's side: writes the next batch into {@code into} (one segment per input, in slot order); false when done. */

@@ -1,6 +1,10 @@
 package dev.kiln.cuda;
 
 import dev.kiln.compile.Program;
+import dev.kiln.data.Batches;
+import dev.kiln.data.Dataset;
+import dev.kiln.data.Loader;
+import dev.kiln.tensor.Shape;
 import dev.kiln.cuda.emu.EmulatedDevice;
 import org.junit.jupiter.api.Test;
 
@@ -93,6 +97,34 @@ class PinnedFeedTest extends OnEmulatedDevice {
             assertTrue(feed.next());
             var e = assertThrows(IllegalStateException.class, feed::next);
             assertTrue(e.getMessage().contains("disk gone"), e.getMessage());
+        }
+        step.close();
+    }
+
+    @Test
+    void aLoadersFullBatchesFlowThroughThePinnedFeedAndTheShortOneIsLeftOver() {
+        Program p = program();
+        CudaExecutable step = (CudaExecutable) new CudaBackend(cuda.device).compile(p);
+        int rows = 4 * BATCH + 2;
+        float[] x = new float[rows * FEATURES], y = new float[rows];
+        for (int i = 0; i < x.length; i++) x[i] = i;
+        for (int i = 0; i < y.length; i++) y[i] = -i;
+        Dataset data = Dataset.of(x, Shape.of(rows, FEATURES), y, Shape.of(rows, 1));
+        try (Loader loader = Batches.of(data, BATCH).withShuffle(false).withPrefetch(true).open()) {
+            loader.startEpoch(0);
+            LoaderSource source = new LoaderSource(loader, BATCH, new int[] {0}, new int[] {0});
+            try (PinnedFeed feed = new PinnedFeed(step, new int[] {p.inputSlot("x"), p.inputSlot("y")}, 2, source)) {
+                for (int b = 0; b < 4; b++) {
+                    assertTrue(feed.next(), "batch " + b);
+                    float[] gotX = new float[BATCH * FEATURES], gotY = new float[BATCH];
+                    cuda.driver.memcpyDtoH(MemorySegment.ofArray(gotX), step.inputAddress(p.inputSlot("x")), 4L * gotX.length);
+                    cuda.driver.memcpyDtoH(MemorySegment.ofArray(gotY), step.inputAddress(p.inputSlot("y")), 4L * gotY.length);
+                    assertArrayEquals(java.util.Arrays.copyOfRange(x, b * BATCH * FEATURES, (b + 1) * BATCH * FEATURES), gotX, "x of batch " + b);
+                    assertArrayEquals(java.util.Arrays.copyOfRange(y, b * BATCH, (b + 1) * BATCH), gotY, "y of batch " + b);
+                }
+                assertFalse(feed.next(), "the short last batch ends the feed");
+                assertEquals(2, source.remainder().size(), "and is left for its own program");
+            }
         }
         step.close();
     }
