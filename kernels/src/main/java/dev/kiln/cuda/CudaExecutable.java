@@ -147,6 +147,36 @@ final class CudaExecutable implements Executable {
         for (Launch l : launches) l.run(driver, device.gemm(), stream);
     }
 
+    /**
+     * Runs eagerly (never the graph) and calls {@code at.accept(k)} once the launches before {@code points[k]}
+     * (ascending) are issued: the data-parallel step issues each gradient bucket's all-reduce there, on its own stream,
+     * while the rest of the backward pass is queued behind it.
+     */
+    void runWithPoints(int[] points, java.util.function.IntConsumer at) {
+        if (closed) throw new IllegalStateException("this CUDA executable is closed");
+        for (DeviceVariables.Copy c : copies) shared.refresh(c);
+        device.gemm().setStream(stream);
+        int next = 0;
+        for (int k = 0; k < points.length; k++) {
+            for (; next < points[k]; next++) launches[next].run(driver, device.gemm(), stream);
+            at.accept(k);
+        }
+        for (; next < launches.length; next++) launches[next].run(driver, device.gemm(), stream);
+    }
+
+    /** How many launches are issued before output {@code slot} is final: the end of the last instruction that writes into it. */
+    int readyAfter(int slot) {
+        Slot o = program.outputs().get(slot);
+        List<Instruction> ins = program.instructions();
+        int ready = 0;
+        for (int s = 0; s < ins.size(); s++) {
+            Slot w = ins.get(s).output();
+            if (w != null && w.storage() == o.storage() && w.index() == o.index()
+                    && w.offset() < o.offset() + o.size() && o.offset() < w.offset() + w.size()) ready = instructionEnd[s];
+        }
+        return o.storage() == Slot.Storage.ARENA && ready == 0 ? launches.length : ready;
+    }
+
     /** How many times this executable captured its launches as a CUDA graph: 0 or 1, never once per step. */
     int captures() { return captures; }
 

@@ -17,9 +17,12 @@ import java.util.List;
  * stays on the device. With one rank the plan has no buckets: the gradients go straight to the
  * optimizer, no all-reduce.
  *
- * <p>Not yet: overlap with the backward pass. The buckets are issued in production order (the backward
- * pass's, last layer first), but only after the whole gradient program has run; overlapping needs the
- * gradient program cut at bucket boundaries. Nor more than one rank per process ({@link Nccl#initAll}).
+ * <p>Overlap: with several ranks the gradient program runs eagerly and each bucket's gather, all-reduce and
+ * scatter are issued on a communication stream as soon as the launches that produce its last gradient are
+ * queued (an event on the compute stream, waited for on the communication stream), while the rest of the
+ * backward pass is queued behind them; buckets go in the order their gradients become final. Unverified on
+ * GPUs (the emulated device runs every call at once, so its tests check the order of the calls and the
+ * values, not concurrency). Not yet: more than one rank per process ({@link Nccl#initAll}).
  *
  * <pre>{@code
  * var step = new DataParallelStep(model, 256, DataParallelStep.nccl(comm), GradientBuckets.DEFAULT_CAP_BYTES);
@@ -60,6 +63,12 @@ public final class DataParallelStep implements AutoCloseable {
     private final long[] gradOut, applyIn, bytes;
     private final int stepIn, lrIn, applyStepIn;
     private final float[] scalar = new float[1];
+    /** Several ranks: the buckets in the order they become final, the launch count before each, an event each, the communication stream. */
+    private final GradientBuckets.Bucket[] order;
+    private final int[] points;
+    private final long[] ready;
+    private final long comm;
+    private final java.util.function.IntConsumer issue = this::issueBucket;
 
     public DataParallelStep(Model model, int batch, AllReduce reduce, long capBytes) {
         this.grad = cuda(model.gradientProgram(batch));
@@ -80,6 +89,18 @@ public final class DataParallelStep implements AutoCloseable {
         }
         this.plan = GradientBuckets.plan(GradientBuckets.fromForwardOrder(forward), capBytes, reduce.ranks());
         this.flat = plan.allReduces() ? grad.device().allocator().allocate(plan.flatBytes(), 0) : null;
+        int buckets = plan.buckets().size();
+        this.order = plan.buckets().toArray(GradientBuckets.Bucket[]::new);
+        this.points = new int[buckets];
+        int[] at = new int[buckets];
+        for (GradientBuckets.Bucket b : order) {
+            for (int m : b.members()) at[b.index()] = Math.max(at[b.index()], grad.readyAfter(first + (n - 1 - m)));
+        }
+        java.util.Arrays.sort(order, java.util.Comparator.comparingInt((GradientBuckets.Bucket b) -> at[b.index()]).thenComparingInt(GradientBuckets.Bucket::index));
+        for (int k = 0; k < buckets; k++) points[k] = at[order[k].index()];
+        this.ready = new long[buckets];
+        for (int k = 0; k < buckets; k++) ready[k] = driver.eventCreate();
+        this.comm = plan.allReduces() ? driver.streamCreate() : 0;
         this.stepIn = grad.program().inputSlot("step");
         this.lrIn = apply.program().inputSlot("lr");
         this.applyStepIn = apply.program().inputSlot("step");
@@ -94,8 +115,13 @@ public final class DataParallelStep implements AutoCloseable {
     public float run(float lr, long t) {
         scalar[0] = t;
         grad.setInput(stepIn, scalar);
-        grad.run();
-        exchange();
+        if (plan.allReduces()) {
+            grad.runWithPoints(points, issue);   // the buckets' all-reduces go out on the communication stream as their gradients are done
+            driver.streamSynchronize(comm);
+        } else {
+            grad.run();
+            exchange();
+        }
         // the optimizer runs on its own stream: the gradients must have arrived
         driver.streamSynchronize(grad.stream());
         scalar[0] = lr;
@@ -106,27 +132,34 @@ public final class DataParallelStep implements AutoCloseable {
         return grad.outputScalar(0);
     }
 
-    /** Gradients to the optimizer's inputs: straight with one rank, else bucket by bucket through the all-reduce. */
-    void exchange() {
-        long stream = grad.stream();
-        if (!plan.allReduces()) {
-            for (int i = 0; i < gradOut.length; i++) driver.memcpyDtoDAsync(applyIn[i], gradOut[i], bytes[i], stream);
-            return;
-        }
+    /** One rank: the gradients straight to the optimizer's inputs, on the compute stream. */
+    private void exchange() {
+        for (int i = 0; i < gradOut.length; i++) driver.memcpyDtoDAsync(applyIn[i], gradOut[i], bytes[i], grad.stream());
+    }
+
+    /** The k-th bucket to become final, once the launches that produce it are queued: gather, average, scatter on the communication stream. */
+    private void issueBucket(int k) {
+        driver.eventRecord(ready[k], grad.stream());
+        driver.streamWaitEvent(comm, ready[k]);
+        GradientBuckets.Bucket b = order[k];
         int n = gradOut.length;
-        for (GradientBuckets.Bucket b : plan.buckets()) {
-            long base = flat.address() + b.offset();
-            for (int k = 0; k < b.members().size(); k++) {
-                int w = n - 1 - b.members().get(k);   // production order is the weights' order reversed
-                driver.memcpyDtoDAsync(base + b.memberOffsets().get(k), gradOut[w], bytes[w], stream);
-            }
-            reduce.average(base, b.bytes() / 4, stream);
-            for (int k = 0; k < b.members().size(); k++) {
-                int w = n - 1 - b.members().get(k);
-                driver.memcpyDtoDAsync(applyIn[w], base + b.memberOffsets().get(k), bytes[w], stream);
-            }
+        long base = flat.address() + b.offset();
+        for (int j = 0; j < b.members().size(); j++) {
+            int w = n - 1 - b.members().get(j);   // production order is the weights' order reversed
+            driver.memcpyDtoDAsync(base + b.memberOffsets().get(j), gradOut[w], bytes[w], comm);
+        }
+        reduce.average(base, b.bytes() / 4, comm);
+        for (int j = 0; j < b.members().size(); j++) {
+            int w = n - 1 - b.members().get(j);
+            driver.memcpyDtoDAsync(applyIn[w], base + b.memberOffsets().get(j), bytes[w], comm);
         }
     }
+
+    /** The launch count of the gradient program before each bucket's all-reduce is issued, in issue order (for tests). */
+    int[] issuePoints() { return points.clone(); }
+
+    /** The buckets in issue order (for tests). */
+    List<GradientBuckets.Bucket> issueOrder() { return List.of(order); }
 
     private static CudaExecutable cuda(Executable e) {
         if (e instanceof CudaExecutable c) return c;
@@ -135,6 +168,11 @@ public final class DataParallelStep implements AutoCloseable {
     }
 
     @Override public void close() {
+        for (long e : ready) driver.eventDestroy(e);
+        if (comm != 0) {
+            driver.streamSynchronize(comm);
+            driver.streamDestroy(comm);
+        }
         if (flat != null) flat.close();
     }
 }

@@ -19,7 +19,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * optimizer's) trains as the fused training step does and calls no all-reduce; with a stand-in
  * all-reduce of two ranks (in place, it averages this rank's bucket with a second rank's that holds 3×
  * the values, so the average is 2×) every gradient reaches the optimizer's input doubled, through
- * buckets that split the gradients as the plan says.
+ * buckets that split the gradients as the plan says, and the first bucket's all-reduce is issued
+ * before the gradient program's last launch (the overlap, as an order of calls: the emulated device
+ * runs each call at once).
  *
  * <p>Tolerance for one rank vs fused: 1e-6 absolute on weights; the split and fused programs compute
  * the same gradients, but the compiler may fuse differently across the cut (see GradientProgramTest).
@@ -74,31 +76,57 @@ class DataParallelStepTest extends OnEmulatedDevice {
     }
 
     @Test
-    void twoRanksAverageEveryGradientThroughItsBucket() {
+    void twoRanksAverageEveryGradientThroughItsBucketWhileTheBackwardPassGoesOn() {
         Model m = model();
         List<long[]> reduced = new ArrayList<>();
+        List<String> calls = new ArrayList<>();
         DataParallelStep.AllReduce twoRanks = new DataParallelStep.AllReduce() {
             @Override public int ranks() { return 2; }
             @Override public void average(long pointer, long count, long stream) {
                 reduced.add(new long[] {pointer, count});
+                calls.add("allreduce");
                 float[] v = new float[(int) count];
                 cuda.driver.memcpyDtoH(MemorySegment.ofArray(v), pointer, 4 * count);
                 for (int i = 0; i < v.length; i++) v[i] = (v[i] + 3 * v[i]) / 2;   // the other rank holds 3x
                 cuda.driver.memcpyHtoD(pointer, MemorySegment.ofArray(v), 4 * count);
             }
         };
-        // a 128-byte cap: dense/kernel (120 bytes) alone, the others grouped
+        // a 128-byte cap (gradients start 256-byte aligned inside a bucket): one gradient per bucket, 4 buckets
         try (DataParallelStep dp = new DataParallelStep(m, BATCH, twoRanks, 128)) {
             GradientBuckets plan = dp.plan();
             assertTrue(plan.buckets().size() >= 2, "buckets " + plan.buckets());
             feed(dp.gradients(), batch(1));
-            dp.gradients().setInput(dp.gradients().program().inputSlot("step"), new float[] {1});
-            dp.gradients().run();
-            dp.exchange();
+            cuda.driver.logCalls(calls);
+            dp.run(1e-2f, 1);
+            cuda.driver.logCalls(null);
             assertEquals(plan.buckets().size(), reduced.size(), "one all-reduce per bucket");
-            for (int k = 0; k < reduced.size(); k++) assertEquals(plan.buckets().get(k).bytes() / 4, reduced.get(k)[1], "bucket " + k + " size");
+            long covered = 0;
+            for (long[] r : reduced) covered += r[1];
+            long planned = 0;
+            for (GradientBuckets.Bucket b : plan.buckets()) planned += b.bytes() / 4;
+            assertEquals(planned, covered, "the all-reduces cover every bucket");
 
+            // overlap, as an order of calls: each bucket's gather, all-reduce and scatter come right after the launch that
+            // finishes its last gradient, and the first one before the gradient program's last launch
             CudaExecutable grad = (CudaExecutable) dp.gradients();
+            List<String> names = new ArrayList<>();
+            for (String l : CudaBackend.kernelList(grad)) names.add(l.split("[<(]")[0]);
+            int[] points = dp.issuePoints();
+            System.out.println("[kiln-cuda] data-parallel step: " + points.length + " buckets issued after launches " + java.util.Arrays.toString(points)
+                    + " of the gradient program's " + names.size());
+            assertTrue(points[0] < names.size(), "the first bucket is ready after " + points[0] + " of " + names.size() + " launches");
+            List<String> expected = new ArrayList<>();
+            int done = 0;
+            for (int k = 0; k < points.length; k++) {
+                expected.addAll(names.subList(done, points[k]));
+                done = points[k];
+                int members = dp.issueOrder().get(k).members().size();
+                for (int j = 0; j < members; j++) expected.add("memcpyDtoD");
+                expected.add("allreduce");
+                for (int j = 0; j < members; j++) expected.add("memcpyDtoD");
+            }
+            expected.addAll(names.subList(done, names.size()));
+            assertEquals(expected, calls.subList(0, expected.size()), "the gradient program's launches with the buckets' all-reduces between them");
             CudaExecutable apply = (CudaExecutable) m.applyGradientsProgram();
             List<Variable> ws = m.gradientWeights();
             int first = grad.program().outputs().size() - ws.size();

@@ -52,6 +52,7 @@ public final class CudaApis {
             CUresult cuMemsetD32Async(CUdeviceptr, unsigned int, size_t, CUstream);
             CUresult cuStreamCreate(CUstream*, unsigned int);
             CUresult cuStreamSynchronize(CUstream);
+            CUresult cuStreamWaitEvent(CUstream, CUevent, unsigned int);
             CUresult cuStreamDestroy_v2(CUstream);
             CUresult cuEventCreate(CUevent*, unsigned int);
             CUresult cuEventRecord(CUevent, CUstream);

@@ -105,6 +105,9 @@ public interface CudaDriver {
         throw new UnsupportedOperationException(getClass().getSimpleName() + " does not allocate pinned host memory");
     }
 
+    /** Work queued on {@code stream} from now on waits for {@code event}'s recorded point (cuStreamWaitEvent); by default the host waits. */
+    default void streamWaitEvent(long stream, long event) { eventSynchronize(event); }
+
     // ---- added for compiled programs: stream-ordered copies and CUDA graphs (defaults: synchronous copies, no graphs)
 
     /** A device-to-device copy ordered on {@code stream} (capturable in a CUDA graph). */

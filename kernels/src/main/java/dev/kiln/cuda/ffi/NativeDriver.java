@@ -189,6 +189,7 @@ public final class NativeDriver implements CudaDriver {
 
     @Override public long streamCreate() { return longOut("cuStreamCreate", 0); }
     @Override public void streamSynchronize(long stream) { call("cuStreamSynchronize", handle(stream)); }
+    @Override public void streamWaitEvent(long stream, long event) { call("cuStreamWaitEvent", handle(stream), handle(event), 0); }
     @Override public void streamDestroy(long stream) { call("cuStreamDestroy_v2", handle(stream)); }
     @Override public long eventCreate() { return longOut("cuEventCreate", 0); }
     @Override public void eventRecord(long event, long stream) { call("cuEventRecord", handle(event), handle(stream)); }
