@@ -132,7 +132,8 @@ def summary_text(kiln, torch_res):
     if kiln is None:
         lines.append("Kiln: no result file (its step failed or timed out; see run.log).")
     else:
-        lines.append("Kiln CUDA backend: %s - %s" % ("usable" if kiln.get("cuda_usable") else "NOT usable", kiln.get("cuda_summary")))
+        state = "usable" if kiln.get("cuda_usable") else "device present, backend not yet verified" if kiln.get("cuda_present") else "NO device"
+        lines.append("Kiln CUDA backend: %s - %s" % (state, kiln.get("cuda_summary")))
     if torch_res is not None:
         lines.append("PyTorch %s on %s (CUDA %s, cuDNN %s)%s" % (torch_res.get("torch"), torch_res.get("gpu", torch_res.get("device")),
                      torch_res.get("cuda"), torch_res.get("cudnn"), "; " + torch_res["error"] if "error" in torch_res else ""))

@@ -10,6 +10,8 @@
 #   ./kiln bench --peers dl4j         also Deeplearning4j (M1-M3), beside PyTorch (same as --peers torch,dl4j). Builds bench/dl4j
 #                                     (a Maven project outside the reactor; first time ~120 MB of nd4j/OpenBLAS natives)
 #   ./kiln bench --models M1,M3 --name latest --max-threads 2
+#   ./kiln bench --device cuda        M1-M4 training on the GPU vs PyTorch eager and torch.compile(mode="reduce-overhead")
+#                                     (bench-cuda.sh); without a CUDA device one line says so and how to run it (exit 2)
 #   ./kiln bench jmh [JMH args]       the JMH kernel benchmarks (not part of --quick), e.g. `jmh GemmJmh -p shape=512x512x512`
 set -euo pipefail
 
@@ -29,6 +31,14 @@ if [[ "${1:-}" == "jmh" ]]; then
     shift
     exec "$JAVA_HOME/bin/java" "${jvm[@]}" -cp "$cp" org.openjdk.jmh.Main "$@"
 fi
+
+# --device cuda: the GPU bench (M1-M4 vs PyTorch eager and compiled on the same GPU), its own script
+for a in "$@"; do
+    if [[ "$a" == --device=cuda || ( "${prev_arg:-}" == --device && "$a" == cuda ) ]]; then
+        exec "$root/bench/scripts/bench-cuda.sh" "${jvm[@]}" -- "$@"
+    fi
+    prev_arg=$a
+done
 
 args=("$@")
 # The peers asked for, as Bench reads them: --peers is a comma list (default torch), --no-peer means none.

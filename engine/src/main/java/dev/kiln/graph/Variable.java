@@ -12,6 +12,7 @@ public final class Variable {
     private final Shape shape;
     private final float[] value;
     private boolean trainable;
+    private int version;
 
     public Variable(String name, Shape shape, float[] value, boolean trainable) {
         if (value.length != shape.size()) throw new IllegalArgumentException("variable " + name + " of shape " + shape + " needs " + shape.size() + " values, got " + value.length);
@@ -33,7 +34,14 @@ public final class Variable {
     public void assign(float[] src) {
         if (src.length != value.length) throw new IllegalArgumentException("variable " + name + " of shape " + shape + " cannot take " + src.length + " values");
         System.arraycopy(src, 0, value, 0, value.length);
+        version++;
     }
+
+    /**
+     * Counts host writes through {@link #assign} (setWeights, loadWeights, EarlyStopping's restore): a device
+     * backend that keeps its own copy uploads the value again when this has moved since its last upload.
+     */
+    public int version() { return version; }
 
     @Override public String toString() { return "Variable(" + name + " " + shape + ")"; }
 }

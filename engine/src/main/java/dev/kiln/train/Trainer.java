@@ -17,7 +17,8 @@ import java.util.Map;
  * per batch size (the last, partial batch gets its own), the learning rate and step counter fed
  * as scalars, metrics updated on the host. The dataset's arrays are matched to the model's inputs
  * and outputs by name once ({@link Feeds}), and each program's inputs are found by name once, so
- * after the first steps a training step allocates nothing but what callbacks do.
+ * after the first steps a training step allocates nothing but what callbacks do. On a device backend the
+ * host's weights are made current ({@link Executable#syncVariables()}) at the end of each epoch, not per step.
  *
  * <p>{@code fit} reads as Keras's: for each epoch, {@link #trainEpoch} runs {@link #trainStep} per batch and
  * the callbacks after it; a callback that calls {@link TrainingState#stopTraining()} in {@code onBatchEnd}
@@ -78,6 +79,8 @@ public final class Trainer {
             for (int epoch = fit.initialEpoch(); epoch < fit.epochs() && !state.stopRequested(); epoch++) {
                 for (Callback c : callbacks) c.onEpochBegin(state, epoch);
                 Map<String, Double> epochLogs = trainEpoch(loader, epoch);
+                // a device backend's weights are current on the host once per epoch, before callbacks read or save them
+                full.executable.syncVariables();
                 if (validation != null) {
                     for (Map.Entry<String, Double> v : evaluate(model, validation, fit.batchSize()).entrySet()) epochLogs.put("val_" + v.getKey(), v.getValue());
                 }

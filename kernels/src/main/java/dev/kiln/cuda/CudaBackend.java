@@ -27,6 +27,11 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  * {@link #compile} lowers a program to device launches ({@link CudaExecutable}): the dense models'
  * ops, tested on the emulated device. {@link Backend#auto()} does not pick it yet: it has not run on
  * a GPU, and conv/pooling are not lowered; construct it to use it.
+ *
+ * <p>Each executable's second {@code run()} captures its launches as one CUDA graph and every later run
+ * replays it (the learning rate and step counter are device inputs, so a schedule needs no re-capture);
+ * {@code -Dkiln.cuda.graph=false} or {@link #graphs(boolean)} turns that off. The backend keeps one device
+ * copy of each variable for all its executables ({@link DeviceVariables}).
  */
 public final class CudaBackend implements Backend {
     static final String NOT_IMPLEMENTED =
@@ -85,6 +90,8 @@ public final class CudaBackend implements Backend {
     }
 
     private CudaDevice device;
+    private DeviceVariables variables;
+    private boolean graphs = !"false".equals(System.getProperty("kiln.cuda.graph"));
 
     /** The backend ServiceLoader finds: it opens the GPU on first {@link #compile}. */
     public CudaBackend() {}
@@ -177,8 +184,14 @@ public final class CudaBackend implements Backend {
      */
     @Override public Executable compile(Program program) {
         CudaDevice d = device();
-        return new CudaExecutable(Objects.requireNonNull(program, "program"), d);
+        return new CudaExecutable(Objects.requireNonNull(program, "program"), d, variables(d), graphs);
     }
+
+    /** With {@code on} (the default; {@code -Dkiln.cuda.graph=false} turns it off), an executable's second run captures it as a CUDA graph. */
+    public CudaBackend graphs(boolean on) { graphs = on; return this; }
+
+    /** How many times {@code step} captured its launches as a CUDA graph (0 or 1). */
+    public static int captures(Executable step) { return cuda(step).captures(); }
 
     /**
      * Makes {@code step} (an executable this backend compiled) run as one CUDA graph: its launches are
@@ -192,6 +205,11 @@ public final class CudaBackend implements Backend {
     private static CudaExecutable cuda(Executable e) {
         if (e instanceof CudaExecutable c) return c;
         throw new IllegalArgumentException("not an executable of the CUDA backend: " + (e == null ? "null" : e.getClass().getName()));
+    }
+
+    private synchronized DeviceVariables variables(CudaDevice d) {
+        if (variables == null) variables = new DeviceVariables(d);
+        return variables;
     }
 
     private synchronized CudaDevice device() {

@@ -16,8 +16,8 @@ import java.util.List;
  * A program bound to device memory: one arena (the memory planner's offsets, one allocation),
  * one buffer per input, per variable and per constant, and the program's launches bound once.
  * Host copies happen only at the named points: {@link #setInput}, {@link #readOutput},
- * {@link #outputScalar} and {@link #syncVariables} (variables are uploaded when the program is
- * compiled and stay on the device; read them back with syncVariables). {@link #run()} walks the
+ * {@link #outputScalar} and {@link #syncVariables} (variables are the backend's one device copy,
+ * {@link DeviceVariables}, shared with its other executables; read them back with syncVariables). {@link #run()} walks the
  * launch list and allocates nothing on the host.
  */
 final class CudaExecutable implements Executable {
@@ -34,11 +34,18 @@ final class CudaExecutable implements Executable {
     private final MemorySegment scalarSegment = MemorySegment.ofArray(scalar);
     private final long stream;
     private float[] checkBuffer;
-    private long graph, graphExec;
+    private final DeviceVariables shared;
+    private final DeviceVariables.Copy[] copies;
+    /** Capture on the second run (the first is the warm-up, eager) and replay from then on. */
+    private final boolean autoGraph;
+    private long graph, graphExec, runs;
+    private int captures;
     private boolean closed;
 
-    CudaExecutable(Program program, CudaDevice device) {
+    CudaExecutable(Program program, CudaDevice device, DeviceVariables shared, boolean autoGraph) {
         this.program = program;
+        this.shared = shared;
+        this.autoGraph = autoGraph && !program.checkNumerics();
         this.device = device;
         this.driver = device.driver();
         this.arena = allocate(Math.max(1, program.arenaSize()));
@@ -46,9 +53,10 @@ final class CudaExecutable implements Executable {
         for (int i = 0; i < inputs.length; i++) inputs[i] = allocate(program.inputs().get(i).shape().size());
         List<Variable> vars = program.variables();
         this.variables = new long[vars.size()];
+        this.copies = new DeviceVariables.Copy[vars.size()];
         for (int i = 0; i < variables.length; i++) {
-            variables[i] = allocate(vars.get(i).shape().size());
-            upload(variables[i], vars.get(i).value());
+            copies[i] = shared.copy(vars.get(i));
+            variables[i] = copies[i].address();
         }
         List<Constant> consts = program.constants();
         this.constants = new long[consts.size()];
@@ -97,6 +105,17 @@ final class CudaExecutable implements Executable {
         return base + 4L * s.offset();
     }
 
+    /** The device address of input {@code slot} (for device-to-device feeds: DataParallelStep). */
+    long inputAddress(int slot) { return inputs[slot]; }
+
+    /** The device address of output {@code slot}. */
+    long outputAddress(int slot) { return address(program.outputs().get(slot)); }
+
+    CudaDevice device() { return device; }
+
+    /** The stream this executable runs on. */
+    long stream() { return stream; }
+
     /** The launches of one run, in order: the step's kernel list. */
     List<String> kernelList() {
         List<String> l = new ArrayList<>(launches.length);
@@ -121,15 +140,52 @@ final class CudaExecutable implements Executable {
         if (closed) throw new IllegalStateException("this CUDA executable is closed");
         device.gemm().setStream(stream);
         if (program.checkNumerics()) { runChecked(); return; }
+        for (DeviceVariables.Copy c : copies) shared.refresh(c);
+        if (graphExec == 0 && autoGraph && runs > 0) captureGraph();
+        runs++;
         if (graphExec != 0) { driver.graphLaunch(graphExec, stream); return; }
         for (Launch l : launches) l.run(driver, device.gemm(), stream);
     }
 
     /**
+     * Runs eagerly (never the graph) and calls {@code at.accept(k)} once the launches before {@code points[k]}
+     * (ascending) are issued: the data-parallel step issues each gradient bucket's all-reduce there, on its own stream,
+     * while the rest of the backward pass is queued behind it.
+     */
+    void runWithPoints(int[] points, java.util.function.IntConsumer at) {
+        if (closed) throw new IllegalStateException("this CUDA executable is closed");
+        for (DeviceVariables.Copy c : copies) shared.refresh(c);
+        device.gemm().setStream(stream);
+        int next = 0;
+        for (int k = 0; k < points.length; k++) {
+            for (; next < points[k]; next++) launches[next].run(driver, device.gemm(), stream);
+            at.accept(k);
+        }
+        for (; next < launches.length; next++) launches[next].run(driver, device.gemm(), stream);
+    }
+
+    /** How many launches are issued before output {@code slot} is final: the end of the last instruction that writes into it. */
+    int readyAfter(int slot) {
+        Slot o = program.outputs().get(slot);
+        List<Instruction> ins = program.instructions();
+        int ready = 0;
+        for (int s = 0; s < ins.size(); s++) {
+            Slot w = ins.get(s).output();
+            if (w != null && w.storage() == o.storage() && w.index() == o.index()
+                    && w.offset() < o.offset() + o.size() && o.offset() < w.offset() + w.size()) ready = instructionEnd[s];
+        }
+        return o.storage() == Slot.Storage.ARENA && ready == 0 ? launches.length : ready;
+    }
+
+    /** How many times this executable captured its launches as a CUDA graph: 0 or 1, never once per step. */
+    int captures() { return captures; }
+
+    /**
      * Captures one step's launches as a CUDA graph (nothing runs while capturing); from then on
      * {@link #run()} launches the graph: one driver call per step instead of one per kernel. The
      * per-step scalars (learning rate, step count) are read from device buffers the inputs fill,
-     * so a replay follows them.
+     * so a replay follows them. {@link #run()} calls it on the second run unless graphs are off
+     * ({@code -Dkiln.cuda.graph=false}) or the program checks numerics.
      */
     void captureGraph() {
         if (program.checkNumerics()) throw new IllegalStateException("a program with checkNumerics runs eagerly: it reads every output back");
@@ -142,6 +198,7 @@ final class CudaExecutable implements Executable {
             graph = driver.streamEndCapture(stream);
         }
         graphExec = driver.graphInstantiate(graph);
+        captures++;
     }
 
     private void runChecked() {
@@ -176,11 +233,8 @@ final class CudaExecutable implements Executable {
 
     /** Copies every variable from the device into its host array ({@link Variable#value()}). */
     @Override public void syncVariables() {
-        List<Variable> vars = program.variables();
-        for (int i = 0; i < variables.length; i++) {
-            float[] v = vars.get(i).value();
-            if (v.length > 0) driver.memcpyDtoH(MemorySegment.ofArray(v), variables[i], 4L * v.length);
-        }
+        driver.streamSynchronize(stream);
+        for (DeviceVariables.Copy c : copies) shared.download(c);
     }
 
     @Override public void close() {

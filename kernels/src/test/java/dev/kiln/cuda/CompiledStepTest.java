@@ -2,7 +2,6 @@ package dev.kiln.cuda;
 
 import dev.kiln.compile.Compiler;
 import dev.kiln.compile.Program;
-import dev.kiln.cuda.emu.EmulatedCuda;
 import dev.kiln.cuda.emu.EmulatedDevice;
 import dev.kiln.cuda.emu.Nvcc;
 import dev.kiln.cuda.ffi.Sgemm;
@@ -15,8 +14,6 @@ import dev.kiln.nn.Input;
 import dev.kiln.nn.Model;
 import dev.kiln.nn.Sequential;
 import dev.kiln.optim.Adam;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.lang.management.ManagementFactory;
@@ -27,7 +24,6 @@ import java.util.Random;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * A compiled training step on the emulated device as a unit: its launch list, a CUDA graph captured
@@ -35,17 +31,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * and a steady-state run() that allocates nothing on the host. A small model with every kind of
  * launch the dense models make (GEMM, generated kernels, batch norm, dropout, Adam, assign copies).
  */
-class CompiledStepTest {
+class CompiledStepTest extends OnEmulatedDevice {
     private static final int BATCH = 16, FEATURES = 6;
-    private EmulatedCuda cuda;
-
-    @BeforeEach void start() {
-        assumeTrue(Nvcc.find().isPresent(), Nvcc.ABSENT);
-        cuda = new EmulatedCuda();
-    }
-
-    @AfterEach void stop() { if (cuda != null) cuda.close(); }
-
     private static Program program() {
         Model m = Sequential.of(Input.shape(FEATURES), BatchNormalization.of(), Dense.of(8).relu(), Dropout.of(0.3), Dense.of(1).sigmoid()).seed(3);
         m.compile(Adam.lr(1e-2), Loss.binaryCrossentropy());
@@ -80,7 +67,9 @@ class CompiledStepTest {
     @Test
     void aCapturedGraphReplaysTheEagerStepsCallsAndBits() {
         Program p = program();
-        CudaExecutable eager = (CudaExecutable) cuda.backend.compile(p), graphed = (CudaExecutable) cuda.backend.compile(p);
+        // two backends over one device: each keeps its own device copy of the variables, so the two step independently
+        CudaExecutable eager = (CudaExecutable) new CudaBackend(cuda.device).graphs(false).compile(p);
+        CudaExecutable graphed = (CudaExecutable) new CudaBackend(cuda.device).compile(p);
         List<String> expected = names(eager.kernelList());
         assertTrue(expected.contains("sgemm") && expected.contains("kiln_dropout_f32") && expected.contains("kiln_adam_update_f32")
                 && expected.contains("kiln_batchnorm_forward_f32") && expected.contains("memcpyDtoD"), expected.toString());
@@ -122,7 +111,7 @@ class CompiledStepTest {
                                                       float be, long c, int ldc, long sc, int batch) {}
         };
         // the executable's own cost: the emulated device's launches and the reference GEMM (which allocate) do nothing
-        CudaExecutable e = (CudaExecutable) new CudaBackend(new CudaDevice(cuda.driver, noGemm, Nvcc::ptx)).compile(p);
+        CudaExecutable e = (CudaExecutable) new CudaBackend(new CudaDevice(cuda.driver, noGemm, Nvcc::ptx)).graphs(false).compile(p);
         cuda.driver.dryRun(true);
         feed(e, p, 1);
         for (int i = 0; i < 20_000; i++) e.run();   // warm: interpreted and compiled

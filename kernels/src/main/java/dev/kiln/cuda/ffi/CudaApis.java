@@ -40,6 +40,8 @@ public final class CudaApis {
             CUresult cuLaunchKernel(CUfunction, unsigned int, unsigned int, unsigned int, unsigned int, unsigned int, unsigned int, unsigned int, CUstream, void**, void**);
             CUresult cuMemAlloc_v2(CUdeviceptr*, size_t);
             CUresult cuMemFree_v2(CUdeviceptr);
+            CUresult cuMemHostAlloc(void**, size_t, unsigned int);
+            CUresult cuMemFreeHost(void*);
             CUresult cuMemcpyHtoD_v2(CUdeviceptr, const void*, size_t);
             CUresult cuMemcpyDtoH_v2(void*, CUdeviceptr, size_t);
             CUresult cuMemcpyDtoD_v2(CUdeviceptr, CUdeviceptr, size_t);
@@ -50,6 +52,7 @@ public final class CudaApis {
             CUresult cuMemsetD32Async(CUdeviceptr, unsigned int, size_t, CUstream);
             CUresult cuStreamCreate(CUstream*, unsigned int);
             CUresult cuStreamSynchronize(CUstream);
+            CUresult cuStreamWaitEvent(CUstream, CUevent, unsigned int);
             CUresult cuStreamDestroy_v2(CUstream);
             CUresult cuEventCreate(CUevent*, unsigned int);
             CUresult cuEventRecord(CUevent, CUstream);

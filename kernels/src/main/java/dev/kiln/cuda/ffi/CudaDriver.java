@@ -95,6 +95,19 @@ public interface CudaDriver {
 
     void eventDestroy(long event);
 
+    /** Page-locked host memory of {@code bytes} (cuMemHostAlloc): the source of truly asynchronous host-to-device copies. */
+    default MemorySegment memHostAlloc(long bytes) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " does not allocate pinned host memory; feed inputs with setInput");
+    }
+
+    /** Frees memory from {@link #memHostAlloc} (cuMemFreeHost). */
+    default void memFreeHost(MemorySegment pinned) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " does not allocate pinned host memory");
+    }
+
+    /** Work queued on {@code stream} from now on waits for {@code event}'s recorded point (cuStreamWaitEvent); by default the host waits. */
+    default void streamWaitEvent(long stream, long event) { eventSynchronize(event); }
+
     // ---- added for compiled programs: stream-ordered copies and CUDA graphs (defaults: synchronous copies, no graphs)
 
     /** A device-to-device copy ordered on {@code stream} (capturable in a CUDA graph). */

@@ -151,6 +151,8 @@ public final class NativeDriver implements CudaDriver {
 
     @Override public long memAlloc(long bytes) { return longOut("cuMemAlloc_v2", bytes); }
     @Override public void memFree(long devicePointer) { call("cuMemFree_v2", devicePointer); }
+    @Override public MemorySegment memHostAlloc(long bytes) { return MemorySegment.ofAddress(longOut("cuMemHostAlloc", bytes, 0)).reinterpret(bytes); }
+    @Override public void memFreeHost(MemorySegment pinned) { call("cuMemFreeHost", pinned); }
 
     // The driver reads host memory by address, so heap segments go through a native copy.
     @Override public void memcpyHtoD(long dst, MemorySegment src, long bytes) {
@@ -187,6 +189,7 @@ public final class NativeDriver implements CudaDriver {
 
     @Override public long streamCreate() { return longOut("cuStreamCreate", 0); }
     @Override public void streamSynchronize(long stream) { call("cuStreamSynchronize", handle(stream)); }
+    @Override public void streamWaitEvent(long stream, long event) { call("cuStreamWaitEvent", handle(stream), handle(event), 0); }
     @Override public void streamDestroy(long stream) { call("cuStreamDestroy_v2", handle(stream)); }
     @Override public long eventCreate() { return longOut("cuEventCreate", 0); }
     @Override public void eventRecord(long event, long stream) { call("cuEventRecord", handle(event), handle(stream)); }

@@ -87,6 +87,12 @@ public final class Nccl {
                     comm, MemorySegment.ofAddress(stream)), "ncclAllReduce");
         }
 
+        /** Averages {@code count} floats at {@code send} over the ranks into {@code recv} (ncclAvg, NCCL 2.10+), on {@code stream}. */
+        public void allReduceAverage(long send, long recv, long count, long stream) {
+            check(lib.status("ncclAllReduce", MemorySegment.ofAddress(send), MemorySegment.ofAddress(recv), count, NCCL_FLOAT32, NCCL_AVG,
+                    comm, MemorySegment.ofAddress(stream)), "ncclAllReduce");
+        }
+
         @Override public void close() { check(lib.status("ncclCommDestroy", comm), "ncclCommDestroy"); }
     }
 

@@ -206,7 +206,31 @@ public final class EmulatedDriver implements CudaDriver, AutoCloseable {
     @Override public void memcpyHtoD(long dst, MemorySegment src, long bytes) { noSyncDuringCapture("cuMemcpyHtoD"); deviceSlice(dst, bytes, "cuMemcpyHtoD").copyFrom(src.asSlice(0, bytes)); }
     @Override public void memcpyDtoH(MemorySegment dst, long src, long bytes) { noSyncDuringCapture("cuMemcpyDtoH"); dst.asSlice(0, bytes).copyFrom(deviceSlice(src, bytes, "cuMemcpyDtoH")); }
     @Override public void memcpyDtoD(long dst, long src, long bytes) { noSyncDuringCapture("cuMemcpyDtoD"); deviceSlice(dst, bytes, "cuMemcpyDtoD").copyFrom(deviceSlice(src, bytes, "cuMemcpyDtoD")); }
-    @Override public void memcpyHtoDAsync(long dst, MemorySegment src, long bytes, long stream) { memcpyHtoD(dst, src, bytes); }
+    @Override public void memcpyHtoDAsync(long dst, MemorySegment src, long bytes, long stream) {
+        if (!src.isNative()) throw error("cuMemcpyHtoDAsync", 1, "CUDA_ERROR_INVALID_VALUE", "an asynchronous copy from a Java heap array (use pinned memory)");
+        memcpyHtoD(dst, src, bytes);
+    }
+
+    // ---- pinned host memory: native memory of its own arena each (this device's copies complete at once anyway)
+    private final Map<Long, java.lang.foreign.Arena> pinned = new HashMap<>();
+    private long pinnedAllocations;
+
+    @Override public synchronized MemorySegment memHostAlloc(long bytes) {
+        java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared();
+        MemorySegment s = arena.allocate(Math.max(1, bytes), 64);
+        pinned.put(s.address(), arena);
+        pinnedAllocations++;
+        return s.asSlice(0, bytes);
+    }
+
+    @Override public synchronized void memFreeHost(MemorySegment p) {
+        java.lang.foreign.Arena arena = pinned.remove(p.address());
+        if (arena == null) throw error("cuMemFreeHost", 1, "CUDA_ERROR_INVALID_VALUE", "0x" + Long.toHexString(p.address()) + " is not pinned memory of this driver");
+        arena.close();
+    }
+
+    /** Calls of memHostAlloc so far, and how many of those blocks are not freed. */
+    public synchronized long[] pinnedCounts() { return new long[] {pinnedAllocations, pinned.size()}; }
     @Override public void memcpyDtoHAsync(MemorySegment dst, long src, long bytes, long stream) { memcpyDtoH(dst, src, bytes); }
 
     @Override public void memsetD32(long dst, int value, long count) {

@@ -71,6 +71,20 @@ class NcclTest {
     }
 
     @Test
+    void oneRankAveragesInPlaceAndTheDataParallelStepSeesOneRank() {
+        Nccl nccl = Nccl.bind(fake);
+        try (Arena a = Arena.ofConfined(); Nccl.Comm comm = nccl.initAll(1)) {
+            MemorySegment grads = a.allocateFrom(JAVA_FLOAT, 0.5f, -4f);
+            comm.allReduceAverage(grads.address(), grads.address(), 2, 0);   // ncclAvg over one rank: unchanged
+            assertArrayEquals(new float[] {0.5f, -4f}, grads.toArray(JAVA_FLOAT));
+            var reduce = dev.kiln.cuda.DataParallelStep.nccl(comm);
+            assertEquals(1, reduce.ranks());
+            var plan = GradientBuckets.plan(List.of(new GradientBuckets.Gradient("w", 4096)), GradientBuckets.DEFAULT_CAP_BYTES, reduce.ranks());
+            assertTrue(!plan.allReduces(), "one rank: the data-parallel step does no all-reduce");
+        }
+    }
+
+    @Test
     void versionCodesBeforeAndAfterNccl29() {
         assertEquals("2.8.4", Nccl.versionText(2804));
         assertEquals("2.27.7", Nccl.versionText(22707));
