@@ -33,7 +33,8 @@ public final class CudaDevice {
     /** The kernel modules by source, so the map needs no equality on records with lists. */
     enum KernelSourceKey {
         ELEMENTWISE(KernelSource.ELEMENTWISE), BROADCAST(KernelSource.BROADCAST), REDUCE(KernelSource.REDUCE), SOFTMAX(KernelSource.SOFTMAX),
-        DROPOUT(KernelSource.DROPOUT), OPTIMIZERS(KernelSource.OPTIMIZERS), BATCH_NORM(KernelSource.BATCH_NORM);
+        DROPOUT(KernelSource.DROPOUT), OPTIMIZERS(KernelSource.OPTIMIZERS), BATCH_NORM(KernelSource.BATCH_NORM),
+        CONV(KernelSource.CONV), POOL(KernelSource.POOL);
         final KernelSource source;
         KernelSourceKey(KernelSource s) { source = s; }
     }
