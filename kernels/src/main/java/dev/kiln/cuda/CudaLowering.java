@@ -48,7 +48,7 @@ import java.util.List;
  * so a new op does not compile until it is handled here or named as not lowered). Elementwise ops,
  * fused chains, movement, reductions, softmax and one-hot become generated kernels
  * ({@link KernelGenerator}); GEMMs go to the {@link dev.kiln.cuda.ffi.Sgemm}; convolutions and pooling to
- * {@link ConvKernels} (conv.cu, pool.cu); batch norm, dropout,
+ * cuDNN or Kiln's own kernels ({@link ConvLowering}); batch norm, dropout,
  * softmax cross-entropy and the optimizer updates use the hand-written kernels in
  * {@code src/main/resources/dev/kiln/cuda}. Pointers are device addresses; every argument is bound
  * here, once.
@@ -58,7 +58,7 @@ final class CudaLowering {
 
     private final CudaDevice device;
     private final KernelGenerator generator;
-    private final ConvKernels conv;
+    private final ConvLowering conv;
     /** Kernels of the generated unit, whose functions are set once it is compiled and loaded. */
     final List<Launch.Kernel> generated = new ArrayList<>();
 
@@ -68,7 +68,7 @@ final class CudaLowering {
     CudaLowering(CudaDevice device, KernelGenerator generator) {
         this.device = device;
         this.generator = generator;
-        this.conv = new ConvKernels(device);
+        this.conv = new ConvLowering(device);
         this.maxBlocks = device.maxBlocks();
     }
 
@@ -136,8 +136,8 @@ final class CudaLowering {
             case ConvBias c -> List.of(conv.forward(c.geometry(node.input(0).shape(), node.input(1).shape()), c.activation(), in[0], in[1], in[2], out));
             case Conv2dBackwardData c -> List.of(conv.backwardData(c.geometry(node.input(1).shape()), in[0], in[1], out));
             case Conv2dBackwardFilter c -> List.of(conv.backwardFilter(c.geometry(node.input(0).shape()), in[0], in[1], out));
-            case Pool2d p -> List.of(conv.pool(p, p.geometry(node.input(0).shape()), in[0], out, grid(n)));
-            case Pool2dGrad p -> List.of(conv.poolGrad(p.pool(), p.pool().geometry(node.input(0).shape()), in[0], in[1], out, grid(n)));
+            case Pool2d p -> List.of(conv.own().pool(p, p.geometry(node.input(0).shape()), in[0], out, grid(n)));
+            case Pool2dGrad p -> List.of(conv.own().poolGrad(p.pool(), p.pool().geometry(node.input(0).shape()), in[0], in[1], out, grid(n)));
             case BatchNorm bn -> {
                 int channels = os.dim(-1);
                 long rows = n / channels;
@@ -180,6 +180,14 @@ final class CudaLowering {
             case Assign a -> List.of(new Launch.Copy(in[0], in[1], 4L * node.input(0).shape().size()));
         };
     }
+
+    /** Device bytes the program's cuDNN convolutions share; allocate them and {@link #bindWorkspace} once lowering is done. */
+    long workspaceBytes() { return conv.workspace.bytes(); }
+
+    void bindWorkspace(long address) { conv.workspace.bind(address); }
+
+    /** Each convolution pass's route (cuDNN or own kernels, and why), in lowering order. */
+    List<String> convolutionRoutes() { return conv.routes; }
 
     /**
      * Row-major C[..., M, N] = op(A) · op(B) as cuBLAS's column-major Cᵀ = op(B)ᵀ · op(A)ᵀ: the operands

@@ -53,6 +53,18 @@ sealed interface Launch {
         }
     }
 
+    /**
+     * A call into a vendor library other than the GEMM (cuDNN): {@code call} is bound at compile time and enqueues its
+     * work on the stream it is given. Reads its workspace address when it runs, since the workspace is allocated after
+     * the whole program is lowered.
+     */
+    record Library(String description, Call call) implements Launch {
+        interface Call { void enqueue(long stream); }
+
+        @Override public void run(CudaDriver driver, Sgemm gemm, long stream) { call.enqueue(stream); }
+        @Override public String describe() { return description; }
+    }
+
     record Copy(long dst, long src, long bytes) implements Launch {
         @Override public void run(CudaDriver driver, Sgemm gemm, long stream) { driver.memcpyDtoDAsync(dst, src, bytes, stream); }
         @Override public String describe() { return "memcpyDtoD(" + bytes + " bytes)"; }

@@ -9,6 +9,8 @@ import dev.kiln.cuda.ffi.CudaDriver.Dim3;
 import dev.kiln.graph.Conv2d;
 import dev.kiln.graph.ConvGeometry;
 import dev.kiln.graph.Epilogue;
+import dev.kiln.graph.Node;
+import dev.kiln.graph.Ops;
 import dev.kiln.graph.Padding;
 import dev.kiln.graph.Pool2d;
 import dev.kiln.tensor.Shape;
@@ -16,6 +18,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
 import java.util.Random;
 
 import static dev.kiln.cuda.emu.EmulatedDevice.floats;
@@ -155,6 +158,19 @@ class ConvKernelsTest {
             assertTrue(nonzero > 0, "the gradient reaches x");
             EmulatedDevice.CASES.incrementAndGet();
         }
+    }
+
+    @Test
+    void withoutCudnnEveryConvolutionPassIsLoweredToTheOwnKernelsAndSaysWhy() {
+        Node x = Ops.input("x", Shape.of(1, 6, 6, 2)), w = Ops.input("w", Shape.of(3, 3, 2, 4));
+        Node y = Ops.conv2d(x, w, Conv2d.of(2, Padding.SAME));
+        CudaLowering lowering = new CudaLowering(cuda.device, new KernelGenerator());
+        List<Launch> forward = lowering.lower(y, new long[] {1L << 20, 2L << 20}, 3L << 20);
+        assertEquals("kiln_conv2d_forward_f32", forward.getFirst().describe().split("<")[0]);
+        assertEquals(1, lowering.convolutionRoutes().size());
+        String route = lowering.convolutionRoutes().getFirst();
+        assertTrue(route.startsWith("forward ") && route.contains("own kernels (cuDNN 9 is not loaded"), route);
+        assertEquals(0, lowering.workspaceBytes(), "the own kernels need no workspace");
     }
 
     @Test
