@@ -79,80 +79,83 @@ final class CudnnConvolutions {
         });
     }
 
-    /** y = act(conv(x, w) + bias) ({@code bias} 0: the plain convolution), or empty for Kiln's own kernels. */
-    Optional<Launch> forward(ConvGeometry g, Epilogue.Activation act, long x, long w, long bias, long y, ConvWorkspace ws) {
+    /** A pass ready to run: its descriptors, algorithm, workspace bytes and their offset in the program's workspace. */
+    private record Prepared(Descriptors d, int algo, long bytes, long offset) {}
+
+    /** Descriptors, the cached (or newly found) algorithm and its workspace for one pass; empty when cuDNN has none that fits. */
+    private Optional<Prepared> prepare(Pass pass, ConvGeometry g, ConvWorkspace ws) {
         CudnnConvPlan plan = new CudnnConvPlan(g);
         Descriptors d = descriptors(plan);
-        Optional<Choice> c = algorithms.choose(new Key(Pass.FORWARD, g, mathType),
-                k -> Perf.readAll(records, dnn.forwardAlgorithms(handle, d.x, d.filter, d.conv, d.y, measure, records)));
+        // each call takes three descriptors around the convolution's, in this order
+        String what = switch (pass) { case FORWARD -> "Forward"; case BACKWARD_DATA -> "BackwardData"; case BACKWARD_FILTER -> "BackwardFilter"; };
+        long[] in = switch (pass) {
+            case FORWARD -> new long[] {d.x, d.filter, d.y};
+            case BACKWARD_DATA -> new long[] {d.filter, d.y, d.x};
+            case BACKWARD_FILTER -> new long[] {d.x, d.y, d.filter};
+        };
+        String find = measure ? "cudnnFindConvolution" + what + "Algorithm" : "cudnnGetConvolution" + what + "Algorithm_v7";
+        Optional<Choice> c = algorithms.choose(new Key(pass, g, mathType),
+                k -> Perf.readAll(records, dnn.algorithms(find, records, handle, in[0], in[1], d.conv, in[2])));
         if (c.isEmpty()) return Optional.empty();
         int algo = c.get().algo();
-        long bytes = dnn.workspaceSize("cudnnGetConvolutionForwardWorkspaceSize", handle, d.x, d.filter, d.conv, d.y, algo);
-        long offset = ws.require(plan.filterBytes(), bytes);
+        long bytes = dnn.workspaceSize("cudnnGetConvolution" + what + "WorkspaceSize", handle, in[0], in[1], d.conv, in[2], algo);
+        return Optional.of(new Prepared(d, algo, bytes, ws.require(plan.filterBytes(), bytes)));
+    }
+
+    /** y = act(conv(x, w) + bias) ({@code bias} 0: the plain convolution), or empty for Kiln's own kernels. */
+    Optional<Launch> forward(ConvGeometry g, Epilogue.Activation act, long x, long w, long bias, long y, ConvWorkspace ws) {
         boolean fused = bias != 0 && act == Epilogue.Activation.RELU;
         long after = switch (act) {
             case SIGMOID -> sigmoid;
             case TANH -> tanh;
             case NONE, RELU -> 0;
         };
-        String name = fused ? "cudnnConvolutionBiasActivationForward" : "cudnnConvolutionForward";
-        return Optional.of(new Launch.Library(name + "(algo " + algo + ")", s -> {
-            on(s);
-            long base = ws.address();
-            dnn.transform(handle, d.hwio, w, d.krsc, base);
-            if (fused) {
-                dnn.convolutionBiasActivationForward(handle, d.x, x, d.filter, base, d.conv, algo, base + offset, bytes, d.bias, bias, relu, d.y, y);
-                return;
-            }
-            dnn.convolutionForward(handle, d.x, x, d.filter, base, d.conv, algo, base + offset, bytes, d.y, y);
-            if (bias != 0) dnn.addTensor(handle, d.bias, bias, d.y, y);
-            if (after != 0) dnn.activationForward(handle, after, d.y, y);
-        }));
+        return prepare(Pass.FORWARD, g, ws).map(p -> {
+            Descriptors d = p.d();
+            String name = fused ? "cudnnConvolutionBiasActivationForward" : "cudnnConvolutionForward";
+            return new Launch.Library(name + "(algo " + p.algo() + ")", s -> {
+                long filter = on(s, ws), scratch = filter + p.offset();
+                dnn.transform(handle, d.hwio, w, d.krsc, filter);
+                if (fused) {
+                    dnn.convolutionBiasActivationForward(handle, d.x, x, d.filter, filter, d.conv, p.algo(), scratch, p.bytes(), d.bias, bias, relu, d.y, y);
+                    return;
+                }
+                dnn.convolutionForward(handle, d.x, x, d.filter, filter, d.conv, p.algo(), scratch, p.bytes(), d.y, y);
+                if (bias != 0) dnn.addTensor(handle, d.bias, bias, d.y, y);
+                if (after != 0) dnn.activationForward(handle, after, d.y, y);
+            });
+        });
     }
 
     /** dx = convᵀ(dy, w), or empty for Kiln's own kernels. */
     Optional<Launch> backwardData(ConvGeometry g, long dy, long w, long dx, ConvWorkspace ws) {
-        CudnnConvPlan plan = new CudnnConvPlan(g);
-        Descriptors d = descriptors(plan);
-        Optional<Choice> c = algorithms.choose(new Key(Pass.BACKWARD_DATA, g, mathType),
-                k -> Perf.readAll(records, dnn.backwardDataAlgorithms(handle, d.filter, d.y, d.conv, d.x, measure, records)));
-        if (c.isEmpty()) return Optional.empty();
-        int algo = c.get().algo();
-        long bytes = dnn.workspaceSize("cudnnGetConvolutionBackwardDataWorkspaceSize", handle, d.filter, d.y, d.conv, d.x, algo);
-        long offset = ws.require(plan.filterBytes(), bytes);
-        return Optional.of(new Launch.Library("cudnnConvolutionBackwardData(algo " + algo + ")", s -> {
-            on(s);
-            long base = ws.address();
-            dnn.transform(handle, d.hwio, w, d.krsc, base);
-            dnn.convolutionBackwardData(handle, d.filter, base, d.y, dy, d.conv, algo, base + offset, bytes, d.x, dx);
+        return prepare(Pass.BACKWARD_DATA, g, ws).map(p -> new Launch.Library("cudnnConvolutionBackwardData(algo " + p.algo() + ")", s -> {
+            Descriptors d = p.d();
+            long filter = on(s, ws);
+            dnn.transform(handle, d.hwio, w, d.krsc, filter);
+            dnn.convolutionBackwardData(handle, d.filter, filter, d.y, dy, d.conv, p.algo(), filter + p.offset(), p.bytes(), d.x, dx);
         }));
     }
 
     /** dw of the convolution given x and dy, or empty for Kiln's own kernels. */
     Optional<Launch> backwardFilter(ConvGeometry g, long x, long dy, long dw, ConvWorkspace ws) {
-        CudnnConvPlan plan = new CudnnConvPlan(g);
-        Descriptors d = descriptors(plan);
-        Optional<Choice> c = algorithms.choose(new Key(Pass.BACKWARD_FILTER, g, mathType),
-                k -> Perf.readAll(records, dnn.backwardFilterAlgorithms(handle, d.x, d.y, d.conv, d.filter, measure, records)));
-        if (c.isEmpty()) return Optional.empty();
-        int algo = c.get().algo();
-        long bytes = dnn.workspaceSize("cudnnGetConvolutionBackwardFilterWorkspaceSize", handle, d.x, d.y, d.conv, d.filter, algo);
-        long offset = ws.require(plan.filterBytes(), bytes);
-        return Optional.of(new Launch.Library("cudnnConvolutionBackwardFilter(algo " + algo + ")", s -> {
-            on(s);
-            long base = ws.address();
-            dnn.convolutionBackwardFilter(handle, d.x, x, d.y, dy, d.conv, algo, base + offset, bytes, d.filter, base);
-            dnn.transform(handle, d.krsc, base, d.hwio, dw);
+        return prepare(Pass.BACKWARD_FILTER, g, ws).map(p -> new Launch.Library("cudnnConvolutionBackwardFilter(algo " + p.algo() + ")", s -> {
+            Descriptors d = p.d();
+            long filter = on(s, ws);
+            dnn.convolutionBackwardFilter(handle, d.x, x, d.y, dy, d.conv, p.algo(), filter + p.offset(), p.bytes(), d.filter, filter);
+            dnn.transform(handle, d.krsc, filter, d.hwio, dw);
         }));
     }
 
     /** Shapes cuDNN was asked about (the autotune cache's misses). */
     int shapesTuned() { return algorithms.asked(); }
 
-    private void on(long s) {
+    /** Puts the handle on stream {@code s}; returns the workspace's address (the filter in cuDNN's layout goes first). */
+    private long on(long s, ConvWorkspace ws) {
         if (s != stream) {
             dnn.setStream(handle, s);
             stream = s;
         }
+        return ws.address();
     }
 }

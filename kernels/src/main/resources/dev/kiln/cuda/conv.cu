@@ -34,6 +34,15 @@ __device__ __forceinline__ float kiln_conv_activation(float v, int act) {
     return v;
 }
 
+// The x element output pixel `pixel` (n, oy, ox) reads at filter tap `tap` (ky, kx, ci) of group `group`; 0 in padding.
+__device__ __forceinline__ float kiln_conv_input(const KilnConv& g, const float* x, int group, int pixel, int tap) {
+    const int ci = tap % g.cg(), t = tap / g.cg(), kx = t % g.kw, ky = t / g.kw;
+    const int ox = pixel % g.ow, r = pixel / g.ow, oy = r % g.oh, n = r / g.oh;
+    const int iy = oy * g.sh - g.pt + ky * g.dh, ix = ox * g.sw - g.pl + kx * g.dw;
+    if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) return 0.0f;
+    return x[(((long long) n * g.h + iy) * g.w + ix) * g.c + group * g.cg() + ci];
+}
+
 // One 16x16 tile of C = A·B for problem P: P::a(row, k), P::b(k, col) load, P::store(row, col, sum) writes.
 template <class P>
 __device__ void kiln_tiled_gemm(const P& p, int rows, int cols, int depth) {
@@ -57,13 +66,7 @@ struct KilnConvForward {
     KilnConv g;
     const float* x; const float* wt; const float* bias; float* y;
     int group, act;
-    __device__ float a(int m, int k) const {
-        const int ci = k % g.cg(), t = k / g.cg(), kx = t % g.kw, ky = t / g.kw;
-        const int ox = m % g.ow, r = m / g.ow, oy = r % g.oh, n = r / g.oh;
-        const int iy = oy * g.sh - g.pt + ky * g.dh, ix = ox * g.sw - g.pl + kx * g.dw;
-        if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) return 0.0f;
-        return x[(((long long) n * g.h + iy) * g.w + ix) * g.c + group * g.cg() + ci];
-    }
+    __device__ float a(int m, int k) const { return kiln_conv_input(g, x, group, m, k); }
     __device__ float b(int k, int j) const { return wt[(long long) k * g.f + group * g.fg() + j]; }
     __device__ void store(int m, int j, float acc) const {
         const int fo = group * g.fg() + j;
@@ -98,13 +101,7 @@ struct KilnConvBackwardFilter {
     KilnConv g;
     const float* x; const float* dy; float* dwt;
     int group;
-    __device__ float a(int m, int k) const {
-        const int ci = m % g.cg(), t = m / g.cg(), kx = t % g.kw, ky = t / g.kw;
-        const int ox = k % g.ow, r = k / g.ow, oy = r % g.oh, n = r / g.oh;
-        const int iy = oy * g.sh - g.pt + ky * g.dh, ix = ox * g.sw - g.pl + kx * g.dw;
-        if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) return 0.0f;
-        return x[(((long long) n * g.h + iy) * g.w + ix) * g.c + group * g.cg() + ci];
-    }
+    __device__ float a(int m, int k) const { return kiln_conv_input(g, x, group, k, m); }
     __device__ float b(int k, int j) const { return dy[(long long) k * g.f + group * g.fg() + j]; }
     __device__ void store(int m, int j, float acc) const { dwt[(long long) m * g.f + group * g.fg() + j] = acc; }
 };

@@ -16,6 +16,30 @@ __device__ __forceinline__ float kiln_pool_max(float a, float b) {
 #define KILN_POOL_LOOP(i, count) for (long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x; i < (count); \
                                       i += (long long) gridDim.x * blockDim.x)
 
+// The in-bounds window of output (oy, ox), channel ch of image b, in row-major order: Math.max of its values, their
+// sum, their count, and where its first maximal element is (strict >, the gradient's routing).
+struct KilnWindow { float max, sum; int count, argy, argx; };
+
+__device__ KilnWindow kiln_pool_window(const float* __restrict__ x, int b, int ch, int oy, int ox,
+                                       int h, int w, int c, int kh, int kw, int sh, int sw, int pt, int pl) {
+    KilnWindow r{__int_as_float(0xff800000), 0.0f, 0, -1, -1};
+    float best = r.max;
+    for (int ky = 0; ky < kh; ky++) {
+        const int iy = oy * sh - pt + ky;
+        if (iy < 0 || iy >= h) continue;
+        for (int kx = 0; kx < kw; kx++) {
+            const int ix = ox * sw - pl + kx;
+            if (ix < 0 || ix >= w) continue;
+            const float v = x[(((long long) b * h + iy) * w + ix) * c + ch];
+            r.max = kiln_pool_max(r.max, v);
+            r.sum = __fadd_rn(r.sum, v);
+            if (r.argy < 0 || v > best) { best = v; r.argy = iy; r.argx = ix; }
+            r.count++;
+        }
+    }
+    return r;
+}
+
 // max (kind 0) or avg (kind 1), one thread per output element, grid-stride
 extern "C" __global__ void kiln_pool2d_forward_f32(const float* __restrict__ x, float* __restrict__ y, int kind,
                                                    KILN_POOL_PARAMS) {
@@ -23,21 +47,8 @@ extern "C" __global__ void kiln_pool2d_forward_f32(const float* __restrict__ x, 
         const int ch = (int) (i % c);
         const long long pixel = i / c;
         const int ox = (int) (pixel % ow), oy = (int) (pixel / ow % oh), b = (int) (pixel / ((long long) ow * oh));
-        float max = __int_as_float(0xff800000), sum = 0.0f;
-        int count = 0;
-        for (int ky = 0; ky < kh; ky++) {
-            const int iy = oy * sh - pt + ky;
-            if (iy < 0 || iy >= h) continue;
-            for (int kx = 0; kx < kw; kx++) {
-                const int ix = ox * sw - pl + kx;
-                if (ix < 0 || ix >= w) continue;
-                const float v = x[(((long long) b * h + iy) * w + ix) * c + ch];
-                max = kiln_pool_max(max, v);
-                sum = __fadd_rn(sum, v);
-                count++;
-            }
-        }
-        y[i] = kind == 0 ? max : (count == 0 ? 0.0f : __fdiv_rn(sum, (float) count));
+        const KilnWindow win = kiln_pool_window(x, b, ch, oy, ox, h, w, c, kh, kw, sh, sw, pt, pl);
+        y[i] = kind == 0 ? win.max : (win.count == 0 ? 0.0f : __fdiv_rn(win.sum, (float) win.count));
     }
 }
 
@@ -57,26 +68,10 @@ extern "C" __global__ void kiln_pool2d_backward_f32(const float* __restrict__ x,
                 const int tx = ix + pl - kx;
                 if (tx < 0 || tx % sw != 0 || tx / sw >= ow) continue;
                 const int ox = tx / sw;
-                // the window of (oy, ox): its in-bounds count and its first maximal element
-                float max = __int_as_float(0xff800000);
-                int count = 0, argy = -1, argx = -1;
-                for (int wy = 0; wy < kh; wy++) {
-                    const int yy = oy * sh - pt + wy;
-                    if (yy < 0 || yy >= h) continue;
-                    for (int wx = 0; wx < kw; wx++) {
-                        const int xx = ox * sw - pl + wx;
-                        if (xx < 0 || xx >= w) continue;
-                        const float v = x[(((long long) b * h + yy) * w + xx) * c + ch];
-                        if (argy < 0 || v > max) { max = v; argy = yy; argx = xx; }
-                        count++;
-                    }
-                }
+                const KilnWindow win = kiln_pool_window(x, b, ch, oy, ox, h, w, c, kh, kw, sh, sw, pt, pl);
                 const float d = dy[(((long long) b * oh + oy) * ow + ox) * c + ch];
-                if (kind == 0) {
-                    if (argy == iy && argx == ix) acc = __fadd_rn(acc, d);
-                } else {
-                    acc = __fadd_rn(acc, __fdiv_rn(d, (float) count));
-                }
+                if (kind != 0) acc = __fadd_rn(acc, __fdiv_rn(d, (float) win.count));   // (iy, ix) is in the window: count >= 1
+                else if (win.argy == iy && win.argx == ix) acc = __fadd_rn(acc, d);
             }
         }
         dx[i] = acc;

@@ -94,27 +94,16 @@ public final class CudnnLibrary {
         return d;
     }
 
-    // ---- algorithms: records of Cudnn.ALGO_PERF_BYTES each, best first; the count written is returned
+    // ---- algorithms: records of Cudnn.ALGO_PERF_BYTES each, best first
 
     /** Space for {@code count} algorithm-performance records. */
     public static MemorySegment perfRecords(Arena arena, int count) { return arena.allocate((long) Cudnn.ALGO_PERF_BYTES * count, 8); }
 
-    public int forwardAlgorithms(long handle, long x, long w, long conv, long y, boolean measure, MemorySegment records) {
-        String fn = measure ? "cudnnFindConvolutionForwardAlgorithm" : "cudnnGetConvolutionForwardAlgorithm_v7";
-        return algorithms(fn, records, handle, x, w, conv, y);
-    }
-
-    public int backwardDataAlgorithms(long handle, long w, long dy, long conv, long dx, boolean measure, MemorySegment records) {
-        String fn = measure ? "cudnnFindConvolutionBackwardDataAlgorithm" : "cudnnGetConvolutionBackwardDataAlgorithm_v7";
-        return algorithms(fn, records, handle, w, dy, conv, dx);
-    }
-
-    public int backwardFilterAlgorithms(long handle, long x, long dy, long conv, long dw, boolean measure, MemorySegment records) {
-        String fn = measure ? "cudnnFindConvolutionBackwardFilterAlgorithm" : "cudnnGetConvolutionBackwardFilterAlgorithm_v7";
-        return algorithms(fn, records, handle, x, dy, conv, dw);
-    }
-
-    private int algorithms(String fn, MemorySegment records, long handle, long a, long b, long conv, long c) {
+    /**
+     * Fills {@code records} with a pass's candidates: fn is cudnnGetConvolution{Forward,BackwardData,BackwardFilter}Algorithm_v7
+     * (heuristics) or cudnnFindConvolution{...}Algorithm (measured runs), descriptors in its order. Returns the count written.
+     */
+    public int algorithms(String fn, MemorySegment records, long handle, long a, long b, long conv, long c) {
         int capacity = (int) (records.byteSize() / Cudnn.ALGO_PERF_BYTES);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment count = arena.allocate(JAVA_INT);
