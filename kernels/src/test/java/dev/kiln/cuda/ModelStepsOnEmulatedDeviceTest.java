@@ -32,7 +32,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * The training steps of M1 and M2 (shared/DESIGN.md), at their real layer sizes and batches, lowered
+ * The training steps of M1 and M2 (shared/DESIGN.md), at their real layer sizes and batches, and of a tiny M3
+ * convnet ({@link #m3Tiny()}: convolution, pooling and their gradients on Kiln's own kernels), lowered
  * to the CUDA backend and run on the emulated device, against the CPU backend: the same program
  * (one model, seed 1), the same generated batches, several Adam steps; the loss of every step and
  * every variable afterwards (weights, biases, batch-norm moving statistics, Adam's m and v) compared.
