@@ -36,7 +36,11 @@ sealed interface Launch {
             driver.launchKernel(function, grid, block, sharedBytes, stream, args);
         }
 
-        @Override public String describe() { return name + "<<<" + grid.x() + ", " + block.x() + ">>>"; }
+        /** "name<<<blocks, threads>>>", the grid as "(x, y, z)" when it has more than one dimension (the convolution tiles). */
+        @Override public String describe() {
+            String g = grid.y() == 1 && grid.z() == 1 ? String.valueOf(grid.x()) : "(" + grid.x() + ", " + grid.y() + ", " + grid.z() + ")";
+            return name + "<<<" + g + ", " + block.x() + ">>>";
+        }
     }
 
     /** A row-major batched product as cuBLAS's column-major one (operands already swapped by the lowering). */
