@@ -28,7 +28,8 @@ public record KernelSource(String resource, List<String> entryPoints) {
     public static final KernelSource BATCH_NORM = new KernelSource("batchnorm.cu", List.of("kiln_batchnorm_forward_f32", "kiln_batchnorm_backward_f32"));
 
     public static final KernelSource CONV = new KernelSource("conv.cu",
-            List.of("kiln_conv2d_forward_f32", "kiln_conv2d_backward_data_f32", "kiln_conv2d_backward_filter_f32"));
+            List.of("kiln_conv2d_forward_f32", "kiln_conv2d_backward_data_f32", "kiln_conv2d_backward_filter_f32",
+                    "kiln_conv2d_forward_wide_f32", "kiln_conv2d_backward_data_wide_f32", "kiln_conv2d_backward_filter_wide_f32"));
     public static final KernelSource POOL = new KernelSource("pool.cu", List.of("kiln_pool2d_forward_f32", "kiln_pool2d_backward_f32"));
 
     /** Every kernel source, for the build's PTX step and the tests. */

@@ -3,8 +3,8 @@
 // (padTop/padLeft, strides, dilations, G groups; output channel f belongs to group f / (F/G)). Padding reads as 0.
 //
 // Each pass is one GEMM C[rows, cols] = A[rows, depth] · B[depth, cols] per group (blockIdx.z), A gathered from
-// the image on the fly (no im2col buffer). 16x16 output tiles per block of 256 threads, depth in slices of 16
-// through shared memory. Every output element is one thread's sequential sum over depth in ascending order, with
+// the image on the fly (no im2col buffer). 16x16 output tiles per block of 256 threads (64x64 with 4x4 outputs per
+// thread, the _wide kernels, when the GEMM's rows and columns both reach 64), depth in slices of 16 through shared memory. Every output element is one thread's sequential sum over depth in ascending order, with
 // separately rounded products and sums (__fmul_rn/__fadd_rn, no FMA contraction): the same float operations in the
 // same order as the CPU's scalar twin (dev.kiln.cpu.Conv2dScalar), so results match it bit for bit (a padded
 // position adds a product with 0, which changes no sum unless a weight is infinite or NaN). No atomics.
@@ -43,23 +43,47 @@ __device__ __forceinline__ float kiln_conv_input(const KilnConv& g, const float*
     return x[(((long long) n * g.h + iy) * g.w + ix) * g.c + group * g.cg() + ci];
 }
 
-// One 16x16 tile of C = A·B for problem P: P::a(row, k), P::b(k, col) load, P::store(row, col, sum) writes.
-template <class P>
+// One tile of C = A·B for problem P: P::a(row, k), P::b(k, col) load, P::store(row, col, sum) writes. The block's
+// 16x16 threads cover a (16·R)x(16·R) tile, each thread R x R outputs at rows ty + 16·i and columns tx + 16·j (R = 1,
+// or 4 for large GEMMs: sixteen sums per thread out of the same shared slices). Every sum still runs over k in order.
+template <int R, class P>
 __device__ void kiln_tiled_gemm(const P& p, int rows, int cols, int depth) {
-    __shared__ float as[KILN_TILE][KILN_TILE + 1];
-    __shared__ float bs[KILN_TILE][KILN_TILE + 1];
+    __shared__ float as[KILN_TILE][KILN_TILE * R + 1];   // [k][row]
+    __shared__ float bs[KILN_TILE][KILN_TILE * R + 1];   // [k][col]
     const int tx = threadIdx.x % KILN_TILE, ty = threadIdx.x / KILN_TILE;
-    const int row = blockIdx.x * KILN_TILE + ty, col = blockIdx.y * KILN_TILE + tx;
-    float acc = 0.0f;
+    const int row0 = blockIdx.x * KILN_TILE * R, col0 = blockIdx.y * KILN_TILE * R;
+    float acc[R][R];
+#pragma unroll
+    for (int i = 0; i < R; i++)
+#pragma unroll
+        for (int j = 0; j < R; j++) acc[i][j] = 0.0f;
     for (int k0 = 0; k0 < depth; k0 += KILN_TILE) {
-        as[ty][tx] = (row < rows && k0 + tx < depth) ? p.a(row, k0 + tx) : 0.0f;
-        bs[ty][tx] = (k0 + ty < depth && col < cols) ? p.b(k0 + ty, col) : 0.0f;
+#pragma unroll
+        for (int i = 0; i < R; i++) {
+            const int r = ty + KILN_TILE * i, c = tx + KILN_TILE * i;
+            as[tx][r] = (row0 + r < rows && k0 + tx < depth) ? p.a(row0 + r, k0 + tx) : 0.0f;
+            bs[ty][c] = (k0 + ty < depth && col0 + c < cols) ? p.b(k0 + ty, col0 + c) : 0.0f;
+        }
         __syncthreads();
         const int slice = min(KILN_TILE, depth - k0);
-        for (int k = 0; k < slice; k++) acc = __fadd_rn(acc, __fmul_rn(as[ty][k], bs[k][tx]));
+        for (int k = 0; k < slice; k++) {
+            float a[R], b[R];
+#pragma unroll
+            for (int i = 0; i < R; i++) { a[i] = as[k][ty + KILN_TILE * i]; b[i] = bs[k][tx + KILN_TILE * i]; }
+#pragma unroll
+            for (int i = 0; i < R; i++)
+#pragma unroll
+                for (int j = 0; j < R; j++) acc[i][j] = __fadd_rn(acc[i][j], __fmul_rn(a[i], b[j]));
+        }
         __syncthreads();
     }
-    if (row < rows && col < cols) p.store(row, col, acc);
+#pragma unroll
+    for (int i = 0; i < R; i++)
+#pragma unroll
+        for (int j = 0; j < R; j++) {
+            const int row = row0 + ty + KILN_TILE * i, col = col0 + tx + KILN_TILE * j;
+            if (row < rows && col < cols) p.store(row, col, acc[i][j]);
+        }
 }
 
 struct KilnConvForward {
@@ -110,25 +134,54 @@ struct KilnConvBackwardFilter {
                          int pt, int pl, int oh, int ow
 #define KILN_CONV_GEOMETRY KilnConv{n, h, w, c, kh, kw, f, groups, sh, sw, dh, dw, pt, pl, oh, ow}
 
+// The entry points: R = 1 (16x16 tiles) and the _wide twins, R = 4 (64x64 tiles), for GEMMs whose rows and columns
+// both reach 64. grid (ceil(rows / 16R), ceil(cols / 16R), G), block 256.
+
 // y = act(conv(x, w) + bias); bias may be null (plain convolution: act must be 0 and y is the bare sum).
-// grid (ceil(N·OH·OW / 16), ceil(F/G / 16), G), block 256.
-extern "C" __global__ void kiln_conv2d_forward_f32(const float* __restrict__ x, const float* __restrict__ wt,
-                                                   const float* __restrict__ bias, float* __restrict__ y, int act,
-                                                   KILN_CONV_PARAMS) {
+// rows N·OH·OW, cols F/G, depth KH·KW·C/G
+template <int R>
+__device__ void kiln_conv_forward(const float* x, const float* wt, const float* bias, float* y, int act, KILN_CONV_PARAMS) {
     const KilnConvForward p{KILN_CONV_GEOMETRY, x, wt, bias, y, (int) blockIdx.z, act};
-    kiln_tiled_gemm(p, n * oh * ow, f / groups, kh * kw * (c / groups));
+    kiln_tiled_gemm<R>(p, n * oh * ow, f / groups, kh * kw * (c / groups));
 }
 
-// dx = convᵀ(dy, w). grid (ceil(N·H·W / 16), ceil(C/G / 16), G), block 256.
+// dx = convᵀ(dy, w): rows N·H·W, cols C/G, depth KH·KW·F/G
+template <int R>
+__device__ void kiln_conv_backward_data(const float* dy, const float* wt, float* dx, KILN_CONV_PARAMS) {
+    const KilnConvBackwardData p{KILN_CONV_GEOMETRY, dy, wt, dx, (int) blockIdx.z};
+    kiln_tiled_gemm<R>(p, n * h * w, c / groups, kh * kw * (f / groups));
+}
+
+// dw = Σ over pixels of x ⊗ dy: rows KH·KW·C/G, cols F/G, depth N·OH·OW
+template <int R>
+__device__ void kiln_conv_backward_filter(const float* x, const float* dy, float* dwt, KILN_CONV_PARAMS) {
+    const KilnConvBackwardFilter p{KILN_CONV_GEOMETRY, x, dy, dwt, (int) blockIdx.z};
+    kiln_tiled_gemm<R>(p, kh * kw * (c / groups), f / groups, n * oh * ow);
+}
+
+#define KILN_CONV_ARGS n, h, w, c, kh, kw, f, groups, sh, sw, dh, dw, pt, pl, oh, ow
+
+extern "C" __global__ void kiln_conv2d_forward_f32(const float* __restrict__ x, const float* __restrict__ wt,
+                                                   const float* __restrict__ bias, float* __restrict__ y, int act, KILN_CONV_PARAMS) {
+    kiln_conv_forward<1>(x, wt, bias, y, act, KILN_CONV_ARGS);
+}
+extern "C" __global__ void kiln_conv2d_forward_wide_f32(const float* __restrict__ x, const float* __restrict__ wt,
+                                                        const float* __restrict__ bias, float* __restrict__ y, int act, KILN_CONV_PARAMS) {
+    kiln_conv_forward<4>(x, wt, bias, y, act, KILN_CONV_ARGS);
+}
 extern "C" __global__ void kiln_conv2d_backward_data_f32(const float* __restrict__ dy, const float* __restrict__ wt,
                                                          float* __restrict__ dx, KILN_CONV_PARAMS) {
-    const KilnConvBackwardData p{KILN_CONV_GEOMETRY, dy, wt, dx, (int) blockIdx.z};
-    kiln_tiled_gemm(p, n * h * w, c / groups, kh * kw * (f / groups));
+    kiln_conv_backward_data<1>(dy, wt, dx, KILN_CONV_ARGS);
 }
-
-// dw = Σ over pixels of x ⊗ dy. grid (ceil(KH·KW·C/G / 16), ceil(F/G / 16), G), block 256.
+extern "C" __global__ void kiln_conv2d_backward_data_wide_f32(const float* __restrict__ dy, const float* __restrict__ wt,
+                                                              float* __restrict__ dx, KILN_CONV_PARAMS) {
+    kiln_conv_backward_data<4>(dy, wt, dx, KILN_CONV_ARGS);
+}
 extern "C" __global__ void kiln_conv2d_backward_filter_f32(const float* __restrict__ x, const float* __restrict__ dy,
                                                            float* __restrict__ dwt, KILN_CONV_PARAMS) {
-    const KilnConvBackwardFilter p{KILN_CONV_GEOMETRY, x, dy, dwt, (int) blockIdx.z};
-    kiln_tiled_gemm(p, kh * kw * (c / groups), f / groups, n * oh * ow);
+    kiln_conv_backward_filter<1>(x, dy, dwt, KILN_CONV_ARGS);
+}
+extern "C" __global__ void kiln_conv2d_backward_filter_wide_f32(const float* __restrict__ x, const float* __restrict__ dy,
+                                                                float* __restrict__ dwt, KILN_CONV_PARAMS) {
+    kiln_conv_backward_filter<4>(x, dy, dwt, KILN_CONV_ARGS);
 }

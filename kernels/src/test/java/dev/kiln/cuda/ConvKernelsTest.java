@@ -62,6 +62,8 @@ class ConvKernelsTest {
             new Case(1, 9, 8, 2, 3, 3, 3, 2, Padding.VALID, 1, 1),    // stride 2 VALID: a leftover column
             new Case(1, 7, 7, 4, 3, 3, 6, 1, Padding.SAME, 2, 2),     // dilation 2, two groups
             new Case(1, 4, 5, 3, 3, 3, 18, 1, Padding.symmetric(1, 2), 1, 1), // 18 filters: two column tiles; explicit padding
+            new Case(1, 8, 9, 5, 3, 3, 66, 1, Padding.SAME, 1, 1),    // forward 72 x 66: the 64x64 tiles of the _wide kernel, 2 x 2 of them
+            new Case(1, 8, 8, 66, 1, 1, 64, 1, Padding.VALID, 1, 1),  // every pass 64 x 64 or more: all three _wide kernels
     };
 
     private float[] gaussian(int n) {
@@ -70,7 +72,11 @@ class ConvKernelsTest {
         return x;
     }
 
+    /** The kernels {@link #run} launched. */
+    private final java.util.Set<String> launched = new java.util.TreeSet<>();
+
     private float[] run(Launch launch, long out, int n) {
+        launched.add(launch.describe().split("<")[0]);
         launch.run(cuda.driver, cuda.gemm, 0);
         return floats(cuda.driver, out, n);
     }
@@ -107,6 +113,8 @@ class ConvKernelsTest {
             assertBits(wantDw, run(kernels.backwardFilter(g, dx, ddy, out), out, ws), "backward filter " + at);
             EmulatedDevice.CASES.incrementAndGet();
         }
+        assertEquals(java.util.Set.of("kiln_conv2d_backward_data_f32", "kiln_conv2d_backward_data_wide_f32", "kiln_conv2d_backward_filter_f32",
+                "kiln_conv2d_backward_filter_wide_f32", "kiln_conv2d_forward_f32", "kiln_conv2d_forward_wide_f32"), launched, "both tile sizes of every pass ran");
     }
 
     @Test
@@ -175,8 +183,10 @@ class ConvKernelsTest {
 
     @Test
     void launchGridsCoverEveryTileAndGroup() {
-        assertEquals(new Dim3(5, 1, 1), ConvKernels.grid(70, 5, 1));
-        assertEquals(new Dim3(1, 2, 3), ConvKernels.grid(16, 17, 3));
-        assertEquals(new Dim3(1, 1, 1), ConvKernels.grid(1, 1, 1));
+        assertEquals(new Dim3(5, 1, 1), ConvKernels.grid(70, 5, 1, 16));
+        assertEquals(new Dim3(1, 2, 3), ConvKernels.grid(16, 17, 3, 16));
+        assertEquals(new Dim3(2, 2, 1), ConvKernels.grid(72, 66, 1, 64));
+        assertEquals(16, ConvKernels.tile(1000, 63));
+        assertEquals(64, ConvKernels.tile(64, 64));
     }
 }
