@@ -161,27 +161,18 @@ __device__ void kiln_conv_backward_filter(const float* x, const float* dy, float
 
 #define KILN_CONV_ARGS n, h, w, c, kh, kw, f, groups, sh, sw, dh, dw, pt, pl, oh, ow
 
-extern "C" __global__ void kiln_conv2d_forward_f32(const float* __restrict__ x, const float* __restrict__ wt,
-                                                   const float* __restrict__ bias, float* __restrict__ y, int act, KILN_CONV_PARAMS) {
-    kiln_conv_forward<1>(x, wt, bias, y, act, KILN_CONV_ARGS);
-}
-extern "C" __global__ void kiln_conv2d_forward_wide_f32(const float* __restrict__ x, const float* __restrict__ wt,
-                                                        const float* __restrict__ bias, float* __restrict__ y, int act, KILN_CONV_PARAMS) {
-    kiln_conv_forward<4>(x, wt, bias, y, act, KILN_CONV_ARGS);
-}
-extern "C" __global__ void kiln_conv2d_backward_data_f32(const float* __restrict__ dy, const float* __restrict__ wt,
-                                                         float* __restrict__ dx, KILN_CONV_PARAMS) {
-    kiln_conv_backward_data<1>(dy, wt, dx, KILN_CONV_ARGS);
-}
-extern "C" __global__ void kiln_conv2d_backward_data_wide_f32(const float* __restrict__ dy, const float* __restrict__ wt,
-                                                              float* __restrict__ dx, KILN_CONV_PARAMS) {
-    kiln_conv_backward_data<4>(dy, wt, dx, KILN_CONV_ARGS);
-}
-extern "C" __global__ void kiln_conv2d_backward_filter_f32(const float* __restrict__ x, const float* __restrict__ dy,
-                                                           float* __restrict__ dwt, KILN_CONV_PARAMS) {
-    kiln_conv_backward_filter<1>(x, dy, dwt, KILN_CONV_ARGS);
-}
-extern "C" __global__ void kiln_conv2d_backward_filter_wide_f32(const float* __restrict__ x, const float* __restrict__ dy,
-                                                                float* __restrict__ dwt, KILN_CONV_PARAMS) {
-    kiln_conv_backward_filter<4>(x, dy, dwt, KILN_CONV_ARGS);
-}
+// name_f32 (R = 1) and name_wide_f32 (R = 4), both calling fn<R>
+#define KILN_CONV_ENTRIES(name, fn, params, args) \
+    extern "C" __global__ void name##_f32 params { fn<1> args; } \
+    extern "C" __global__ void name##_wide_f32 params { fn<4> args; }
+
+KILN_CONV_ENTRIES(kiln_conv2d_forward, kiln_conv_forward,
+                  (const float* __restrict__ x, const float* __restrict__ wt, const float* __restrict__ bias, float* __restrict__ y,
+                   int act, KILN_CONV_PARAMS),
+                  (x, wt, bias, y, act, KILN_CONV_ARGS))
+KILN_CONV_ENTRIES(kiln_conv2d_backward_data, kiln_conv_backward_data,
+                  (const float* __restrict__ dy, const float* __restrict__ wt, float* __restrict__ dx, KILN_CONV_PARAMS),
+                  (dy, wt, dx, KILN_CONV_ARGS))
+KILN_CONV_ENTRIES(kiln_conv2d_backward_filter, kiln_conv_backward_filter,
+                  (const float* __restrict__ x, const float* __restrict__ dy, float* __restrict__ dwt, KILN_CONV_PARAMS),
+                  (x, dy, dwt, KILN_CONV_ARGS))
