@@ -183,10 +183,12 @@ class LoweredProgramsTest {
         Node grouped = sigmoid(add(conv2d(x, dw, new dev.kiln.graph.Conv2d(1, 1, dev.kiln.graph.Padding.VALID, 1, 1, 2)), db));
         Node maxPool = pool2d(tanhConv, new dev.kiln.graph.Pool2d(dev.kiln.graph.Pool2d.Kind.MAX, 3, 3, 2, 2, dev.kiln.graph.Padding.SAME));
         Node avgPool = pool2d(grouped, new dev.kiln.graph.Pool2d(dev.kiln.graph.Pool2d.Kind.AVG, 2, 2, 2, 2, dev.kiln.graph.Padding.SAME));
-        Program p = compile(maxPool, avgPool);
+        Node z = input("z", Shape.of(1, 8, 8, 16)), pw = input("pw", Shape.of(1, 1, 16, 64));
+        Node pointwise = conv2d(z, pw, dev.kiln.graph.Conv2d.of(1, dev.kiln.graph.Padding.VALID));   // 64 pixels x 64 filters: the 64x64 tiles
+        Program p = compile(maxPool, avgPool, pointwise);
         assertEquals(2, p.instructions().stream().filter(i -> i.op() instanceof dev.kiln.graph.ConvBias).count(), p.dump());
         Map<String, float[]> feeds = new LinkedHashMap<>();
-        for (Node n : List.of(x, w, b, dw, db)) feeds.put(((dev.kiln.graph.Placeholder) n.op()).inputName(), gaussian(n.shape()));
+        for (Node n : List.of(x, w, b, dw, db, z, pw)) feeds.put(((dev.kiln.graph.Placeholder) n.op()).inputName(), gaussian(n.shape()));
         // the convolutions add in another order than the CPU's GEMM or Winograd kernels; tanhf/expf within 2 ulp
         check(p, feeds, 1e-5, 1e-6);
     }
