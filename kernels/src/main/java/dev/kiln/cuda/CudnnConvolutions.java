@@ -43,7 +43,8 @@ final class CudnnConvolutions {
     private final long relu, sigmoid, tanh;
     private long stream = -1;
 
-    private CudnnConvolutions(CudnnLibrary dnn, boolean measure) {
+    /** @param measure autotune: cudnnFind* (measured runs) rather than the _v7 heuristics */
+    CudnnConvolutions(CudnnLibrary dnn, boolean measure) {
         this.dnn = dnn;
         this.handle = dnn.create();
         this.measure = measure;

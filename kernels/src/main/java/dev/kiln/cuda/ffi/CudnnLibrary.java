@@ -41,8 +41,11 @@ public final class CudnnLibrary {
 
     /** libcudnn.so.9 when it loads (the loader's path, the toolkit's folders, pip's nvidia-cudnn wheels), else empty. */
     public static Optional<CudnnLibrary> load(Arena arena) {
-        return SharedLibrary.find(CudaApis.CUDNN_SONAMES, arena).library().map(l -> new CudnnLibrary(CudaApis.CUDNN.bind(l)));
+        return SharedLibrary.find(CudaApis.CUDNN_SONAMES, arena).library().map(CudnnLibrary::bind);
     }
+
+    /** The binding over an already loaded library (a test's stand-in, or one found elsewhere). */
+    public static CudnnLibrary bind(SharedLibrary libcudnn) { return new CudnnLibrary(CudaApis.CUDNN.bind(libcudnn)); }
 
     public long version() { return (long) lib.invoke("cudnnGetVersion"); }
 
