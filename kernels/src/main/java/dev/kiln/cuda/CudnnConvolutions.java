@@ -25,7 +25,8 @@ import java.util.Optional;
  *
  * <p><b>Unverified on hardware</b>: this class has not run against a real cuDNN (no GPU where it was written; the
  * emulated device has no cuDNN). Its pure parts (descriptor numbers, the cache, the algorithm pick, the route) are
- * unit-tested; the calls themselves await the GPU machine's run.
+ * unit-tested, and every pass runs end to end against a host stand-in for libcudnn written from cuDNN's documentation
+ * (CudnnConvolutionsOnAFakeTest); real cuDNN's behaviour awaits the GPU machine's run.
  */
 final class CudnnConvolutions {
     /** The most workspace one convolution's algorithm may take. */

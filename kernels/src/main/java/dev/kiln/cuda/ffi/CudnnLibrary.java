@@ -19,9 +19,11 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * addresses ({@code long}); every failure throws {@link CudaException} with cudnnGetErrorString.
  *
  * <p><b>Unverified on hardware.</b> The prototypes are checked against cuDNN 9's declarations
- * (CudaLibraryDeclarationsTest) but no call here has run: the machine this was written on has no GPU and no
- * libcudnn.so.9, and the emulated device has no cuDNN. The calls box their arguments ({@link CFunctions.Bound#invoke});
- * a step is meant to be replayed as a CUDA graph, where that cost is paid once, at capture.
+ * (CudaLibraryDeclarationsTest), but no call here has run against the real library: the machine this was written on
+ * has no GPU and no libcudnn.so.9, and the emulated device has no cuDNN. They run against a host stand-in written from
+ * cuDNN's documentation (CudnnConvolutionsOnAFakeTest), which checks Kiln's side of each call. The calls box their
+ * arguments ({@link CFunctions.Bound#invoke}); a step is meant to be replayed as a CUDA graph, where that cost is paid
+ * once, at capture.
  *
  * <pre>{@code
  * CudnnLibrary dnn = CudnnLibrary.load(Arena.global()).orElseThrow();
