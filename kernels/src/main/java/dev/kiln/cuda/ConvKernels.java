@@ -9,9 +9,10 @@ import dev.kiln.graph.Pool2d;
 /**
  * Kiln's own convolution and pooling kernels (conv.cu, pool.cu) bound to one geometry: the launches
  * {@link CudaLowering} makes for Conv2d, ConvBias, the two convolution gradients, Pool2d and Pool2dGrad where
- * cuDNN is not used ({@link ConvRoute}). Convolutions are implicit GEMMs in 16x16 output tiles (64x64, 4x4 per thread,
- * when the GEMM's rows and columns both reach 64), one block of 256 threads per tile and one grid z-layer per group; pooling is a grid-stride loop. Every sum is one thread's,
- * in a fixed order: the same bits for any grid.
+ * cuDNN is not used ({@link ConvRoute}). Convolutions are implicit GEMMs in 16x16 output tiles (64x64, 4x4 per
+ * thread, when the GEMM's rows and columns both reach 64), one block of 256 threads per tile and one grid z-layer per
+ * group; pooling is a grid-stride loop. Every sum is one thread's, in a fixed order: the same bits for any grid, and
+ * the bits of the CPU's scalar twins (conv.cu's header says why).
  *
  * <pre>{@code
  * Launch y = new ConvKernels(device).forward(g, Epilogue.Activation.RELU, x, w, bias, out);

@@ -4,8 +4,9 @@
 //
 // Each pass is one GEMM C[rows, cols] = A[rows, depth] · B[depth, cols] per group (blockIdx.z), A gathered from
 // the image on the fly (no im2col buffer). 16x16 output tiles per block of 256 threads (64x64 with 4x4 outputs per
-// thread, the _wide kernels, when the GEMM's rows and columns both reach 64), depth in slices of 16 through shared memory. Every output element is one thread's sequential sum over depth in ascending order, with
-// separately rounded products and sums (__fmul_rn/__fadd_rn, no FMA contraction): the same float operations in the
+// thread, the _wide kernels, when the GEMM's rows and columns both reach 64), depth in slices of 16 through shared
+// memory. Not tuned: correctness first, cuDNN is the fast path. Every output element is one thread's sequential sum
+// over depth in ascending order, with separately rounded products and sums (__fmul_rn/__fadd_rn, no FMA contraction): the same float operations in the
 // same order as the CPU's scalar twin (dev.kiln.cpu.Conv2dScalar), so results match it bit for bit (a padded
 // position adds a product with 0, which changes no sum unless a weight is infinite or NaN). No atomics.
 //
