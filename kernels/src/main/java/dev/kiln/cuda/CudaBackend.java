@@ -25,8 +25,8 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  * The CUDA backend. It probes the machine — driver, devices, cuBLAS, cuDNN, NVRTC — so
  * {@code ./kiln doctor} and {@link Backend#auto()} can say what a GPU run would need, and
  * {@link #compile} lowers a program to device launches ({@link CudaExecutable}): the dense models'
- * ops, tested on the emulated device. {@link Backend#auto()} does not pick it yet: it has not run on
- * a GPU, and conv/pooling are not lowered; construct it to use it.
+ * and convnets' ops (convolutions through cuDNN where it loads, else Kiln's own kernels; pooling), tested on the
+ * emulated device. {@link Backend#auto()} does not pick it yet: it has not run on a GPU; construct it to use it.
  *
  * <p>Each executable's second {@code run()} captures its launches as one CUDA graph and every later run
  * replays it (the learning rate and step counter are device inputs, so a schedule needs no re-capture);
@@ -35,7 +35,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  */
 public final class CudaBackend implements Backend {
     static final String NOT_IMPLEMENTED =
-            "the CUDA backend is not verified on a GPU yet and does not lower conv or pooling (CUDA backend issue); use the CPU backend";
+            "the CUDA backend is not verified on a GPU yet (CUDA backend issue); use the CPU backend";
 
     static final String EAGER_NOT_IMPLEMENTED =
             "eager evaluation is not implemented on the CUDA backend (compiled programs are); use the CPU backend for eager mode";

@@ -9,10 +9,12 @@ import dev.kiln.cuda.ffi.Sgemm;
 import java.lang.foreign.Arena;
 import java.util.EnumMap;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * What a compiled program runs on: a driver with a current context, a GEMM, a CUDA C compiler and a
- * caching allocator. On a GPU: libcuda, cuBLAS and NVRTC ({@link #openNative()}); in kiln-cuda's
+ * caching allocator. On a GPU: libcuda, cuBLAS and NVRTC ({@link #openNative()}), and cuDNN 9 for convolutions where it
+ * loads (optional); in kiln-cuda's
  * tests: the emulated driver, a reference GEMM and nvcc. The hand-written kernel modules
  * ({@link KernelSource}) are loaded once per device, from the PTX the build put in the jar or,
  * without it, compiled from their CUDA C.
@@ -28,17 +30,23 @@ public final class CudaDevice {
     private final PtxCompiler compiler;
     private final DeviceAllocator allocator;
     private final int maxBlocks;
+    private final Optional<CudnnConvolutions> cudnn;
     private final Map<KernelSourceKey, Long> modules = new EnumMap<>(KernelSourceKey.class);
 
     /** The kernel modules by source, so the map needs no equality on records with lists. */
     enum KernelSourceKey {
         ELEMENTWISE(KernelSource.ELEMENTWISE), BROADCAST(KernelSource.BROADCAST), REDUCE(KernelSource.REDUCE), SOFTMAX(KernelSource.SOFTMAX),
-        DROPOUT(KernelSource.DROPOUT), OPTIMIZERS(KernelSource.OPTIMIZERS), BATCH_NORM(KernelSource.BATCH_NORM);
+        DROPOUT(KernelSource.DROPOUT), OPTIMIZERS(KernelSource.OPTIMIZERS), BATCH_NORM(KernelSource.BATCH_NORM),
+        CONV(KernelSource.CONV), POOL(KernelSource.POOL);
         final KernelSource source;
         KernelSourceKey(KernelSource s) { source = s; }
     }
 
-    public CudaDevice(CudaDriver driver, Sgemm gemm, PtxCompiler compiler) {
+    public CudaDevice(CudaDriver driver, Sgemm gemm, PtxCompiler compiler) { this(driver, gemm, compiler, Optional.empty()); }
+
+    /** With cuDNN for the convolutions ({@link ConvLowering}); without it they run on Kiln's own kernels. */
+    CudaDevice(CudaDriver driver, Sgemm gemm, PtxCompiler compiler, Optional<CudnnConvolutions> cudnn) {
+        this.cudnn = cudnn;
         this.driver = driver;
         this.gemm = gemm;
         this.compiler = compiler;
@@ -66,7 +74,7 @@ public final class CudaDevice {
         Cublas blas = Cublas.load(arena).orElseThrow(() -> missing("cuBLAS not found"));
         Nvrtc nvrtc = Nvrtc.load(arena).orElseThrow(() -> missing("NVRTC not found"));
         int major = cuda.deviceAttribute(75, 0), minor = cuda.deviceAttribute(76, 0);
-        return new CudaDevice(cuda, blas.create(), PtxCompiler.nvrtc(nvrtc, major, minor));
+        return new CudaDevice(cuda, blas.create(), PtxCompiler.nvrtc(nvrtc, major, minor), CudnnConvolutions.open(arena));
     }
 
     private static UnsupportedOperationException missing(String what) {
@@ -74,6 +82,8 @@ public final class CudaDevice {
     }
 
     public CudaDriver driver() { return driver; }
+    /** cuDNN's convolutions, where libcudnn.so.9 loaded (and -Dkiln.cudnn is not off). */
+    Optional<CudnnConvolutions> cudnn() { return cudnn; }
     public Sgemm gemm() { return gemm; }
     public PtxCompiler compiler() { return compiler; }
     public DeviceAllocator allocator() { return allocator; }

@@ -81,6 +81,8 @@ final class CudaExecutable implements Executable {
             long module = driver.moduleLoadData(device.compiler().ptx("kiln_program.cu", generator.source()));
             for (Launch.Kernel k : lowering.generated) k.function = driver.moduleGetFunction(module, k.name);
         }
+        long workspace = lowering.workspaceBytes();   // cuDNN's convolutions: allocated with the program's buffers
+        if (workspace > 0) lowering.bindWorkspace(allocate((int) Math.min(Integer.MAX_VALUE, (workspace + 3) / 4)));
         this.launches = all.toArray(Launch[]::new);
         this.stream = driver.streamCreate();
     }

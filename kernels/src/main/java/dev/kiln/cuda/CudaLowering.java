@@ -11,6 +11,7 @@ import dev.kiln.graph.Binary;
 import dev.kiln.graph.BinaryFn;
 import dev.kiln.graph.Broadcast;
 import dev.kiln.graph.Concat;
+import dev.kiln.graph.Epilogue;
 import dev.kiln.graph.Constant;
 import dev.kiln.graph.Conv2d;
 import dev.kiln.graph.Conv2dBackwardData;
@@ -46,7 +47,8 @@ import java.util.List;
  * Lowers one node to its device launches: the exhaustive switch over the op catalogue (no default,
  * so a new op does not compile until it is handled here or named as not lowered). Elementwise ops,
  * fused chains, movement, reductions, softmax and one-hot become generated kernels
- * ({@link KernelGenerator}); GEMMs go to the {@link dev.kiln.cuda.ffi.Sgemm}; batch norm, dropout,
+ * ({@link KernelGenerator}); GEMMs go to the {@link dev.kiln.cuda.ffi.Sgemm}; convolutions and pooling to
+ * cuDNN or Kiln's own kernels ({@link ConvLowering}); batch norm, dropout,
  * softmax cross-entropy and the optimizer updates use the hand-written kernels in
  * {@code src/main/resources/dev/kiln/cuda}. Pointers are device addresses; every argument is bound
  * here, once.
@@ -56,6 +58,7 @@ final class CudaLowering {
 
     private final CudaDevice device;
     private final KernelGenerator generator;
+    private final ConvLowering conv;
     /** Kernels of the generated unit, whose functions are set once it is compiled and loaded. */
     final List<Launch.Kernel> generated = new ArrayList<>();
 
@@ -65,6 +68,7 @@ final class CudaLowering {
     CudaLowering(CudaDevice device, KernelGenerator generator) {
         this.device = device;
         this.generator = generator;
+        this.conv = new ConvLowering(device);
         this.maxBlocks = device.maxBlocks();
     }
 
@@ -128,12 +132,12 @@ final class CudaLowering {
                 String name = generator.elementwise(steps, List.of(os, node.input(2).shape()), os);
                 yield List.of(product, elementwise(name, out, new long[] {out, in[2]}, n));
             }
-            case Conv2d c -> throw notLowered(node);
-            case ConvBias c -> throw notLowered(node);
-            case Conv2dBackwardData c -> throw notLowered(node);
-            case Conv2dBackwardFilter c -> throw notLowered(node);
-            case Pool2d p -> throw notLowered(node);
-            case Pool2dGrad p -> throw notLowered(node);
+            case Conv2d c -> List.of(conv.forward(c.geometry(node.input(0).shape(), node.input(1).shape()), Epilogue.Activation.NONE, in[0], in[1], 0, out));
+            case ConvBias c -> List.of(conv.forward(c.geometry(node.input(0).shape(), node.input(1).shape()), c.activation(), in[0], in[1], in[2], out));
+            case Conv2dBackwardData c -> List.of(conv.backwardData(c.geometry(node.input(1).shape()), in[0], in[1], out));
+            case Conv2dBackwardFilter c -> List.of(conv.backwardFilter(c.geometry(node.input(0).shape()), in[0], in[1], out));
+            case Pool2d p -> List.of(conv.own().pool(p, p.geometry(node.input(0).shape()), in[0], out, grid(n)));
+            case Pool2dGrad p -> List.of(conv.own().poolGrad(p.pool(), p.pool().geometry(node.input(0).shape()), in[0], in[1], out, grid(n)));
             case BatchNorm bn -> {
                 int channels = os.dim(-1);
                 long rows = n / channels;
@@ -176,6 +180,14 @@ final class CudaLowering {
             case Assign a -> List.of(new Launch.Copy(in[0], in[1], 4L * node.input(0).shape().size()));
         };
     }
+
+    /** Device bytes the program's cuDNN convolutions share; allocate them and {@link #bindWorkspace} once lowering is done. */
+    long workspaceBytes() { return conv.workspace.bytes(); }
+
+    void bindWorkspace(long address) { conv.workspace.bind(address); }
+
+    /** Each convolution pass's route (cuDNN or own kernels, and why), in lowering order. */
+    List<String> convolutionRoutes() { return conv.routes; }
 
     /**
      * Row-major C[..., M, N] = op(A) · op(B) as cuBLAS's column-major Cᵀ = op(B)ᵀ · op(A)ᵀ: the operands
@@ -235,10 +247,5 @@ final class CudaLowering {
 
     private static IllegalStateException leaf(Node node) {
         return new IllegalStateException(node.describe() + " is a leaf: its value is bound, not computed by a kernel");
-    }
-
-    private static UnsupportedOperationException notLowered(Node node) {
-        return new UnsupportedOperationException("the CUDA backend does not lower " + node.op().name() + " yet (" + node.describe()
-                + "); run this model on the CPU backend (-Dkiln.backend=cpu)");
     }
 }

@@ -27,8 +27,13 @@ public record KernelSource(String resource, List<String> entryPoints) {
     public static final KernelSource OPTIMIZERS = new KernelSource("optimizers.cu", List.of("kiln_sgd_update_f32", "kiln_rmsprop_update_f32"));
     public static final KernelSource BATCH_NORM = new KernelSource("batchnorm.cu", List.of("kiln_batchnorm_forward_f32", "kiln_batchnorm_backward_f32"));
 
+    public static final KernelSource CONV = new KernelSource("conv.cu",
+            List.of("kiln_conv2d_forward_f32", "kiln_conv2d_backward_data_f32", "kiln_conv2d_backward_filter_f32",
+                    "kiln_conv2d_forward_wide_f32", "kiln_conv2d_backward_data_wide_f32", "kiln_conv2d_backward_filter_wide_f32"));
+    public static final KernelSource POOL = new KernelSource("pool.cu", List.of("kiln_pool2d_forward_f32", "kiln_pool2d_backward_f32"));
+
     /** Every kernel source, for the build's PTX step and the tests. */
-    public static final List<KernelSource> ALL = List.of(ELEMENTWISE, BROADCAST, REDUCE, SOFTMAX, DROPOUT, OPTIMIZERS, BATCH_NORM);
+    public static final List<KernelSource> ALL = List.of(ELEMENTWISE, BROADCAST, REDUCE, SOFTMAX, DROPOUT, OPTIMIZERS, BATCH_NORM, CONV, POOL);
 
     /** The CUDA C text, with {@code #include "x.cuh"} lines replaced by the resource they name (one level). */
     public String text() {

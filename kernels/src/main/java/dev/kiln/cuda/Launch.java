@@ -36,7 +36,11 @@ sealed interface Launch {
             driver.launchKernel(function, grid, block, sharedBytes, stream, args);
         }
 
-        @Override public String describe() { return name + "<<<" + grid.x() + ", " + block.x() + ">>>"; }
+        /** "name<<<blocks, threads>>>", the grid as "(x, y, z)" when it has more than one dimension (the convolution tiles). */
+        @Override public String describe() {
+            String g = grid.y() == 1 && grid.z() == 1 ? String.valueOf(grid.x()) : "(" + grid.x() + ", " + grid.y() + ", " + grid.z() + ")";
+            return name + "<<<" + g + ", " + block.x() + ">>>";
+        }
     }
 
     /** A row-major batched product as cuBLAS's column-major one (operands already swapped by the lowering). */
@@ -51,6 +55,18 @@ sealed interface Launch {
             return "sgemm(" + (transA == 0 ? "N" : "T") + ", " + (transB == 0 ? "N" : "T") + ", " + m + ", " + n + ", " + k
                     + (batch == 1 ? "" : ", batch " + batch) + ")";
         }
+    }
+
+    /**
+     * A call into a vendor library other than the GEMM (cuDNN): {@code call} is bound at compile time and enqueues its
+     * work on the stream it is given. Reads its workspace address when it runs, since the workspace is allocated after
+     * the whole program is lowered.
+     */
+    record Library(String description, Call call) implements Launch {
+        interface Call { void enqueue(long stream); }
+
+        @Override public void run(CudaDriver driver, Sgemm gemm, long stream) { call.enqueue(stream); }
+        @Override public String describe() { return description; }
     }
 
     record Copy(long dst, long src, long bytes) implements Launch {

@@ -40,11 +40,14 @@ class CompiledStepTest extends OnEmulatedDevice {
         return Compiler.compile(t.graph(), Compiler.Options.defaults().withInputs(t.inputs()));
     }
 
-    private static void feed(CudaExecutable e, Program p, int step) {
+    private static void feed(CudaExecutable e, Program p, int step) { feed(e, p, step, BATCH, FEATURES, 2); }
+
+    /** A generated batch for {@code step}: gaussian x, class-index y. */
+    private static void feed(CudaExecutable e, Program p, int step, int batch, int features, int classes) {
         Random r = new Random(step);
-        float[] x = new float[BATCH * FEATURES], y = new float[BATCH];
+        float[] x = new float[batch * features], y = new float[batch];
         for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
-        for (int i = 0; i < y.length; i++) y[i] = r.nextInt(2);
+        for (int i = 0; i < y.length; i++) y[i] = r.nextInt(classes);
         e.setInput(p.inputSlot("x"), x);
         e.setInput(p.inputSlot("y"), y);
         e.setInput(p.inputSlot("lr"), new float[] {1e-2f});
@@ -66,22 +69,45 @@ class CompiledStepTest extends OnEmulatedDevice {
 
     @Test
     void aCapturedGraphReplaysTheEagerStepsCallsAndBits() {
-        Program p = program();
+        List<String> expected = replay(program(), (e, p, step) -> feed(e, p, step));
+        assertTrue(expected.contains("sgemm") && expected.contains("kiln_dropout_f32") && expected.contains("kiln_adam_update_f32")
+                && expected.contains("kiln_batchnorm_forward_f32") && expected.contains("memcpyDtoD"), expected.toString());
+    }
+
+    /** The tiny M3 convnet's step: every convolution and pooling launch, captured and replayed. */
+    @Test
+    void aCapturedConvnetStepReplaysTheEagerStepsCallsAndBits() {
+        Model m = ModelStepsOnEmulatedDeviceTest.m3Tiny();
+        Model.Traced t = m.trainingGraph(6);
+        Program p = Compiler.compile(t.graph(), Compiler.Options.defaults().withInputs(t.inputs()));
+        List<String> expected = replay(p, (e, prog, step) -> feed(e, prog, step, 6, 9 * 9 * 2, 5));
+        for (String kernel : List.of("kiln_conv2d_forward_f32", "kiln_conv2d_backward_data_f32", "kiln_conv2d_backward_filter_f32",
+                "kiln_pool2d_forward_f32", "kiln_pool2d_backward_f32")) {
+            assertTrue(expected.contains(kernel), kernel + " in " + expected);
+        }
+        assertTrue(expected.stream().filter("kiln_conv2d_forward_f32"::equals).count() >= 2, "the plain and the fused convolution: " + expected);
+    }
+
+    interface Feeder { void feed(CudaExecutable e, Program p, int step); }
+
+    /**
+     * Runs two steps of {@code p} eagerly and from a captured graph on two executables and checks that the replay makes
+     * the eager step's calls in order, with the same losses and variables bit for bit. Returns the launch names.
+     */
+    private List<String> replay(Program p, Feeder feeder) {
         // two backends over one device: each keeps its own device copy of the variables, so the two step independently
         CudaExecutable eager = (CudaExecutable) new CudaBackend(cuda.device).graphs(false).compile(p);
         CudaExecutable graphed = (CudaExecutable) new CudaBackend(cuda.device).compile(p);
         List<String> expected = names(eager.kernelList());
-        assertTrue(expected.contains("sgemm") && expected.contains("kiln_dropout_f32") && expected.contains("kiln_adam_update_f32")
-                && expected.contains("kiln_batchnorm_forward_f32") && expected.contains("memcpyDtoD"), expected.toString());
 
         graphed.captureGraph();   // records, runs nothing
         float[] eagerLoss = new float[2], graphLoss = new float[2];
         for (int step = 1; step <= 2; step++) {
             List<String> eagerCalls = new ArrayList<>(), replayCalls = new ArrayList<>();
-            feed(eager, p, step);
+            feeder.feed(eager, p, step);
             cuda.driver.logCalls(eagerCalls);
             eager.run();
-            feed(graphed, p, step);
+            feeder.feed(graphed, p, step);
             cuda.driver.logCalls(replayCalls);
             graphed.run();
             cuda.driver.logCalls(null);
@@ -100,6 +126,7 @@ class CompiledStepTest extends OnEmulatedDevice {
         eager.close();
         graphed.close();
         EmulatedDevice.CASES.incrementAndGet();
+        return expected;
     }
 
     @Test

@@ -9,10 +9,16 @@ import dev.kiln.cuda.emu.EmulatorSummary;
 import dev.kiln.cuda.emu.Nvcc;
 import dev.kiln.graph.Variable;
 import dev.kiln.loss.Loss;
+import dev.kiln.nn.Activation;
+import dev.kiln.nn.ActivationLayer;
+import dev.kiln.nn.AvgPool2D;
 import dev.kiln.nn.BatchNormalization;
+import dev.kiln.nn.Conv2D;
 import dev.kiln.nn.Dense;
 import dev.kiln.nn.Dropout;
+import dev.kiln.nn.Flatten;
 import dev.kiln.nn.Input;
+import dev.kiln.nn.MaxPool2D;
 import dev.kiln.nn.Model;
 import dev.kiln.nn.Sequential;
 import dev.kiln.optim.Adam;
@@ -26,7 +32,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * The training steps of M1 and M2 (shared/DESIGN.md), at their real layer sizes and batches, lowered
+ * The training steps of M1 and M2 (shared/DESIGN.md), at their real layer sizes and batches, and of a tiny M3
+ * convnet ({@link #m3Tiny()}: convolution, pooling and their gradients on Kiln's own kernels), lowered
  * to the CUDA backend and run on the emulated device, against the CPU backend: the same program
  * (one model, seed 1), the same generated batches, several Adam steps; the loss of every step and
  * every variable afterwards (weights, biases, batch-norm moving statistics, Adam's m and v) compared.
@@ -66,13 +73,30 @@ class ModelStepsOnEmulatedDeviceTest {
         return m;
     }
 
-    @Test
-    void m1TrainingStepsOnTheEmulatedDeviceMatchTheCpu() { steps("M1", m1(), 256, 11, false); }
+    /**
+     * The course's M3 convnet (Conv-BN-ReLU-Pool, Conv-ReLU-Pool, Dense softmax) at a tiny size: 9x9x2 images, 4 and 6
+     * filters, batch 6, 5 classes. Its step has every convolution launch: the plain convolution (before batch norm),
+     * the fused conv + bias + relu (stride 2, SAME's asymmetric padding), both gradients, max and average pooling with
+     * their gradients.
+     */
+    static Model m3Tiny() {
+        Model m = Sequential.of(Input.shape(9, 9, 2), Conv2D.of(4, 3).same().noBias(), BatchNormalization.of(), ActivationLayer.of(Activation.RELU),
+                MaxPool2D.of(2), Conv2D.of(6, 3).strides(2).same().relu(), AvgPool2D.of(2), Flatten.of(), Dense.of(5).softmax()).seed(1);
+        m.compile(Adam.lr(1e-3), Loss.sparseCategoricalCrossentropy());
+        return m;
+    }
 
     @Test
-    void m2TrainingStepsOnTheEmulatedDeviceMatchTheCpu() { steps("M2", m2(), 512, 63, true); }
+    void m1TrainingStepsOnTheEmulatedDeviceMatchTheCpu() { steps("M1", m1(), 256, 11, 0); }
 
-    private void steps(String name, Model model, int batch, int features, boolean binaryTargets) {
+    @Test
+    void m2TrainingStepsOnTheEmulatedDeviceMatchTheCpu() { steps("M2", m2(), 512, 63, 2); }
+
+    @Test
+    void aTinyM3ConvnetsTrainingStepsOnTheEmulatedDeviceMatchTheCpu() { steps("M3 (tiny)", m3Tiny(), 6, 9 * 9 * 2, 5); }
+
+    /** {@code classes}: 0 for regression targets, else class indices (binary targets for 2). */
+    private void steps(String name, Model model, int batch, int features, int classes) {
         assumeTrue(Nvcc.find().isPresent(), Nvcc.ABSENT);
         Model.Traced t = model.trainingGraph(batch);
         Program program = Compiler.compile(t.graph(), Compiler.Options.defaults().withInputs(t.inputs()));
@@ -80,7 +104,7 @@ class ModelStepsOnEmulatedDeviceTest {
         float[][] xs = new float[BATCHES][batch * features], ys = new float[BATCHES][batch];
         for (int b = 0; b < BATCHES; b++) {
             for (int i = 0; i < xs[b].length; i++) xs[b][i] = (float) r.nextGaussian();
-            for (int i = 0; i < batch; i++) ys[b][i] = binaryTargets ? r.nextInt(2) : (float) (r.nextGaussian() * 2);
+            for (int i = 0; i < batch; i++) ys[b][i] = classes > 0 ? r.nextInt(classes) : (float) (r.nextGaussian() * 2);
         }
         try (EmulatedCuda cuda = new EmulatedCuda()) {
             // both compiled before either runs: the CUDA executable uploads the initial variables, the CPU one updates them in place

@@ -28,11 +28,15 @@ public final class Cudnn {
     // cudnnActivationMode_t, cudnnNanPropagation_t, cudnnPoolingMode_t
     public static final int CUDNN_ACTIVATION_SIGMOID = 0;
     public static final int CUDNN_ACTIVATION_RELU = 1;
+    public static final int CUDNN_ACTIVATION_TANH = 2;
     public static final int CUDNN_ACTIVATION_IDENTITY = 5;
     public static final int CUDNN_NOT_PROPAGATE_NAN = 0;
     public static final int CUDNN_PROPAGATE_NAN = 1;
     public static final int CUDNN_POOLING_MAX = 0;
     public static final int CUDNN_POOLING_MAX_DETERMINISTIC = 3;
+    // cudnnDeterminism_t: what an algorithm-performance record says of an algorithm's reductions
+    public static final int CUDNN_NON_DETERMINISTIC = 0;
+    public static final int CUDNN_DETERMINISTIC = 1;
 
     /**
      * sizeof(cudnnConvolutionFwdAlgoPerf_t) and its backward twins: int algo, cudnnStatus_t status, float time,

@@ -60,6 +60,26 @@ class PtxEmulatorTest {
     }
 
     @Test
+    void bitFieldInsertMatchesThePtxDefinition() {
+        long fn = cuda.moduleGetFunction(module, "bit_insert");
+        int n = 90;
+        int[] a = new int[n], b = new int[n], pos = new int[n], len = new int[n];
+        Random r = new Random(9);
+        for (int i = 0; i < n; i++) { a[i] = r.nextInt(); b[i] = r.nextInt(); pos[i] = r.nextInt(40); len[i] = r.nextInt(40); }
+        pos[0] = 4; len[0] = 28; pos[1] = 0; len[1] = 0; pos[2] = 31; len[2] = 5; pos[3] = 0x104; len[3] = 0x203; // only the low 8 bits count
+        long da = upload(cuda, a), db = upload(cuda, b), dp = upload(cuda, pos), dl = upload(cuda, len), dout = cuda.memAlloc(4L * n);
+        launch(cuda, fn, 3, 32, 0, KernelArgs.of().pointer(da).pointer(db).pointer(dp).pointer(dl).pointer(dout).i32(n));
+        int[] got = EmulatedDevice.ints(cuda, dout, n);
+        for (int i = 0; i < n; i++) {
+            // PTX ISA: f = b; for (i = 0; i < len && pos + i <= msb; ++i) f[pos + i] = a[i], with pos and len their low 8 bits
+            int p = pos[i] & 0xff, l = len[i] & 0xff, f = b[i];
+            for (int k = 0; k < l && p + k <= 31; k++) f = (f & ~(1 << (p + k))) | (((a[i] >>> k) & 1) << (p + k));
+            assertEquals(f, got[i], "bfi of a=" + a[i] + ", b=" + b[i] + ", pos " + pos[i] + ", len " + len[i]);
+        }
+        EmulatedDevice.CASES.incrementAndGet();
+    }
+
+    @Test
     void integerDivisionShiftsMinMaxAndMultiplyHighMatchJava() {
         long fn = cuda.moduleGetFunction(module, "int_mix");
         int n = 77;

@@ -33,6 +33,17 @@ final class PtxOps {
                 int d = k.regSlot(ops.get(0)), a = k.srcSlot(ops.get(1), t), b = k.srcSlot(ops.get(2), t), p = k.srcSlot(ops.get(3), PtxType.PRED);
                 yield x -> x.r[d] = x.r[p] != 0 ? x.r[a] : x.r[b];
             }
+            case "bfi" -> {   // bit-field insert: b with bits [pos, pos + len) replaced by the low len bits of a
+                PtxType t = m.type(); m.done();
+                int d = k.regSlot(ops.get(0)), a = k.srcSlot(ops.get(1), t), b = k.srcSlot(ops.get(2), t);
+                int pos = k.srcSlot(ops.get(3), PtxType.U32), len = k.srcSlot(ops.get(4), PtxType.U32);
+                int bits = t.bits();
+                yield x -> {
+                    int p = (int) (x.r[pos] & 0xff), l = (int) (x.r[len] & 0xff);
+                    long field = l >= 64 ? -1L : (1L << l) - 1, mask = p >= bits ? 0 : (field << p) & t.mask();
+                    x.r[d] = ((x.r[b] & ~mask) | ((x.r[a] << Math.min(p, 63)) & mask)) & t.mask();
+                };
+            }
             case "atom", "red" -> atom(k, op, m, ops);
             case "add", "sub", "mul", "mad", "fma", "div", "rem", "min", "max", "neg", "abs", "sqrt", "rsqrt", "rcp",
                  "ex2", "lg2", "sin", "cos", "tanh", "copysign", "and", "or", "xor", "not", "cnot", "shl", "shr",

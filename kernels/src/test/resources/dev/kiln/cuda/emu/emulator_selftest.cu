@@ -48,3 +48,12 @@ extern "C" __global__ void double_mix(const double* a, float* f_out, int* i_out,
     i_out[i] = __double2int_rn(v) + (int) floorf((float) v) + (int) v;
     atomicAdd(count, 1);
 }
+
+// bfi.b32 with positions and lengths from registers, including ones that run past bit 31 or are 0
+extern "C" __global__ void bit_insert(const unsigned* a, const unsigned* b, const unsigned* pos, const unsigned* len, unsigned* out, int n) {
+    const int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    unsigned d;
+    asm("bfi.b32 %0, %1, %2, %3, %4;" : "=r"(d) : "r"(a[i]), "r"(b[i]), "r"(pos[i]), "r"(len[i]));
+    out[i] = d;
+}
