@@ -22,18 +22,44 @@ public record AdamUpdate(double beta1, double beta2, double epsilon, double weig
     }
 
     /**
-     * The reference meaning, in double, in place on {@code p}, {@code m}, {@code v}: the one scalar statement of
-     * this formula in the engine (the interpreter calls it; backend kernels are tested against it).
+     * The reference meaning on doubles, in place on {@code p}, {@code m}, {@code v}, for the interpreter: rounds them
+     * to float and runs {@link #step}, so the interpreter, the CPU twin and the vector kernel agree bit for bit.
      */
     public void apply(double[] p, double[] grad, double[] m, double[] v, double lr, double t) {
-        double bias1 = 1 - Math.pow(beta1, t), bias2 = 1 - Math.pow(beta2, t);
-        for (int i = 0; i < p.length; i++) {
-            double g = grad[i];
-            if (decoupled) p[i] *= 1 - lr * weightDecay;
-            else g += weightDecay * p[i];
-            m[i] = beta1 * m[i] + (1 - beta1) * g;
-            v[i] = beta2 * v[i] + (1 - beta2) * g * g;
-            p[i] -= lr / bias1 * m[i] / (Math.sqrt(v[i]) / Math.sqrt(bias2) + epsilon);
+        int n = p.length;
+        float[] pf = new float[n], gf = new float[n], mf = new float[n], vf = new float[n];
+        for (int i = 0; i < n; i++) { pf[i] = (float) p[i]; gf[i] = (float) grad[i]; mf[i] = (float) m[i]; vf[i] = (float) v[i]; }
+        step(pf, 0, gf, 0, mf, 0, vf, 0, n, Constants.of((float) lr, (long) t, beta1, beta2, epsilon, weightDecay, decoupled));
+        for (int i = 0; i < n; i++) { p[i] = pf[i]; m[i] = mf[i]; v[i] = vf[i]; }
+    }
+
+    /**
+     * One step's float constants, as PyTorch computes them: decay = 1 − lr·wd (AdamW; else 1) and wd (Adam's L2;
+     * else 0), the moments' β and 1 − β, stepSize = lr / (1 − β1^t) and sqrtBc2 = sqrt(1 − β2^t) (pow in double,
+     * then rounded). The vector kernel takes its lanes' constants from here too.
+     */
+    public record Constants(float decay, float wd, float b1, float c1, float b2, float c2, float stepSize, float sqrtBc2, float eps) {
+        public static Constants of(float lr, long t, double beta1, double beta2, double eps, double weightDecay, boolean decoupled) {
+            return new Constants(decoupled ? (float) (1 - lr * weightDecay) : 1f, decoupled ? 0f : (float) weightDecay,
+                    (float) beta1, (float) (1 - beta1), (float) beta2, (float) (1 - beta2),
+                    (float) (lr / (1 - Math.pow(beta1, t))), (float) Math.sqrt(1 - Math.pow(beta2, t)), (float) eps);
+        }
+    }
+
+    /**
+     * The scalar meaning, the one statement of this formula in Kiln: n elements, in place, float arithmetic in
+     * PyTorch's order (no fused multiply-add). The interpreter ({@link #apply}) and the CPU backend's scalar twin
+     * call it; the CPU vector kernel is tested bit for bit against it and the CUDA kernel within stated ulps.
+     */
+    public static void step(float[] p, int pOff, float[] g, int gOff, float[] m, int mOff, float[] v, int vOff, int n, Constants k) {
+        for (int i = 0; i < n; i++) {
+            float pi = p[pOff + i] * k.decay;
+            float gi = g[gOff + i] + k.wd * pi;
+            float mi = k.b1 * m[mOff + i] + k.c1 * gi;
+            float vi = k.b2 * v[vOff + i] + k.c2 * gi * gi;
+            m[mOff + i] = mi;
+            v[vOff + i] = vi;
+            p[pOff + i] = pi - k.stepSize * mi / ((float) Math.sqrt(vi) / k.sqrtBc2 + k.eps);
         }
     }
 }
