@@ -3,6 +3,7 @@ package dev.kiln.cpu;
 import dev.kiln.graph.AdamUpdate;
 import dev.kiln.graph.BinaryFn;
 import dev.kiln.graph.ReduceFn;
+import dev.kiln.graph.SgdUpdate;
 import dev.kiln.graph.UnaryFn;
 
 /**
@@ -221,17 +222,7 @@ public final class ScalarElementwise implements ElementwiseKernels {
     }
 
     @Override public void sgdUpdate(float[] p, int pOff, float[] g, int gOff, float[] vel, int vOff, int n, float lr, double momentum, boolean nesterov, double weightDecay) {
-        float mu = (float) momentum, wd = (float) weightDecay;
-        for (int i = 0; i < n; i++) {
-            float gi = g[gOff + i] + wd * p[pOff + i];
-            float d = gi;
-            if (momentum != 0) {
-                float v = mu * vel[vOff + i] + gi;
-                vel[vOff + i] = v;
-                d = nesterov ? gi + mu * v : v;
-            }
-            p[pOff + i] -= lr * d;
-        }
+        SgdUpdate.step(p, pOff, g, gOff, vel, vOff, n, lr, momentum, nesterov, weightDecay);
     }
 
     @Override public void adamUpdate(float[] p, int pOff, float[] g, int gOff, float[] m, int mOff, float[] v, int vOff, int n, float lr, long step,
