@@ -17,11 +17,13 @@ import jdk.incubator.vector.VectorSpecies;
  * {@link Gemm}, and {@link WinogradConv} on V's rows), which {@link #packed} serves as a measured specialisation.
  *
  * <p>The accumulators stay in each kernel's locals: C2 boxes vectors passed between methods it does not inline,
- * so the FMA loop cannot be split into helpers. What is shared is the store: {@link #put} writes (or adds) one
- * row's two vectors, small enough that C2 inlines it ("inline (hot)" under -XX:+PrintInlining), and one edge
- * path. A tile with rows < MR or cols < NR spills its registers to {@code spill} (MR·NR floats; 12·NR for
- * {@link #tile12}) and stores the corner, so the hot loop has no masks; A must have all MR (12) rows readable
- * (callers repeat their last row or zero-pad).
+ * so neither the FMA loop nor the store is split into helpers. Two store helpers were tried: a six-row one
+ * (98 bytecodes) ran GEMM 512 on one thread at 7 GFLOP/s instead of 39-63 (one run on a busy 2-core machine;
+ * "failed to inline: too big" under -XX:+PrintInlining), and a one-vector helper (26 bytecodes, under MaxInlineSize) still lost the last stores of
+ * {@link #packed} to "NodeCountInliningCutoff", boxing them. So each kernel writes its store out, once: a full tile
+ * goes to C, an edge tile (rows < MR or cols < NR) to {@code spill} (MR·NR floats; 12·NR for {@link #tile12})
+ * through the same lines, and {@link #storeEdge} (no vectors) stores its corner, so the hot loop has no masks.
+ * A must have all MR (12) rows readable (callers repeat their last row or zero-pad).
  *
  * <p>What remains written three times is the FMA loop, once per addressing: {@link #tile} (any offsets, one
  * indirection a step), {@link #packed} (consecutive rows, no indirection) and {@link #tile12} (twelve rows). The
@@ -98,15 +100,23 @@ final class MicroKernel {
             c51 = a5.fma(b1, c51);
         }
         boolean full = rows == MR && cols == NR;
+        // a full tile goes to C (added to it when add); an edge tile to spill, NR apart, then its corner to C
         float[] dst = full ? c : spill;
-        int row = full ? ic : 0, ld = full ? ldc : NR;
-        boolean acc = full && add;
-        put(c00, c01, dst, row, acc); row += ld;
-        put(c10, c11, dst, row, acc); row += ld;
-        put(c20, c21, dst, row, acc); row += ld;
-        put(c30, c31, dst, row, acc); row += ld;
-        put(c40, c41, dst, row, acc); row += ld;
-        put(c50, c51, dst, row, acc);
+        int ld = full ? ldc : NR, r0 = full ? ic : 0, r1 = r0 + ld, r2 = r1 + ld, r3 = r2 + ld, r4 = r3 + ld, r5 = r4 + ld;
+        if (full && add) {
+            c00 = c00.add(FloatVector.fromArray(SPECIES, c, r0)); c01 = c01.add(FloatVector.fromArray(SPECIES, c, r0 + VL));
+            c10 = c10.add(FloatVector.fromArray(SPECIES, c, r1)); c11 = c11.add(FloatVector.fromArray(SPECIES, c, r1 + VL));
+            c20 = c20.add(FloatVector.fromArray(SPECIES, c, r2)); c21 = c21.add(FloatVector.fromArray(SPECIES, c, r2 + VL));
+            c30 = c30.add(FloatVector.fromArray(SPECIES, c, r3)); c31 = c31.add(FloatVector.fromArray(SPECIES, c, r3 + VL));
+            c40 = c40.add(FloatVector.fromArray(SPECIES, c, r4)); c41 = c41.add(FloatVector.fromArray(SPECIES, c, r4 + VL));
+            c50 = c50.add(FloatVector.fromArray(SPECIES, c, r5)); c51 = c51.add(FloatVector.fromArray(SPECIES, c, r5 + VL));
+        }
+        c00.intoArray(dst, r0); c01.intoArray(dst, r0 + VL);
+        c10.intoArray(dst, r1); c11.intoArray(dst, r1 + VL);
+        c20.intoArray(dst, r2); c21.intoArray(dst, r2 + VL);
+        c30.intoArray(dst, r3); c31.intoArray(dst, r3 + VL);
+        c40.intoArray(dst, r4); c41.intoArray(dst, r4 + VL);
+        c50.intoArray(dst, r5); c51.intoArray(dst, r5 + VL);
         if (!full) storeEdge(spill, c, ic, ldc, rows, cols, add);
     }
 
@@ -152,15 +162,23 @@ final class MicroKernel {
             c51 = a5.fma(b1, c51);
         }
         boolean full = rows == MR && cols == NR;
+        // a full tile goes to C (added to it when add); an edge tile to spill, NR apart, then its corner to C
         float[] dst = full ? c : spill;
-        int row = full ? ic : 0, ld = full ? ldc : NR;
-        boolean acc = full && add;
-        put(c00, c01, dst, row, acc); row += ld;
-        put(c10, c11, dst, row, acc); row += ld;
-        put(c20, c21, dst, row, acc); row += ld;
-        put(c30, c31, dst, row, acc); row += ld;
-        put(c40, c41, dst, row, acc); row += ld;
-        put(c50, c51, dst, row, acc);
+        int ld = full ? ldc : NR, r0 = full ? ic : 0, r1 = r0 + ld, r2 = r1 + ld, r3 = r2 + ld, r4 = r3 + ld, r5 = r4 + ld;
+        if (full && add) {
+            c00 = c00.add(FloatVector.fromArray(SPECIES, c, r0)); c01 = c01.add(FloatVector.fromArray(SPECIES, c, r0 + VL));
+            c10 = c10.add(FloatVector.fromArray(SPECIES, c, r1)); c11 = c11.add(FloatVector.fromArray(SPECIES, c, r1 + VL));
+            c20 = c20.add(FloatVector.fromArray(SPECIES, c, r2)); c21 = c21.add(FloatVector.fromArray(SPECIES, c, r2 + VL));
+            c30 = c30.add(FloatVector.fromArray(SPECIES, c, r3)); c31 = c31.add(FloatVector.fromArray(SPECIES, c, r3 + VL));
+            c40 = c40.add(FloatVector.fromArray(SPECIES, c, r4)); c41 = c41.add(FloatVector.fromArray(SPECIES, c, r4 + VL));
+            c50 = c50.add(FloatVector.fromArray(SPECIES, c, r5)); c51 = c51.add(FloatVector.fromArray(SPECIES, c, r5 + VL));
+        }
+        c00.intoArray(dst, r0); c01.intoArray(dst, r0 + VL);
+        c10.intoArray(dst, r1); c11.intoArray(dst, r1 + VL);
+        c20.intoArray(dst, r2); c21.intoArray(dst, r2 + VL);
+        c30.intoArray(dst, r3); c31.intoArray(dst, r3 + VL);
+        c40.intoArray(dst, r4); c41.intoArray(dst, r4 + VL);
+        c50.intoArray(dst, r5); c51.intoArray(dst, r5 + VL);
         if (!full) storeEdge(spill, c, ic, ldc, rows, cols, add);
     }
 
@@ -218,35 +236,37 @@ final class MicroKernel {
             cb1 = ab.fma(b1, cb1);
         }
         boolean full = rows == 2 * MR && cols == NR;
+        // a full tile goes to C (added to it when add); an edge tile to spill, NR apart, then its corner to C
         float[] dst = full ? c : spill;
-        int row = full ? ic : 0, ld = full ? ldc : NR;
-        boolean acc = full && add;
-        put(c00, c01, dst, row, acc); row += ld;
-        put(c10, c11, dst, row, acc); row += ld;
-        put(c20, c21, dst, row, acc); row += ld;
-        put(c30, c31, dst, row, acc); row += ld;
-        put(c40, c41, dst, row, acc); row += ld;
-        put(c50, c51, dst, row, acc); row += ld;
-        put(c60, c61, dst, row, acc); row += ld;
-        put(c70, c71, dst, row, acc); row += ld;
-        put(c80, c81, dst, row, acc); row += ld;
-        put(c90, c91, dst, row, acc); row += ld;
-        put(ca0, ca1, dst, row, acc); row += ld;
-        put(cb0, cb1, dst, row, acc);
-        if (!full) storeEdge(spill, c, ic, ldc, rows, cols, add);
-    }
-
-    /**
-     * Stores (or adds) one tile row's two accumulators at {@code dst[at ..]}. Small and called once per row per
-     * tile, so C2 inlines it and the vectors stay in registers (checked with -XX:+PrintInlining: "inline (hot)").
-     */
-    private static void put(FloatVector lo, FloatVector hi, float[] dst, int at, boolean add) {
-        if (add) {
-            lo = lo.add(FloatVector.fromArray(SPECIES, dst, at));
-            hi = hi.add(FloatVector.fromArray(SPECIES, dst, at + VL));
+        int ld = full ? ldc : NR, r0 = full ? ic : 0, r1 = r0 + ld, r2 = r1 + ld, r3 = r2 + ld, r4 = r3 + ld, r5 = r4 + ld;
+        int r6 = r5 + ld, r7 = r6 + ld, r8 = r7 + ld, r9 = r8 + ld, ra = r9 + ld, rb = ra + ld;
+        if (full && add) {
+            c00 = c00.add(FloatVector.fromArray(SPECIES, c, r0)); c01 = c01.add(FloatVector.fromArray(SPECIES, c, r0 + VL));
+            c10 = c10.add(FloatVector.fromArray(SPECIES, c, r1)); c11 = c11.add(FloatVector.fromArray(SPECIES, c, r1 + VL));
+            c20 = c20.add(FloatVector.fromArray(SPECIES, c, r2)); c21 = c21.add(FloatVector.fromArray(SPECIES, c, r2 + VL));
+            c30 = c30.add(FloatVector.fromArray(SPECIES, c, r3)); c31 = c31.add(FloatVector.fromArray(SPECIES, c, r3 + VL));
+            c40 = c40.add(FloatVector.fromArray(SPECIES, c, r4)); c41 = c41.add(FloatVector.fromArray(SPECIES, c, r4 + VL));
+            c50 = c50.add(FloatVector.fromArray(SPECIES, c, r5)); c51 = c51.add(FloatVector.fromArray(SPECIES, c, r5 + VL));
+            c60 = c60.add(FloatVector.fromArray(SPECIES, c, r6)); c61 = c61.add(FloatVector.fromArray(SPECIES, c, r6 + VL));
+            c70 = c70.add(FloatVector.fromArray(SPECIES, c, r7)); c71 = c71.add(FloatVector.fromArray(SPECIES, c, r7 + VL));
+            c80 = c80.add(FloatVector.fromArray(SPECIES, c, r8)); c81 = c81.add(FloatVector.fromArray(SPECIES, c, r8 + VL));
+            c90 = c90.add(FloatVector.fromArray(SPECIES, c, r9)); c91 = c91.add(FloatVector.fromArray(SPECIES, c, r9 + VL));
+            ca0 = ca0.add(FloatVector.fromArray(SPECIES, c, ra)); ca1 = ca1.add(FloatVector.fromArray(SPECIES, c, ra + VL));
+            cb0 = cb0.add(FloatVector.fromArray(SPECIES, c, rb)); cb1 = cb1.add(FloatVector.fromArray(SPECIES, c, rb + VL));
         }
-        lo.intoArray(dst, at);
-        hi.intoArray(dst, at + VL);
+        c00.intoArray(dst, r0); c01.intoArray(dst, r0 + VL);
+        c10.intoArray(dst, r1); c11.intoArray(dst, r1 + VL);
+        c20.intoArray(dst, r2); c21.intoArray(dst, r2 + VL);
+        c30.intoArray(dst, r3); c31.intoArray(dst, r3 + VL);
+        c40.intoArray(dst, r4); c41.intoArray(dst, r4 + VL);
+        c50.intoArray(dst, r5); c51.intoArray(dst, r5 + VL);
+        c60.intoArray(dst, r6); c61.intoArray(dst, r6 + VL);
+        c70.intoArray(dst, r7); c71.intoArray(dst, r7 + VL);
+        c80.intoArray(dst, r8); c81.intoArray(dst, r8 + VL);
+        c90.intoArray(dst, r9); c91.intoArray(dst, r9 + VL);
+        ca0.intoArray(dst, ra); ca1.intoArray(dst, ra + VL);
+        cb0.intoArray(dst, rb); cb1.intoArray(dst, rb + VL);
+        if (!full) storeEdge(spill, c, ic, ldc, rows, cols, add);
     }
 
     /** Writes (or adds) the rows×cols corner of a register tile spilled to {@code spill} (rows NR apart) into C. */
