@@ -108,9 +108,15 @@ public final class CudaBackend implements Backend {
         // No libcuda, or a driver that sees no device (CUDA_VISIBLE_DEVICES=""): absent, passed over quietly. A driver
         // that is installed but broken (does not load, cuInit fails, too old), or a working one with a device that
         // Kiln cannot use yet, is "present but unusable": Backend.auto() says it once as a WARNING with the fixes.
+        return availability(driverProblem, checks);
+    }
+
+    /** What the probe found, as {@link Backend#auto()} reports it (the rule in the comment above). */
+    static Availability availability(Optional<String> driverProblem, List<String> checks) {
         if (driverProblem.isPresent()) {
             String why = driverProblem.get() + "; Kiln runs on the CPU backend";
-            return driverProblem.get().equals(NO_DRIVER) || driverProblem.get().equals(NO_DEVICE) ? Availability.unavailable(why, checks) : Availability.presentButUnusable(why, checks);
+            boolean absent = driverProblem.get().equals(NO_DRIVER) || driverProblem.get().equals(NO_DEVICE);
+            return absent ? Availability.unavailable(why, checks) : Availability.presentButUnusable(why, checks);
         }
         return Availability.presentButUnusable(NOT_IMPLEMENTED + "; Kiln runs on the CPU backend", checks);
     }
