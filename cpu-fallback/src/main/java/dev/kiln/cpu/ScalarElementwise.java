@@ -227,6 +227,6 @@ public final class ScalarElementwise implements ElementwiseKernels {
 
     @Override public void adamUpdate(float[] p, int pOff, float[] g, int gOff, float[] m, int mOff, float[] v, int vOff, int n, float lr, long step,
                                      double beta1, double beta2, double eps, double weightDecay, boolean decoupled) {
-        AdamUpdate.step(p, pOff, g, gOff, m, mOff, v, vOff, n, AdamUpdate.Constants.of(lr, step, beta1, beta2, eps, weightDecay, decoupled));
+        AdamUpdate.step(p, pOff, g, gOff, m, mOff, v, vOff, n, lr, step, beta1, beta2, eps, weightDecay, decoupled);
     }
 }

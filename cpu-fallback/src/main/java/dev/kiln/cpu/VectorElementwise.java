@@ -487,8 +487,9 @@ public final class VectorElementwise implements ElementwiseKernels {
                                      double beta1, double beta2, double eps, double weightDecay, boolean decoupled) {
         if (n < SMALL) { TWIN.adamUpdate(p, pOff, g, gOff, m, mOff, v, vOff, n, lr, step, beta1, beta2, eps, weightDecay, decoupled); return; }
         // AdamUpdate.step lane by lane, in the same order, so the two agree bit for bit
-        AdamUpdate.Constants k = AdamUpdate.Constants.of(lr, step, beta1, beta2, eps, weightDecay, decoupled);
-        float decay = k.decay(), wd = k.wd(), b1 = k.b1(), c1 = k.c1(), b2 = k.b2(), c2 = k.c2(), stepSize = k.stepSize(), sqrtBc2 = k.sqrtBc2(), e = k.eps();
+        float decay = AdamUpdate.decay(lr, weightDecay, decoupled), wd = AdamUpdate.l2(weightDecay, decoupled);
+        float stepSize = AdamUpdate.stepSize(lr, step, beta1), sqrtBc2 = AdamUpdate.sqrtBc2(step, beta2);
+        float b1 = (float) beta1, c1 = (float) (1 - beta1), b2 = (float) beta2, c2 = (float) (1 - beta2), e = (float) eps;
         int i = 0, bound = S.loopBound(n);
         for (; i < bound; i += L) {
             FloatVector pi = load(p, pOff + i).mul(decay);

@@ -29,37 +29,43 @@ public record AdamUpdate(double beta1, double beta2, double epsilon, double weig
         int n = p.length;
         float[] pf = new float[n], gf = new float[n], mf = new float[n], vf = new float[n];
         for (int i = 0; i < n; i++) { pf[i] = (float) p[i]; gf[i] = (float) grad[i]; mf[i] = (float) m[i]; vf[i] = (float) v[i]; }
-        step(pf, 0, gf, 0, mf, 0, vf, 0, n, Constants.of((float) lr, (long) t, beta1, beta2, epsilon, weightDecay, decoupled));
+        step(pf, 0, gf, 0, mf, 0, vf, 0, n, (float) lr, (long) t, beta1, beta2, epsilon, weightDecay, decoupled);
         for (int i = 0; i < n; i++) { p[i] = pf[i]; m[i] = mf[i]; v[i] = vf[i]; }
     }
 
-    /**
-     * One step's float constants, as PyTorch computes them: decay = 1 − lr·wd (AdamW; else 1) and wd (Adam's L2;
-     * else 0), the moments' β and 1 − β, stepSize = lr / (1 − β1^t) and sqrtBc2 = sqrt(1 − β2^t) (pow in double,
-     * then rounded). The vector kernel takes its lanes' constants from here too.
-     */
-    public record Constants(float decay, float wd, float b1, float c1, float b2, float c2, float stepSize, float sqrtBc2, float eps) {
-        public static Constants of(float lr, long t, double beta1, double beta2, double eps, double weightDecay, boolean decoupled) {
-            return new Constants(decoupled ? (float) (1 - lr * weightDecay) : 1f, decoupled ? 0f : (float) weightDecay,
-                    (float) beta1, (float) (1 - beta1), (float) beta2, (float) (1 - beta2),
-                    (float) (lr / (1 - Math.pow(beta1, t))), (float) Math.sqrt(1 - Math.pow(beta2, t)), (float) eps);
-        }
-    }
+    // One step's float constants, as PyTorch computes them (pow in double, then rounded); the vector kernel takes
+    // its lanes' constants from here too. Plain floats, not a record: a record passed to a kernel that C2 does not
+    // inline is allocated on every call.
+
+    /** 1 − lr·wd for AdamW (decoupled decay, applied to p first), else 1. */
+    public static float decay(float lr, double weightDecay, boolean decoupled) { return decoupled ? (float) (1 - lr * weightDecay) : 1f; }
+
+    /** Adam's L2 term, added to the gradient: wd, or 0 for AdamW. */
+    public static float l2(double weightDecay, boolean decoupled) { return decoupled ? 0f : (float) weightDecay; }
+
+    /** lr / (1 − β1^t). */
+    public static float stepSize(float lr, long t, double beta1) { return (float) (lr / (1 - Math.pow(beta1, t))); }
+
+    /** sqrt(1 − β2^t). */
+    public static float sqrtBc2(long t, double beta2) { return (float) Math.sqrt(1 - Math.pow(beta2, t)); }
 
     /**
      * The scalar meaning, the one statement of this formula in Kiln: n elements, in place, float arithmetic in
      * PyTorch's order (no fused multiply-add). The interpreter ({@link #apply}) and the CPU backend's scalar twin
      * call it; the CPU vector kernel is tested bit for bit against it and the CUDA kernel within stated ulps.
      */
-    public static void step(float[] p, int pOff, float[] g, int gOff, float[] m, int mOff, float[] v, int vOff, int n, Constants k) {
+    public static void step(float[] p, int pOff, float[] g, int gOff, float[] m, int mOff, float[] v, int vOff, int n, float lr, long t,
+                            double beta1, double beta2, double eps, double weightDecay, boolean decoupled) {
+        float decay = decay(lr, weightDecay, decoupled), wd = l2(weightDecay, decoupled), stepSize = stepSize(lr, t, beta1), sqrtBc2 = sqrtBc2(t, beta2);
+        float b1 = (float) beta1, c1 = (float) (1 - beta1), b2 = (float) beta2, c2 = (float) (1 - beta2), e = (float) eps;
         for (int i = 0; i < n; i++) {
-            float pi = p[pOff + i] * k.decay;
-            float gi = g[gOff + i] + k.wd * pi;
-            float mi = k.b1 * m[mOff + i] + k.c1 * gi;
-            float vi = k.b2 * v[vOff + i] + k.c2 * gi * gi;
+            float pi = p[pOff + i] * decay;
+            float gi = g[gOff + i] + wd * pi;
+            float mi = b1 * m[mOff + i] + c1 * gi;
+            float vi = b2 * v[vOff + i] + c2 * gi * gi;
             m[mOff + i] = mi;
             v[vOff + i] = vi;
-            p[pOff + i] = pi - k.stepSize * mi / ((float) Math.sqrt(vi) / k.sqrtBc2 + k.eps);
+            p[pOff + i] = pi - stepSize * mi / ((float) Math.sqrt(vi) / sqrtBc2 + e);
         }
     }
 }

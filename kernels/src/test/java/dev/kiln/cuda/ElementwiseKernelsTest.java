@@ -108,7 +108,7 @@ class ElementwiseKernelsTest {
             float[] gp = floats(cuda, dp, n), gm = floats(cuda, dm, n), gv = floats(cuda, dv, n);
             // The kernel's constants are floats; the reference is given the same float values.
             float[] ep = p.clone(), em = m.clone(), ev = v.clone();
-            AdamUpdate.step(ep, 0, g, 0, em, 0, ev, 0, n, AdamUpdate.Constants.of((float) lr, step, (float) b1, (float) b2, (float) eps, (float) wd, decoupled));
+            AdamUpdate.step(ep, 0, g, 0, em, 0, ev, 0, n, (float) lr, step, (float) b1, (float) b2, (float) eps, (float) wd, decoupled);
             for (int i = 0; i < n; i++) {
                 float pi = decoupled ? p[i] * (float) (1 - (float) lr * (double) (float) wd) : p[i];
                 float gi = decoupled ? g[i] : g[i] + (float) wd * pi;
