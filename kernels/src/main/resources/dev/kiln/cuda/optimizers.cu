@@ -23,32 +23,3 @@ extern "C" __global__ void kiln_sgd_update_f32(float* __restrict__ p, const floa
         p[i] -= lr * d;
     }
 }
-
-// g' = g + wd*p;  s = a*s + (1-a)*g'^2;  centered: c = a*c + (1-a)*g', d = sqrt(s - c^2) + eps, else d = sqrt(s) + eps;
-// momentum: b = mu*b + g'/d, p -= lr*b;  else p -= lr*g'/d
-extern "C" __global__ void kiln_rmsprop_update_f32(float* __restrict__ p, const float* __restrict__ g, float* __restrict__ square_avg,
-                                                   float* __restrict__ grad_avg, float* __restrict__ momentum_buf,
-                                                   const float* __restrict__ lr_buf, float alpha, float eps, float momentum,
-                                                   float weight_decay, long long n) {
-    const float lr = *lr_buf;
-    GRID_STRIDE_LOOP(i, n) {
-        const float gi = g[i] + weight_decay * p[i];
-        const float s = alpha * square_avg[i] + (1.0f - alpha) * gi * gi;
-        square_avg[i] = s;
-        float d;
-        if (grad_avg != nullptr) {
-            const float c = alpha * grad_avg[i] + (1.0f - alpha) * gi;
-            grad_avg[i] = c;
-            d = sqrtf(s - c * c) + eps;
-        } else {
-            d = sqrtf(s) + eps;
-        }
-        if (momentum_buf != nullptr) {
-            const float b = momentum * momentum_buf[i] + gi / d;
-            momentum_buf[i] = b;
-            p[i] -= lr * b;
-        } else {
-            p[i] -= lr * gi / d;
-        }
-    }
-}
