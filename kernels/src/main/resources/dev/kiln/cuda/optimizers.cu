@@ -1,5 +1,5 @@
-// Optimizer updates in place, with PyTorch's numerics as the engine's Interpreter and RMSprop write
-// them (torch.optim.SGD, torch.optim.RMSprop). Adam/AdamW live in elementwise.cu. The learning rate
+// SGD's fused update in place, with PyTorch's numerics (torch.optim.SGD) as SgdUpdate.step defines
+// them. Adam/AdamW live in elementwise.cu; RMSprop is composed of ops (optim/package-info.java). The learning rate
 // is a one-element device buffer so a captured CUDA graph follows a schedule. Optional state
 // buffers are null pointers when their feature is off.
 
