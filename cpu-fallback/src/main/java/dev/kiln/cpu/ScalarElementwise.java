@@ -2,6 +2,7 @@ package dev.kiln.cpu;
 
 import dev.kiln.graph.BinaryFn;
 import dev.kiln.graph.ReduceFn;
+import dev.kiln.graph.Rounding;
 import dev.kiln.graph.UnaryFn;
 
 /**
@@ -36,6 +37,9 @@ public final class ScalarElementwise implements ElementwiseKernels {
                 yield x >= 0 ? r : e * r;
             }
             case TANH -> (float) Math.tanh(x);
+            case ROUND_BF16 -> Rounding.bf16(x);
+            case ROUND_FP16 -> Rounding.fp16(x);
+            case ROUND_TF32 -> Rounding.tf32(x);
         };
     }
 

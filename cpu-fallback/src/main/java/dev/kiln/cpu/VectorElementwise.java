@@ -3,7 +3,9 @@ package dev.kiln.cpu;
 import dev.kiln.graph.BinaryFn;
 import dev.kiln.graph.ReduceFn;
 import dev.kiln.graph.UnaryFn;
+import dev.kiln.graph.Rounding;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -30,7 +32,7 @@ public final class VectorElementwise implements ElementwiseKernels {
     private static final int L = S.length();
     private static final ScalarElementwise TWIN = new ScalarElementwise();
     private static final FloatVector ZERO = FloatVector.zero(S), ONE = FloatVector.broadcast(S, 1f),
-            MINUS_ONE = FloatVector.broadcast(S, -1f),
+            MINUS_ONE = FloatVector.broadcast(S, -1f), INF = FloatVector.broadcast(S, Float.POSITIVE_INFINITY),
             BCE_LO = FloatVector.broadcast(S, ScalarElementwise.BCE_LO), BCE_HI = FloatVector.broadcast(S, ScalarElementwise.BCE_HI);
 
     public VectorElementwise() {}
@@ -91,8 +93,30 @@ public final class VectorElementwise implements ElementwiseKernels {
                 yield i;
             }
             case TANH -> { for (; i < bound; i += L) load(x, xOff + i).lanewise(VectorOperators.TANH).intoArray(y, yOff + i); yield i; }
+            case ROUND_BF16 -> { for (; i < bound; i += L) keepMantissa(load(x, xOff + i), Rounding.BF16_BITS).intoArray(y, yOff + i); yield i; }
+            case ROUND_TF32 -> { for (; i < bound; i += L) keepMantissa(load(x, xOff + i), Rounding.TF32_BITS).intoArray(y, yOff + i); yield i; }
+            case ROUND_FP16 -> { for (; i < bound; i += L) fp16(load(x, xOff + i)).intoArray(y, yOff + i); yield i; }
         };
         if (i < n) TWIN.unary(fn, x, xOff + i, y, yOff + i, n - i);
+    }
+
+    /** {@link Rounding#keepMantissa} lane by lane: the same integer steps on the f32 bit patterns. */
+    private static FloatVector keepMantissa(FloatVector v, int bits) {
+        int drop = 23 - bits;
+        IntVector b = v.reinterpretAsInts();
+        IntVector r = b.add((1 << (drop - 1)) - 1).add(b.lanewise(VectorOperators.LSHR, drop).and(1)).and(-(1 << drop));
+        return v.blend(r.reinterpretAsFloats(), v.test(VectorOperators.IS_NAN).not());
+    }
+
+    /** {@link Rounding#fp16} lane by lane: subnormal step below 2^-14 (sign copied back), overflow to infinity above 65504. */
+    private static FloatVector fp16(FloatVector v) {
+        FloatVector a = v.abs();
+        FloatVector sub = v.add(Rounding.FP16_SUBNORMAL_SHIFT).sub(Rounding.FP16_SUBNORMAL_SHIFT);
+        IntVector sign = v.reinterpretAsInts().and(0x80000000);
+        FloatVector subSigned = sub.abs().reinterpretAsInts().or(sign).reinterpretAsFloats();
+        FloatVector r = keepMantissa(v, Rounding.FP16_BITS);
+        FloatVector inf = INF.reinterpretAsInts().or(sign).reinterpretAsFloats();
+        return r.blend(inf, r.abs().compare(VectorOperators.GT, Rounding.FP16_MAX)).blend(subSigned, a.compare(VectorOperators.LT, Rounding.FP16_MIN_NORMAL));
     }
 
     @Override public void binaryRun(BinaryFn fn, float[] a, int aOff, int aStride, float[] b, int bOff, int bStride, float[] y, int yOff, int n) {
