@@ -80,7 +80,15 @@ final class Programs {
 
     Executable training(int batch) {
         LossScale scale = lossScale();
-        if (scale != null) return cache.computeIfAbsent("train-scaled/" + batch, k -> new LossScaledStep(gradients(batch, true), applyGradients(), scale, gradientWeights()));
+        if (scale != null) {
+            Executable step = cache.get("train-scaled/" + batch);
+            if (step == null) {
+                // the halves first: each fills the cache itself, which a computeIfAbsent around them would not allow
+                step = new LossScaledStep(gradients(batch, true), applyGradients(), scale, gradientWeights());
+                cache.put("train-scaled/" + batch, step);
+            }
+            return step;
+        }
         return cache.computeIfAbsent("train/" + batch, k -> {
             Model.Traced t = trainingGraph(batch);
             return compile(t.graph(), t.inputs());
