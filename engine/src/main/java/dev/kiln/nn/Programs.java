@@ -60,7 +60,8 @@ final class Programs {
 
     /** The model's loss scale: the one set, else (for a precision that scales) a {@link LossScale#dynamic()} one; null when training does not scale. */
     LossScale lossScale() {
-        if (lossScale == null && precision().lossScaling()) lossScale = LossScale.dynamic();
+        // only a precision given to compile scales (a backend's default is F32 or TF32): asking needs no backend
+        if (lossScale == null && precision != null && precision.lossScaling()) lossScale = LossScale.dynamic();
         return lossScale;
     }
 
