@@ -287,10 +287,10 @@ public final class Model implements Trainable {
     /** The training step's second half: the optimizer's updates. Inputs "grad/i" (shape of gradientWeights().get(i)), "lr", "step". */
     public Executable applyGradientsProgram() { requireCompiled(); return programs.applyGradients(); }
 
-    /** The compiled training step for batches of {@code batch} as a {@link dev.kiln.compile.Program} (print it with {@code dump()}, draw it with {@code dump(path)}). */
+    /** The compiled training step for batches of {@code batch} as a {@link dev.kiln.compile.Program} (print it with {@code dump()}, draw it with {@code dump(path)}), in the precision given to compile (F32 if none: a plan needs no backend). */
     public dev.kiln.compile.Program trainingPlan(int batch) {
         Traced t = trainingGraph(batch);
-        return dev.kiln.compile.Compiler.compile(t.graph(), dev.kiln.compile.Compiler.Options.defaults().withInputs(t.inputs()).withPrecision(precision()));
+        return dev.kiln.compile.Compiler.compile(t.graph(), dev.kiln.compile.Compiler.Options.defaults().withInputs(t.inputs()).withPrecision(programs.givenPrecision()));
     }
     /** The compiled evaluation step (inference mode). Inputs: as training without lr and step. Outputs: as training. */
     @Override public Executable evaluationProgram(int batch) { requireCompiled(); return programs.evaluation(batch); }

@@ -58,6 +58,9 @@ final class Programs {
     /** The precision given to compile, else the backend's default. */
     Precision precision() { return precision != null ? precision : backend().defaultPrecision(); }
 
+    /** The precision given to compile, else F32: what a backend-independent plan uses. */
+    Precision givenPrecision() { return precision != null ? precision : Precision.F32; }
+
     /** The model's loss scale: the one set, else (for a precision that scales) a {@link LossScale#dynamic()} one; null when training does not scale. */
     LossScale lossScale() {
         // only a precision given to compile scales (a backend's default is F32 or TF32): asking needs no backend
