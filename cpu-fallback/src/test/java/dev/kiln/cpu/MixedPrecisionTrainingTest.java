@@ -84,6 +84,12 @@ class MixedPrecisionTrainingTest {
         assertNotNull(fp16.lossScale());
     }
 
+    /** The first 32 examples' features or labels. */
+    private static float[] firstBatch(boolean features) {
+        Dataset d = blobs();
+        return java.util.Arrays.copyOf(features ? d.features(0) : d.labels(0), features ? 32 * FEATURES : 32);
+    }
+
     /** One training step fed by hand, as the Trainer feeds it. */
     private static void step(Model m, Executable e, float[] x, float[] y, int step) {
         e.setInput(e.program().inputSlot("x"), x);
@@ -96,10 +102,7 @@ class MixedPrecisionTrainingTest {
 
     @Test
     void anOverflowingStepIsSkippedAndHalvesTheScaleAndSteadyStepsDoubleIt() {
-        Dataset d = blobs();
-        float[] x = new float[32 * FEATURES], y = new float[32];
-        System.arraycopy(d.features(0), 0, x, 0, x.length);
-        System.arraycopy(d.labels(0), 0, y, 0, y.length);
+        float[] x = firstBatch(true), y = firstBatch(false);
         Model m = mlp(Precision.FP16);
         // 2^40 times a gradient of order 1/32 is far past fp16's 65504: the backward products read infinity
         m.lossScale(LossScale.initial(0x1p40f).growthInterval(2));
@@ -124,10 +127,7 @@ class MixedPrecisionTrainingTest {
     void scaledStepsMatchTheUnscaledStepWhenNothingOverflows() {
         // BF16 with a loss scale that is a power of two: scaling and unscaling are exact, the rounding of a scaled
         // value is the scaled rounding, so the scaled step must give the unscaled step's weights bit for bit
-        Dataset d = blobs();
-        float[] x = new float[32 * FEATURES], y = new float[32];
-        System.arraycopy(d.features(0), 0, x, 0, x.length);
-        System.arraycopy(d.labels(0), 0, y, 0, y.length);
+        float[] x = firstBatch(true), y = firstBatch(false);
         Model plain = mlp(Precision.BF16), scaled = mlp(Precision.BF16).lossScale(LossScale.initial(256f));
         Executable a = plain.trainingProgram(32), b = scaled.trainingProgram(32);
         for (int s = 1; s <= 3; s++) { step(plain, a, x, y, s); step(scaled, b, x, y, s); }
