@@ -35,8 +35,8 @@ public interface Backend {
 
     /**
      * The precision a model gets when compile names none: exact {@link Precision#F32} here (the CPU has no TF32,
-     * and emulating it would only cost time); a GPU backend answers {@link Precision#TF32}, as PyTorch and
-     * TensorFlow default to on Ampere and later.
+     * and emulating it would only cost time); a GPU backend answers {@link Precision#TF32}, as TensorFlow does for every f32 product and PyTorch for
+     * convolutions, on Ampere and later.
      */
     default Precision defaultPrecision() { return Precision.F32; }
 
