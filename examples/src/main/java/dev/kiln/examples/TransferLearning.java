@@ -23,20 +23,31 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.function.Function;
 
 /**
- * Transfer learning: a VGG16 base with pretrained weights, frozen, under a new binary head
+ * Transfer learning. Without {@code --weights}, the offline lesson ({@link TransferLesson}): a small VGG-style
+ * base pretrained here on five Fashion-MNIST classes, frozen under a new head for the five others (100
+ * images each), against the same network trained from scratch; both learning curves in
+ * {@code kiln-out/transfer/transfer.png}. Options: {@code --epochs N} (new task, default 10), {@code --per-class N}
+ * (default 100), {@code --pretrain-epochs N} (3), {@code --pretrain-per-class N} (1000), {@code --filters N} (32),
+ * {@code --batch N} (32), {@code --lr X} (0.001), {@code --seed N}, {@code --out DIR}.
+ *
+ * <p>With {@code --weights FILE}: a VGG16 base with pretrained ImageNet weights, frozen, under a new binary head
  * (global average pooling, Dense 256 ReLU, Dropout 0.5, Dense 1 sigmoid), trained on a folder of
  * images with two class sub-folders.
  *
  * <pre>
+ * ./kiln run transfer
  * ./kiln run transfer --weights vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5 --images car-or-truck/train
  * </pre>
  *
- * Options: {@code --weights FILE} (required: Keras HDF5 or safetensors, see {@link VGG16#loadWeights}),
+ * VGG16 options: {@code --weights FILE} (Keras HDF5 or safetensors, see {@link VGG16#loadWeights}),
  * {@code --images DIR} (two sub-folders, one per class; without it a small synthetic folder of
  * horizontal vs vertical stripes is generated), {@code --size N} (images resized to N×N, default 64,
  * at least 32), {@code --epochs N} (default 5), {@code --batch N} (default 16), {@code --lr X} (Adam, default 0.001), {@code --seed N}.
@@ -72,39 +83,67 @@ public final class TransferLearning {
               For a quick run without pretrained weights, write random ones:
                 /usr/bin/python3 bench/python/make_vgg16_h5.py /tmp/vgg16_random.h5   (needs python3-h5py)""";
 
-    static final String USAGE = "--weights FILE [--images DIR] [--size N] [--epochs N] [--batch N] [--lr X] [--seed N]";
+    static final String USAGE = "[--weights FILE [--images DIR] [--size N]] [--epochs N] [--batch N] [--lr X] [--seed N]"
+            + " [--pretrain-epochs N] [--pretrain-per-class N] [--per-class N] [--filters N] [--out DIR]";
 
     public static void main(String[] args) {
         System.exit(cli(args, System.out, System.err));
     }
 
-    /** The command line (see {@link ExampleMain}): 0 on success, 2 for a usage error (no weights file among them), 1 when the input is bad. */
+    /**
+     * The command line (see {@link ExampleMain}): without {@code --weights}, the offline lesson ({@link TransferLesson});
+     * with it, the VGG16 path. 0 on success, 2 for a usage error, 1 when the input is bad.
+     */
     public static int cli(String[] args, PrintStream out, PrintStream err) {
         return ExampleMain.status("transfer", USAGE, args, err, a -> {
-            Path weights = null, images = null;
-            int size = 64, epochs = 5, batch = 16;
-            double lr = 1e-3;
-            long seed = 42;
-            for (int i = 0; i < a.length; i += 2) {
-                String v = a[i + 1];   // ExampleMain checked that every option has its value
-                try {
-                    switch (a[i]) {
-                        case "--weights" -> weights = Path.of(v);
-                        case "--images" -> images = Path.of(v);
-                        case "--size" -> size = Integer.parseInt(v);
-                        case "--epochs" -> epochs = Integer.parseInt(v);
-                        case "--batch" -> batch = Integer.parseInt(v);
-                        case "--lr" -> lr = Double.parseDouble(v);
-                        case "--seed" -> seed = Long.parseLong(v);
-                        default -> throw new ExampleMain.CommandLineException("unknown option " + a[i]);
-                    }
-                } catch (NumberFormatException e) {
-                    throw new ExampleMain.CommandLineException(a[i] + " needs a number, got '" + v + "'", e);
+            Map<String, String> opt = new HashMap<>();
+            for (int i = 0; i < a.length; i += 2) opt.put(a[i], a[i + 1]);   // ExampleMain checked every option and its value
+            if (opt.containsKey("--weights")) {
+                for (String lessonOnly : List.of("--pretrain-epochs", "--pretrain-per-class", "--per-class", "--filters", "--out")) {
+                    if (opt.containsKey(lessonOnly)) throw new ExampleMain.CommandLineException(lessonOnly + " belongs to the offline lesson (without --weights)");
                 }
+                run(new Options(Path.of(opt.get("--weights")), opt.containsKey("--images") ? Path.of(opt.get("--images")) : null, number(opt, "--size", 64),
+                        number(opt, "--epochs", 5), number(opt, "--batch", 16), real(opt, "--lr", 1e-3), whole(opt, "--seed", 42)), out);
+                return;
             }
-            if (weights == null) throw new ExampleMain.CommandLineException(NO_WEIGHTS);
-            run(new Options(weights, images, size, epochs, batch, lr, seed), out);
+            for (String vggOnly : List.of("--images", "--size")) {
+                if (opt.containsKey(vggOnly)) throw new ExampleMain.CommandLineException(vggOnly + " belongs to the VGG16 path: give --weights FILE too\n" + NO_WEIGHTS);
+            }
+            TransferLesson.Options d = TransferLesson.Options.lesson(Outputs.folder("transfer", a));
+            var o = new TransferLesson.Options(number(opt, "--filters", d.filters()), number(opt, "--pretrain-per-class", d.pretrainPerClass()),
+                    number(opt, "--pretrain-epochs", d.pretrainEpochs()), number(opt, "--per-class", d.perClass()), number(opt, "--epochs", d.epochs()),
+                    number(opt, "--batch", d.batch()), real(opt, "--lr", d.learningRate()), whole(opt, "--seed", d.seed()), d.out());
+            out.println("No --weights given: the offline lesson, a base pretrained here on Fashion-MNIST (for ImageNet VGG16 weights, see --weights).");
+            long t0 = System.nanoTime();
+            TransferLesson.Result r = TransferLesson.run(o, out);
+            out.printf(Locale.ROOT, "%nTest accuracy on the new classes after %d epochs: pretrained base, frozen %.3f; from scratch %.3f (%.1f s in all)%n",
+                    o.epochs(), r.frozen().testAccuracy(), r.scratch().testAccuracy(), (System.nanoTime() - t0) / 1e9);
+            out.println("Learning curves: " + r.png());
         });
+    }
+
+    private static int number(Map<String, String> opt, String flag, int fallback) {
+        long v = whole(opt, flag, fallback);
+        if (v != (int) v) throw new ExampleMain.CommandLineException(flag + " " + v + " is too large");
+        return (int) v;
+    }
+
+    private static long whole(Map<String, String> opt, String flag, long fallback) {
+        String v = opt.get(flag);
+        return v == null ? fallback : parsed(flag, v, "a whole number", Long::parseLong);
+    }
+
+    private static double real(Map<String, String> opt, String flag, double fallback) {
+        String v = opt.get(flag);
+        return v == null ? fallback : parsed(flag, v, "a number", Double::parseDouble);
+    }
+
+    private static <T> T parsed(String flag, String value, String kind, Function<String, T> parse) {
+        try {
+            return parse.apply(value);
+        } catch (NumberFormatException e) {
+            throw new ExampleMain.CommandLineException(flag + " needs " + kind + ", got '" + value + "'", e);
+        }
     }
 
     /** Loads the weights, builds base + head, freezes the base, trains the head, and prints what it shows. */

@@ -13,13 +13,27 @@ import static org.junit.jupiter.api.Assertions.*;
 
 class TransferLearningTest {
     @Test
-    void withoutWeightsItSaysHowToGetThemAndExitsWithStatus2() {
+    void vggOptionsWithoutWeightsSayHowToGetThemAndExitWithStatus2() {
         ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
         int status = TransferLearning.cli(new String[] {"--images", "/nowhere"}, new PrintStream(out), new PrintStream(err));
         assertEquals(2, status);
         String msg = err.toString(StandardCharsets.UTF_8);
-        assertTrue(msg.contains("--weights FILE") && msg.contains("make_vgg16_h5.py") && msg.contains("nothing is downloaded"), msg);
+        assertTrue(msg.contains("--images belongs to the VGG16 path") && msg.contains("--weights FILE") && msg.contains("make_vgg16_h5.py")
+                && msg.contains("nothing is downloaded"), msg);
         assertEquals("", out.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void usageErrorsOfTheOfflineLessonExitWithStatus2BeforeTraining() {
+        for (String[] args : List.of(new String[] {"--per-class", "many"}, new String[] {"--weights", "w.h5", "--per-class", "5"},
+                new String[] {"--epochs"}, new String[] {"--frozen", "1"})) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+            int status = TransferLearning.cli(args, new PrintStream(out), new PrintStream(err));
+            String msg = err.toString(StandardCharsets.UTF_8);
+            assertEquals(2, status, List.of(args) + ": " + msg);
+            assertTrue(msg.startsWith("kiln run transfer: ") && msg.contains("usage: kiln run transfer"), msg);
+            assertEquals("", out.toString(StandardCharsets.UTF_8), "nothing should have run for " + List.of(args));
+        }
     }
 
     @Test
