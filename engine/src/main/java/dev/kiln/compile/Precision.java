@@ -9,8 +9,8 @@ import dev.kiln.graph.UnaryFn;
  *
  * <p>Whatever the setting, weights (the "master" copy), optimizer state, accumulation, batch-norm statistics,
  * softmax and the loss stay f32: only the two operands of each product are rounded, by the {@link AutoCast} pass,
- * to the format a tensor core reads, and the product of two rounded values accumulates in f32 — exactly what
- * tensor cores compute, up to summation order. The CPU backend runs that rounding as an exact emulation; the
+ * to the format a tensor core reads, and the product of two rounded values accumulates in f32 — what tensor
+ * cores compute, up to f32-level differences of the algorithm (summation order; the CPU's Winograd convolution). The CPU backend runs that rounding as an exact emulation; the
  * CUDA backend runs the products on tensor cores (cuBLAS's TF32 tensor-op math on the pre-rounded values).
  *
  * <pre>{@code
