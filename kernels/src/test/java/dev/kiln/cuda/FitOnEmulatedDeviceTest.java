@@ -4,6 +4,7 @@ import dev.kiln.cpu.CpuBackend;
 import dev.kiln.cuda.emu.EmulatedCuda;
 import dev.kiln.cuda.emu.EmulatedDevice;
 import dev.kiln.cuda.emu.Nvcc;
+import dev.kiln.compile.Precision;
 import dev.kiln.data.Dataset;
 import dev.kiln.loss.Loss;
 import dev.kiln.nn.Dense;
@@ -42,7 +43,8 @@ class FitOnEmulatedDeviceTest {
 
     private static Model model() {
         Model m = Sequential.of(Input.shape(5), Dense.of(6).relu(), Dense.of(1)).seed(7);
-        m.compile(Adam.lr(1e-2), Loss.mse());
+        // exact f32 on both sides: CUDA's default is TF32 (Precision), which this test is not about
+        m.compile(Adam.lr(1e-2), Loss.mse(), Precision.F32);
         return m;
     }
 
