@@ -1,6 +1,7 @@
 package dev.kiln.backend;
 
 import dev.kiln.compile.Program;
+import dev.kiln.data.Loader;
 
 /**
  * A {@link Program} made runnable by a backend. Not thread-safe: one Executable per thread
@@ -53,6 +54,14 @@ public interface Executable extends AutoCloseable {
      * across executables is not counted here.
      */
     default long workspaceBytes() { return 0; }
+
+    /**
+     * Optional capability: an {@link InputFeed} that takes {@code loader}'s current epoch (started by the caller)
+     * in batches of {@code batchSize} rows, this executable's batch, into inputs {@code slots}: first the dataset
+     * feature arrays {@code featureColumns}, then its label arrays {@code labelColumns}, one slot each. Null (the
+     * default) where the backend feeds no faster than {@link #setInput}: the caller then takes the batches itself.
+     */
+    default InputFeed prefetch(Loader loader, int batchSize, int[] slots, int[] featureColumns, int[] labelColumns) { return null; }
 
     @Override default void close() {}
 }

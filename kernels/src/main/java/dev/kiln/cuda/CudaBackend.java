@@ -31,7 +31,8 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  * <p>Each executable's second {@code run()} captures its launches as one CUDA graph and every later run
  * replays it (the learning rate and step counter are device inputs, so a schedule needs no re-capture);
  * {@code -Dkiln.cuda.graph=false} or {@link #graphs(boolean)} turns that off. The backend keeps one device
- * copy of each variable for all its executables ({@link DeviceVariables}).
+ * copy of each variable for all its executables ({@link DeviceVariables}). {@code Model.fit} feeds full batches through
+ * pinned, prefetched host buffers ({@link #pinnedFeed(boolean)}, {@code -Dkiln.cuda.pinnedFeed=false} to turn it off).
  */
 public final class CudaBackend implements Backend {
     static final String NOT_IMPLEMENTED =
@@ -92,6 +93,7 @@ public final class CudaBackend implements Backend {
     private CudaDevice device;
     private DeviceVariables variables;
     private boolean graphs = !"false".equals(System.getProperty("kiln.cuda.graph"));
+    private boolean pinnedFeed = !"false".equals(System.getProperty("kiln.cuda.pinnedFeed"));
 
     /** The backend ServiceLoader finds: it opens the GPU on first {@link #compile}. */
     public CudaBackend() {}
@@ -184,11 +186,18 @@ public final class CudaBackend implements Backend {
      */
     @Override public Executable compile(Program program) {
         CudaDevice d = device();
-        return new CudaExecutable(Objects.requireNonNull(program, "program"), d, variables(d), graphs);
+        return new CudaExecutable(Objects.requireNonNull(program, "program"), d, variables(d), graphs, pinnedFeed);
     }
 
     /** With {@code on} (the default; {@code -Dkiln.cuda.graph=false} turns it off), an executable's second run captures it as a CUDA graph. */
     public CudaBackend graphs(boolean on) { graphs = on; return this; }
+
+    /**
+     * With {@code on} (the default; {@code -Dkiln.cuda.pinnedFeed=false} turns it off), {@code Model.fit} feeds the full
+     * batches of its executables through pinned, prefetched buffers ({@link PinnedInputFeed}) instead of one synchronous
+     * copy per array per step. Either way the step sees the same bits.
+     */
+    public CudaBackend pinnedFeed(boolean on) { pinnedFeed = on; return this; }
 
     /** How many times {@code step} captured its launches as a CUDA graph (0 or 1). */
     public static int captures(Executable step) { return cuda(step).captures(); }

@@ -17,8 +17,8 @@ import java.util.concurrent.BlockingQueue;
  * runs at most {@code depth} batches ahead. All driver calls are made on the caller's thread (the one
  * that holds the CUDA context); the filler thread only writes host memory.
  *
- * <p>{@link LoaderSource} feeds it from a data Loader. Not yet: {@code Model.fit} does not feed through
- * this (the engine's Trainer calls {@code setInput}, a synchronous copy from the Loader's Java arrays).
+ * <p>{@link LoaderSource} feeds it from a data Loader; {@code Model.fit} feeds its full batches through it
+ * ({@link PinnedInputFeed}, the executable's {@code prefetch}).
  */
 public final class PinnedFeed implements AutoCloseable {
     /** The filler thread's side: writes the next batch into {@code into} (one segment per input, in slot order); false when done. */
@@ -105,6 +105,15 @@ public final class PinnedFeed implements AutoCloseable {
         release();
         inFlight = s;
         return true;
+    }
+
+    /**
+     * The pinned buffer of input {@code i} (in slot order) of the set the last {@link #next()} copied: the host may
+     * read it (a copy only reads it too) until the next call. Throws when no set is current.
+     */
+    public MemorySegment current(int i) {
+        if (closed || inFlight == END) throw new IllegalStateException("no pinned batch is current: call next() first (and only while it returns true)");
+        return sets[inFlight][i];
     }
 
     /** The set copied by the previous {@link #next()} goes back to the filler once its copy has passed. */
