@@ -1,7 +1,6 @@
 package dev.kiln.backend;
 
 import dev.kiln.compile.Program;
-import dev.kiln.data.Loader;
 
 /**
  * A {@link Program} made runnable by a backend. Not thread-safe: one Executable per thread
@@ -56,12 +55,11 @@ public interface Executable extends AutoCloseable {
     default long workspaceBytes() { return 0; }
 
     /**
-     * Optional capability: an {@link InputFeed} that takes {@code loader}'s current epoch (started by the caller)
-     * in batches of {@code batchSize} rows, this executable's batch, into inputs {@code slots}: first the dataset
-     * feature arrays {@code featureColumns}, then its label arrays {@code labelColumns}, one slot each. Null (the
-     * default) where the backend feeds no faster than {@link #setInput}: the caller then takes the batches itself.
+     * Optional capability: an {@link InputFeed} that fills inputs {@code slots} from {@code source}, batch by batch,
+     * ahead of the runs (pinned, prefetched copies on a device). Null (the default) where the backend feeds no faster
+     * than {@link #setInput}: the caller then feeds each batch itself, and {@code source} is not called.
      */
-    default InputFeed prefetch(Loader loader, int batchSize, int[] slots, int[] featureColumns, int[] labelColumns) { return null; }
+    default InputFeed prefetch(int[] slots, InputFeed.Source source) { return null; }
 
     @Override default void close() {}
 }

@@ -8,10 +8,13 @@ import dev.kiln.data.Dataset;
 import dev.kiln.data.Loader;
 import dev.kiln.metric.Metric;
 
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 
 /**
  * The {@code fit} and {@code evaluate} loops: batches from a {@link Loader}, one compiled program
@@ -120,13 +123,17 @@ public final class Trainer {
         int index = 0;
         boolean stopped = false;
         Batch rest = null;
-        try (InputFeed feed = full.executable.prefetch(loader, batchSize, dataSlots, xCol, yCol)) {
+        LoaderSource source = new LoaderSource(loader, batchSize, xCol, yCol);
+        try (InputFeed feed = full.executable.prefetch(dataSlots, source)) {
             if (feed != null) {
                 while (!stopped && feed.next()) {
-                    for (int k = 0; k < yCol.length; k++) feed.labels(k, fedLabels[k]);
+                    for (int k = 0; k < yCol.length; k++) {
+                        MemorySegment pinned = feed.current(xCol.length + k);
+                        MemorySegment.copy(pinned, JAVA_FLOAT, 0, fedLabels[k], 0, fedLabels[k].length);
+                    }
                     stopped = afterStep(trainStep(full, epoch, index), fedLabels, batchSize, index++);
                 }
-                rest = feed.remainder();
+                rest = source.remainder();
             }
         }
         Batch b;

@@ -194,7 +194,7 @@ public final class CudaBackend implements Backend {
 
     /**
      * With {@code on} (the default; {@code -Dkiln.cuda.pinnedFeed=false} turns it off), {@code Model.fit} feeds the full
-     * batches of its executables through pinned, prefetched buffers ({@link PinnedInputFeed}) instead of one synchronous
+     * batches of its executables through pinned, prefetched buffers ({@link PinnedFeed}) instead of one synchronous
      * copy per array per step. Either way the step sees the same bits.
      */
     public CudaBackend pinnedFeed(boolean on) { pinnedFeed = on; return this; }

@@ -5,7 +5,6 @@ import dev.kiln.backend.InputFeed;
 import dev.kiln.compile.Instruction;
 import dev.kiln.compile.Program;
 import dev.kiln.compile.Slot;
-import dev.kiln.data.Loader;
 import dev.kiln.cuda.ffi.CudaDriver;
 import dev.kiln.graph.Constant;
 import dev.kiln.graph.Variable;
@@ -143,9 +142,9 @@ final class CudaExecutable implements Executable {
         driver.memcpyHtoD(inputs[slot], MemorySegment.ofArray(src).asSlice(4L * offset, 4L * count), 4L * count);
     }
 
-    /** The full batches of {@code loader}'s epoch through pinned, prefetched buffers ({@link PinnedInputFeed}); null when the backend's pinnedFeed is off. */
-    @Override public InputFeed prefetch(Loader loader, int batchSize, int[] slots, int[] featureColumns, int[] labelColumns) {
-        return pinnedFeed ? new PinnedInputFeed(this, loader, batchSize, slots, featureColumns, labelColumns) : null;
+    /** Batches from {@code source} through two sets of pinned, prefetched buffers ({@link PinnedFeed}); null when the backend's pinnedFeed is off. */
+    @Override public InputFeed prefetch(int[] slots, InputFeed.Source source) {
+        return pinnedFeed ? new PinnedFeed(this, slots, 2, source) : null;
     }
 
     @Override public void run() {
