@@ -136,14 +136,14 @@ final class CudaLowering {
             case ConvBias c -> List.of(conv.forward(c.geometry(node.input(0).shape(), node.input(1).shape()), c.activation(), in[0], in[1], in[2], out));
             case Conv2dBackwardData c -> List.of(conv.backwardData(c.geometry(node.input(1).shape()), in[0], in[1], out));
             case Conv2dBackwardFilter c -> List.of(conv.backwardFilter(c.geometry(node.input(0).shape()), in[0], in[1], out));
-            case Pool2d p -> List.of(conv.own().pool(p, p.geometry(node.input(0).shape()), in[0], out, grid(n)));
-            case Pool2dGrad p -> List.of(conv.own().poolGrad(p.pool(), p.pool().geometry(node.input(0).shape()), in[0], in[1], out, grid(n)));
+            case Pool2d p -> List.of(conv.pool(p, p.geometry(node.input(0).shape()), in[0], out, grid(n)));
+            case Pool2dGrad p -> List.of(conv.poolGrad(p.pool(), p.pool().geometry(node.input(0).shape()), in[0], in[1], out, grid(n)));
             case BatchNorm bn -> {
                 int channels = os.dim(-1);
                 long rows = n / channels;
-                yield List.of(kernel(KernelSource.BATCH_NORM, "kiln_batchnorm_forward_f32", n, KernelArgs.of()
+                yield List.of(conv.batchNorm(bn.epsilon(), rows, channels, in, out, () -> kernel(KernelSource.BATCH_NORM, "kiln_batchnorm_forward_f32", n, KernelArgs.of()
                         .pointer(in[0]).pointer(in[1]).pointer(in[2]).pointer(in[3]).pointer(in[4]).pointer(out)
-                        .f32((float) bn.epsilon()).i64(rows).i32(channels)));
+                        .f32((float) bn.epsilon()).i64(rows).i32(channels))));
             }
             case InvertedDropout d -> {
                 // the mask is Philox of (element / 4, step) under the seed: the CPU's (dev.kiln.cpu.DropoutMask), bit for bit
@@ -155,7 +155,7 @@ final class CudaLowering {
             }
             case Softmax s -> {
                 int cols = os.dim(-1);
-                yield List.of(elementwise(generator.softmax(s.log(), cols), out, in, n / cols));
+                yield List.of(conv.softmax(s.log(), n / cols, cols, in[0], out, () -> elementwise(generator.softmax(s.log(), cols), out, in, n / cols)));
             }
             case SoftmaxCrossEntropy s -> {
                 int classes = node.input(0).shape().dim(-1);
