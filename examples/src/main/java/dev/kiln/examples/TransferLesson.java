@@ -108,7 +108,10 @@ public final class TransferLesson {
         return Model.of(input, p).seed(seed);
     }
 
-    public static Result run(Options o, PrintStream out) throws IOException {
+    public static Result run(Options o, PrintStream out) throws IOException { return run(o, out, true); }
+
+    /** The lesson; with {@code chart} false no PNG is drawn (a runtime without java.desktop: the GPU pack's) and the result's png is null. */
+    public static Result run(Options o, PrintStream out, boolean chart) throws IOException {
         Dataset.Split all = FashionMnistSubset.load();
         Dataset oldTrain = classes(all.train(), PRETRAIN_FIRST, o.pretrainPerClass()), oldTest = classes(all.validation(), PRETRAIN_FIRST, Integer.MAX_VALUE);
         Dataset newTrain = classes(all.train(), NEW_FIRST, o.perClass()), newTest = classes(all.validation(), NEW_FIRST, Integer.MAX_VALUE);
@@ -145,8 +148,8 @@ public final class TransferLesson {
         out.printf(Locale.ROOT, "3. The same network from scratch: all %,d parameters train, same data, epochs and optimizer%n", counts[1]);
         Run scratchRun = train("from scratch", scratch, newTrain, newTest, o, out);
 
-        Path png = o.out().resolve("transfer.png");
-        chart(frozenRun, scratchRun, newTrain.size()).write(png);
+        Path png = chart ? o.out().resolve("transfer.png") : null;
+        if (chart) chart(frozenRun, scratchRun, newTrain.size()).write(png);
         return new Result(pretrain, ph, pretrainAccuracy, frozenRun, scratchRun, unchanged, frozen.size(), transfer, baseFile, png);
     }
 
