@@ -64,7 +64,7 @@ step 125 "Kiln lessons on CUDA: M3 on the subset vs the CPU, transfer" "$java" "
     dev.kiln.examples.GpuLessons --lessons m3,transfer --out "$out/kiln-lessons.json"
 if [[ -n "$python" ]]; then
     step 100 "PyTorch M1/M2 on the GPU" env PYTHONUNBUFFERED=1 "$python" "$pack/python/gpu_peer.py" bench --models M1,M2 --out "$out/torch-gpu.json"
-    step 10 "summary" "$python" "$pack/python/gpu_peer.py" summary --kiln "$out/kiln-gpu.json" --torch "$out/torch-gpu.json" --out "$out/summary.md"
+    step 10 "summary" "$python" "$pack/python/gpu_peer.py" summary --kiln "$out/kiln-gpu.json" --torch "$out/torch-gpu.json" --lessons "$out/kiln-lessons.json" --out "$out/summary.md"
 else
     echo "== PyTorch: SKIPPED, no python3 found (looked at /opt/torch/.venv/bin/python3 and PATH)"
 fi
