@@ -1,9 +1,6 @@
 package dev.kiln.cuda;
 
 import dev.kiln.cpu.Pool2dScalar;
-import dev.kiln.cuda.ffi.CudnnLibrary;
-import dev.kiln.cuda.ffi.FakeCudaLibraries;
-import dev.kiln.cuda.ffi.SharedLibrary;
 import dev.kiln.graph.ConvGeometry;
 import dev.kiln.graph.Padding;
 import dev.kiln.graph.Pool2d;
@@ -12,19 +9,13 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.SymbolLookup;
-import java.nio.file.Path;
-import java.util.Random;
 
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * {@link CudnnLayers} (pooling forward and backward, softmax, log-softmax, batch norm) end to end against the host
@@ -35,29 +26,19 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * GPU. References: the CPU's scalar pooling twin and softmax / batch norm in double, within 1e-5 relative.
  */
 class CudnnLayersOnAFakeTest {
-    private Arena arena;
+    private FakeCudnn fake;
     private CudnnLayers dnn;
-    private MemorySegment calls;
-    private final Random random = new Random(11);
 
     @BeforeEach void load() throws Exception {
-        Path so = FakeCudaLibraries.build("fake_cudnn.c").orElse(null);
-        assumeTrue(so != null, "gcc not found at " + FakeCudaLibraries.GCC + ": the fake libcudnn cannot be built");
-        arena = Arena.ofShared();
-        SymbolLookup lookup = SymbolLookup.libraryLookup(so, arena);
-        calls = lookup.find("fake_cudnn_calls").orElseThrow().reinterpret(4);
-        dnn = new CudnnConvolutions(CudnnLibrary.bind(new SharedLibrary("libcudnn.so.9", so.toString(), lookup)), false).layers();
+        fake = new FakeCudnn(11);
+        dnn = fake.dnn.layers();
     }
 
-    @AfterEach void close() { if (arena != null) arena.close(); }
+    @AfterEach void close() { if (fake != null) fake.close(); }
 
-    private MemorySegment device(float[] host) { return arena.allocateFrom(JAVA_FLOAT, host); }
+    private MemorySegment device(float[] host) { return fake.device(host); }
 
-    private float[] gaussian(int n) {
-        float[] x = new float[n];
-        for (int i = 0; i < n; i++) x[i] = (float) random.nextGaussian();
-        return x;
-    }
+    private float[] gaussian(int n) { return fake.gaussian(n); }
 
     private static void assertClose(float[] want, MemorySegment got, String what) {
         float[] g = got.asSlice(0, 4L * want.length).toArray(JAVA_FLOAT);
@@ -73,12 +54,12 @@ class CudnnLayersOnAFakeTest {
             assertNull(CudnnLayers.poolMisfit(g), p + " fits cuDNN");
             int xs = g.inputShape().size(), ys = g.outputShape().size();
             float[] x = gaussian(xs), dy = gaussian(ys);
-            MemorySegment dx = device(x), ddy = device(dy), out = arena.allocate(4L * xs);
+            MemorySegment dx = device(x), ddy = device(dy), out = fake.arena.allocate(4L * xs);
             ConvWorkspace ws = new ConvWorkspace();
             Launch forward = dnn.pool(p, g, dx.address(), out.address());
             Launch backward = dnn.poolGrad(p, g, dx.address(), ddy.address(), out.address(), ws);
             assertEquals(4L * ys, ws.bytes(), "the backward pass recomputes y in the workspace");
-            MemorySegment scratch = arena.allocate(ws.bytes(), 256);
+            MemorySegment scratch = fake.arena.allocate(ws.bytes(), 256);
             scratch.fill((byte) 0x7f);
             ws.bind(scratch.address());
 
@@ -108,7 +89,7 @@ class CudnnLayersOnAFakeTest {
         int rows = 5, cols = 7;
         float[] x = gaussian(rows * cols);
         for (int i = 0; i < cols; i++) x[i] += 40;   // large logits: the accurate algorithm subtracts the maximum
-        MemorySegment dx = device(x), out = arena.allocate(4L * x.length);
+        MemorySegment dx = device(x), out = fake.arena.allocate(4L * x.length);
         for (boolean log : new boolean[] {false, true}) {
             float[] want = new float[x.length];
             for (int r = 0; r < rows; r++) {
@@ -130,10 +111,10 @@ class CudnnLayersOnAFakeTest {
             int c = i % channels;
             want[i] = (float) ((v[i] - mean[c]) / Math.sqrt(var[c] + eps) * gamma[c] + beta[c]);
         }
-        int before = calls.get(JAVA_INT, 0);
+        int before = fake.calls();
         long[] in = {device(v).address(), device(mean).address(), device(var).address(), device(gamma).address(), device(beta).address()};
         dnn.batchNorm(eps, n, channels, in[0], in[1], in[2], in[3], in[4], out.address()).run(null, null, 0);
         assertClose(want, out, "batch norm (x, mean, var, gamma, beta in Kiln's input order)");
-        assertTrue(calls.get(JAVA_INT, 0) > before, "the launch called the library");
+        assertTrue(fake.calls() > before, "the launch called the library");
     }
 }
