@@ -12,6 +12,7 @@
 #   ./kiln bench --models M1,M3 --name latest --max-threads 2
 #   ./kiln bench --device cuda        M1-M4 training on the GPU vs PyTorch eager and torch.compile(mode="reduce-overhead")
 #                                     (bench-cuda.sh); without a CUDA device one line says so and how to run it (exit 2)
+#   ./kiln bench --microkernel-ab     A/B of the shared CPU micro-kernel vs its specialised copies (bench/README.md)
 #   ./kiln bench jmh [JMH args]       the JMH kernel benchmarks (not part of --quick), e.g. `jmh GemmJmh -p shape=512x512x512`
 set -euo pipefail
 
@@ -27,6 +28,11 @@ jvm+=(-Djava.awt.headless=true)
 
 note() { printf 'kiln bench: %s\n' "$*" >&2; }
 
+if [[ "${1:-}" == "--microkernel-ab" ]]; then
+    # the shared micro-kernel against its specialised copies, one JVM per variant (dev.kiln.bench.MicroKernelAB)
+    shift
+    exec "$JAVA_HOME/bin/java" "${jvm[@]}" -cp "$cp" dev.kiln.bench.MicroKernelAB "$@"
+fi
 if [[ "${1:-}" == "jmh" ]]; then
     shift
     exec "$JAVA_HOME/bin/java" "${jvm[@]}" -cp "$cp" org.openjdk.jmh.Main "$@"

@@ -39,10 +39,12 @@ public final class FirstStep {
         float[] x = new float[batch * spec.input().size()], y = new float[batch * Math.max(1, spec.target().size())];
         for (int i = 0; i < x.length; i++) x[i] = (float) r.nextDouble(-1, 1);
         for (int i = 0; i < y.length; i++) y[i] = (float) r.nextDouble(-1, 1);
-        e.setInput(0, x);
-        e.setInput(1, y);
-        e.setInput(2, new float[] {1e-3f});
-        e.setInput(3, new float[] {1});
+        dev.kiln.compile.Program p = e.program();
+        int stepSlot = p.inputSlot("step");
+        e.setInput(p.inputSlot(spec.model().programInputName(0)), x);
+        e.setInput(p.inputSlot(spec.model().programTargetName(0)), y);
+        e.setInput(p.inputSlot("lr"), new float[] {1e-3f});
+        e.setInput(stepSlot, new float[] {1});
         e.run();
         long t3 = System.nanoTime();
         Instant end = Instant.now();
@@ -52,7 +54,7 @@ public final class FirstStep {
         if (printLoss) System.out.println("loss 1 " + Integer.toHexString(Float.floatToRawIntBits(e.outputScalar(0))));
         int steps = Integer.parseInt(a.getOrDefault("steps", "1"));
         for (int step = 2; step <= steps; step++) {
-            e.setInput(3, new float[] {step});
+            e.setInput(stepSlot, new float[] {step});
             e.run();
             if (printLoss) System.out.println("loss " + step + " " + Integer.toHexString(Float.floatToRawIntBits(e.outputScalar(0))));
         }

@@ -70,12 +70,16 @@ public final class ModelBench {
         for (int i = 0; i < x.length; i++) x[i] = (float) r.nextDouble(-1, 1);
         for (int i = 0; i < y.length; i++) y[i] = spec.classes() == 0 ? (float) r.nextDouble(-1, 1) : r.nextInt(spec.classes());
         float[] lr = {1e-3f}, step = {0};
-        e.setInput(0, x);
-        e.setInput(1, y);
-        e.setInput(2, lr);
+        // by name, as the trainer feeds them (Program.inputSlot): the training graph's input order is not a contract
+        dev.kiln.compile.Program p = e.program();
+        int xSlot = p.inputSlot(spec.model().programInputName(0)), ySlot = p.inputSlot(spec.model().programTargetName(0));
+        int stepSlot = p.inputSlot("step");
+        e.setInput(xSlot, x);
+        e.setInput(ySlot, y);
+        e.setInput(p.inputSlot("lr"), lr);
         return () -> {
             step[0]++;
-            e.setInput(3, step);
+            e.setInput(stepSlot, step);
             e.run();
         };
     }
@@ -85,8 +89,9 @@ public final class ModelBench {
         SplittableRandom r = new SplittableRandom(4);
         float[] x = new float[batch * spec.input().size()];
         for (int i = 0; i < x.length; i++) x[i] = (float) r.nextDouble(-1, 1);
+        int xSlot = e.program().inputSlot(spec.model().programInputName(0));
         return () -> {
-            e.setInput(0, x);
+            e.setInput(xSlot, x);
             e.run();
         };
     }

@@ -20,10 +20,11 @@ import java.lang.invoke.MethodHandle;
  * must compute the same values whatever the phase; alignment may change its speed only.
  *
  * <p>Needs native access ({@code --enable-native-access=ALL-UNNAMED}, which the launcher, tests and bench pass).
- * Without it, or without {@code memmove}, every answer is -1 (unknown) and kernels behave as if unaligned; one line
- * says so on stderr.
+ * Without it, or without {@code memmove}, every answer is -1 (unknown) and kernels behave as if unaligned; one
+ * WARNING through {@link System.Logger} (logger {@code dev.kiln.cpu}) says so, with the fix.
  */
 final class Addresses {
+    private static final System.Logger LOG = System.getLogger("dev.kiln.cpu");
     private static final int LINE = 64;
     private static final MethodHandle MEMMOVE = lookup();
 
@@ -64,7 +65,7 @@ final class Addresses {
                             Linker.Option.critical(true)))
                     .orElse(null);
             if (mm == null) {
-                System.err.println("kiln: memmove not found; GEMV loads are not aligned to cache lines");
+                LOG.log(System.Logger.Level.WARNING, "memmove not found in the C library; GEMV loads are not aligned to cache lines (correct, up to 1.5x slower)");
                 return null;
             }
             // one real call here, so that denied native access shows now, not in a kernel
@@ -73,7 +74,8 @@ final class Addresses {
             long unused = (long) mm.invokeExact(s, s, 0L);
             return mm;
         } catch (Throwable t) {
-            System.err.println("kiln: array addresses unavailable (" + t + "); GEMV loads are not aligned to cache lines");
+            LOG.log(System.Logger.Level.WARNING, "array addresses unavailable (" + t + "); GEMV loads are not aligned to cache lines "
+                    + "(correct, up to 1.5x slower); run java with --enable-native-access=ALL-UNNAMED");
             return null;
         }
     }

@@ -24,7 +24,8 @@ final class ConvFilterGemm implements WorkerPool.RangeTask {
     private static final VectorSpecies<Float> SPECIES = Gemm.SPECIES;
     private static final int VL = Gemm.VL, MR = Gemm.MR, NR = Gemm.NR;
     // 24 accumulators + 2 dy vectors + 1 broadcast fit AVX-512's 32 registers; 16-register ISAs keep Gemm's 6 rows
-    static final boolean WIDE = VL >= 16;
+    // (-Dkiln.cpu.microkernel=shared: the 6-row tile and its tuning, for the A/B of tile12)
+    static final boolean WIDE = VL >= 16 && !MicroKernel.SHARED;
     static final int TR = WIDE ? 2 * MR : MR;
     // pixels per tile pass. 6 rows: 32 pixels of dy rows stay in L1 across a block of 4 row tiles (32 beat 64 and
     // 128 by 15-30%). 12 rows: one row tile per block, and long passes that stream dy from L2 (M3's filter

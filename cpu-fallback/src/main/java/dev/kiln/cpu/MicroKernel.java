@@ -16,10 +16,20 @@ import jdk.incubator.vector.VectorSpecies;
  * at = the pixels' window starts: {@link ConvFilterGemm}); GEMM rows (o_r = ia + r·lda, at[p] = p, B packed:
  * {@link Gemm}, and {@link WinogradConv} on V's rows), which {@link #packed} serves as a measured specialisation.
  *
- * <p>The vectors stay in this method's locals: C2 boxes vectors passed between methods it does not inline, so the
- * loop, the store and the edge spill are written out here and nowhere else. A tile with rows < MR or cols < NR
- * spills its registers to {@code spill} (MR·NR floats; 12·NR for {@link #tile12}) and stores the corner, so the
- * hot loop has no masks; A must have all MR (12) rows readable (callers repeat their last row or zero-pad).
+ * <p>The accumulators stay in each kernel's locals: C2 boxes vectors passed between methods it does not inline,
+ * so neither the FMA loop nor the store is split into helpers. Two store helpers were tried: a six-row one
+ * (98 bytecodes) ran GEMM 512 on one thread at 7 GFLOP/s instead of 39-63 (one run on a busy 2-core machine;
+ * "failed to inline: too big" under -XX:+PrintInlining), and a one-vector helper (26 bytecodes, under MaxInlineSize) still lost the last stores of
+ * {@link #packed} to "NodeCountInliningCutoff", boxing them. So each kernel writes its store out, once: a full tile
+ * goes to C, an edge tile (rows < MR or cols < NR) to {@code spill} (MR·NR floats; 12·NR for {@link #tile12})
+ * through the same lines, and {@link #storeEdge} (no vectors) stores its corner, so the hot loop has no masks.
+ * A must have all MR (12) rows readable (callers repeat their last row or zero-pad).
+ *
+ * <p>What remains written three times is the FMA loop, once per addressing: {@link #tile} (any offsets, one
+ * indirection a step), {@link #packed} (consecutive rows, no indirection) and {@link #tile12} (twelve rows). The
+ * two specialised copies stay only while they measure faster than the shared tile: {@code -Dkiln.cpu.microkernel
+ * =shared} routes their callers through {@link #tile}, and {@code ./kiln bench --microkernel-ab} times both
+ * (bench/README.md, "Micro-kernel A/B"); delete a copy whose ratio is within noise.
  */
 final class MicroKernel {
     static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
@@ -27,7 +37,39 @@ final class MicroKernel {
     static final int MR = 6;
     static final int NR = 2 * VL;
 
+    /** The system property that picks the variant: {@value #SPECIALISED} (the default) or {@value #SHARED_FORM}. */
+    static final String PROPERTY = "kiln.cpu.microkernel";
+    static final String SPECIALISED = "specialised", SHARED_FORM = "shared";
+    /**
+     * {@code -Dkiln.cpu.microkernel=shared}: every caller runs the shared {@link #tile} ({@link #packed}'s callers
+     * through {@link #ROWS} as the steps, {@link ConvFilterGemm} with 6 rows instead of {@link #tile12}), for the
+     * A/B that decides whether each specialised copy pays (bench: {@code ./kiln bench --microkernel-ab}). Read once:
+     * static final, so C2 folds the branch away.
+     */
+    static final boolean SHARED = shared(System.getProperty(PROPERTY, SPECIALISED));
+    /** at[p] = p for the shared form of {@link #packed}: K slices up to 65536 (Gemm's are 512, Winograd's cin). */
+    private static final int[] ROWS = identity(SHARED ? 1 << 16 : 0);
+
     private MicroKernel() {}
+
+    private static boolean shared(String variant) {
+        return switch (variant.trim()) {
+            case SPECIALISED -> false;
+            case SHARED_FORM -> {
+                System.getLogger("dev.kiln.cpu").log(System.Logger.Level.INFO,
+                        "CPU micro-kernel: the shared tile everywhere, forced by -D" + PROPERTY + "=" + SHARED_FORM + " (an A/B setting; slower where the specialised copies pay)");
+                yield true;
+            }
+            default -> throw new IllegalArgumentException("-D" + PROPERTY + "=" + variant + " is not a micro-kernel variant; use "
+                    + SPECIALISED + " (the default) or " + SHARED_FORM);
+        };
+    }
+
+    private static int[] identity(int n) {
+        int[] at = new int[n];
+        for (int p = 0; p < n; p++) at[p] = p;
+        return at;
+    }
 
     /** The MR × NR tile; see the class comment for the addressing. */
     static void tile(int p0, int p1, float[] a, int[] at, int o0, int o1, int o2, int o3, int o4, int o5,
@@ -57,41 +99,42 @@ final class MicroKernel {
             c50 = a5.fma(b0, c50);
             c51 = a5.fma(b1, c51);
         }
-        if (rows == MR && cols == NR) {
-            int r0 = ic, r1 = ic + ldc, r2 = r1 + ldc, r3 = r2 + ldc, r4 = r3 + ldc, r5 = r4 + ldc;
-            if (add) {
-                c00 = c00.add(FloatVector.fromArray(SPECIES, c, r0)); c01 = c01.add(FloatVector.fromArray(SPECIES, c, r0 + VL));
-                c10 = c10.add(FloatVector.fromArray(SPECIES, c, r1)); c11 = c11.add(FloatVector.fromArray(SPECIES, c, r1 + VL));
-                c20 = c20.add(FloatVector.fromArray(SPECIES, c, r2)); c21 = c21.add(FloatVector.fromArray(SPECIES, c, r2 + VL));
-                c30 = c30.add(FloatVector.fromArray(SPECIES, c, r3)); c31 = c31.add(FloatVector.fromArray(SPECIES, c, r3 + VL));
-                c40 = c40.add(FloatVector.fromArray(SPECIES, c, r4)); c41 = c41.add(FloatVector.fromArray(SPECIES, c, r4 + VL));
-                c50 = c50.add(FloatVector.fromArray(SPECIES, c, r5)); c51 = c51.add(FloatVector.fromArray(SPECIES, c, r5 + VL));
-            }
-            c00.intoArray(c, r0); c01.intoArray(c, r0 + VL);
-            c10.intoArray(c, r1); c11.intoArray(c, r1 + VL);
-            c20.intoArray(c, r2); c21.intoArray(c, r2 + VL);
-            c30.intoArray(c, r3); c31.intoArray(c, r3 + VL);
-            c40.intoArray(c, r4); c41.intoArray(c, r4 + VL);
-            c50.intoArray(c, r5); c51.intoArray(c, r5 + VL);
-            return;
+        boolean full = rows == MR && cols == NR;
+        // a full tile goes to C (added to it when add); an edge tile to spill, NR apart, then its corner to C
+        float[] dst = full ? c : spill;
+        int ld = full ? ldc : NR, r0 = full ? ic : 0, r1 = r0 + ld, r2 = r1 + ld, r3 = r2 + ld, r4 = r3 + ld, r5 = r4 + ld;
+        if (full && add) {
+            c00 = c00.add(FloatVector.fromArray(SPECIES, c, r0)); c01 = c01.add(FloatVector.fromArray(SPECIES, c, r0 + VL));
+            c10 = c10.add(FloatVector.fromArray(SPECIES, c, r1)); c11 = c11.add(FloatVector.fromArray(SPECIES, c, r1 + VL));
+            c20 = c20.add(FloatVector.fromArray(SPECIES, c, r2)); c21 = c21.add(FloatVector.fromArray(SPECIES, c, r2 + VL));
+            c30 = c30.add(FloatVector.fromArray(SPECIES, c, r3)); c31 = c31.add(FloatVector.fromArray(SPECIES, c, r3 + VL));
+            c40 = c40.add(FloatVector.fromArray(SPECIES, c, r4)); c41 = c41.add(FloatVector.fromArray(SPECIES, c, r4 + VL));
+            c50 = c50.add(FloatVector.fromArray(SPECIES, c, r5)); c51 = c51.add(FloatVector.fromArray(SPECIES, c, r5 + VL));
         }
-        c00.intoArray(spill, 0); c01.intoArray(spill, VL);
-        c10.intoArray(spill, NR); c11.intoArray(spill, NR + VL);
-        c20.intoArray(spill, 2 * NR); c21.intoArray(spill, 2 * NR + VL);
-        c30.intoArray(spill, 3 * NR); c31.intoArray(spill, 3 * NR + VL);
-        c40.intoArray(spill, 4 * NR); c41.intoArray(spill, 4 * NR + VL);
-        c50.intoArray(spill, 5 * NR); c51.intoArray(spill, 5 * NR + VL);
-        storeEdge(spill, c, ic, ldc, rows, cols, add);
+        c00.intoArray(dst, r0); c01.intoArray(dst, r0 + VL);
+        c10.intoArray(dst, r1); c11.intoArray(dst, r1 + VL);
+        c20.intoArray(dst, r2); c21.intoArray(dst, r2 + VL);
+        c30.intoArray(dst, r3); c31.intoArray(dst, r3 + VL);
+        c40.intoArray(dst, r4); c41.intoArray(dst, r4 + VL);
+        c50.intoArray(dst, r5); c51.intoArray(dst, r5 + VL);
+        if (!full) storeEdge(spill, c, ic, ldc, rows, cols, add);
     }
 
     /**
      * {@link #tile} with o_r = ia + r·lda, at[p] = p, p0 = 0, p1 = kc and B a packed sliver (ldb = NR): {@link Gemm}
-     * (A in place or packed) and {@link WinogradConv} (V's rows). A specialised copy because it pays: with the row streams' index p the only
-     * induction variable and B's step a constant, C2 hoists every range check out of the loop; the general form ran
-     * 1.3-1.6x slower on the same data (one thread, L1-resident sliver, kc = 256..512; see the closing note of issue 15).
+     * (A in place or packed) and {@link WinogradConv} (V's rows). Specialised because, with the row streams' index the
+     * only induction variable and B's step a constant, C2 can hoist every range check out of the loop, which the
+     * general form's a[o_r + at[p]] does not allow (an earlier measurement, of the loop alone: the general form
+     * 1.3-1.6x slower, one thread, L1-resident sliver, kc = 256..512). Whether that pays in GEMM and the models is
+     * what {@code ./kiln bench --microkernel-ab} measures (the class comment).
      */
     static void packed(int kc, float[] a, int ia, int lda, float[] b, int ib, float[] c, int ic, int ldc,
                        int rows, int cols, boolean add, float[] spill) {
+        if (SHARED) {
+            if (kc > ROWS.length) throw new IllegalArgumentException("-D" + PROPERTY + "=" + SHARED_FORM + " handles K slices up to " + ROWS.length + ", got " + kc + "; drop the property");
+            tile(0, kc, a, ROWS, ia, ia + lda, ia + 2 * lda, ia + 3 * lda, ia + 4 * lda, ia + 5 * lda, b, ib, NR, c, ic, ldc, rows, cols, add, spill);
+            return;
+        }
         FloatVector c00 = FloatVector.zero(SPECIES), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
         FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
         // row offsets fixed, d the only induction variable: C2 then hoists the range checks of all six streams
@@ -118,31 +161,25 @@ final class MicroKernel {
             c50 = a5.fma(b0, c50);
             c51 = a5.fma(b1, c51);
         }
-        if (rows == MR && cols == NR) {
-            int r0 = ic, r1 = ic + ldc, r2 = r1 + ldc, r3 = r2 + ldc, r4 = r3 + ldc, r5 = r4 + ldc;
-            if (add) {
-                c00 = c00.add(FloatVector.fromArray(SPECIES, c, r0)); c01 = c01.add(FloatVector.fromArray(SPECIES, c, r0 + VL));
-                c10 = c10.add(FloatVector.fromArray(SPECIES, c, r1)); c11 = c11.add(FloatVector.fromArray(SPECIES, c, r1 + VL));
-                c20 = c20.add(FloatVector.fromArray(SPECIES, c, r2)); c21 = c21.add(FloatVector.fromArray(SPECIES, c, r2 + VL));
-                c30 = c30.add(FloatVector.fromArray(SPECIES, c, r3)); c31 = c31.add(FloatVector.fromArray(SPECIES, c, r3 + VL));
-                c40 = c40.add(FloatVector.fromArray(SPECIES, c, r4)); c41 = c41.add(FloatVector.fromArray(SPECIES, c, r4 + VL));
-                c50 = c50.add(FloatVector.fromArray(SPECIES, c, r5)); c51 = c51.add(FloatVector.fromArray(SPECIES, c, r5 + VL));
-            }
-            c00.intoArray(c, r0); c01.intoArray(c, r0 + VL);
-            c10.intoArray(c, r1); c11.intoArray(c, r1 + VL);
-            c20.intoArray(c, r2); c21.intoArray(c, r2 + VL);
-            c30.intoArray(c, r3); c31.intoArray(c, r3 + VL);
-            c40.intoArray(c, r4); c41.intoArray(c, r4 + VL);
-            c50.intoArray(c, r5); c51.intoArray(c, r5 + VL);
-            return;
+        boolean full = rows == MR && cols == NR;
+        // a full tile goes to C (added to it when add); an edge tile to spill, NR apart, then its corner to C
+        float[] dst = full ? c : spill;
+        int ld = full ? ldc : NR, r0 = full ? ic : 0, r1 = r0 + ld, r2 = r1 + ld, r3 = r2 + ld, r4 = r3 + ld, r5 = r4 + ld;
+        if (full && add) {
+            c00 = c00.add(FloatVector.fromArray(SPECIES, c, r0)); c01 = c01.add(FloatVector.fromArray(SPECIES, c, r0 + VL));
+            c10 = c10.add(FloatVector.fromArray(SPECIES, c, r1)); c11 = c11.add(FloatVector.fromArray(SPECIES, c, r1 + VL));
+            c20 = c20.add(FloatVector.fromArray(SPECIES, c, r2)); c21 = c21.add(FloatVector.fromArray(SPECIES, c, r2 + VL));
+            c30 = c30.add(FloatVector.fromArray(SPECIES, c, r3)); c31 = c31.add(FloatVector.fromArray(SPECIES, c, r3 + VL));
+            c40 = c40.add(FloatVector.fromArray(SPECIES, c, r4)); c41 = c41.add(FloatVector.fromArray(SPECIES, c, r4 + VL));
+            c50 = c50.add(FloatVector.fromArray(SPECIES, c, r5)); c51 = c51.add(FloatVector.fromArray(SPECIES, c, r5 + VL));
         }
-        c00.intoArray(spill, 0); c01.intoArray(spill, VL);
-        c10.intoArray(spill, NR); c11.intoArray(spill, NR + VL);
-        c20.intoArray(spill, 2 * NR); c21.intoArray(spill, 2 * NR + VL);
-        c30.intoArray(spill, 3 * NR); c31.intoArray(spill, 3 * NR + VL);
-        c40.intoArray(spill, 4 * NR); c41.intoArray(spill, 4 * NR + VL);
-        c50.intoArray(spill, 5 * NR); c51.intoArray(spill, 5 * NR + VL);
-        storeEdge(spill, c, ic, ldc, rows, cols, add);
+        c00.intoArray(dst, r0); c01.intoArray(dst, r0 + VL);
+        c10.intoArray(dst, r1); c11.intoArray(dst, r1 + VL);
+        c20.intoArray(dst, r2); c21.intoArray(dst, r2 + VL);
+        c30.intoArray(dst, r3); c31.intoArray(dst, r3 + VL);
+        c40.intoArray(dst, r4); c41.intoArray(dst, r4 + VL);
+        c50.intoArray(dst, r5); c51.intoArray(dst, r5 + VL);
+        if (!full) storeEdge(spill, c, ic, ldc, rows, cols, add);
     }
 
     /**
@@ -198,50 +235,38 @@ final class MicroKernel {
             cb0 = ab.fma(b0, cb0);
             cb1 = ab.fma(b1, cb1);
         }
-        if (rows == 2 * MR && cols == NR) {
-            int r0 = ic, r1 = r0 + ldc, r2 = r1 + ldc, r3 = r2 + ldc, r4 = r3 + ldc, r5 = r4 + ldc;
-            int r6 = r5 + ldc, r7 = r6 + ldc, r8 = r7 + ldc, r9 = r8 + ldc, ra = r9 + ldc, rb = ra + ldc;
-            if (add) {
-                c00 = c00.add(FloatVector.fromArray(SPECIES, c, r0)); c01 = c01.add(FloatVector.fromArray(SPECIES, c, r0 + VL));
-                c10 = c10.add(FloatVector.fromArray(SPECIES, c, r1)); c11 = c11.add(FloatVector.fromArray(SPECIES, c, r1 + VL));
-                c20 = c20.add(FloatVector.fromArray(SPECIES, c, r2)); c21 = c21.add(FloatVector.fromArray(SPECIES, c, r2 + VL));
-                c30 = c30.add(FloatVector.fromArray(SPECIES, c, r3)); c31 = c31.add(FloatVector.fromArray(SPECIES, c, r3 + VL));
-                c40 = c40.add(FloatVector.fromArray(SPECIES, c, r4)); c41 = c41.add(FloatVector.fromArray(SPECIES, c, r4 + VL));
-                c50 = c50.add(FloatVector.fromArray(SPECIES, c, r5)); c51 = c51.add(FloatVector.fromArray(SPECIES, c, r5 + VL));
-                c60 = c60.add(FloatVector.fromArray(SPECIES, c, r6)); c61 = c61.add(FloatVector.fromArray(SPECIES, c, r6 + VL));
-                c70 = c70.add(FloatVector.fromArray(SPECIES, c, r7)); c71 = c71.add(FloatVector.fromArray(SPECIES, c, r7 + VL));
-                c80 = c80.add(FloatVector.fromArray(SPECIES, c, r8)); c81 = c81.add(FloatVector.fromArray(SPECIES, c, r8 + VL));
-                c90 = c90.add(FloatVector.fromArray(SPECIES, c, r9)); c91 = c91.add(FloatVector.fromArray(SPECIES, c, r9 + VL));
-                ca0 = ca0.add(FloatVector.fromArray(SPECIES, c, ra)); ca1 = ca1.add(FloatVector.fromArray(SPECIES, c, ra + VL));
-                cb0 = cb0.add(FloatVector.fromArray(SPECIES, c, rb)); cb1 = cb1.add(FloatVector.fromArray(SPECIES, c, rb + VL));
-            }
-            c00.intoArray(c, r0); c01.intoArray(c, r0 + VL);
-            c10.intoArray(c, r1); c11.intoArray(c, r1 + VL);
-            c20.intoArray(c, r2); c21.intoArray(c, r2 + VL);
-            c30.intoArray(c, r3); c31.intoArray(c, r3 + VL);
-            c40.intoArray(c, r4); c41.intoArray(c, r4 + VL);
-            c50.intoArray(c, r5); c51.intoArray(c, r5 + VL);
-            c60.intoArray(c, r6); c61.intoArray(c, r6 + VL);
-            c70.intoArray(c, r7); c71.intoArray(c, r7 + VL);
-            c80.intoArray(c, r8); c81.intoArray(c, r8 + VL);
-            c90.intoArray(c, r9); c91.intoArray(c, r9 + VL);
-            ca0.intoArray(c, ra); ca1.intoArray(c, ra + VL);
-            cb0.intoArray(c, rb); cb1.intoArray(c, rb + VL);
-            return;
+        boolean full = rows == 2 * MR && cols == NR;
+        // a full tile goes to C (added to it when add); an edge tile to spill, NR apart, then its corner to C
+        float[] dst = full ? c : spill;
+        int ld = full ? ldc : NR, r0 = full ? ic : 0, r1 = r0 + ld, r2 = r1 + ld, r3 = r2 + ld, r4 = r3 + ld, r5 = r4 + ld;
+        int r6 = r5 + ld, r7 = r6 + ld, r8 = r7 + ld, r9 = r8 + ld, ra = r9 + ld, rb = ra + ld;
+        if (full && add) {
+            c00 = c00.add(FloatVector.fromArray(SPECIES, c, r0)); c01 = c01.add(FloatVector.fromArray(SPECIES, c, r0 + VL));
+            c10 = c10.add(FloatVector.fromArray(SPECIES, c, r1)); c11 = c11.add(FloatVector.fromArray(SPECIES, c, r1 + VL));
+            c20 = c20.add(FloatVector.fromArray(SPECIES, c, r2)); c21 = c21.add(FloatVector.fromArray(SPECIES, c, r2 + VL));
+            c30 = c30.add(FloatVector.fromArray(SPECIES, c, r3)); c31 = c31.add(FloatVector.fromArray(SPECIES, c, r3 + VL));
+            c40 = c40.add(FloatVector.fromArray(SPECIES, c, r4)); c41 = c41.add(FloatVector.fromArray(SPECIES, c, r4 + VL));
+            c50 = c50.add(FloatVector.fromArray(SPECIES, c, r5)); c51 = c51.add(FloatVector.fromArray(SPECIES, c, r5 + VL));
+            c60 = c60.add(FloatVector.fromArray(SPECIES, c, r6)); c61 = c61.add(FloatVector.fromArray(SPECIES, c, r6 + VL));
+            c70 = c70.add(FloatVector.fromArray(SPECIES, c, r7)); c71 = c71.add(FloatVector.fromArray(SPECIES, c, r7 + VL));
+            c80 = c80.add(FloatVector.fromArray(SPECIES, c, r8)); c81 = c81.add(FloatVector.fromArray(SPECIES, c, r8 + VL));
+            c90 = c90.add(FloatVector.fromArray(SPECIES, c, r9)); c91 = c91.add(FloatVector.fromArray(SPECIES, c, r9 + VL));
+            ca0 = ca0.add(FloatVector.fromArray(SPECIES, c, ra)); ca1 = ca1.add(FloatVector.fromArray(SPECIES, c, ra + VL));
+            cb0 = cb0.add(FloatVector.fromArray(SPECIES, c, rb)); cb1 = cb1.add(FloatVector.fromArray(SPECIES, c, rb + VL));
         }
-        c00.intoArray(spill, 0 * NR); c01.intoArray(spill, 0 * NR + VL);
-        c10.intoArray(spill, 1 * NR); c11.intoArray(spill, 1 * NR + VL);
-        c20.intoArray(spill, 2 * NR); c21.intoArray(spill, 2 * NR + VL);
-        c30.intoArray(spill, 3 * NR); c31.intoArray(spill, 3 * NR + VL);
-        c40.intoArray(spill, 4 * NR); c41.intoArray(spill, 4 * NR + VL);
-        c50.intoArray(spill, 5 * NR); c51.intoArray(spill, 5 * NR + VL);
-        c60.intoArray(spill, 6 * NR); c61.intoArray(spill, 6 * NR + VL);
-        c70.intoArray(spill, 7 * NR); c71.intoArray(spill, 7 * NR + VL);
-        c80.intoArray(spill, 8 * NR); c81.intoArray(spill, 8 * NR + VL);
-        c90.intoArray(spill, 9 * NR); c91.intoArray(spill, 9 * NR + VL);
-        ca0.intoArray(spill, 10 * NR); ca1.intoArray(spill, 10 * NR + VL);
-        cb0.intoArray(spill, 11 * NR); cb1.intoArray(spill, 11 * NR + VL);
-        storeEdge(spill, c, ic, ldc, rows, cols, add);
+        c00.intoArray(dst, r0); c01.intoArray(dst, r0 + VL);
+        c10.intoArray(dst, r1); c11.intoArray(dst, r1 + VL);
+        c20.intoArray(dst, r2); c21.intoArray(dst, r2 + VL);
+        c30.intoArray(dst, r3); c31.intoArray(dst, r3 + VL);
+        c40.intoArray(dst, r4); c41.intoArray(dst, r4 + VL);
+        c50.intoArray(dst, r5); c51.intoArray(dst, r5 + VL);
+        c60.intoArray(dst, r6); c61.intoArray(dst, r6 + VL);
+        c70.intoArray(dst, r7); c71.intoArray(dst, r7 + VL);
+        c80.intoArray(dst, r8); c81.intoArray(dst, r8 + VL);
+        c90.intoArray(dst, r9); c91.intoArray(dst, r9 + VL);
+        ca0.intoArray(dst, ra); ca1.intoArray(dst, ra + VL);
+        cb0.intoArray(dst, rb); cb1.intoArray(dst, rb + VL);
+        if (!full) storeEdge(spill, c, ic, ldc, rows, cols, add);
     }
 
     /** Writes (or adds) the rows×cols corner of a register tile spilled to {@code spill} (rows NR apart) into C. */

@@ -1,7 +1,9 @@
 package dev.kiln.cpu;
 
+import dev.kiln.graph.AdamUpdate;
 import dev.kiln.graph.BinaryFn;
 import dev.kiln.graph.ReduceFn;
+import dev.kiln.graph.SgdUpdate;
 import dev.kiln.graph.UnaryFn;
 
 /**
@@ -220,33 +222,11 @@ public final class ScalarElementwise implements ElementwiseKernels {
     }
 
     @Override public void sgdUpdate(float[] p, int pOff, float[] g, int gOff, float[] vel, int vOff, int n, float lr, double momentum, boolean nesterov, double weightDecay) {
-        float mu = (float) momentum, wd = (float) weightDecay;
-        for (int i = 0; i < n; i++) {
-            float gi = g[gOff + i] + wd * p[pOff + i];
-            float d = gi;
-            if (momentum != 0) {
-                float v = mu * vel[vOff + i] + gi;
-                vel[vOff + i] = v;
-                d = nesterov ? gi + mu * v : v;
-            }
-            p[pOff + i] -= lr * d;
-        }
+        SgdUpdate.step(p, pOff, g, gOff, vel, vOff, n, lr, momentum, nesterov, weightDecay);
     }
 
     @Override public void adamUpdate(float[] p, int pOff, float[] g, int gOff, float[] m, int mOff, float[] v, int vOff, int n, float lr, long step,
                                      double beta1, double beta2, double eps, double weightDecay, boolean decoupled) {
-        // PyTorch: step_size = lr / (1 - β1^t); denom = sqrt(v) / sqrt(1 - β2^t) + eps
-        float decay = decoupled ? (float) (1 - lr * weightDecay) : 1f, wd = decoupled ? 0f : (float) weightDecay;
-        float b1 = (float) beta1, c1 = (float) (1 - beta1), b2 = (float) beta2, c2 = (float) (1 - beta2);
-        float stepSize = (float) (lr / (1 - Math.pow(beta1, step))), sqrtBc2 = (float) Math.sqrt(1 - Math.pow(beta2, step)), e = (float) eps;
-        for (int i = 0; i < n; i++) {
-            float pi = p[pOff + i] * decay;
-            float gi = g[gOff + i] + wd * pi;
-            float mi = b1 * m[mOff + i] + c1 * gi;
-            float vi = b2 * v[vOff + i] + c2 * gi * gi;
-            m[mOff + i] = mi;
-            v[vOff + i] = vi;
-            p[pOff + i] = pi - stepSize * mi / ((float) Math.sqrt(vi) / sqrtBc2 + e);
-        }
+        AdamUpdate.step(p, pOff, g, gOff, m, mOff, v, vOff, n, lr, step, beta1, beta2, eps, weightDecay, decoupled);
     }
 }

@@ -1,5 +1,6 @@
 package dev.kiln.cpu;
 
+import dev.kiln.graph.AdamUpdate;
 import dev.kiln.graph.BinaryFn;
 import dev.kiln.graph.ReduceFn;
 import dev.kiln.graph.UnaryFn;
@@ -485,9 +486,10 @@ public final class VectorElementwise implements ElementwiseKernels {
     @Override public void adamUpdate(float[] p, int pOff, float[] g, int gOff, float[] m, int mOff, float[] v, int vOff, int n, float lr, long step,
                                      double beta1, double beta2, double eps, double weightDecay, boolean decoupled) {
         if (n < SMALL) { TWIN.adamUpdate(p, pOff, g, gOff, m, mOff, v, vOff, n, lr, step, beta1, beta2, eps, weightDecay, decoupled); return; }
-        float decay = decoupled ? (float) (1 - lr * weightDecay) : 1f, wd = decoupled ? 0f : (float) weightDecay;
-        float b1 = (float) beta1, c1 = (float) (1 - beta1), b2 = (float) beta2, c2 = (float) (1 - beta2);
-        float stepSize = (float) (lr / (1 - Math.pow(beta1, step))), sqrtBc2 = (float) Math.sqrt(1 - Math.pow(beta2, step)), e = (float) eps;
+        // AdamUpdate.step lane by lane, in the same order, so the two agree bit for bit
+        float decay = AdamUpdate.decay(lr, weightDecay, decoupled), wd = AdamUpdate.l2(weightDecay, decoupled);
+        float stepSize = AdamUpdate.stepSize(lr, step, beta1), sqrtBc2 = AdamUpdate.sqrtBc2(step, beta2);
+        float b1 = (float) beta1, c1 = (float) (1 - beta1), b2 = (float) beta2, c2 = (float) (1 - beta2), e = (float) eps;
         int i = 0, bound = S.loopBound(n);
         for (; i < bound; i += L) {
             FloatVector pi = load(p, pOff + i).mul(decay);

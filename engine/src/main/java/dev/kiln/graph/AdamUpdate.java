@@ -22,18 +22,50 @@ public record AdamUpdate(double beta1, double beta2, double epsilon, double weig
     }
 
     /**
-     * The reference meaning, in double, in place on {@code p}, {@code m}, {@code v}: the one scalar statement of
-     * this formula in the engine (the interpreter calls it; backend kernels are tested against it).
+     * The reference meaning on doubles, in place on {@code p}, {@code m}, {@code v}, for the interpreter: rounds them
+     * to float and runs {@link #step}, so the interpreter, the CPU twin and the vector kernel agree bit for bit.
      */
     public void apply(double[] p, double[] grad, double[] m, double[] v, double lr, double t) {
-        double bias1 = 1 - Math.pow(beta1, t), bias2 = 1 - Math.pow(beta2, t);
-        for (int i = 0; i < p.length; i++) {
-            double g = grad[i];
-            if (decoupled) p[i] *= 1 - lr * weightDecay;
-            else g += weightDecay * p[i];
-            m[i] = beta1 * m[i] + (1 - beta1) * g;
-            v[i] = beta2 * v[i] + (1 - beta2) * g * g;
-            p[i] -= lr / bias1 * m[i] / (Math.sqrt(v[i]) / Math.sqrt(bias2) + epsilon);
+        int n = p.length;
+        float[] pf = new float[n], gf = new float[n], mf = new float[n], vf = new float[n];
+        for (int i = 0; i < n; i++) { pf[i] = (float) p[i]; gf[i] = (float) grad[i]; mf[i] = (float) m[i]; vf[i] = (float) v[i]; }
+        step(pf, 0, gf, 0, mf, 0, vf, 0, n, (float) lr, (long) t, beta1, beta2, epsilon, weightDecay, decoupled);
+        for (int i = 0; i < n; i++) { p[i] = pf[i]; m[i] = mf[i]; v[i] = vf[i]; }
+    }
+
+    // One step's float constants, as PyTorch computes them (pow in double, then rounded); the vector kernel takes
+    // its lanes' constants from here too. Plain floats, not a record: a record passed to a kernel that C2 does not
+    // inline is allocated on every call.
+
+    /** 1 − lr·wd for AdamW (decoupled decay, applied to p first), else 1. */
+    public static float decay(float lr, double weightDecay, boolean decoupled) { return decoupled ? (float) (1 - lr * weightDecay) : 1f; }
+
+    /** Adam's L2 term, added to the gradient: wd, or 0 for AdamW. */
+    public static float l2(double weightDecay, boolean decoupled) { return decoupled ? 0f : (float) weightDecay; }
+
+    /** lr / (1 − β1^t). */
+    public static float stepSize(float lr, long t, double beta1) { return (float) (lr / (1 - Math.pow(beta1, t))); }
+
+    /** sqrt(1 − β2^t). */
+    public static float sqrtBc2(long t, double beta2) { return (float) Math.sqrt(1 - Math.pow(beta2, t)); }
+
+    /**
+     * The scalar meaning, the one statement of this formula in Kiln: n elements, in place, float arithmetic in
+     * PyTorch's order (no fused multiply-add). The interpreter ({@link #apply}) and the CPU backend's scalar twin
+     * call it; the CPU vector kernel is tested bit for bit against it and the CUDA kernel within stated ulps.
+     */
+    public static void step(float[] p, int pOff, float[] g, int gOff, float[] m, int mOff, float[] v, int vOff, int n, float lr, long t,
+                            double beta1, double beta2, double eps, double weightDecay, boolean decoupled) {
+        float decay = decay(lr, weightDecay, decoupled), wd = l2(weightDecay, decoupled), stepSize = stepSize(lr, t, beta1), sqrtBc2 = sqrtBc2(t, beta2);
+        float b1 = (float) beta1, c1 = (float) (1 - beta1), b2 = (float) beta2, c2 = (float) (1 - beta2), e = (float) eps;
+        for (int i = 0; i < n; i++) {
+            float pi = p[pOff + i] * decay;
+            float gi = g[gOff + i] + wd * pi;
+            float mi = b1 * m[mOff + i] + c1 * gi;
+            float vi = b2 * v[vOff + i] + c2 * gi * gi;
+            m[mOff + i] = mi;
+            v[vOff + i] = vi;
+            p[pOff + i] = pi - stepSize * mi / ((float) Math.sqrt(vi) / sqrtBc2 + e);
         }
     }
 }

@@ -21,16 +21,35 @@ public record SgdUpdate(double momentum, boolean nesterov, double weightDecay) i
         return Shape.SCALAR;
     }
 
-    /** The reference meaning, in double, in place on {@code p} and {@code velocity} (untouched when μ = 0). */
+    /**
+     * The reference meaning on doubles, in place on {@code p} and {@code velocity} (untouched when μ = 0), for the
+     * interpreter: rounds them to float and runs {@link #step}, so the interpreter and the CPU kernels agree bit for bit.
+     */
     public void apply(double[] p, double[] grad, double[] velocity, double lr) {
-        for (int i = 0; i < p.length; i++) {
-            double g = grad[i] + weightDecay * p[i];
-            double d = g;
+        int n = p.length;
+        float[] pf = new float[n], gf = new float[n], vf = new float[n];
+        for (int i = 0; i < n; i++) { pf[i] = (float) p[i]; gf[i] = (float) grad[i]; vf[i] = (float) velocity[i]; }
+        step(pf, 0, gf, 0, vf, 0, n, (float) lr, momentum, nesterov, weightDecay);
+        for (int i = 0; i < n; i++) { p[i] = pf[i]; if (momentum != 0) velocity[i] = vf[i]; }
+    }
+
+    /**
+     * The scalar meaning, the one statement of this formula in Kiln: n elements, in place, float arithmetic in
+     * PyTorch's order. The interpreter ({@link #apply}) and the CPU backend's scalar twin call it; the CPU vector
+     * kernel is tested bit for bit against it.
+     */
+    public static void step(float[] p, int pOff, float[] g, int gOff, float[] vel, int vOff, int n, float lr,
+                            double momentum, boolean nesterov, double weightDecay) {
+        float mu = (float) momentum, wd = (float) weightDecay;
+        for (int i = 0; i < n; i++) {
+            float gi = g[gOff + i] + wd * p[pOff + i];
+            float d = gi;
             if (momentum != 0) {
-                velocity[i] = momentum * velocity[i] + g;
-                d = nesterov ? g + momentum * velocity[i] : velocity[i];
+                float v = mu * vel[vOff + i] + gi;
+                vel[vOff + i] = v;
+                d = nesterov ? gi + mu * v : v;
             }
-            p[i] -= lr * d;
+            p[pOff + i] -= lr * d;
         }
     }
 }

@@ -14,11 +14,14 @@ import java.util.concurrent.TimeUnit;
  * Writes a Graphviz DOT graph: as DOT text when the path ends in {@code .dot}; as PNG or SVG
  * (by the path's ending) through Graphviz's {@code dot} program when it is on the PATH
  * (Debian: {@code apt-get install graphviz}); and, when it is not, as DOT text beside the asked-for
- * path (same name, {@code .dot}), with a one-line note on standard error saying so.
+ * path (same name, {@code .dot}), with one WARNING through {@link System.Logger} (logger {@code dev.kiln.io})
+ * saying so and how to draw it.
  *
  * <pre>{@code Path written = Graphviz.write(dotText, Path.of("model.png")); }</pre>
  */
 public final class Graphviz {
+    private static final System.Logger LOG = System.getLogger("dev.kiln.io");
+
     private Graphviz() {}
 
     /** The {@code dot} executable on the PATH, if any. */
@@ -48,7 +51,7 @@ public final class Graphviz {
         if (exe.isEmpty()) {
             Path text = path.resolveSibling(name.substring(0, name.length() - 4) + ".dot");
             Files.writeString(text, dot, StandardCharsets.UTF_8);
-            System.err.println("kiln: Graphviz's 'dot' is not on the PATH, so " + path + " was not drawn; wrote the DOT text to " + text
+            LOG.log(System.Logger.Level.WARNING, "Graphviz's 'dot' is not on the PATH, so " + path + " was not drawn; wrote the DOT text to " + text
                     + " instead (apt-get install graphviz, then call again, or render it with: dot -T" + format + " -o " + name + " " + text.getFileName() + ")");
             return text;
         }

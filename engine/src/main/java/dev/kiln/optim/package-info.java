@@ -16,9 +16,11 @@
  *       each slot once per op instead of once for the whole update (Adam composed is about a dozen passes
  *       over every weight, fused one), and elementwise fusion cannot join it because it writes several
  *       variables;</li>
- *   <li>someone owns the extra places a fused op lives: the op record in {@code dev.kiln.graph} with its
- *       double-precision meaning ({@code AdamUpdate.apply}), the CPU kernel and its scalar twin, and the CUDA
- *       kernel — each tested against that meaning.</li>
+ *   <li>someone owns the extra places a fused op lives: the op record in {@code dev.kiln.graph} with its one
+ *       scalar meaning ({@code AdamUpdate.step}, which the interpreter and the CPU scalar twin both call), the
+ *       CPU vector kernel (tested bit for bit against that meaning, {@code RowKernelsTest}) and the CUDA kernel
+ *       (tested against it on the emulated device, {@code ElementwiseKernelsTest}). Those three are the only
+ *       places the formula is written; a fourth copy is a bug. {@code SgdUpdate.step} is the same for SGD.</li>
  * </ol>
  * Today {@code AdamUpdate} and {@code SgdUpdate} are fused; RMSprop and clipping are composed, and a new
  * optimizer starts composed: it then runs on every backend with no kernel to write, and is fused later only

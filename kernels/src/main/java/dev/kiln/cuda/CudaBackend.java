@@ -114,11 +114,25 @@ public final class CudaBackend implements Backend {
             for (Requirement r : LIBRARIES) checks.add(probeLibrary(r, arena));
         }
         checks.add("kernels: " + NOT_IMPLEMENTED);
-        // No driver or no device: absent, passed over quietly. A working driver with a device that Kiln
-        // cannot use yet is "present but unusable", which Backend.auto() reports once as a warning.
-        if (driverProblem.isPresent()) return Availability.unavailable(driverProblem.get() + "; Kiln runs on the CPU backend", checks);
+        // No libcuda, or a driver that sees no device (CUDA_VISIBLE_DEVICES=""): absent, passed over quietly. A driver
+        // that is installed but broken (does not load, cuInit fails, too old), or a working one with a device that
+        // Kiln cannot use yet, is "present but unusable": Backend.auto() says it once as a WARNING with the fixes.
+        return availability(driverProblem, checks);
+    }
+
+    /** What the probe found, as {@link Backend#auto()} reports it (the rule in the comment above). */
+    static Availability availability(Optional<String> driverProblem, List<String> checks) {
+        if (driverProblem.isPresent()) {
+            String why = driverProblem.get() + "; Kiln runs on the CPU backend";
+            boolean absent = driverProblem.get().equals(NO_DRIVER) || driverProblem.get().equals(NO_DEVICE);
+            return absent ? Availability.unavailable(why, checks) : Availability.presentButUnusable(why, checks);
+        }
         return Availability.presentButUnusable(NOT_IMPLEMENTED + "; Kiln runs on the CPU backend", checks);
     }
+
+    /** The two driver problems that mean "no GPU here" rather than "a GPU Kiln could not use". */
+    static final String NO_DRIVER = "libcuda.so.1 not found (no NVIDIA driver)";
+    static final String NO_DEVICE = "no CUDA device";
 
     /** Adds the driver's check lines; returns what stops a GPU run, if the driver is the reason. */
     private static Optional<String> probeDriver(Arena arena, List<String> checks) {
@@ -131,7 +145,7 @@ public final class CudaBackend implements Backend {
             }
             checks.add("libcuda.so.1 not found: no NVIDIA driver on this machine; Kiln runs on the CPU backend "
                     + "(install the NVIDIA driver to use a GPU)");
-            return Optional.of("libcuda.so.1 not found (no NVIDIA driver)");
+            return Optional.of(NO_DRIVER);
         }
         SharedLibrary libcuda = search.library().get();
         checks.add("libcuda.so.1: loaded from " + libcuda.location());
@@ -144,7 +158,7 @@ public final class CudaBackend implements Backend {
             int devices = driver.deviceCount();
             if (devices == 0) {
                 checks.add("cuDeviceGetCount: 0 devices: the driver sees no GPU (check nvidia-smi and CUDA_VISIBLE_DEVICES)");
-                return Optional.of("no CUDA device");
+                return Optional.of(NO_DEVICE);
             }
             checks.add("cuDeviceGetCount: " + devices + (devices == 1 ? " device" : " devices"));
             return Optional.empty();

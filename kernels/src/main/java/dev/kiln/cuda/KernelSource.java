@@ -24,7 +24,7 @@ public record KernelSource(String resource, List<String> entryPoints) {
     public static final KernelSource REDUCE = new KernelSource("reduce.cu", List.of("kiln_sum_rows_f32", "kiln_sum_cols_f32"));
     public static final KernelSource SOFTMAX = new KernelSource("softmax.cu", List.of("kiln_softmax_xent_f32"));
     public static final KernelSource DROPOUT = new KernelSource("dropout.cu", List.of("kiln_dropout_f32"));
-    public static final KernelSource OPTIMIZERS = new KernelSource("optimizers.cu", List.of("kiln_sgd_update_f32", "kiln_rmsprop_update_f32"));
+    public static final KernelSource OPTIMIZERS = new KernelSource("optimizers.cu", List.of("kiln_sgd_update_f32"));
     public static final KernelSource BATCH_NORM = new KernelSource("batchnorm.cu", List.of("kiln_batchnorm_forward_f32", "kiln_batchnorm_backward_f32"));
 
     public static final KernelSource CONV = new KernelSource("conv.cu",

@@ -8,6 +8,8 @@ import dev.kiln.cuda.ffi.SharedLibrary;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;
+import java.util.List;
+import java.util.Optional;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -75,5 +77,23 @@ class CudaBackendTest {
     void eagerEvaluationRefusesNamingTheCpuBackend() {
         var e = assertThrows(UnsupportedOperationException.class, () -> new CudaBackend().evaluate(null, new float[0][], new float[0]));
         assertTrue(e.getMessage().contains("use the CPU backend"), e.getMessage());
+    }
+
+    @Test
+    void anInstalledButBrokenDriverIsPresentSoItsProblemIsAWarningWhileNoDriverOrNoDeviceStaysQuiet() {
+        List<String> checks = List.of("a check line");
+        for (String broken : new String[] {"libcuda.so.1 does not load", "cuInit failed", "the NVIDIA driver is too old"}) {
+            Availability a = CudaBackend.availability(Optional.of(broken), checks);
+            assertFalse(a.usable(), broken);
+            assertTrue(a.present(), broken + ": present, so Backend.auto() says it once as a WARNING");
+            assertTrue(a.summary().startsWith(broken), a.summary());
+        }
+        for (String absent : new String[] {CudaBackend.NO_DRIVER, CudaBackend.NO_DEVICE}) {
+            Availability a = CudaBackend.availability(Optional.of(absent), checks);
+            assertFalse(a.usable() || a.present(), absent + ": absent, passed over at DEBUG");
+        }
+        Availability working = CudaBackend.availability(Optional.empty(), checks);
+        assertTrue(working.present() && !working.usable(), "a working driver and device: present, not used yet");
+        assertEquals(checks, working.checks());
     }
 }

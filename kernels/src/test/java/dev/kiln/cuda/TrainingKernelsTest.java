@@ -246,36 +246,6 @@ class TrainingKernelsTest {
         }
     }
 
-    @Test
-    void rmspropPlainCenteredAndWithMomentumMatchesPyTorchsFormula() {
-        long fn = function(KernelSource.OPTIMIZERS, "kiln_rmsprop_update_f32");
-        Random r = new Random(22);
-        for (int variant = 0; variant < 3; variant++) for (int n : new int[] {1, 13, 257}) {
-            boolean centered = variant == 1, withMomentum = variant == 2;
-            float alpha = 0.99f, eps = 1e-8f, mu = withMomentum ? 0.9f : 0f, wd = variant == 0 ? 1e-2f : 0f, lr = 1e-3f;
-            float[] p = random(r, n, 1f), g = random(r, n, 0.1f), sq = new float[n], ga = random(r, n, 1e-3f), b = random(r, n, 1e-2f);
-            for (int i = 0; i < n; i++) sq[i] = (float) Math.abs(r.nextGaussian()) * 1e-2f + 1e-5f;
-            long dp = upload(cuda, p), dg = upload(cuda, g), dsq = upload(cuda, sq), dga = centered ? upload(cuda, ga) : 0,
-                    db = withMomentum ? upload(cuda, b) : 0, dlr = upload(cuda, new float[] {lr});
-            launch(cuda, fn, 2, 64, 0, KernelArgs.of().pointer(dp).pointer(dg).pointer(dsq).pointer(dga).pointer(db).pointer(dlr)
-                    .f32(alpha).f32(eps).f32(mu).f32(wd).i64(n));
-            float[] gp = floats(cuda, dp, n), gsq = floats(cuda, dsq, n);
-            for (int i = 0; i < n; i++) {
-                double gi = g[i] + (double) wd * p[i];
-                double s = alpha * (double) sq[i] + (1 - (double) alpha) * gi * gi;
-                double d;
-                if (centered) { double c = alpha * (double) ga[i] + (1 - (double) alpha) * gi; d = Math.sqrt(s - c * c) + eps; }
-                else d = Math.sqrt(s) + eps;
-                double step = withMomentum ? lr * (mu * (double) b[i] + gi / d) : lr * gi / d;
-                String at = "RMSprop variant " + variant + " n=" + n + " i=" + i;
-                assertEquals(s, gsq[i], 4 * Math.ulp((float) s), at + " square_avg");
-                // the step divides by sqrt(s): its float error is a few ulps of the step itself
-                assertEquals(p[i] - step, gp[i], 4 * Math.ulp(p[i]) + 1e-5 * Math.abs(step), at);
-            }
-            EmulatedDevice.CASES.incrementAndGet();
-        }
-    }
-
     // ---- batch norm
 
     @Test
