@@ -25,8 +25,9 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  * The CUDA backend. It probes the machine — driver, devices, cuBLAS, cuDNN, NVRTC — so
  * {@code ./kiln doctor} and {@link Backend#auto()} can say what a GPU run would need, and
  * {@link #compile} lowers a program to device launches ({@link CudaExecutable}): the dense models'
- * and convnets' ops (convolutions through cuDNN where it loads, else Kiln's own kernels; pooling), tested on the
- * emulated device. {@link Backend#auto()} does not pick it yet: it has not run on a GPU; construct it to use it.
+ * and convnets' ops (convolutions, pooling, softmax and batch norm through cuDNN where it loads, else Kiln's own
+ * kernels), tested on the emulated device. {@link Backend#auto()} does not pick it yet: it has not run on a GPU; construct it to use it.
+ * The cuDNN paths (CudnnConvolutions, CudnnLayers) are unverified on hardware: checked against a fake libcudnn only.
  *
  * <p>Each executable's second {@code run()} captures its launches as one CUDA graph and every later run
  * replays it (the learning rate and step counter are device inputs, so a schedule needs no re-capture);

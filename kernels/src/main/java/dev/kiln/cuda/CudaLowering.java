@@ -47,8 +47,8 @@ import java.util.List;
  * Lowers one node to its device launches: the exhaustive switch over the op catalogue (no default,
  * so a new op does not compile until it is handled here or named as not lowered). Elementwise ops,
  * fused chains, movement, reductions, softmax and one-hot become generated kernels
- * ({@link KernelGenerator}); GEMMs go to the {@link dev.kiln.cuda.ffi.Sgemm}; convolutions and pooling to
- * cuDNN or Kiln's own kernels ({@link ConvLowering}); batch norm, dropout,
+ * ({@link KernelGenerator}); GEMMs go to the {@link dev.kiln.cuda.ffi.Sgemm}; convolutions, pooling, softmax and
+ * batch norm to cuDNN where it is loaded and can express them, else Kiln's own kernels ({@link ConvLowering}); dropout,
  * softmax cross-entropy and the optimizer updates use the hand-written kernels in
  * {@code src/main/resources/dev/kiln/cuda}. Pointers are device addresses; every argument is bound
  * here, once.
@@ -186,7 +186,7 @@ final class CudaLowering {
 
     void bindWorkspace(long address) { conv.workspace.bind(address); }
 
-    /** Each convolution pass's route (cuDNN or own kernels, and why), in lowering order. */
+    /** Each convolution pass's, pooling's, softmax's and batch norm's route (cuDNN or own kernels, and why), in lowering order. */
     List<String> convolutionRoutes() { return conv.routes; }
 
     /**
