@@ -64,7 +64,7 @@ public final class GpuLessons {
             try {
                 switch (lesson.trim()) {
                     case "m3" -> out.put("m3", m3(cuda.get(), epochs, log));
-                    case "transfer" -> out.put("transfer", transfer(log));
+                    case "transfer" -> out.put("transfer", transfer(cuda.get(), log));
                     default -> throw new IllegalArgumentException("unknown lesson '" + lesson + "'; lessons: m3, transfer");
                 }
             } catch (RuntimeException e) {
@@ -106,28 +106,21 @@ public final class GpuLessons {
         return r;
     }
 
-    /** The transfer lesson with every model on CUDA (forced through -Dkiln.backend for the models the lesson builds). */
-    static Map<String, Object> transfer(PrintStream log) throws IOException {
-        String before = System.getProperty(Backend.PROPERTY);
-        System.setProperty(Backend.PROPERTY, "cuda");
-        try {
-            TransferLesson.Result t = TransferLesson.run(TransferLesson.Options.lesson(Files.createTempDirectory("kiln-transfer")), log, false);
-            Map<String, Object> r = new LinkedHashMap<>();
-            r.put("backend", t.transfer().backend().name());
-            r.put("pretrain_test_accuracy", t.pretrainAccuracy());
-            r.put("frozen_test_accuracy", t.frozen().testAccuracy());
-            r.put("scratch_test_accuracy", t.scratch().testAccuracy());
-            r.put("frozen_val_accuracy", t.frozen().history().get("val_accuracy"));
-            r.put("scratch_val_accuracy", t.scratch().history().get("val_accuracy"));
-            r.put("frozen_base_unchanged", t.baseUnchanged());
-            r.put("frozen_beats_scratch", t.frozen().testAccuracy() > t.scratch().testAccuracy());
-            log.printf(Locale.ROOT, "transfer on %s: frozen pretrained base %.4f, scratch %.4f, base unchanged %s%n", t.transfer().backend().name(),
-                    t.frozen().testAccuracy(), t.scratch().testAccuracy(), t.baseUnchanged());
-            return r;
-        } finally {
-            if (before == null) System.clearProperty(Backend.PROPERTY);
-            else System.setProperty(Backend.PROPERTY, before);
-        }
+    /** The transfer lesson with every model it trains on CUDA. */
+    static Map<String, Object> transfer(Backend cuda, PrintStream log) throws IOException {
+        TransferLesson.Result t = TransferLesson.run(TransferLesson.Options.lesson(Files.createTempDirectory("kiln-transfer")), log, false, cuda);
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("backend", t.transfer().backend().name());
+        r.put("pretrain_test_accuracy", t.pretrainAccuracy());
+        r.put("frozen_test_accuracy", t.frozen().testAccuracy());
+        r.put("scratch_test_accuracy", t.scratch().testAccuracy());
+        r.put("frozen_val_accuracy", t.frozen().history().get("val_accuracy"));
+        r.put("scratch_val_accuracy", t.scratch().history().get("val_accuracy"));
+        r.put("frozen_base_unchanged", t.baseUnchanged());
+        r.put("frozen_beats_scratch", t.frozen().testAccuracy() > t.scratch().testAccuracy());
+        log.printf(Locale.ROOT, "transfer on %s: frozen pretrained base %.4f, scratch %.4f, base unchanged %s%n", t.transfer().backend().name(),
+                t.frozen().testAccuracy(), t.scratch().testAccuracy(), t.baseUnchanged());
+        return r;
     }
 
     /** CUDA's test accuracy is at most {@value #POINTS} points below the CPU's. */
