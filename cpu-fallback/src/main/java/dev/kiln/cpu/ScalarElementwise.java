@@ -3,6 +3,7 @@ package dev.kiln.cpu;
 import dev.kiln.graph.AdamUpdate;
 import dev.kiln.graph.BinaryFn;
 import dev.kiln.graph.ReduceFn;
+import dev.kiln.graph.Rounding;
 import dev.kiln.graph.SgdUpdate;
 import dev.kiln.graph.UnaryFn;
 
@@ -38,6 +39,9 @@ public final class ScalarElementwise implements ElementwiseKernels {
                 yield x >= 0 ? r : e * r;
             }
             case TANH -> (float) Math.tanh(x);
+            case ROUND_BF16 -> Rounding.bf16(x);
+            case ROUND_FP16 -> Rounding.fp16(x);
+            case ROUND_TF32 -> Rounding.tf32(x);
         };
     }
 

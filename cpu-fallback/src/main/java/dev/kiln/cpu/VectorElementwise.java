@@ -4,7 +4,9 @@ import dev.kiln.graph.AdamUpdate;
 import dev.kiln.graph.BinaryFn;
 import dev.kiln.graph.ReduceFn;
 import dev.kiln.graph.UnaryFn;
+import dev.kiln.graph.Rounding;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -31,7 +33,7 @@ public final class VectorElementwise implements ElementwiseKernels {
     private static final int L = S.length();
     private static final ScalarElementwise TWIN = new ScalarElementwise();
     private static final FloatVector ZERO = FloatVector.zero(S), ONE = FloatVector.broadcast(S, 1f),
-            MINUS_ONE = FloatVector.broadcast(S, -1f),
+            MINUS_ONE = FloatVector.broadcast(S, -1f), INF = FloatVector.broadcast(S, Float.POSITIVE_INFINITY),
             BCE_LO = FloatVector.broadcast(S, ScalarElementwise.BCE_LO), BCE_HI = FloatVector.broadcast(S, ScalarElementwise.BCE_HI);
 
     public VectorElementwise() {}
@@ -92,8 +94,38 @@ public final class VectorElementwise implements ElementwiseKernels {
                 yield i;
             }
             case TANH -> { for (; i < bound; i += L) load(x, xOff + i).lanewise(VectorOperators.TANH).intoArray(y, yOff + i); yield i; }
+            // the roundings loop in methods of their own: inside this method's budget C2 boxed their vectors
+            case ROUND_BF16 -> keepMantissaRun(x, xOff, y, yOff, bound, Rounding.BF16_BITS);
+            case ROUND_TF32 -> keepMantissaRun(x, xOff, y, yOff, bound, Rounding.TF32_BITS);
+            case ROUND_FP16 -> fp16Run(x, xOff, y, yOff, bound);
         };
         if (i < n) TWIN.unary(fn, x, xOff + i, y, yOff + i, n - i);
+    }
+
+    /** {@link Rounding#keepMantissa} lane by lane: the same integer steps on the f32 bit patterns. Returns {@code bound}. */
+    private static int keepMantissaRun(float[] x, int xOff, float[] y, int yOff, int bound, int bits) {
+        for (int i = 0; i < bound; i += L) keepMantissa(load(x, xOff + i), bits).intoArray(y, yOff + i);
+        return bound;
+    }
+
+    /** {@link Rounding#fp16} lane by lane: subnormal step below 2^-14 (sign copied back), overflow to infinity above 65504. Returns {@code bound}. */
+    private static int fp16Run(float[] x, int xOff, float[] y, int yOff, int bound) {
+        for (int i = 0; i < bound; i += L) {
+            FloatVector v = load(x, xOff + i);
+            IntVector sign = v.reinterpretAsInts().and(0x80000000);
+            FloatVector sub = v.add(Rounding.FP16_SUBNORMAL_SHIFT).sub(Rounding.FP16_SUBNORMAL_SHIFT).abs().reinterpretAsInts().or(sign).reinterpretAsFloats();
+            FloatVector r = keepMantissa(v, Rounding.FP16_BITS);
+            FloatVector inf = INF.reinterpretAsInts().or(sign).reinterpretAsFloats();
+            r.blend(inf, r.abs().compare(VectorOperators.GT, Rounding.FP16_MAX)).blend(sub, v.abs().compare(VectorOperators.LT, Rounding.FP16_MIN_NORMAL)).intoArray(y, yOff + i);
+        }
+        return bound;
+    }
+
+    private static FloatVector keepMantissa(FloatVector v, int bits) {
+        int drop = 23 - bits;
+        IntVector b = v.reinterpretAsInts();
+        IntVector r = b.add((1 << (drop - 1)) - 1).add(b.lanewise(VectorOperators.LSHR, drop).and(1)).and(-(1 << drop));
+        return v.blend(r.reinterpretAsFloats(), v.test(VectorOperators.IS_NAN).not());
     }
 
     @Override public void binaryRun(BinaryFn fn, float[] a, int aOff, int aStride, float[] b, int bOff, int bStride, float[] y, int yOff, int n) {

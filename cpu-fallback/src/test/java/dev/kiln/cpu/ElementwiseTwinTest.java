@@ -22,7 +22,18 @@ class ElementwiseTwinTest {
                 if (n > 3) { x[0] = 0f; x[1] = -0f; x[2] = -80f; }
                 yield x;
             }
+            case ROUND_BF16, ROUND_FP16, ROUND_TF32 -> roundingInput(r, n);
         };
+    }
+
+    /** Every exponent from subnormal to near-overflow, both signs, with the rounding edge cases planted at the front. */
+    static float[] roundingInput(Random r, int n) {
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = Float.intBitsToFloat(r.nextInt() & 0xFF7FFFFF);  // never inf/NaN: exponent below 255
+        float[] edges = {0f, -0f, 65504f, 65519.99f, 65520f, -65520f, 0x1p-24f, 0x1p-25f, 3 * 0x1p-25f, -0x1p-26f, 0x1.ff8p-15f,
+                1 + 0x1p-8f, 1 + 3 * 0x1p-8f, 1 + 0x1p-11f, Float.MAX_VALUE, -Float.MAX_VALUE, Float.MIN_VALUE, Float.POSITIVE_INFINITY, Float.NaN};
+        System.arraycopy(edges, 0, x, 0, Math.min(n, edges.length));
+        return x;
     }
 
     static boolean transcendental(UnaryFn fn) { return fn == UnaryFn.EXP || fn == UnaryFn.LOG || fn == UnaryFn.TANH || fn == UnaryFn.SIGMOID; }
@@ -43,6 +54,22 @@ class ElementwiseTwinTest {
         }
     }
 
+    /** The roundings are bit operations: vector and scalar must agree to the bit, signed zeros and NaN included. */
+    @Test void roundingVectorKernelsMatchTwinBitForBit() {
+        Random r = new Random(6);
+        for (UnaryFn fn : new UnaryFn[] {UnaryFn.ROUND_BF16, UnaryFn.ROUND_FP16, UnaryFn.ROUND_TF32}) {
+            for (int n : new int[] {1, 19, 64, 1024 + 7}) {
+                float[] x = roundingInput(r, n);
+                float[] ys = new float[n], yv = new float[n];
+                SCALAR.unary(fn, x, 0, ys, 0, n);
+                VEC.unary(fn, x, 0, yv, 0, n);
+                for (int i = 0; i < n; i++) {
+                    assertEquals(Float.floatToIntBits(ys[i]), Float.floatToIntBits(yv[i]), fn + "(" + x[i] + ") n=" + n + ": scalar " + ys[i] + ", vector " + yv[i]);
+                }
+            }
+        }
+    }
+
     @Test void scalarUnaryTwinMatchesDoubleMeaning() {
         Random r = new Random(2);
         for (UnaryFn fn : UnaryFn.values()) {
@@ -51,7 +78,8 @@ class ElementwiseTwinTest {
             SCALAR.unary(fn, x, 0, y, 0, 207);
             for (int i = 0; i < x.length; i++) {
                 double e = fn.apply(x[i]);
-                assertEquals(e, y[i], FLOAT_VS_DOUBLE * Math.abs(e) + 1e-30, fn + "(" + x[i] + ")");
+                // the roundings' inputs include infinity and NaN, which must come out as themselves
+                assertEquals(e, y[i], Double.isFinite(e) ? FLOAT_VS_DOUBLE * Math.abs(e) + 1e-30 : 0, fn + "(" + x[i] + ")");
             }
         }
     }

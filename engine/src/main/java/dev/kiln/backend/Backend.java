@@ -1,5 +1,6 @@
 package dev.kiln.backend;
 
+import dev.kiln.compile.Precision;
 import dev.kiln.compile.Program;
 import dev.kiln.graph.Node;
 
@@ -31,6 +32,13 @@ public interface Backend {
      * prediction take.
      */
     Executable compile(Program program);
+
+    /**
+     * The precision a model gets when compile names none: exact {@link Precision#F32} here (the CPU has no TF32,
+     * and emulating it would only cost time); a GPU backend answers {@link Precision#TF32}, as TensorFlow does for every f32 product and PyTorch for
+     * convolutions, on Ampere and later.
+     */
+    default Precision defaultPrecision() { return Precision.F32; }
 
     /**
      * The host eager path ({@code dev.kiln.eager}): evaluates one node from its inputs' values with the same

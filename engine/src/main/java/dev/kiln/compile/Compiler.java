@@ -32,18 +32,22 @@ public final class Compiler {
      * @param checkNumerics executables check each instruction's output for NaN/Inf
      * @param inputs        the program's input order (Placeholder nodes, matched by name and shape);
      *                      empty: order of first appearance in the schedule
+     * @param precision     what products read: anything but F32 runs {@link AutoCast} before {@code passes},
+     *                      and the program carries it so a backend can pick its GEMM math mode
      */
-    public record Options(List<Pass> passes, boolean checkNumerics, List<Node> inputs) {
+    public record Options(List<Pass> passes, boolean checkNumerics, List<Node> inputs, Precision precision) {
         public Options {
             passes = List.copyOf(passes);
             inputs = List.copyOf(inputs);
+            Objects.requireNonNull(precision, "precision");
         }
 
-        public static Options defaults() { return new Options(defaultPasses(), false, List.of()); }
+        public static Options defaults() { return new Options(defaultPasses(), false, List.of(), Precision.F32); }
 
-        public Options withPasses(List<Pass> p) { return new Options(p, checkNumerics, inputs); }
-        public Options withCheckNumerics(boolean c) { return new Options(passes, c, inputs); }
-        public Options withInputs(List<Node> in) { return new Options(passes, checkNumerics, in); }
+        public Options withPasses(List<Pass> p) { return new Options(p, checkNumerics, inputs, precision); }
+        public Options withCheckNumerics(boolean c) { return new Options(passes, c, inputs, precision); }
+        public Options withInputs(List<Node> in) { return new Options(passes, checkNumerics, in, precision); }
+        public Options withPrecision(Precision p) { return new Options(passes, checkNumerics, inputs, p); }
     }
 
     /**
@@ -71,7 +75,7 @@ public final class Compiler {
         }
         List<Slot> outputs = new ArrayList<>(h.outputs().size());
         for (Node o : h.outputs()) outputs.add(plan.slot(o));
-        return new Program(instructions, plan.inputs(), outputs, plan.variables(), plan.constants(), plan.arenaSize(), opts.checkNumerics());
+        return new Program(instructions, plan.inputs(), outputs, plan.variables(), plan.constants(), plan.arenaSize(), opts.checkNumerics(), opts.precision());
     }
 
     /** Runs the passes of {@code opts} over {@code g}, verifying after each when {@link #verifying()}. */
@@ -80,7 +84,7 @@ public final class Compiler {
         boolean verify = verifying();
         if (verify) Verifier.verify("input", g);
         Graph cur = g;
-        for (Pass p : opts.passes()) {
+        for (Pass p : AutoCast.passesFor(opts.precision(), opts.passes())) {
             Graph next = p.run(cur);
             if (verify) Verifier.verify(p.name(), cur, next);
             cur = next;

@@ -16,10 +16,12 @@ import java.util.List;
  * @param outputs       where each returned value can be read after a run
  * @param checkNumerics when set, executables check every instruction's output for NaN/Inf and
  *                      name the first instruction that produced one
+ * @param precision     what its products read ({@link AutoCast} already rounded their operands); a GPU
+ *                      backend runs them on tensor cores unless it is {@link Precision#F32}
  */
 public record Program(List<Instruction> instructions, List<Node> inputs, List<Slot> outputs,
                       List<Variable> variables, List<Constant> constants, int arenaSize,
-                      boolean checkNumerics) {
+                      boolean checkNumerics, Precision precision) {
     public Program {
         instructions = List.copyOf(instructions);
         inputs = List.copyOf(inputs);

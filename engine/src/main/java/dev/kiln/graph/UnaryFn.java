@@ -48,6 +48,20 @@ public enum UnaryFn {
     TANH {
         public double apply(double x) { return Math.tanh(x); }
         Node gradient(Node x, Node y, Node g) { return mul(g, sub(scalar(1), mul(y, y))); }
+    },
+    // Casts to a tensor-core input format and back to f32 (see Rounding): the value a bf16/fp16/tf32 GEMM reads.
+    // The gradient passes straight through, as autograd's gradient of a dtype cast (cast back to the input's type).
+    ROUND_BF16 {
+        public double apply(double x) { return Rounding.bf16((float) x); }
+        Node gradient(Node x, Node y, Node g) { return g; }
+    },
+    ROUND_FP16 {
+        public double apply(double x) { return Rounding.fp16((float) x); }
+        Node gradient(Node x, Node y, Node g) { return g; }
+    },
+    ROUND_TF32 {
+        public double apply(double x) { return Rounding.tf32((float) x); }
+        Node gradient(Node x, Node y, Node g) { return g; }
     };
 
     /** The function in double precision: the reference meaning every kernel is tested against. */

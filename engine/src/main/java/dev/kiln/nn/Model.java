@@ -2,6 +2,7 @@ package dev.kiln.nn;
 
 import dev.kiln.backend.Backend;
 import dev.kiln.backend.Executable;
+import dev.kiln.compile.Precision;
 import dev.kiln.data.Dataset;
 import dev.kiln.eager.Tensor;
 import dev.kiln.graph.Graph;
@@ -150,20 +151,29 @@ public final class Model implements Trainable {
     // ---------------------------------------------------------------- compile settings
 
     /** Sets the optimizer, loss and metrics (Keras's compile) of a model with one output; programs are compiled on first use. */
-    public void compile(Optimizer optimizer, Loss loss, Metric... metrics) {
+    public void compile(Optimizer optimizer, Loss loss, Metric... metrics) { compile(optimizer, loss, null, metrics); }
+
+    /**
+     * As {@link #compile(Optimizer, Loss, Metric...)}, with the products in {@code precision} (Keras's mixed-precision
+     * policy): {@code compile(Adam.lr(1e-3), loss, Precision.BF16, Metric.accuracy())}. Null: the backend's default.
+     */
+    public void compile(Optimizer optimizer, Loss loss, Precision precision, Metric... metrics) {
         build();
         if (outputs().size() != 1) {
             throw new IllegalArgumentException("model '" + name() + "' has " + outputs().size() + " outputs " + outputNames() + " and compile got one loss; give one per output: compile(optimizer, Map.of(\""
                     + outputName(0) + "\", loss, ...), metrics...)");
         }
-        setTraining(optimizer, List.of(loss), metrics);
+        setTraining(optimizer, List.of(loss), precision, metrics);
     }
 
     /**
      * Sets the optimizer, one loss per output (by output name, as Keras's {@code loss={"out1": ..., "out2": ...}})
      * and metrics, which are computed for every output. The training loss is the sum of the outputs' losses.
      */
-    public void compile(Optimizer optimizer, Map<String, Loss> lossPerOutput, Metric... metrics) {
+    public void compile(Optimizer optimizer, Map<String, Loss> lossPerOutput, Metric... metrics) { compile(optimizer, lossPerOutput, null, metrics); }
+
+    /** As {@link #compile(Optimizer, Map, Metric...)}, with the products in {@code precision} (null: the backend's default). */
+    public void compile(Optimizer optimizer, Map<String, Loss> lossPerOutput, Precision precision, Metric... metrics) {
         build();
         List<String> names = outputNames();
         if (new HashSet<>(names).size() != names.size()) {
@@ -178,17 +188,23 @@ public final class Model implements Trainable {
         }
         List<Loss> ls = new ArrayList<>();
         for (String n : names) ls.add(lossPerOutput.get(n));
-        setTraining(optimizer, ls, metrics);
+        setTraining(optimizer, ls, precision, metrics);
     }
 
-    private void setTraining(Optimizer optimizer, List<Loss> ls, Metric... metrics) {
+    private void setTraining(Optimizer optimizer, List<Loss> ls, Precision precision, Metric... metrics) {
         for (int k = 0; k < ls.size(); k++) ls.get(k).targetShape(outputShape(k));
         this.optimizer = optimizer;
         this.losses = List.copyOf(ls);
         this.metrics = List.of(metrics);
-        programs.training(optimizer, losses);
+        programs.training(optimizer, losses, precision);
     }
 
+    /** What products compute in: the precision given to compile, else the backend's default (F32 on the CPU, TF32 on a GPU). */
+    public Precision precision() { return programs.precision(); }
+    /** The dynamic loss scale training uses (FP16's by default; null when it does not scale). */
+    public LossScale lossScale() { return programs.lossScale(); }
+    /** Sets the loss scale: FP16's own, or turns scaling on for another precision. */
+    public Model lossScale(LossScale s) { programs.lossScale(s); return this; }
     @Override public Optimizer optimizer() { return optimizer; }
 
     /** The loss of a model with one output. */
@@ -271,10 +287,10 @@ public final class Model implements Trainable {
     /** The training step's second half: the optimizer's updates. Inputs "grad/i" (shape of gradientWeights().get(i)), "lr", "step". */
     public Executable applyGradientsProgram() { requireCompiled(); return programs.applyGradients(); }
 
-    /** The compiled training step for batches of {@code batch} as a {@link dev.kiln.compile.Program} (print it with {@code dump()}, draw it with {@code dump(path)}). */
+    /** The compiled training step for batches of {@code batch} as a {@link dev.kiln.compile.Program} (print it with {@code dump()}, draw it with {@code dump(path)}), in the precision given to compile (F32 if none: a plan needs no backend). */
     public dev.kiln.compile.Program trainingPlan(int batch) {
         Traced t = trainingGraph(batch);
-        return dev.kiln.compile.Compiler.compile(t.graph(), dev.kiln.compile.Compiler.Options.defaults().withInputs(t.inputs()));
+        return dev.kiln.compile.Compiler.compile(t.graph(), dev.kiln.compile.Compiler.Options.defaults().withInputs(t.inputs()).withPrecision(programs.givenPrecision()));
     }
     /** The compiled evaluation step (inference mode). Inputs: as training without lr and step. Outputs: as training. */
     @Override public Executable evaluationProgram(int batch) { requireCompiled(); return programs.evaluation(batch); }
@@ -290,16 +306,10 @@ public final class Model implements Trainable {
     // ---------------------------------------------------------------- Keras's fit, evaluate, predict
 
     /** Trains the model (Keras's fit): see {@link Fit}. */
-    public History fit(Dataset train, Fit fit) {
-        requireCompiled();
-        return Trainer.fit(this, train, fit);
-    }
+    public History fit(Dataset train, Fit fit) { requireCompiled(); return Trainer.fit(this, train, fit); }
 
     /** Loss and metrics on {@code data} in inference mode, e.g. {"loss": 0.31, "accuracy": 0.91}. */
-    public Map<String, Double> evaluate(Dataset data, int batchSize) {
-        requireCompiled();
-        return Trainer.evaluate(this, data, batchSize);
-    }
+    public Map<String, Double> evaluate(Dataset data, int batchSize) { requireCompiled(); return Trainer.evaluate(this, data, batchSize); }
 
     public Map<String, Double> evaluate(Dataset data) { return evaluate(data, 32); }
 

@@ -106,6 +106,10 @@ public final class ModelFile {
             slotNames.add(v.name());
         }
         training.put("slots", slotNames);
+        LossScale scale = model.lossScale();
+        if (scale != null) {
+            training.put("loss_scale", Map.of("scale", (double) scale.scale(), "good_steps", (long) scale.goodSteps(), "growth_interval", (long) scale.growthIntervalSteps()));
+        }
         doc.put("training", training);
         doc.put(CHECKSUM_FIELD, "crc32c");
 
@@ -141,7 +145,22 @@ public final class ModelFile {
         List<Variable> slots = new ArrayList<>();
         for (String n : slotNames) slots.add(new Variable(n, file.shape(n), file.floats(n), false));
         model.restoreOptimizerState(slots);
+        if (training.get("loss_scale") instanceof Map<?, ?> ls) restoreLossScale(model, file, cast(ls));
         return model;
+    }
+
+    /** The dynamic loss scale a file was saved with, so a resumed fp16 run neither restarts at 2^16 nor loses its count. */
+    private static void restoreLossScale(Model model, Safetensors.File file, Map<String, Object> ls) throws IOException {
+        if (!(ls.get("scale") instanceof Number scale && ls.get("good_steps") instanceof Number good && ls.get("growth_interval") instanceof Number interval)) {
+            throw new IOException(file.source() + ": training.loss_scale must hold the numbers scale, good_steps and growth_interval, got " + ls);
+        }
+        try {
+            LossScale s = LossScale.initial(scale.floatValue()).growthInterval(interval.intValue());
+            s.restore(scale.floatValue(), good.intValue());
+            model.lossScale(s);
+        } catch (IllegalArgumentException e) {
+            throw new IOException(file.source() + ": training.loss_scale: " + e.getMessage(), e);
+        }
     }
 
     /**

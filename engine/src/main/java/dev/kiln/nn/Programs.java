@@ -4,6 +4,7 @@ import dev.kiln.autodiff.Autodiff;
 import dev.kiln.backend.Backend;
 import dev.kiln.backend.Executable;
 import dev.kiln.compile.Compiler;
+import dev.kiln.compile.Precision;
 import dev.kiln.graph.Graph;
 import dev.kiln.graph.Node;
 import dev.kiln.graph.Ops;
@@ -38,6 +39,8 @@ final class Programs {
     private boolean checkNumerics;
     private Optimizer optimizer;
     private List<Loss> losses; // one per output, in output order
+    private Precision precision;   // null: the backend's default
+    private LossScale lossScale;   // null: made on first need when the precision scales
 
     Programs(Topology topology, ModelWeights weights, SavedSlots savedSlots) {
         this.topology = topology;
@@ -45,11 +48,27 @@ final class Programs {
         this.savedSlots = savedSlots;
     }
 
-    void training(Optimizer optimizer, List<Loss> losses) {
+    void training(Optimizer optimizer, List<Loss> losses, Precision precision) {
         this.optimizer = optimizer;
         this.losses = losses;
+        this.precision = precision;
         cache.clear();
     }
+
+    /** The precision given to compile, else the backend's default. */
+    Precision precision() { return precision != null ? precision : backend().defaultPrecision(); }
+
+    /** The precision given to compile, else F32: what a backend-independent plan uses. */
+    Precision givenPrecision() { return precision != null ? precision : Precision.F32; }
+
+    /** The model's loss scale: the one set, else (for a precision that scales) a {@link LossScale#dynamic()} one; null when training does not scale. */
+    LossScale lossScale() {
+        // only a precision given to compile scales (a backend's default is F32 or TF32): asking needs no backend
+        if (lossScale == null && precision != null && precision.lossScaling()) lossScale = LossScale.dynamic();
+        return lossScale;
+    }
+
+    void lossScale(LossScale s) { lossScale = s; cache.clear(); }
 
     void clear() { cache.clear(); }
 
@@ -64,6 +83,16 @@ final class Programs {
     Shape targetShape(int k) { return losses.get(k).targetShape(topology.outputs().get(k).shape()); }
 
     Executable training(int batch) {
+        LossScale scale = lossScale();
+        if (scale != null) {
+            Executable step = cache.get("train-scaled/" + batch);
+            if (step == null) {
+                // the halves first: each fills the cache itself, which a computeIfAbsent around them would not allow
+                step = new LossScaledStep(gradients(batch, true), applyGradients(), scale, gradientWeights());
+                cache.put("train-scaled/" + batch, step);
+            }
+            return step;
+        }
         return cache.computeIfAbsent("train/" + batch, k -> {
             Model.Traced t = trainingGraph(batch);
             return compile(t.graph(), t.inputs());
@@ -100,20 +129,28 @@ final class Programs {
      * then the gradient of each trainable weight in {@link #gradientWeights} order]; effects: the layers' own
      * updates such as moving statistics, never the optimizer's).
      */
-    Executable gradients(int batch) {
-        return cache.computeIfAbsent("grad/" + batch, k -> {
+    Executable gradients(int batch) { return gradients(batch, false); }
+
+    /**
+     * With {@code scaled}, for {@link LossScaledStep}: the gradients are of loss × input "loss_scale", divided by
+     * it again before they are returned, and the program also takes "lr" (unused) so the step is fed as training's.
+     */
+    private Executable gradients(int batch, boolean scaled) {
+        return cache.computeIfAbsent((scaled ? "grad-scaled/" : "grad/") + batch, k -> {
             if (optimizer == null) throw new IllegalStateException("model '" + topology.name() + "' was compiled without an optimizer");
             weights.build();
             List<Node> xs = trainingInputNodes(batch);
             List<Node> ys = targetNodes(batch);
-            Node step = Ops.input("step", Shape.SCALAR);
+            Node step = Ops.input("step", Shape.SCALAR), scale = Ops.input("loss_scale", Shape.SCALAR);
             CallContext ctx = new CallContext(true, step);
             List<Node> outs = lossAndPredictions(topology.trace(xs, ctx), ys);
             List<Node> paramNodes = new ArrayList<>();
             for (Variable v : traced(ctx)) paramNodes.add(ctx.params().get(v));
-            outs.addAll(Autodiff.gradients(outs.get(0), paramNodes));
+            List<Node> grads = Autodiff.gradients(scaled ? Ops.mul(outs.get(0), scale) : outs.get(0), paramNodes);
+            for (Node g : grads) outs.add(scaled ? Ops.div(g, scale) : g);
             List<Node> ins = new ArrayList<>(xs);
             ins.addAll(ys); ins.add(step);
+            if (scaled) { ins.add(scale); ins.add(Ops.input("lr", Shape.SCALAR)); }
             return compile(new Graph(outs, ctx.updates()), ins);
         });
     }
@@ -221,7 +258,7 @@ final class Programs {
     }
 
     private Executable compile(Graph g, List<Node> ins) {
-        var opts = Compiler.Options.defaults().withInputs(ins).withCheckNumerics(checkNumerics);
+        var opts = Compiler.Options.defaults().withInputs(ins).withCheckNumerics(checkNumerics).withPrecision(precision());
         return backend().compile(Compiler.compile(g, opts));
     }
 }

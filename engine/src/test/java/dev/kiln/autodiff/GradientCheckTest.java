@@ -78,10 +78,12 @@ class GradientCheckTest {
         List<Case> cs = new ArrayList<>();
         for (UnaryFn fn : UnaryFn.values()) {
             if (fn == UnaryFn.SIGN) continue; // flat almost everywhere: checked in signHasZeroGradient
+            // steps of 2^-8 relative: finite differences see 0 or a jump; checked in roundingPassesGradientStraightThrough
+            if (fn == UnaryFn.ROUND_BF16 || fn == UnaryFn.ROUND_FP16 || fn == UnaryFn.ROUND_TF32) continue;
             Range r = switch (fn) {
                 case LOG, SQRT, RSQRT -> POSITIVE;
                 case RELU, ABS -> NONZERO;
-                case NEG, EXP, SIGMOID, TANH, SIGN -> ANY;
+                case NEG, EXP, SIGMOID, TANH, SIGN, ROUND_BF16, ROUND_FP16, ROUND_TF32 -> ANY;
             };
             cs.add(check("unary " + fn.lowerName(), c -> unary(fn, c.in("x", s(3, 5), r))));
         }
@@ -241,6 +243,16 @@ class GradientCheckTest {
         assertArrayEquals(new double[4], new Interpreter().evaluate(d, Map.of(x, new double[] {-2, -0.5, 0.5, 2})), 0.0);
     }
 
+    /** A cast's gradient is the incoming gradient unchanged (autograd's gradient of .to(dtype)), whatever the value's rounding did. */
+    @Test
+    void roundingPassesGradientStraightThrough() {
+        for (UnaryFn fn : List.of(UnaryFn.ROUND_BF16, UnaryFn.ROUND_FP16, UnaryFn.ROUND_TF32)) {
+            Node x = input("x", s(4)), w = input("w", s(4));
+            Node d = Autodiff.gradients(sumAll(mul(unary(fn, x), w)), List.of(x)).get(0);
+            assertArrayEquals(new double[] {0.3, -7, 1e5, 2}, new Interpreter().evaluate(d, Map.of(x, new double[] {1.001, -3.14159, 7e4, 1e-9}, w, new double[] {0.3, -7, 1e5, 2})), 0.0, fn.lowerName());
+        }
+    }
+
     @Test
     void indexAndStepInputsDeclareNoGradient() {
         Node idx = input("idx", s(3));
@@ -307,7 +319,8 @@ class GradientCheckTest {
     @Test
     void everyOpInTheCatalogueIsCovered() {
         Set<Class<?>> covered = new HashSet<>(DECLARED_NOT_DIFFERENTIABLE);
-        Set<UnaryFn> unary = EnumSet.of(UnaryFn.SIGN);
+        // sign: signHasZeroGradient; the roundings: roundingPassesGradientStraightThrough
+        Set<UnaryFn> unary = EnumSet.of(UnaryFn.SIGN, UnaryFn.ROUND_BF16, UnaryFn.ROUND_FP16, UnaryFn.ROUND_TF32);
         Set<BinaryFn> binary = EnumSet.noneOf(BinaryFn.class);
         for (BinaryFn fn : BinaryFn.values()) if (fn.isComparison()) binary.add(fn);
         Set<ReduceFn> reduce = EnumSet.noneOf(ReduceFn.class);

@@ -59,6 +59,26 @@ class ModelFileTest {
     }
 
     @Test
+    void anFp16ModelKeepsItsLossScaleAcrossSaveAndLoad() throws IOException {
+        Model m = mlp(5);
+        m.compile(Adam.lr(1e-3), Loss.sparseCategoricalCrossentropy(), dev.kiln.compile.Precision.FP16);
+        m.lossScale(LossScale.initial(4096f).growthInterval(100));
+        m.lossScale().update(true);
+        m.lossScale().update(false);   // 2048, count restarted
+        m.lossScale().update(true);    // 1 good step
+        Path f = dir.resolve("fp16.kiln");
+        m.save(f);
+        Model back = Model.load(f);
+        assertEquals(2048f, back.lossScale().scale());
+        assertEquals(1, back.lossScale().goodSteps());
+        assertEquals(100, back.lossScale().growthIntervalSteps());
+        Model plain = mlp(5);
+        plain.compile(Adam.lr(1e-3), Loss.sparseCategoricalCrossentropy());
+        plain.save(dir.resolve("f32.kiln"));
+        assertNull(Model.load(dir.resolve("f32.kiln")).lossScale(), "no loss scale saved, none restored");
+    }
+
+    @Test
     void saveThenLoadRebuildsEveryLayerTypeItsWiringAndItsWeights() throws IOException {
         Model m = everyLayerType().build();
         m.setIterations(17);

@@ -27,7 +27,7 @@ class LauncherTableTest {
         for (String cls : spark.values()) {
             assertTrue(Files.isRegularFile(root().resolve("spark/src/main/java/dev/kiln/spark/examples/" + cls + ".java")), cls + " is not in the spark module");
         }
-        assertEquals(List.of("linear", "deep", "regression", "lr-batch", "early-stopping", "dropout-bn", "convnet", "transfer", "serve", "fashion-subset"),
+        assertEquals(List.of("linear", "deep", "regression", "lr-batch", "early-stopping", "dropout-bn", "convnet", "transfer", "mixed-precision", "serve", "fashion-subset"),
                 List.copyOf(table.keySet()));
         // TransferLearning is another lesson's class; its name must map even where it is not yet merged.
         assertEquals("TransferLearning", table.get("transfer"));

@@ -3,6 +3,7 @@ package dev.kiln.cuda;
 import dev.kiln.backend.Availability;
 import dev.kiln.backend.Backend;
 import dev.kiln.backend.Executable;
+import dev.kiln.compile.Precision;
 import dev.kiln.compile.Program;
 import dev.kiln.cuda.ffi.CFunctions;
 import dev.kiln.cuda.ffi.CudaApis;
@@ -106,6 +107,9 @@ public final class CudaBackend implements Backend {
 
     /** Above the CPU backend, so a usable GPU wins. */
     @Override public int priority() { return 100; }
+
+    /** TF32 tensor cores for f32 products unless a model asks for {@link Precision#F32} (PyTorch's allow_tf32 default for convolutions). */
+    @Override public Precision defaultPrecision() { return Precision.TF32; }
 
     @Override public Availability availability() {
         List<String> checks = new ArrayList<>();

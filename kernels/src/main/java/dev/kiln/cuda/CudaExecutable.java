@@ -3,6 +3,7 @@ package dev.kiln.cuda;
 import dev.kiln.backend.Executable;
 import dev.kiln.backend.InputFeed;
 import dev.kiln.compile.Instruction;
+import dev.kiln.compile.Precision;
 import dev.kiln.compile.Program;
 import dev.kiln.compile.Slot;
 import dev.kiln.cuda.ffi.CudaDriver;
@@ -149,13 +150,19 @@ final class CudaExecutable implements Executable {
 
     @Override public void run() {
         if (closed) throw new IllegalStateException("this CUDA executable is closed");
-        device.gemm().setStream(stream);
+        bindGemm();
         if (program.checkNumerics()) { runChecked(); return; }
         for (DeviceVariables.Copy c : copies) shared.refresh(c);
         if (graphExec == 0 && autoGraph && runs > 0) captureGraph();
         runs++;
         if (graphExec != 0) { driver.graphLaunch(graphExec, stream); return; }
         for (Launch l : launches) l.run(driver, device.gemm(), stream);
+    }
+
+    /** The GEMM on this executable's stream, on tensor cores unless the program asked for exact f32 ({@link Precision}). */
+    private void bindGemm() {
+        device.gemm().setStream(stream);
+        device.gemm().setTensorOpMath(program.precision() != Precision.F32);
     }
 
     /**
@@ -201,7 +208,7 @@ final class CudaExecutable implements Executable {
     void captureGraph() {
         if (program.checkNumerics()) throw new IllegalStateException("a program with checkNumerics runs eagerly: it reads every output back");
         if (graphExec != 0) return;
-        device.gemm().setStream(stream);
+        bindGemm();
         driver.streamBeginCapture(stream);
         try {
             for (Launch l : launches) l.run(driver, device.gemm(), stream);

@@ -2,6 +2,7 @@ package dev.kiln.cuda;
 
 import dev.kiln.graph.Binary;
 import dev.kiln.graph.BinaryFn;
+import dev.kiln.graph.Rounding;
 import dev.kiln.graph.Elementwise;
 import dev.kiln.graph.Fused;
 import dev.kiln.graph.ReduceFn;
@@ -55,6 +56,20 @@ final class KernelGenerator {
             __device__ __forceinline__ float kiln_bce(float p, float z) {
                 const float q = kiln_min(kiln_max(p, BCE_LO), BCE_HI);
                 return -(z * logf(q) + (1.0f - z) * logf(1.0f - q));
+            }
+            // dev.kiln.graph.Rounding's steps: keep `bits` mantissa bits, ties to even; NaN unchanged
+            __device__ __forceinline__ float kiln_keep_mantissa(float x, int bits) {
+                if (x != x) return x;
+                const int drop = 23 - bits;
+                unsigned int b = __float_as_uint(x);
+                b += ((1u << (drop - 1)) - 1u) + ((b >> drop) & 1u);
+                return __uint_as_float(b & ~((1u << drop) - 1u));
+            }
+            __device__ __forceinline__ float kiln_round_fp16(float x) {
+                const unsigned int sign = __float_as_uint(x) & 0x80000000u;
+                if (fabsf(x) < 0x1p-14f) return __uint_as_float(__float_as_uint(fabsf(__fsub_rn(__fadd_rn(x, 0.75f), 0.75f))) | sign);
+                const float r = kiln_keep_mantissa(x, 10);
+                return fabsf(r) > 65504.0f ? __uint_as_float(0x7f800000u | sign) : r;
             }
             #define KILN_LOOP(i, n) for (long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (long long) gridDim.x * blockDim.x)
             """.replace("BCE_LO", literal((float) BinaryFn.BCE_EPSILON)).replace("BCE_HI", literal((float) (1 - BinaryFn.BCE_EPSILON)));
@@ -255,6 +270,9 @@ final class KernelGenerator {
             case RELU -> "(" + x + " > 0.0f ? " + x + " : 0.0f)";
             case SIGMOID -> "kiln_sigmoid(" + x + ")";
             case TANH -> "tanhf(" + x + ")";
+            case ROUND_BF16 -> "kiln_keep_mantissa(" + x + ", " + Rounding.BF16_BITS + ")";
+            case ROUND_TF32 -> "kiln_keep_mantissa(" + x + ", " + Rounding.TF32_BITS + ")";
+            case ROUND_FP16 -> "kiln_round_fp16(" + x + ")";
         };
     }
 

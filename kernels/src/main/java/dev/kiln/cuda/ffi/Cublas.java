@@ -20,6 +20,8 @@ import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
  */
 public final class Cublas {
     public static final int OP_N = 0, OP_T = 1;
+    /** cublasMath_t (cublas_api.h): exact f32, and TF32 tensor cores for f32 GEMMs. */
+    public static final int CUBLAS_DEFAULT_MATH = 0, CUBLAS_TF32_TENSOR_OP_MATH = 3;
     private static final int CUBLAS_STATUS_SUCCESS = 0;
 
     private final CFunctions.Bound lib;
@@ -43,8 +45,17 @@ public final class Cublas {
 
     public final class Handle implements AutoCloseable, Sgemm {
         private final MemorySegment handle;
+        private int mathMode = CUBLAS_DEFAULT_MATH;   // a new handle's mode
 
         private Handle(MemorySegment handle) { this.handle = handle; }
+
+        /** Unverified on hardware: written against cuBLAS 12's documented cublasSetMathMode and enum values. */
+        @Override public void setTensorOpMath(boolean on) {
+            int mode = on ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH;
+            if (mode == mathMode) return;
+            check(lib.status("cublasSetMathMode", handle, mode), "cublasSetMathMode");
+            mathMode = mode;
+        }
 
         @Override public void setStream(long stream) { check(lib.status("cublasSetStream_v2", handle, MemorySegment.ofAddress(stream)), "cublasSetStream_v2"); }
 

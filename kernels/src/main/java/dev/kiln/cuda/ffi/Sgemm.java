@@ -13,6 +13,13 @@ public interface Sgemm {
     void sgemmStridedBatched(int transA, int transB, int m, int n, int k, float alpha, long a, int lda, long strideA,
                              long b, int ldb, long strideB, float beta, long c, int ldc, long strideC, int batch);
 
+    /**
+     * Whether later GEMMs may run on tensor cores with TF32 operands (cuBLAS's CUBLAS_TF32_TENSOR_OP_MATH) or must
+     * be exact f32 (CUBLAS_DEFAULT_MATH). A program in bf16/fp16/tf32 has already rounded its operands to values
+     * TF32 holds exactly, so tensor-op math then computes exactly the products the CPU emulates.
+     */
+    void setTensorOpMath(boolean on);
+
     /** Orders later GEMMs on {@code stream} (cublasSetStream); a no-op where there are no streams. */
     default void setStream(long stream) {}
 }

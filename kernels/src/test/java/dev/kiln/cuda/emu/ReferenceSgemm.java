@@ -1,6 +1,7 @@
 package dev.kiln.cuda.emu;
 
 import dev.kiln.cuda.ffi.Sgemm;
+import dev.kiln.graph.Rounding;
 
 import java.lang.foreign.MemorySegment;
 
@@ -12,6 +13,7 @@ import java.lang.foreign.MemorySegment;
 public final class ReferenceSgemm implements Sgemm {
     private final EmulatedDriver driver;
     private long calls, stream;
+    private boolean tensorOps;
 
     public ReferenceSgemm(EmulatedDriver driver) { this.driver = driver; }
 
@@ -19,15 +21,20 @@ public final class ReferenceSgemm implements Sgemm {
 
     @Override public void setStream(long stream) { this.stream = stream; }
 
+    /** With tensor-op math each operand is rounded to TF32 (ties to even) before the f32 products, as a tensor core reads it. */
+    @Override public void setTensorOpMath(boolean on) { this.tensorOps = on; }
+
     /** Runs on the emulated device's stream order: recorded into a graph while the stream is captured, as cuBLAS calls are. */
     @Override public void sgemm(int transA, int transB, int m, int n, int k, float alpha, long a, int lda, long b, int ldb, float beta, long c, int ldc) {
-        driver.enqueue(stream, "sgemm", () -> compute(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc));
+        boolean tf32 = tensorOps;   // the mode at the call, as cuBLAS picks its kernel then (also when captured)
+        driver.enqueue(stream, "sgemm", () -> compute(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, tf32));
     }
 
-    private void compute(int transA, int transB, int m, int n, int k, float alpha, long a, int lda, long b, int ldb, float beta, long c, int ldc) {
+    private void compute(int transA, int transB, int m, int n, int k, float alpha, long a, int lda, long b, int ldb, float beta, long c, int ldc, boolean tf32) {
         calls++;
         float[] A = read(a, extent(transA == 0 ? m : k, transA == 0 ? k : m, lda));
         float[] B = read(b, extent(transB == 0 ? k : n, transB == 0 ? n : k, ldb));
+        if (tf32) { roundTf32(A); roundTf32(B); }
         float[] C = read(c, extent(m, n, ldc));
         // op(A) as rows of k and op(B) as columns of k, contiguous, so each dot product walks memory in order
         float[] rowsA = new float[m * k], colsB = new float[n * k];
@@ -49,6 +56,8 @@ public final class ReferenceSgemm implements Sgemm {
             sgemm(transA, transB, m, n, k, alpha, a + 4 * i * strideA, lda, b + 4 * i * strideB, ldb, beta, c + 4 * i * strideC, ldc);
         }
     }
+
+    private static void roundTf32(float[] x) { for (int i = 0; i < x.length; i++) x[i] = Rounding.tf32(x[i]); }
 
     /** Elements a column-major rows×cols matrix with leading dimension ld spans. */
     private static int extent(int rows, int cols, int ld) { return ld * (cols - 1) + rows; }
