@@ -7,7 +7,8 @@
 #      Kiln's GPU training samples/s (dev.kiln.bench.GpuRun); without a usable CUDA backend it says why and measures
 #      nothing on the GPU;
 #   3b. the lessons on CUDA (dev.kiln.examples.GpuLessons): M3 fit on the bundled Fashion-MNIST subset on the CPU and
-#      on CUDA (CUDA must reach the CPU's test accuracy), and the transfer lesson (frozen base vs scratch) on CUDA;
+#      on CUDA (CUDA must reach the CPU's test accuracy), the transfer lesson (frozen base vs scratch) on CUDA, and M3
+#      in mixed bf16 on CUDA (within 0.5 points of f32's test accuracy);
 #   4. PyTorch on the same GPU, M1 and M2 training samples/s, eager and torch.compile(mode="reduce-overhead");
 #   5. a summary table (summary.md), printed last.
 # Results go to $OUT (the device tool's folder), else to the folder given as the first argument, else ./gpu-out.
@@ -58,12 +59,12 @@ step 15 "nvidia-smi" bash -c "nvidia-smi > '$out/nvidia-smi.txt' 2>&1; head -20 
 step 40 "doctor" bash -c "'$java' ${jvm[*]} -cp '$cp' dev.kiln.cli.Doctor > '$out/doctor.txt' 2>&1; cat '$out/doctor.txt'"
 # The parity suite fails (never falls back to the emulator) when no GPU is seen: -Dkiln.cuda.test=gpu.
 step 150 "parity suite" "$java" "${jvm[@]}" -Dkiln.cuda.test=gpu -cp "$cp:$pack/parity/*" dev.kiln.cuda.ParitySuite --out "$out/parity.txt"
-step 100 "Kiln M1-M4 on the GPU vs the CPU" "$java" "${jvm[@]}" -cp "$cp" dev.kiln.bench.GpuRun --models M1,M2,M3,M4 --out "$out/kiln-gpu.json"
+step 85 "Kiln M1-M4 on the GPU vs the CPU" "$java" "${jvm[@]}" -cp "$cp" dev.kiln.bench.GpuRun --models M1,M2,M3,M4 --out "$out/kiln-gpu.json"
 # the lessons read the bundled Fashion-MNIST subset from the repository (the pack leaves it out): the run's checkout is ../..
-step 125 "Kiln lessons on CUDA: M3 on the subset vs the CPU, transfer" "$java" "${jvm[@]}" -cp "$cp:$pack/../../examples/src/main/resources" \
-    dev.kiln.examples.GpuLessons --lessons m3,transfer --out "$out/kiln-lessons.json"
+step 150 "Kiln lessons on CUDA: M3 on the subset vs the CPU, transfer, bf16" "$java" "${jvm[@]}" -cp "$cp:$pack/../../examples/src/main/resources" \
+    dev.kiln.examples.GpuLessons --lessons m3,transfer,bf16 --out "$out/kiln-lessons.json"
 if [[ -n "$python" ]]; then
-    step 100 "PyTorch M1/M2 on the GPU" env PYTHONUNBUFFERED=1 "$python" "$pack/python/gpu_peer.py" bench --models M1,M2 --out "$out/torch-gpu.json"
+    step 90 "PyTorch M1/M2 on the GPU" env PYTHONUNBUFFERED=1 "$python" "$pack/python/gpu_peer.py" bench --models M1,M2 --out "$out/torch-gpu.json"
     step 10 "summary" "$python" "$pack/python/gpu_peer.py" summary --kiln "$out/kiln-gpu.json" --torch "$out/torch-gpu.json" --lessons "$out/kiln-lessons.json" --out "$out/summary.md"
 else
     echo "== PyTorch: SKIPPED, no python3 found (looked at /opt/torch/.venv/bin/python3 and PATH)"

@@ -179,6 +179,12 @@ def lessons_text(lessons):
     else:
         lines.append("- transfer on %s: frozen pretrained base %.4f, scratch %.4f, base unchanged: %s" % (
             t.get("backend"), t["frozen_test_accuracy"], t["scratch_test_accuracy"], t.get("frozen_base_unchanged")))
+    b = lessons.get("bf16", {})
+    if "error" in b or "bf16" not in b:
+        lines.append("- M3 in bf16: %s" % b.get("error", "not run"))
+    else:
+        lines.append("- M3 in bf16 on CUDA: test accuracy %.4f against f32's %.4f: %s" % (
+            b["bf16"]["test_accuracy"], b["f32"]["test_accuracy"], "within 0.5 points" if b.get("within_bar") else "NOT within 0.5 points"))
     return "\n".join(lines) + "\n"
 
 

@@ -30,7 +30,7 @@ class GpuLessonsTest {
         assumeFalse(present, "a CUDA device is present: the no-device path cannot be seen here (the GPU run covers the lessons)");
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         Path file = dir.resolve("kiln-lessons.json");
-        Map<String, Object> out = GpuLessons.run(List.of("m3", "transfer"), 1, file, new PrintStream(bytes, true, StandardCharsets.UTF_8));
+        Map<String, Object> out = GpuLessons.run(List.of("m3", "transfer", "bf16"), 1, file, new PrintStream(bytes, true, StandardCharsets.UTF_8));
         String text = bytes.toString(StandardCharsets.UTF_8);
         assertTrue(text.startsWith("GPU lessons: NO CUDA device ("), text);
         assertEquals(1, text.strip().lines().count(), "one line: " + text);
