@@ -6,7 +6,7 @@
 #                   Kiln vs PyTorch samples/s; results into $OUT (or the folder given as its argument)
 #     runtime/      a jlink image of this JDK: the modules jdeps finds in Kiln's jars, less java.desktop (plots only),
 #                   plus jdk.incubator.vector; compressed, no debug attributes, headers, man pages or native symbol tables
-#     lib/          Kiln's runtime jars (engine, cpu, cuda, bench; of examples the doctor only); no JUnit, no test classes
+#     lib/          Kiln's runtime jars (engine, cpu, cuda, bench; of examples the classes, no data); no JUnit, no test classes
 #     parity/       the parity suite alone: kiln-cuda's test classes (its kernel tests, run against the real driver by
 #                   dev.kiln.cuda.ParitySuite), the engine's test jar they use, and the JUnit jars
 #     python/       the PyTorch peer (gpu_peer.py, and peer_bench.py whose model definitions it shares)
@@ -25,14 +25,16 @@ mkdir -p "$pack/lib" "$pack/parity" "$pack/python"
 
 # lib/: Kiln's own jars from the run class path. Their third-party dependencies (charts, HDF5, JMH) serve plots, model
 # files and CPU benchmarks; a GPU run loads none of them.
-# Of the examples jar only dev/kiln/cli (the doctor): its lessons and the bundled Fashion-MNIST subset (5 MB) stay home.
+# Of the examples jar its classes only (the doctor, and the lessons GpuLessons runs): the bundled Fashion-MNIST subset
+# (5 MB) stays out of the pack; it travels with the repository, and the run puts examples/src/main/resources on the
+# class path.
 IFS=: read -r -a entries <<< "$KILN_RUN_CLASSPATH"
 for e in "${entries[@]}"; do
     case "$(basename "$e")" in
         kiln-examples-*.jar)
             rm -rf "$pack/tmp-cli" && mkdir -p "$pack/tmp-cli"
-            (cd "$pack/tmp-cli" && "$jdk/jar" --extract --file "$e" dev/kiln/cli)
-            "$jdk/jar" --create --file "$pack/lib/kiln-examples-cli.jar" -C "$pack/tmp-cli" .
+            (cd "$pack/tmp-cli" && "$jdk/jar" --extract --file "$e" dev/kiln/cli dev/kiln/examples && find . -type f ! -name '*.class' -delete)
+            "$jdk/jar" --create --file "$pack/lib/kiln-examples-classes.jar" -C "$pack/tmp-cli" .
             rm -rf "$pack/tmp-cli" ;;
         kiln-*.jar) cp "$e" "$pack/lib/" ;;
     esac

@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # The GPU machine's script, copied by ./kiln gpu-pack to target/gpu-pack/run. Needs no JDK or Maven: the pack brings
-# its runtime. In under 8 minutes (each step gets what is left of a 460 s budget, at most its own cap) it runs:
+# its runtime. In under 9 minutes (each step gets what is left of a 540 s budget, at most its own cap) it runs:
 #   1. nvidia-smi and Kiln's doctor (driver, devices, cuBLAS/cuBLASLt/cuDNN/NCCL/NVRTC with versions);
 #   2. the parity suite: kiln-cuda's kernel tests against the CPU references, on the real driver (ParitySuite);
-#   3. M1 and M2 trained on the GPU and on the CPU from the same weights and batches: loss curves side by side, and
+#   3. M1-M4 trained on the GPU and on the CPU from the same weights and batches: loss curves side by side, and
 #      Kiln's GPU training samples/s (dev.kiln.bench.GpuRun); without a usable CUDA backend it says why and measures
 #      nothing on the GPU;
+#   3b. the lessons on CUDA (dev.kiln.examples.GpuLessons): M3 fit on the bundled Fashion-MNIST subset on the CPU and
+#      on CUDA (CUDA must reach the CPU's test accuracy), the transfer lesson (frozen base vs scratch) on CUDA, and M3
+#      in mixed bf16 on CUDA (within 0.5 points of f32's test accuracy);
 #   4. PyTorch on the same GPU, M1 and M2 training samples/s, eager and torch.compile(mode="reduce-overhead");
 #   5. a summary table (summary.md), printed last.
 # Results go to $OUT (the device tool's folder), else to the folder given as the first argument, else ./gpu-out.
-# At most 8 files, as the device tool brings back: nvidia-smi.txt doctor.txt parity.txt kiln-gpu.json torch-gpu.json
-# summary.md run.log.
+# At most 8 files, as the device tool brings back: nvidia-smi.txt doctor.txt parity.txt kiln-gpu.json kiln-lessons.json
+# torch-gpu.json summary.md run.log.
 #
 #   bash target/gpu-pack/run            # bench/README.md, "On a GPU machine", has the device tool's call
 set -uo pipefail
@@ -18,7 +21,7 @@ pack="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 out="${OUT:-${1:-$PWD/gpu-out}}"
 mkdir -p "$out"
 exec > >(tee "$out/run.log") 2>&1
-budget=${KILN_GPU_BUDGET_S:-460}
+budget=${KILN_GPU_BUDGET_S:-540}
 start=$SECONDS
 java="$pack/runtime/bin/java"
 jvm=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC)
@@ -52,14 +55,17 @@ step() {
 }
 
 echo "kiln gpu run: pack $pack, results in $out, python ${python:-none}, budget ${budget} s"
-step 20 "nvidia-smi" bash -c "nvidia-smi > '$out/nvidia-smi.txt' 2>&1; head -20 '$out/nvidia-smi.txt'"
-step 45 "doctor" bash -c "'$java' ${jvm[*]} -cp '$cp' dev.kiln.cli.Doctor > '$out/doctor.txt' 2>&1; cat '$out/doctor.txt'"
+step 15 "nvidia-smi" bash -c "nvidia-smi > '$out/nvidia-smi.txt' 2>&1; head -20 '$out/nvidia-smi.txt'"
+step 40 "doctor" bash -c "'$java' ${jvm[*]} -cp '$cp' dev.kiln.cli.Doctor > '$out/doctor.txt' 2>&1; cat '$out/doctor.txt'"
 # The parity suite fails (never falls back to the emulator) when no GPU is seen: -Dkiln.cuda.test=gpu.
-step 170 "parity suite" "$java" "${jvm[@]}" -Dkiln.cuda.test=gpu -cp "$cp:$pack/parity/*" dev.kiln.cuda.ParitySuite --out "$out/parity.txt"
-step 110 "Kiln M1/M2 on the GPU vs the CPU" "$java" "${jvm[@]}" -cp "$cp" dev.kiln.bench.GpuRun --models M1,M2 --out "$out/kiln-gpu.json"
+step 150 "parity suite" "$java" "${jvm[@]}" -Dkiln.cuda.test=gpu -cp "$cp:$pack/parity/*" dev.kiln.cuda.ParitySuite --out "$out/parity.txt"
+step 85 "Kiln M1-M4 on the GPU vs the CPU" "$java" "${jvm[@]}" -cp "$cp" dev.kiln.bench.GpuRun --models M1,M2,M3,M4 --out "$out/kiln-gpu.json"
+# the lessons read the bundled Fashion-MNIST subset from the repository (the pack leaves it out): the run's checkout is ../..
+step 150 "Kiln lessons on CUDA: M3 on the subset vs the CPU, transfer, bf16" "$java" "${jvm[@]}" -cp "$cp:$pack/../../examples/src/main/resources" \
+    dev.kiln.examples.GpuLessons --lessons m3,transfer,bf16 --out "$out/kiln-lessons.json"
 if [[ -n "$python" ]]; then
-    step 150 "PyTorch M1/M2 on the GPU" env PYTHONUNBUFFERED=1 "$python" "$pack/python/gpu_peer.py" bench --models M1,M2 --out "$out/torch-gpu.json"
-    step 10 "summary" "$python" "$pack/python/gpu_peer.py" summary --kiln "$out/kiln-gpu.json" --torch "$out/torch-gpu.json" --out "$out/summary.md"
+    step 90 "PyTorch M1/M2 on the GPU" env PYTHONUNBUFFERED=1 "$python" "$pack/python/gpu_peer.py" bench --models M1,M2 --out "$out/torch-gpu.json"
+    step 10 "summary" "$python" "$pack/python/gpu_peer.py" summary --kiln "$out/kiln-gpu.json" --torch "$out/torch-gpu.json" --lessons "$out/kiln-lessons.json" --out "$out/summary.md"
 else
     echo "== PyTorch: SKIPPED, no python3 found (looked at /opt/torch/.venv/bin/python3 and PATH)"
 fi

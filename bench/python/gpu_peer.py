@@ -158,6 +158,36 @@ def summary_text(kiln, torch_res):
     return "\n".join(lines) + "\n"
 
 
+def lessons_text(lessons):
+    """GpuLessons' results (kiln-lessons.json): M3 on the subset, CPU vs CUDA test accuracy, and the transfer lesson on CUDA."""
+    if lessons is None:
+        return "\nLessons: no result file (their step failed, timed out or was skipped; see run.log).\n"
+    if not lessons.get("cuda_present"):
+        return "\nLessons: not run, no CUDA device (%s).\n" % lessons.get("cuda_summary")
+    lines = ["", "## Lessons on CUDA", ""]
+    m3 = lessons.get("m3", {})
+    if "error" in m3 or "cpu" not in m3:
+        lines.append("- M3 on the subset: %s" % m3.get("error", "not run"))
+    else:
+        cpu, gpu = m3["cpu"], m3["cuda"]
+        lines.append("- M3 on the subset, %s epochs: test accuracy CPU %.4f (%.0f s), CUDA %.4f (%.0f s): %s" % (
+            m3.get("epochs"), cpu["test_accuracy"], cpu["train_seconds"], gpu["test_accuracy"], gpu["train_seconds"],
+            "reaches the CPU's" if m3.get("reaches_cpu_accuracy") else "does NOT reach the CPU's (0.5 points)"))
+    t = lessons.get("transfer", {})
+    if "error" in t or "frozen_test_accuracy" not in t:
+        lines.append("- transfer: %s" % t.get("error", "not run"))
+    else:
+        lines.append("- transfer on %s: frozen pretrained base %.4f, scratch %.4f, base unchanged: %s" % (
+            t.get("backend"), t["frozen_test_accuracy"], t["scratch_test_accuracy"], t.get("frozen_base_unchanged")))
+    b = lessons.get("bf16", {})
+    if "error" in b or "bf16" not in b:
+        lines.append("- M3 in bf16: %s" % b.get("error", "not run"))
+    else:
+        lines.append("- M3 in bf16 on CUDA: test accuracy %.4f against f32's %.4f: %s" % (
+            b["bf16"]["test_accuracy"], b["f32"]["test_accuracy"], "within 0.5 points" if b.get("within_bar") else "NOT within 0.5 points"))
+    return "\n".join(lines) + "\n"
+
+
 def fmt(v):
     return "-" if v is None else "%.0f" % v
 
@@ -170,6 +200,9 @@ def summary_main(a):
     kiln, kerr = load(a.kiln)
     torch_res, terr = load(a.torch)
     text = summary_text(kiln, torch_res)
+    if a.lessons:
+        lessons, lerr = load(a.lessons)
+        text += lessons_text(lessons)
     for e in (kerr, terr):
         if e:
             text += "- missing: %s\n" % e
@@ -192,6 +225,7 @@ def main():
     s = sub.add_parser("summary")
     s.add_argument("--kiln", required=True)
     s.add_argument("--torch", required=True)
+    s.add_argument("--lessons")
     s.add_argument("--out")
     a = p.parse_args()
     return bench_main(a) if a.cmd == "bench" else summary_main(a)

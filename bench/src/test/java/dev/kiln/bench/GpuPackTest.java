@@ -24,7 +24,7 @@ class GpuPackTest {
         Files.writeString(dir.resolve("runtime/release"), "JAVA_VERSION=\"25.0.3\"\nMODULES=\"" + modules + "\"\n");
         Files.writeString(dir.resolve("run"), "#!/usr/bin/env bash\n");
         Files.setPosixFilePermissions(dir.resolve("run"), PosixFilePermissions.fromString("rwxr-xr-x"));
-        for (String j : new String[] {"kiln-engine-0.1.jar", "kiln-cpu-0.1.jar", "kiln-cuda-0.1.jar", "kiln-bench-0.1.jar", "kiln-examples-cli.jar"}) {
+        for (String j : new String[] {"kiln-engine-0.1.jar", "kiln-cpu-0.1.jar", "kiln-cuda-0.1.jar", "kiln-bench-0.1.jar", "kiln-examples-classes.jar"}) {
             Files.write(dir.resolve("lib").resolve(j), new byte[1000]);
         }
         Files.writeString(dir.resolve("python/gpu_peer.py"), "");

@@ -54,5 +54,12 @@ public interface Executable extends AutoCloseable {
      */
     default long workspaceBytes() { return 0; }
 
+    /**
+     * Optional capability: an {@link InputFeed} that fills inputs {@code slots} from {@code source}, batch by batch,
+     * ahead of the runs (pinned, prefetched copies on a device). Null (the default) where the backend feeds no faster
+     * than {@link #setInput}: the caller then feeds each batch itself, and {@code source} is not called.
+     */
+    default InputFeed prefetch(int[] slots, InputFeed.Source source) { return null; }
+
     @Override default void close() {}
 }

@@ -1,16 +1,20 @@
 package dev.kiln.train;
 
 import dev.kiln.backend.Executable;
+import dev.kiln.backend.InputFeed;
 import dev.kiln.data.Batch;
 import dev.kiln.data.Batches;
 import dev.kiln.data.Dataset;
 import dev.kiln.data.Loader;
 import dev.kiln.metric.Metric;
 
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 
 /**
  * The {@code fit} and {@code evaluate} loops: batches from a {@link Loader}, one compiled program
@@ -19,6 +23,9 @@ import java.util.Map;
  * and outputs by name once ({@link Feeds}), and each program's inputs are found by name once, so
  * after the first steps a training step allocates nothing but what callbacks do. On a device backend the
  * host's weights are made current ({@link Executable#syncVariables()}) at the end of each epoch, not per step.
+ * Where the backend offers an {@link InputFeed} ({@link Executable#prefetch}: the CUDA backend's pinned,
+ * prefetched copies) the full batches of each epoch go through it instead of setInput; the short last batch, and
+ * every batch on the CPU, is fed with setInput. Either way the same batches reach the same programs in the same order.
  *
  * <p>{@code fit} reads as Keras's: for each epoch, {@link #trainEpoch} runs {@link #trainStep} per batch and
  * the callbacks after it; a callback that calls {@link TrainingState#stopTraining()} in {@code onBatchEnd}
@@ -40,6 +47,10 @@ public final class Trainer {
     private final Feeds.Slots full;
     private Feeds.Slots partial;
     private final float[] lr = new float[1], step = new float[1];
+    private final int[] dataSlots;          // the full program's feature inputs, then its target inputs: an InputFeed's slots
+    private final float[][] fedLabels, batchLabels; // each output's labels for the metrics: copied from a feed / the Loader's arrays
+    private double lossSum;                 // the epoch's running loss over seen rows
+    private long seen;
 
     /** Trains {@code model} on {@code train} as {@code fit} says; see {@link Fit}. */
     public static History fit(Trainable model, Dataset train, Fit fit) {
@@ -71,6 +82,12 @@ public final class Trainer {
         Dashboard page = Dashboard.fromSystemProperty();
         if (page != null && !callbacks.contains(page)) callbacks.add(page);
         this.full = new Feeds.Slots(model, model.trainingProgram(batchSize), true);
+        this.dataSlots = new int[full.x.length + full.y.length];
+        System.arraycopy(full.x, 0, dataSlots, 0, full.x.length);
+        System.arraycopy(full.y, 0, dataSlots, full.x.length, full.y.length);
+        this.fedLabels = new float[yCol.length][];
+        for (int k = 0; k < yCol.length; k++) fedLabels[k] = new float[batchSize * train.labelsPerExample(yCol[k])];
+        this.batchLabels = new float[yCol.length][];
     }
 
     private History run() {
@@ -93,25 +110,39 @@ public final class Trainer {
         return history;
     }
 
-    /** One pass over the data (or up to the batch after which a callback asked to stop); returns the epoch's loss and metrics. */
+    /**
+     * One pass over the data (or up to the batch after which a callback asked to stop); returns the epoch's loss and
+     * metrics. The full batches go through the backend's {@link InputFeed} where it has one, the rest through setInput.
+     */
     private Map<String, Double> trainEpoch(Loader loader, int epoch) {
         out.reset();
         logs.start(System.nanoTime());
-        double lossSum = 0;
-        long seen = 0;
+        lossSum = 0;
+        seen = 0;
         loader.startEpoch(epoch);
+        int index = 0;
+        boolean stopped = false;
+        Batch rest = null;
+        LoaderSource source = new LoaderSource(loader, batchSize, xCol, yCol);
+        try (InputFeed feed = full.executable.prefetch(dataSlots, source)) {
+            if (feed != null) {
+                while (!stopped && feed.next()) {
+                    for (int k = 0; k < yCol.length; k++) {
+                        MemorySegment pinned = feed.current(xCol.length + k);
+                        MemorySegment.copy(pinned, JAVA_FLOAT, 0, fedLabels[k], 0, fedLabels[k].length);
+                    }
+                    stopped = afterStep(trainStep(full, epoch, index), fedLabels, batchSize, index++);
+                }
+                rest = source.remainder();
+            }
+        }
         Batch b;
-        for (int index = 0; (b = loader.next()) != null; index++) {
-            Feeds.Slots f = trainStep(b, epoch, index);
-            int rows = b.size();
-            float loss = f.executable.outputScalar(0);
-            lossSum += (double) loss * rows;
-            seen += rows;
-            logs.setBatchLoss(loss);
-            logs.set(lossSum / seen, seen, -1, 0);
-            out.update(f.executable, b, yCol, rows, logs, lossSum / seen, seen);
-            for (Callback c : callbacks) c.onBatchEnd(state, index, logs);
-            if (state.stopRequested()) break;
+        while (!stopped && (b = rest != null ? rest : loader.next()) != null) {
+            rest = null;
+            Feeds.Slots f = slotsFor(b.size());
+            feed(train, f, b, xCol, yCol, b.size());
+            for (int k = 0; k < yCol.length; k++) batchLabels[k] = b.labels(yCol[k]);
+            stopped = afterStep(trainStep(f, epoch, index), batchLabels, b.size(), index++);
         }
         Map<String, Double> epochLogs = new LinkedHashMap<>();
         epochLogs.put("loss", lossSum / seen);
@@ -119,16 +150,28 @@ public final class Trainer {
         return epochLogs;
     }
 
-    /** One optimizer step on batch {@code b}: feed it, the learning rate and the step counter, run the program, check the loss. */
-    private Feeds.Slots trainStep(Batch b, int epoch, int index) {
-        int rows = b.size();
-        Feeds.Slots f = full;
-        if (rows != batchSize) {
-            if (partial == null || partial.batch() != rows) partial = new Feeds.Slots(model, model.trainingProgram(rows), true);
-            f = partial;
-        }
+    /** The program for a batch of {@code rows}: the full one, or (the last, short batch) its own. */
+    private Feeds.Slots slotsFor(int rows) {
+        if (rows == batchSize) return full;
+        if (partial == null || partial.batch() != rows) partial = new Feeds.Slots(model, model.trainingProgram(rows), true);
+        return partial;
+    }
+
+    /** Reads the step's loss and metrics into the logs and runs the callbacks; true when one asked to stop. */
+    private boolean afterStep(Feeds.Slots f, float[][] labels, int rows, int index) {
+        float loss = f.executable.outputScalar(0);
+        lossSum += (double) loss * rows;
+        seen += rows;
+        logs.setBatchLoss(loss);
+        logs.set(lossSum / seen, seen, -1, 0);
+        out.update(f.executable, labels, rows, logs, lossSum / seen, seen);
+        for (Callback c : callbacks) c.onBatchEnd(state, index, logs);
+        return state.stopRequested();
+    }
+
+    /** One optimizer step of program {@code f}, its data inputs already fed: feeds the learning rate and the step counter, runs it, checks the loss. */
+    private Feeds.Slots trainStep(Feeds.Slots f, int epoch, int index) {
         Executable e = f.executable;
-        feed(train, f, b, xCol, yCol, rows);
         double rate = fit.schedule() == null ? state.learningRate() : fit.schedule().at(model.iterations(), state.learningRate());
         lr[0] = (float) rate;
         e.setInput(f.lr, lr);
@@ -150,6 +193,7 @@ public final class Trainer {
         int bs = Math.min(batchSize, data.size());
         Outputs out = new Outputs(model, bs);
         BatchLogs logs = new BatchLogs(out.names);
+        float[][] labels = new float[yCol.length][];
         double lossSum = 0;
         long seen = 0;
         Feeds.Slots full = new Feeds.Slots(model, model.evaluationProgram(bs), false);
@@ -164,7 +208,8 @@ public final class Trainer {
                 f.executable.run();
                 lossSum += (double) f.executable.outputScalar(0) * rows;
                 seen += rows;
-                out.update(f.executable, b, yCol, rows, logs, lossSum / seen, seen);
+                for (int k = 0; k < yCol.length; k++) labels[k] = b.labels(yCol[k]);
+                out.update(f.executable, labels, rows, logs, lossSum / seen, seen);
             }
         }
         Map<String, Double> result = new LinkedHashMap<>();
@@ -219,8 +264,8 @@ public final class Trainer {
             for (Metric[] ms : metrics) for (Metric m : ms) m.reset();
         }
 
-        /** Reads the step's outputs [loss, predictions..., losses...] and updates the running figures in {@code logs}. */
-        void update(Executable e, Batch b, int[] yCol, int rows, BatchLogs logs, double meanLoss, long seen) {
+        /** Reads the step's outputs [loss, predictions..., losses...] and updates the running figures in {@code logs}; labels[k]: output k's targets. */
+        void update(Executable e, float[][] labels, int rows, BatchLogs logs, double meanLoss, long seen) {
             int log = 0;
             this.seen = seen;
             for (int k = 0; k < lossSums.length; k++) {
@@ -231,7 +276,7 @@ public final class Trainer {
                 if (metrics[k].length == 0) continue;
                 e.readOutput(1 + k, pred[k]);
                 for (Metric m : metrics[k]) {
-                    m.update(pred[k], b.labels(yCol[k]), rows, predPer[k], labelPer[k]);
+                    m.update(pred[k], labels[k], rows, predPer[k], labelPer[k]);
                     logs.set(meanLoss, seen, log++, m.result());
                 }
             }

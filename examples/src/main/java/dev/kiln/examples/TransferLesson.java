@@ -1,5 +1,6 @@
 package dev.kiln.examples;
 
+import dev.kiln.backend.Backend;
 import dev.kiln.data.Dataset;
 import dev.kiln.graph.Variable;
 import dev.kiln.loss.Loss;
@@ -108,7 +109,13 @@ public final class TransferLesson {
         return Model.of(input, p).seed(seed);
     }
 
-    public static Result run(Options o, PrintStream out) throws IOException {
+    public static Result run(Options o, PrintStream out) throws IOException { return run(o, out, true, null); }
+
+    /**
+     * The lesson with its three trained models on {@code backend} (null: the default backend); with {@code chart} false
+     * no PNG is drawn (a runtime without java.desktop: the GPU pack's) and the result's png is null.
+     */
+    public static Result run(Options o, PrintStream out, boolean chart, Backend backend) throws IOException {
         Dataset.Split all = FashionMnistSubset.load();
         Dataset oldTrain = classes(all.train(), PRETRAIN_FIRST, o.pretrainPerClass()), oldTest = classes(all.validation(), PRETRAIN_FIRST, Integer.MAX_VALUE);
         Dataset newTrain = classes(all.train(), NEW_FIRST, o.perClass()), newTest = classes(all.validation(), NEW_FIRST, Integer.MAX_VALUE);
@@ -116,7 +123,7 @@ public final class TransferLesson {
         out.printf(Locale.ROOT, "1. Pretraining a VGG-style base (%d and %d filters) on classes %d-%d of the bundled Fashion-MNIST subset: %d images, %d epochs%n",
                 o.filters(), 2 * o.filters(), PRETRAIN_FIRST, PRETRAIN_LAST, oldTrain.size(), o.pretrainEpochs());
         Base base = base(o.filters());
-        Model pretrain = withHead(base.input(), base.output(), "pretrain", o.seed());
+        Model pretrain = on(backend, withHead(base.input(), base.output(), "pretrain", o.seed()));
         pretrain.compile(Adam.lr(o.learningRate()), Loss.sparseCategoricalCrossentropy(), Metric.accuracy());
         History ph = pretrain.fit(oldTrain, fit(o, o.pretrainEpochs(), "pretrain", out));
         double pretrainAccuracy = pretrain.evaluate(oldTest, 256).get("accuracy");
@@ -128,7 +135,7 @@ public final class TransferLesson {
                 NEW_FIRST, NEW_FIRST + CLASSES - 1, o.perClass(), newTrain.size(), newTest.size());
         Model loaded = ModelFile.load(baseFile);
         loaded.setTrainable(false);
-        Model transfer = withHead(loaded.inputs().get(0), loaded.outputs().get(0), "head", o.seed() + 1);
+        Model transfer = on(backend, withHead(loaded.inputs().get(0), loaded.outputs().get(0), "head", o.seed() + 1));
         List<Variable> frozen = loaded.weights();
         List<float[]> before = new ArrayList<>();
         for (Variable v : frozen) before.add(v.value().clone());
@@ -140,15 +147,17 @@ public final class TransferLesson {
         out.println("   frozen base bit-identical after training: " + unchanged + " (" + frozen.size() + " weight tensors)");
 
         Base fresh = base(o.filters());
-        Model scratch = withHead(fresh.input(), fresh.output(), "head", o.seed() + 1);
+        Model scratch = on(backend, withHead(fresh.input(), fresh.output(), "head", o.seed() + 1));
         counts = scratch.build().parameterCounts();
         out.printf(Locale.ROOT, "3. The same network from scratch: all %,d parameters train, same data, epochs and optimizer%n", counts[1]);
         Run scratchRun = train("from scratch", scratch, newTrain, newTest, o, out);
 
-        Path png = o.out().resolve("transfer.png");
-        chart(frozenRun, scratchRun, newTrain.size()).write(png);
+        Path png = chart ? o.out().resolve("transfer.png") : null;
+        if (chart) chart(frozenRun, scratchRun, newTrain.size()).write(png);
         return new Result(pretrain, ph, pretrainAccuracy, frozenRun, scratchRun, unchanged, frozen.size(), transfer, baseFile, png);
     }
+
+    private static Model on(Backend backend, Model m) { return backend == null ? m : m.backend(backend); }
 
     private static Run train(String name, Model m, Dataset train, Dataset test, Options o, PrintStream out) {
         m.compile(Adam.lr(o.learningRate()), Loss.sparseCategoricalCrossentropy(), Metric.accuracy());

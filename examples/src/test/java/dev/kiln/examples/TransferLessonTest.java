@@ -1,5 +1,6 @@
 package dev.kiln.examples;
 
+import dev.kiln.backend.Backend;
 import dev.kiln.graph.Variable;
 import dev.kiln.nn.Model;
 import dev.kiln.nn.ModelFile;
@@ -79,7 +80,11 @@ class TransferLessonTest {
         var tiny = new TransferLesson.Options(4, 40, 1, 10, 2, 32, 1e-3, 7, a);
         PrintStream quiet = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
         TransferLesson.Result first = TransferLesson.run(tiny, quiet);
-        TransferLesson.Result second = TransferLesson.run(new TransferLesson.Options(4, 40, 1, 10, 2, 32, 1e-3, 7, b), quiet);
+        // the second run as the GPU lessons call it: an explicit backend, no chart
+        TransferLesson.Result second = TransferLesson.run(new TransferLesson.Options(4, 40, 1, 10, 2, 32, 1e-3, 7, b), quiet, false, Backend.named("cpu"));
+        assertEquals("cpu", second.transfer().backend().name());
+        assertNull(second.png());
+        assertFalse(Files.exists(b.resolve("transfer.png")), "no chart was asked for");
         for (String key : List.of("loss", "val_loss", "val_accuracy")) {
             assertEquals(first.frozen().history().get(key), second.frozen().history().get(key), "frozen " + key);
             assertEquals(first.scratch().history().get(key), second.scratch().history().get(key), "scratch " + key);

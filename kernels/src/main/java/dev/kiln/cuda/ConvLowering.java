@@ -1,7 +1,9 @@
 package dev.kiln.cuda;
 
+import dev.kiln.cuda.ffi.CudaDriver;
 import dev.kiln.graph.ConvGeometry;
 import dev.kiln.graph.Epilogue;
+import dev.kiln.graph.Pool2d;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -12,7 +14,8 @@ import java.util.function.Supplier;
 /**
  * The launches of one program's convolution passes: through cuDNN where {@link ConvRoute} sends them and cuDNN has a
  * deterministic algorithm for the shape, else Kiln's own kernels ({@link ConvKernels}), which is every pass on the
- * emulated device. Collects the program's {@link ConvWorkspace} need and each pass's route with its reason.
+ * emulated device. Pooling, softmax and batch norm go the same way ({@link CudnnLayers} or the caller's own kernel).
+ * Collects the program's {@link ConvWorkspace} need and each pass's route with its reason.
  */
 final class ConvLowering {
     private final ConvKernels own;
@@ -26,8 +29,38 @@ final class ConvLowering {
         this.cudnn = device.cudnn();
     }
 
-    /** Kiln's own kernels (pooling always runs there: a memory-bound pass that cuDNN would not speed up much). */
-    ConvKernels own() { return own; }
+    /** y = pool(x): cuDNN where it can express the window ({@link CudnnLayers#poolMisfit}), else the own kernel. */
+    Launch pool(Pool2d p, ConvGeometry g, long x, long y, CudaDriver.Dim3 grid) {
+        return layer(p.name() + " " + g, CudnnLayers.poolMisfit(g), dnn -> dnn.pool(p, g, x, y), () -> own.pool(p, g, x, y, grid));
+    }
+
+    /** dx of {@link #pool}. */
+    Launch poolGrad(Pool2d p, ConvGeometry g, long x, long dy, long dx, CudaDriver.Dim3 grid) {
+        return layer(p.name() + " backward " + g, CudnnLayers.poolMisfit(g), dnn -> dnn.poolGrad(p, g, x, dy, dx, workspace), () -> own.poolGrad(p, g, x, dy, dx, grid));
+    }
+
+    /** Softmax (or log-softmax) over rows: cuDNN, else {@code viaOwn} (the generated kernel). */
+    Launch softmax(boolean log, long rows, int cols, long x, long y, Supplier<Launch> viaOwn) {
+        return layer((log ? "log_softmax [" : "softmax [") + rows + ", " + cols + "]", null, dnn -> dnn.softmax(log, rows, cols, x, y), viaOwn);
+    }
+
+    /** Batch norm with given statistics: cuDNN, else {@code viaOwn} (Kiln's batch-norm kernel). */
+    Launch batchNorm(double epsilon, long rows, int channels, long[] in, long y, Supplier<Launch> viaOwn) {
+        return layer("batch_norm [" + rows + ", " + channels + "]", null,
+                dnn -> dnn.batchNorm(epsilon, rows, channels, in[0], in[1], in[2], in[3], in[4], y), viaOwn);
+    }
+
+    /** cuDNN's layer where it is loaded and {@code misfit} is null, else {@code viaOwn}; records the route. */
+    private Launch layer(String what, String misfit, Function<CudnnLayers, Launch> viaCudnn, Supplier<Launch> viaOwn) {
+        String why = cudnn.isEmpty() ? "cuDNN 9 is not loaded (libcudnn.so.9 not found, -D" + ConvRoute.PROPERTY + "=off, or the emulated device)"
+                : misfit != null ? "cuDNN cannot express it: " + misfit : null;
+        if (why == null) {
+            routes.add(what + ": cuDNN 9");
+            return viaCudnn.apply(cudnn.get().layers());
+        }
+        routes.add(what + ": own kernels (" + why + ")");
+        return viaOwn.get();
+    }
 
     Launch forward(ConvGeometry g, Epilogue.Activation act, long x, long w, long bias, long y) {
         return route("forward", g, dnn -> dnn.forward(g, act, x, w, bias, y, workspace), () -> own.forward(g, act, x, w, bias, y));

@@ -26,13 +26,15 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  * The CUDA backend. It probes the machine — driver, devices, cuBLAS, cuDNN, NVRTC — so
  * {@code ./kiln doctor} and {@link Backend#auto()} can say what a GPU run would need, and
  * {@link #compile} lowers a program to device launches ({@link CudaExecutable}): the dense models'
- * and convnets' ops (convolutions through cuDNN where it loads, else Kiln's own kernels; pooling), tested on the
- * emulated device. {@link Backend#auto()} does not pick it yet: it has not run on a GPU; construct it to use it.
+ * and convnets' ops (convolutions, pooling, softmax and batch norm through cuDNN where it loads, else Kiln's own
+ * kernels), tested on the emulated device. {@link Backend#auto()} does not pick it yet: it has not run on a GPU; construct it to use it.
+ * The cuDNN paths (CudnnConvolutions, CudnnLayers) are unverified on hardware: checked against a fake libcudnn only.
  *
  * <p>Each executable's second {@code run()} captures its launches as one CUDA graph and every later run
  * replays it (the learning rate and step counter are device inputs, so a schedule needs no re-capture);
  * {@code -Dkiln.cuda.graph=false} or {@link #graphs(boolean)} turns that off. The backend keeps one device
- * copy of each variable for all its executables ({@link DeviceVariables}).
+ * copy of each variable for all its executables ({@link DeviceVariables}). {@code Model.fit} feeds full batches through
+ * pinned, prefetched host buffers ({@link #pinnedFeed(boolean)}, {@code -Dkiln.cuda.pinnedFeed=false} to turn it off).
  */
 public final class CudaBackend implements Backend {
     static final String NOT_IMPLEMENTED =
@@ -93,6 +95,7 @@ public final class CudaBackend implements Backend {
     private CudaDevice device;
     private DeviceVariables variables;
     private boolean graphs = !"false".equals(System.getProperty("kiln.cuda.graph"));
+    private boolean pinnedFeed = !"false".equals(System.getProperty("kiln.cuda.pinnedFeed"));
 
     /** The backend ServiceLoader finds: it opens the GPU on first {@link #compile}. */
     public CudaBackend() {}
@@ -202,11 +205,18 @@ public final class CudaBackend implements Backend {
      */
     @Override public Executable compile(Program program) {
         CudaDevice d = device();
-        return new CudaExecutable(Objects.requireNonNull(program, "program"), d, variables(d), graphs);
+        return new CudaExecutable(Objects.requireNonNull(program, "program"), d, variables(d), graphs, pinnedFeed);
     }
 
     /** With {@code on} (the default; {@code -Dkiln.cuda.graph=false} turns it off), an executable's second run captures it as a CUDA graph. */
     public CudaBackend graphs(boolean on) { graphs = on; return this; }
+
+    /**
+     * With {@code on} (the default; {@code -Dkiln.cuda.pinnedFeed=false} turns it off), {@code Model.fit} feeds the full
+     * batches of its executables through pinned, prefetched buffers ({@link PinnedFeed}) instead of one synchronous
+     * copy per array per step. Either way the step sees the same bits.
+     */
+    public CudaBackend pinnedFeed(boolean on) { pinnedFeed = on; return this; }
 
     /** How many times {@code step} captured its launches as a CUDA graph (0 or 1). */
     public static int captures(Executable step) { return cuda(step).captures(); }

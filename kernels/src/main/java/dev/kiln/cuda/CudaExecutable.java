@@ -1,6 +1,7 @@
 package dev.kiln.cuda;
 
 import dev.kiln.backend.Executable;
+import dev.kiln.backend.InputFeed;
 import dev.kiln.compile.Instruction;
 import dev.kiln.compile.Precision;
 import dev.kiln.compile.Program;
@@ -39,12 +40,15 @@ final class CudaExecutable implements Executable {
     private final DeviceVariables.Copy[] copies;
     /** Capture on the second run (the first is the warm-up, eager) and replay from then on. */
     private final boolean autoGraph;
+    /** Whether {@link #prefetch} offers a pinned feed (else callers feed with setInput). */
+    private final boolean pinnedFeed;
     private long graph, graphExec, runs;
     private int captures;
     private boolean closed;
 
-    CudaExecutable(Program program, CudaDevice device, DeviceVariables shared, boolean autoGraph) {
+    CudaExecutable(Program program, CudaDevice device, DeviceVariables shared, boolean autoGraph, boolean pinnedFeed) {
         this.program = program;
+        this.pinnedFeed = pinnedFeed;
         this.shared = shared;
         this.autoGraph = autoGraph && !program.checkNumerics();
         this.device = device;
@@ -137,6 +141,11 @@ final class CudaExecutable implements Executable {
                     + " values (shape " + program.inputs().get(slot).shape() + "), got " + count);
         }
         driver.memcpyHtoD(inputs[slot], MemorySegment.ofArray(src).asSlice(4L * offset, 4L * count), 4L * count);
+    }
+
+    /** Batches from {@code source} through two sets of pinned, prefetched buffers ({@link PinnedFeed}); null when the backend's pinnedFeed is off. */
+    @Override public InputFeed prefetch(int[] slots, InputFeed.Source source) {
+        return pinnedFeed ? new PinnedFeed(this, slots, 2, source) : null;
     }
 
     @Override public void run() {

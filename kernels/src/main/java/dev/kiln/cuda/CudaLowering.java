@@ -47,8 +47,8 @@ import java.util.List;
  * Lowers one node to its device launches: the exhaustive switch over the op catalogue (no default,
  * so a new op does not compile until it is handled here or named as not lowered). Elementwise ops,
  * fused chains, movement, reductions, softmax and one-hot become generated kernels
- * ({@link KernelGenerator}); GEMMs go to the {@link dev.kiln.cuda.ffi.Sgemm}; convolutions and pooling to
- * cuDNN or Kiln's own kernels ({@link ConvLowering}); batch norm, dropout,
+ * ({@link KernelGenerator}); GEMMs go to the {@link dev.kiln.cuda.ffi.Sgemm}; convolutions, pooling, softmax and
+ * batch norm to cuDNN where it is loaded and can express them, else Kiln's own kernels ({@link ConvLowering}); dropout,
  * softmax cross-entropy and the optimizer updates use the hand-written kernels in
  * {@code src/main/resources/dev/kiln/cuda}. Pointers are device addresses; every argument is bound
  * here, once.
@@ -136,14 +136,14 @@ final class CudaLowering {
             case ConvBias c -> List.of(conv.forward(c.geometry(node.input(0).shape(), node.input(1).shape()), c.activation(), in[0], in[1], in[2], out));
             case Conv2dBackwardData c -> List.of(conv.backwardData(c.geometry(node.input(1).shape()), in[0], in[1], out));
             case Conv2dBackwardFilter c -> List.of(conv.backwardFilter(c.geometry(node.input(0).shape()), in[0], in[1], out));
-            case Pool2d p -> List.of(conv.own().pool(p, p.geometry(node.input(0).shape()), in[0], out, grid(n)));
-            case Pool2dGrad p -> List.of(conv.own().poolGrad(p.pool(), p.pool().geometry(node.input(0).shape()), in[0], in[1], out, grid(n)));
+            case Pool2d p -> List.of(conv.pool(p, p.geometry(node.input(0).shape()), in[0], out, grid(n)));
+            case Pool2dGrad p -> List.of(conv.poolGrad(p.pool(), p.pool().geometry(node.input(0).shape()), in[0], in[1], out, grid(n)));
             case BatchNorm bn -> {
                 int channels = os.dim(-1);
                 long rows = n / channels;
-                yield List.of(kernel(KernelSource.BATCH_NORM, "kiln_batchnorm_forward_f32", n, KernelArgs.of()
+                yield List.of(conv.batchNorm(bn.epsilon(), rows, channels, in, out, () -> kernel(KernelSource.BATCH_NORM, "kiln_batchnorm_forward_f32", n, KernelArgs.of()
                         .pointer(in[0]).pointer(in[1]).pointer(in[2]).pointer(in[3]).pointer(in[4]).pointer(out)
-                        .f32((float) bn.epsilon()).i64(rows).i32(channels)));
+                        .f32((float) bn.epsilon()).i64(rows).i32(channels))));
             }
             case InvertedDropout d -> {
                 // the mask is Philox of (element / 4, step) under the seed: the CPU's (dev.kiln.cpu.DropoutMask), bit for bit
@@ -155,7 +155,7 @@ final class CudaLowering {
             }
             case Softmax s -> {
                 int cols = os.dim(-1);
-                yield List.of(elementwise(generator.softmax(s.log(), cols), out, in, n / cols));
+                yield List.of(conv.softmax(s.log(), n / cols, cols, in[0], out, () -> elementwise(generator.softmax(s.log(), cols), out, in, n / cols)));
             }
             case SoftmaxCrossEntropy s -> {
                 int classes = node.input(0).shape().dim(-1);
@@ -186,7 +186,7 @@ final class CudaLowering {
 
     void bindWorkspace(long address) { conv.workspace.bind(address); }
 
-    /** Each convolution pass's route (cuDNN or own kernels, and why), in lowering order. */
+    /** Each convolution pass's, pooling's, softmax's and batch norm's route (cuDNN or own kernels, and why), in lowering order. */
     List<String> convolutionRoutes() { return conv.routes; }
 
     /**

@@ -43,6 +43,7 @@ final class CudnnConvolutions {
     private final Map<ConvGeometry, Descriptors> descriptors = new HashMap<>();
     private final long relu, sigmoid, tanh;
     private long stream = -1;
+    private CudnnLayers layers;
 
     /** @param measure autotune: cudnnFind* (measured runs) rather than the _v7 heuristics */
     CudnnConvolutions(CudnnLibrary dnn, boolean measure) {
@@ -154,10 +155,21 @@ final class CudnnConvolutions {
 
     /** Puts the handle on stream {@code s}; returns the workspace's address (the filter in cuDNN's layout goes first). */
     private long on(long s, ConvWorkspace ws) {
+        onStream(s);
+        return ws.address();
+    }
+
+    /** Puts the handle on stream {@code s} (a no-op when it is there already). */
+    synchronized void onStream(long s) {
         if (s != stream) {
             dnn.setStream(handle, s);
             stream = s;
         }
-        return ws.address();
+    }
+
+    /** Pooling, softmax and batch norm through the same library and handle, made on first use. */
+    synchronized CudnnLayers layers() {
+        if (layers == null) layers = new CudnnLayers(dnn, handle, this::onStream);
+        return layers;
     }
 }

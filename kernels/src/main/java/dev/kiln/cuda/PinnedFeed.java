@@ -1,6 +1,7 @@
 package dev.kiln.cuda;
 
 import dev.kiln.backend.Executable;
+import dev.kiln.backend.InputFeed;
 import dev.kiln.cuda.ffi.CudaDriver;
 
 import java.lang.foreign.MemorySegment;
@@ -17,14 +18,10 @@ import java.util.concurrent.BlockingQueue;
  * runs at most {@code depth} batches ahead. All driver calls are made on the caller's thread (the one
  * that holds the CUDA context); the filler thread only writes host memory.
  *
- * <p>{@link LoaderSource} feeds it from a data Loader. Not yet: {@code Model.fit} does not feed through
- * this (the engine's Trainer calls {@code setInput}, a synchronous copy from the Loader's Java arrays).
+ * <p>The CUDA backend's {@link InputFeed}: {@code Model.fit} feeds its full batches through it (the executable's
+ * {@code prefetch}, with a {@code dev.kiln.train.LoaderSource} over its data Loader).
  */
-public final class PinnedFeed implements AutoCloseable {
-    /** The filler thread's side: writes the next batch into {@code into} (one segment per input, in slot order); false when done. */
-    public interface Source {
-        boolean fill(MemorySegment[] into) throws Exception;
-    }
+public final class PinnedFeed implements InputFeed {
 
     private static final int END = -1;
 
@@ -39,7 +36,7 @@ public final class PinnedFeed implements AutoCloseable {
     private int inFlight = END;
     private boolean done, closed;
 
-    public PinnedFeed(Executable step, int[] slots, int depth, Source source) {
+    public PinnedFeed(Executable step, int[] slots, int depth, InputFeed.Source source) {
         if (depth < 1) throw new IllegalArgumentException("PinnedFeed: depth must be >= 1 buffer set, got " + depth);
         if (!(step instanceof CudaExecutable c)) {
             throw new IllegalArgumentException("PinnedFeed needs an executable of the CUDA backend, got " + step.getClass().getName());
@@ -64,7 +61,7 @@ public final class PinnedFeed implements AutoCloseable {
         this.filler = Thread.ofPlatform().daemon().name("kiln-pinned-feed").start(() -> fill(source));
     }
 
-    private void fill(Source source) {
+    private void fill(InputFeed.Source source) {
         try {
             while (true) {
                 int s = free.take();
@@ -83,7 +80,7 @@ public final class PinnedFeed implements AutoCloseable {
      * Waits for the next filled set and copies it, asynchronously on the step's stream, into the step's inputs;
      * then hands the previous set back to the filler once its copy has passed. False when the source is done.
      */
-    public boolean next() {
+    @Override public boolean next() {
         if (closed) throw new IllegalStateException("this PinnedFeed is closed");
         if (done) return false;
         int s;
@@ -105,6 +102,15 @@ public final class PinnedFeed implements AutoCloseable {
         release();
         inFlight = s;
         return true;
+    }
+
+    /**
+     * The pinned buffer of input {@code i} (in slot order) of the set the last {@link #next()} copied: the host may
+     * read it (a copy only reads it too) until the next call. Throws when no set is current.
+     */
+    @Override public MemorySegment current(int i) {
+        if (closed || inFlight == END) throw new IllegalStateException("no pinned batch is current: call next() first (and only while it returns true)");
+        return sets[inFlight][i];
     }
 
     /** The set copied by the previous {@link #next()} goes back to the filler once its copy has passed. */

@@ -182,6 +182,20 @@ class ConvKernelsTest {
     }
 
     @Test
+    void withoutCudnnPoolingSoftmaxAndBatchNormStayOnTheOwnKernelsAndSayWhy() {
+        Node x = Ops.input("x", Shape.of(1, 6, 6, 2));
+        CudaLowering lowering = new CudaLowering(cuda.device, new KernelGenerator());
+        Node pooled = Ops.pool2d(x, Pool2d.max(2));
+        assertEquals("kiln_pool2d_forward_f32", lowering.lower(pooled, new long[] {1L << 20}, 3L << 20).getFirst().describe().split("<")[0]);
+        Node logits = Ops.input("z", Shape.of(4, 5));
+        lowering.lower(Ops.softmax(logits), new long[] {1L << 20}, 3L << 20);
+        List<String> routes = lowering.convolutionRoutes();
+        assertEquals(2, routes.size(), routes.toString());
+        assertTrue(routes.get(0).startsWith("max_pool2d ") && routes.get(0).contains("own kernels (cuDNN 9 is not loaded"), routes.get(0));
+        assertTrue(routes.get(1).startsWith("softmax [4, 5]: own kernels (cuDNN 9 is not loaded"), routes.get(1));
+    }
+
+    @Test
     void launchGridsCoverEveryTileAndGroup() {
         assertEquals(new Dim3(5, 1, 1), ConvKernels.grid(70, 5, 1, 16));
         assertEquals(new Dim3(1, 2, 3), ConvKernels.grid(16, 17, 3, 16));

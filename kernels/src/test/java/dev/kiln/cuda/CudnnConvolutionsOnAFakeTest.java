@@ -1,9 +1,6 @@
 package dev.kiln.cuda;
 
 import dev.kiln.cpu.Conv2dScalar;
-import dev.kiln.cuda.ffi.CudnnLibrary;
-import dev.kiln.cuda.ffi.FakeCudaLibraries;
-import dev.kiln.cuda.ffi.SharedLibrary;
 import dev.kiln.graph.Conv2d;
 import dev.kiln.graph.ConvGeometry;
 import dev.kiln.graph.Epilogue;
@@ -13,17 +10,11 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.SymbolLookup;
-import java.nio.file.Path;
-import java.util.Random;
 
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * {@link CudnnConvolutions} and {@link CudnnLibrary} end to end against a stand-in for libcudnn.so.9 (fake_cudnn.c,
@@ -35,29 +26,19 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * Compared with the CPU's scalar twin within 1e-5 relative (the fake sums in double, the twin in float).
  */
 class CudnnConvolutionsOnAFakeTest {
-    private Arena arena;
+    private FakeCudnn fake;
     private CudnnConvolutions dnn;
-    private MemorySegment calls;
-    private final Random random = new Random(9);
 
     @BeforeEach void load() throws Exception {
-        Path so = FakeCudaLibraries.build("fake_cudnn.c").orElse(null);
-        assumeTrue(so != null, "gcc not found at " + FakeCudaLibraries.GCC + ": the fake libcudnn cannot be built");
-        arena = Arena.ofShared();
-        SymbolLookup lookup = SymbolLookup.libraryLookup(so, arena);
-        calls = lookup.find("fake_cudnn_calls").orElseThrow().reinterpret(4);
-        dnn = new CudnnConvolutions(CudnnLibrary.bind(new SharedLibrary("libcudnn.so.9", so.toString(), lookup)), false);
+        fake = new FakeCudnn(9);
+        dnn = fake.dnn;
     }
 
-    @AfterEach void close() { if (arena != null) arena.close(); }
+    @AfterEach void close() { if (fake != null) fake.close(); }
 
-    private MemorySegment device(float[] host) { return arena.allocateFrom(JAVA_FLOAT, host); }
+    private MemorySegment device(float[] host) { return fake.device(host); }
 
-    private float[] gaussian(int n) {
-        float[] x = new float[n];
-        for (int i = 0; i < n; i++) x[i] = (float) random.nextGaussian();
-        return x;
-    }
+    private float[] gaussian(int n) { return fake.gaussian(n); }
 
     private static void assertClose(float[] want, MemorySegment got, String what) {
         float[] g = got.toArray(JAVA_FLOAT);
@@ -72,7 +53,7 @@ class CudnnConvolutionsOnAFakeTest {
         assertTrue(ConvRoute.choose(g, true).cudnn());
         float[] x = gaussian(g.inputShape().size()), w = gaussian(g.filterShape().size()), dy = gaussian(g.outputShape().size()), bias = gaussian(g.f());
         MemorySegment dx = device(x), dw = device(w), ddy = device(dy), db = device(bias);
-        MemorySegment out = arena.allocate(4L * Math.max(x.length, Math.max(w.length, dy.length)));
+        MemorySegment out = fake.arena.allocate(4L * Math.max(x.length, Math.max(w.length, dy.length)));
         ConvWorkspace ws = new ConvWorkspace();
 
         Launch plain = dnn.forward(g, Epilogue.Activation.NONE, dx.address(), dw.address(), 0, out.address(), ws).orElseThrow();
@@ -84,10 +65,10 @@ class CudnnConvolutionsOnAFakeTest {
         assertEquals("cudnnConvolutionBiasActivationForward(algo 1)", relu.describe());
         assertEquals(3, dnn.shapesTuned(), "the three forward epilogues share one cached forward choice; data and filter are asked once each");
         assertEquals(512 + 4096, ws.bytes(), "the filter (" + 4 * w.length + " bytes) aligned to 256, then the algorithm's 4096");
-        MemorySegment workspace = arena.allocate(ws.bytes(), 256);
+        MemorySegment workspace = fake.arena.allocate(ws.bytes(), 256);
         ws.bind(workspace.address());
 
-        int before = calls.get(JAVA_INT, 0);
+        int before = fake.calls();
         int ys = g.outputShape().size();
         float[] want = new float[ys];
         Conv2dScalar.forward(g, x, 0, w, 0, want, 0);
@@ -106,6 +87,6 @@ class CudnnConvolutionsOnAFakeTest {
         Conv2dScalar.backwardFilter(g, x, 0, dy, 0, wantDw, 0);
         filter.run(null, null, 0);
         assertClose(wantDw, out.asSlice(0, 4L * w.length), "backward filter");
-        assertTrue(calls.get(JAVA_INT, 0) > before + 10, "the launches called the library");
+        assertTrue(fake.calls() > before + 10, "the launches called the library");
     }
 }

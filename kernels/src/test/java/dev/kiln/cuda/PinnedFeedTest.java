@@ -1,10 +1,12 @@
 package dev.kiln.cuda;
 
+import dev.kiln.backend.InputFeed;
 import dev.kiln.compile.Program;
 import dev.kiln.data.Batches;
 import dev.kiln.data.Dataset;
 import dev.kiln.data.Loader;
 import dev.kiln.tensor.Shape;
+import dev.kiln.train.LoaderSource;
 import dev.kiln.cuda.emu.EmulatedDevice;
 import org.junit.jupiter.api.Test;
 
@@ -40,7 +42,7 @@ class PinnedFeedTest extends OnEmulatedDevice {
         AtomicInteger filledCount = new AtomicInteger(), consumed = new AtomicInteger(), maxLead = new AtomicInteger();
         Set<Long> addresses = java.util.Collections.synchronizedSet(new HashSet<>());
         long[] lastAddress = new long[BATCHES];
-        PinnedFeed.Source source = into -> {
+        InputFeed.Source source = into -> {
             int b = filledCount.get();
             if (b == BATCHES) return false;
             for (int in = 0; in < into.length; in++) {
@@ -89,7 +91,7 @@ class PinnedFeedTest extends OnEmulatedDevice {
         Program p = program();
         CudaExecutable step = (CudaExecutable) new CudaBackend(cuda.device).compile(p);
         AtomicInteger calls = new AtomicInteger();
-        PinnedFeed.Source source = into -> {
+        InputFeed.Source source = into -> {
             if (calls.incrementAndGet() == 2) throw new java.io.IOException("disk gone");
             return true;
         };

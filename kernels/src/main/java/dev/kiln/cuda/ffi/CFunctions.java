@@ -57,7 +57,8 @@ public record CFunctions(String library, Map<String, Prototype> prototypes) {
     // cuDNN 9 and NCCL: status codes and enums are ints, handles and descriptors pointers.
     static final Set<String> LIBRARY_INTS = Set.of("cudnnStatus_t", "cudnnDataType_t", "cudnnTensorFormat_t", "cudnnConvolutionMode_t",
             "cudnnConvolutionFwdAlgo_t", "cudnnConvolutionBwdDataAlgo_t", "cudnnConvolutionBwdFilterAlgo_t", "cudnnMathType_t",
-            "cudnnActivationMode_t", "cudnnNanPropagation_t", "cudnnPoolingMode_t", "cudnnBackendDescriptorType_t",
+            "cudnnActivationMode_t", "cudnnNanPropagation_t", "cudnnPoolingMode_t", "cudnnSoftmaxAlgorithm_t", "cudnnSoftmaxMode_t", "cudnnBatchNormMode_t",
+            "cudnnBackendDescriptorType_t",
             "cudnnBackendAttributeName_t", "cudnnBackendAttributeType_t", "ncclResult_t", "ncclDataType_t", "ncclRedOp_t");
     static final Set<String> LIBRARY_HANDLES = Set.of("cudnnHandle_t", "cudnnTensorDescriptor_t", "cudnnFilterDescriptor_t",
             "cudnnConvolutionDescriptor_t", "cudnnActivationDescriptor_t", "cudnnPoolingDescriptor_t", "cudnnBackendDescriptor_t", "ncclComm_t");

@@ -114,7 +114,7 @@ public final class CudaApis {
     /**
      * cuDNN 9 (cudnn_graph.h, cudnn_ops.h, cudnn_cnn.h): the handle, the graph ("backend") API, and the legacy
      * descriptor API for NHWC convolutions (forward, fused bias + activation, backward data and filter), their
-     * algorithm heuristics and workspace sizes, pooling and activations. Checked against the headers' declarations as
+     * algorithm heuristics and workspace sizes, pooling, softmax, batch norm (inference form) and activations. Checked against the headers' declarations as
      * org.bytedeco:cuda generated them (CudaLibraryDeclarationsTest), since the headers are not installed here.
      */
     public static final CFunctions CUDNN = CFunctions.parse("libcudnn.so.9", """
@@ -167,6 +167,8 @@ public final class CudaApis {
             cudnnStatus_t cudnnTransformTensor(cudnnHandle_t, const void*, const cudnnTensorDescriptor_t, const void*, const void*, const cudnnTensorDescriptor_t, void*);
             cudnnStatus_t cudnnSetConvolutionGroupCount(cudnnConvolutionDescriptor_t, int);
             cudnnStatus_t cudnnFindConvolutionBackwardDataAlgorithm(cudnnHandle_t, const cudnnFilterDescriptor_t, const cudnnTensorDescriptor_t, const cudnnConvolutionDescriptor_t, const cudnnTensorDescriptor_t, const int, int*, cudnnConvolutionBwdDataAlgoPerf_t*);
+            cudnnStatus_t cudnnSoftmaxForward(cudnnHandle_t, cudnnSoftmaxAlgorithm_t, cudnnSoftmaxMode_t, const void*, const cudnnTensorDescriptor_t, const void*, const void*, const cudnnTensorDescriptor_t, void*);
+            cudnnStatus_t cudnnBatchNormalizationForwardInference(cudnnHandle_t, cudnnBatchNormMode_t, const void*, const void*, const cudnnTensorDescriptor_t, const void*, const cudnnTensorDescriptor_t, void*, const cudnnTensorDescriptor_t, const void*, const void*, const void*, const void*, double);
             cudnnStatus_t cudnnFindConvolutionBackwardFilterAlgorithm(cudnnHandle_t, const cudnnTensorDescriptor_t, const cudnnTensorDescriptor_t, const cudnnConvolutionDescriptor_t, const cudnnFilterDescriptor_t, const int, int*, cudnnConvolutionBwdFilterAlgoPerf_t*);
             """);
 

@@ -1,7 +1,7 @@
 package dev.kiln.cuda.ffi;
 
 /**
- * The cuDNN 9 values the convolution path passes to {@link CudaApis#CUDNN}: data types, NHWC layout, convolution
+ * The cuDNN 9 values the convolution, pooling, softmax and batch-norm paths pass to {@link CudaApis#CUDNN}: data types, NHWC layout, convolution
  * mode, math types, activations, pooling, and the size of the algorithm-performance records the heuristics write.
  * Checked against the header declarations as org.bytedeco:cuda generated them (CudaLibraryDeclarationsTest).
  */
@@ -34,6 +34,12 @@ public final class Cudnn {
     public static final int CUDNN_PROPAGATE_NAN = 1;
     public static final int CUDNN_POOLING_MAX = 0;
     public static final int CUDNN_POOLING_MAX_DETERMINISTIC = 3;
+    public static final int CUDNN_POOLING_AVERAGE_COUNT_EXCLUDE_PADDING = 2;
+    // cudnnSoftmaxAlgorithm_t, cudnnSoftmaxMode_t, cudnnBatchNormMode_t
+    public static final int CUDNN_SOFTMAX_ACCURATE = 1;
+    public static final int CUDNN_SOFTMAX_LOG = 2;
+    public static final int CUDNN_SOFTMAX_MODE_INSTANCE = 0;
+    public static final int CUDNN_BATCHNORM_SPATIAL = 1;
     // cudnnDeterminism_t: what an algorithm-performance record says of an algorithm's reductions
     public static final int CUDNN_NON_DETERMINISTIC = 0;
     public static final int CUDNN_DETERMINISTIC = 1;

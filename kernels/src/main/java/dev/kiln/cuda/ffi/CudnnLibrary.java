@@ -15,7 +15,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * cuDNN 9's legacy descriptor API through {@link CudaApis#CUDNN}, as much as Kiln's NHWC f32 convolutions need:
  * a handle, tensor, filter, convolution and activation descriptors, the algorithm heuristics ({@code _v7}) and
  * measurements ({@code Find}), workspace sizes, and the forward (plain and with fused bias + activation), backward-data,
- * backward-filter, add-tensor, activation and transform-tensor calls. Descriptors and device pointers are passed as
+ * backward-filter, add-tensor, activation and transform-tensor calls, and pooling (forward, backward), softmax and
+ * batch norm (the inference form, statistics given) for {@code CudnnLayers}. Descriptors and device pointers are passed as
  * addresses ({@code long}); every failure throws {@link CudaException} with cudnnGetErrorString.
  *
  * <p><b>Unverified on hardware.</b> The prototypes are checked against cuDNN 9's declarations
@@ -158,6 +159,36 @@ public final class CudnnLibrary {
     public void convolutionBackwardFilter(long h, long xd, long x, long dyd, long dy, long conv, int algo, long ws, long wsBytes, long dwd, long dw) {
         check(lib.status("cudnnConvolutionBackwardFilter", seg(h), one, seg(xd), seg(x), seg(dyd), seg(dy), seg(conv), algo, seg(ws), wsBytes,
                 zero, seg(dwd), seg(dw)), "cudnnConvolutionBackwardFilter");
+    }
+
+    /** A 2-D pooling: mode (Cudnn.CUDNN_POOLING_*), window, symmetric padding and strides; NaN propagates. */
+    public long pooling(int mode, int windowH, int windowW, int padH, int padW, int strideH, int strideW) {
+        long d = out("cudnnCreatePoolingDescriptor");
+        check(lib.status("cudnnSetPooling2dDescriptor", seg(d), mode, Cudnn.CUDNN_PROPAGATE_NAN, windowH, windowW, padH, padW, strideH, strideW),
+                "cudnnSetPooling2dDescriptor");
+        return d;
+    }
+
+    public void poolingForward(long h, long pool, long xd, long x, long yd, long y) {
+        check(lib.status("cudnnPoolingForward", seg(h), seg(pool), one, seg(xd), seg(x), zero, seg(yd), seg(y)), "cudnnPoolingForward");
+    }
+
+    /** dx of the pooling, given its y (the forward's output), dy and x. */
+    public void poolingBackward(long h, long pool, long yd, long y, long dy, long xd, long x, long dx) {
+        check(lib.status("cudnnPoolingBackward", seg(h), seg(pool), one, seg(yd), seg(y), seg(yd), seg(dy), seg(xd), seg(x), zero, seg(xd), seg(dx)),
+                "cudnnPoolingBackward");
+    }
+
+    /** y = softmax (or log-softmax: algo Cudnn.CUDNN_SOFTMAX_LOG) of x over each instance's c·h·w values. */
+    public void softmaxForward(long h, int algo, long xd, long x, long y) {
+        check(lib.status("cudnnSoftmaxForward", seg(h), algo, Cudnn.CUDNN_SOFTMAX_MODE_INSTANCE, one, seg(xd), seg(x), zero, seg(xd), seg(y)),
+                "cudnnSoftmaxForward");
+    }
+
+    /** y = (x - mean) / sqrt(var + epsilon) · gamma + beta per channel, statistics given (cuDNN's inference form, spatial mode). */
+    public void batchNormInference(long h, long xd, long x, long statsDesc, long gamma, long beta, long mean, long var, double epsilon, long y) {
+        check(lib.status("cudnnBatchNormalizationForwardInference", seg(h), Cudnn.CUDNN_BATCHNORM_SPATIAL, one, zero, seg(xd), seg(x), seg(xd), seg(y),
+                seg(statsDesc), seg(gamma), seg(beta), seg(mean), seg(var), epsilon), "cudnnBatchNormalizationForwardInference");
     }
 
     /** dst = src between two layouts of the same logical tensor (the filter's HWIO and cuDNN's KRSC). */

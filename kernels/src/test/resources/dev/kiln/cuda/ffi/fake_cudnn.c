@@ -161,3 +161,100 @@ int cudnnTransformTensor(void* h, const float* alpha, Tensor* xd, const float* x
     for (long i = 0; i < count(xd); i++) y[offset(yd, i)] = *alpha * x[offset(xd, i)] + (*beta == 0 ? 0 : *beta * y[offset(yd, i)]);
     fake_cudnn_calls++; return 0;
 }
+
+// ---- pooling, softmax and batch norm (CudnnLayersOnAFakeTest), 4-D tensors read through their descriptors' strides
+typedef struct { int mode, nan, win[2], pad[2], stride[2]; } Pool;
+int cudnnCreatePoolingDescriptor(void** d) { *d = calloc(1, sizeof(Pool)); return 0; }
+int cudnnSetPooling2dDescriptor(Pool* p, int mode, int nan, int wh, int ww, int ph, int pw, int sh, int sw) {
+    if (mode < 0 || mode > 3 || wh < 1 || ww < 1 || sh < 1 || sw < 1 || ph < 0 || pw < 0 || ph >= wh || pw >= ww) return 3;
+    p->mode = mode; p->nan = nan; p->win[0] = wh; p->win[1] = ww; p->pad[0] = ph; p->pad[1] = pw; p->stride[0] = sh; p->stride[1] = sw;
+    return 0;
+}
+// the window of output (p, q): the in-bounds inputs, row-major; max mode: the maximum (NaN propagates), avg modes: the
+// mean over the in-bounds count (2: exclude padding) or the whole window (1: include padding)
+static int pool_window(const Pool* pl, const Tensor* xd, int n, int c, int p, int q, long* idx) {
+    int m = 0;
+    for (int r = 0; r < pl->win[0]; r++) for (int s = 0; s < pl->win[1]; s++) {
+        int ih = p * pl->stride[0] - pl->pad[0] + r, iw = q * pl->stride[1] - pl->pad[1] + s;
+        if (ih >= 0 && ih < xd->dims[2] && iw >= 0 && iw < xd->dims[3]) idx[m++] = at(xd, n, c, ih, iw);
+    }
+    return m;
+}
+static int pooled_dims_ok(const Pool* pl, const Tensor* xd, const Tensor* yd) {
+    for (int d = 0; d < 2; d++) {
+        int out = (xd->dims[2 + d] + 2 * pl->pad[d] - pl->win[d]) / pl->stride[d] + 1;
+        if (yd->dims[2 + d] != out) return 0;
+    }
+    return xd->dims[0] == yd->dims[0] && xd->dims[1] == yd->dims[1];
+}
+int cudnnPoolingForward(void* h, Pool* pl, const float* alpha, Tensor* xd, const float* x, const float* beta, Tensor* yd, float* y) {
+    if (!pooled_dims_ok(pl, xd, yd)) return 3;
+    long idx[1024];
+    if ((long) pl->win[0] * pl->win[1] > 1024) return 9;   // CUDNN_STATUS_NOT_SUPPORTED, in the fake only
+    for (int n = 0; n < yd->dims[0]; n++) for (int c = 0; c < yd->dims[1]; c++) for (int p = 0; p < yd->dims[2]; p++) for (int q = 0; q < yd->dims[3]; q++) {
+        int m = pool_window(pl, xd, n, c, p, q, idx);
+        double v;
+        if (pl->mode == 0 || pl->mode == 3) {
+            v = -INFINITY;
+            for (int i = 0; i < m; i++) { float e = x[idx[i]]; if (e != e) { v = e; break; } if (e > v) v = e; }
+        } else {
+            double sum = 0;
+            for (int i = 0; i < m; i++) sum += x[idx[i]];
+            int count = pl->mode == 1 ? pl->win[0] * pl->win[1] : m;
+            v = count == 0 ? 0 : sum / count;
+        }
+        long o = at(yd, n, c, p, q);
+        y[o] = (float) (*alpha * v + (*beta == 0 ? 0 : *beta * y[o]));
+    }
+    fake_cudnn_calls++; return 0;
+}
+// dx: max routes dy to the window's first element (row-major) equal to y; average spreads dy / count over the window
+int cudnnPoolingBackward(void* h, Pool* pl, const float* alpha, Tensor* yd, const float* y, Tensor* dyd, const float* dy,
+                         Tensor* xd, const float* x, const float* beta, Tensor* dxd, float* dx) {
+    if (!pooled_dims_ok(pl, xd, yd)) return 3;
+    long total = count(dxd), idx[1024];
+    if ((long) pl->win[0] * pl->win[1] > 1024) return 9;
+    double* acc = calloc(total, sizeof(double));
+    // acc is indexed by dx's offsets (the same layout as x here): Kiln passes one descriptor for both
+    for (int n = 0; n < yd->dims[0]; n++) for (int c = 0; c < yd->dims[1]; c++) for (int p = 0; p < yd->dims[2]; p++) for (int q = 0; q < yd->dims[3]; q++) {
+        int m = pool_window(pl, xd, n, c, p, q, idx);
+        float g = dy[at(dyd, n, c, p, q)], top = y[at(yd, n, c, p, q)];
+        if (pl->mode == 0 || pl->mode == 3) {
+            for (int i = 0; i < m; i++) if (x[idx[i]] == top) { acc[idx[i]] += g; break; }
+        } else {
+            int cnt = pl->mode == 1 ? pl->win[0] * pl->win[1] : m;
+            for (int i = 0; i < m; i++) acc[idx[i]] += (double) g / cnt;
+        }
+    }
+    for (long i = 0; i < total; i++) { long o = offset(dxd, i); dx[o] = (float) (*alpha * acc[o] + (*beta == 0 ? 0 : *beta * dx[o])); }
+    free(acc);
+    fake_cudnn_calls++; return 0;
+}
+// instance mode: over each n's c·h·w values; accurate (1) subtracts the maximum first; log (2) gives x - max - log Σ exp
+int cudnnSoftmaxForward(void* h, int algo, int mode, const float* alpha, Tensor* xd, const float* x, const float* beta, Tensor* yd, float* y) {
+    if (mode != 0 || algo < 0 || algo > 2) return 3;
+    long per = count(xd) / xd->dims[0];
+    for (int n = 0; n < xd->dims[0]; n++) {
+        double mx = -INFINITY, sum = 0;
+        for (long i = 0; i < per; i++) { double e = x[offset(xd, n * per + i)]; if (algo != 0 && e > mx) mx = e; }
+        if (algo == 0) mx = 0;
+        for (long i = 0; i < per; i++) sum += exp(x[offset(xd, n * per + i)] - mx);
+        for (long i = 0; i < per; i++) {
+            double e = x[offset(xd, n * per + i)] - mx, v = algo == 2 ? e - log(sum) : exp(e) / sum;
+            long o = offset(yd, n * per + i);
+            y[o] = (float) (*alpha * v + (*beta == 0 ? 0 : *beta * y[o]));
+        }
+    }
+    fake_cudnn_calls++; return 0;
+}
+// spatial mode: per channel c (dims[1]) over n, h, w; statistics and scale from bnd's [1, C, 1, 1]
+int cudnnBatchNormalizationForwardInference(void* h, int mode, const float* alpha, const float* beta, Tensor* xd, const float* x, Tensor* yd, float* y,
+                                            Tensor* bnd, const float* scale, const float* bias, const float* mean, const float* var, double eps) {
+    if (mode != 1 || bnd->dims[0] != 1 || bnd->dims[1] != xd->dims[1] || bnd->dims[2] != 1 || bnd->dims[3] != 1 || eps < 0) return 3;
+    for (int n = 0; n < xd->dims[0]; n++) for (int c = 0; c < xd->dims[1]; c++) for (int p = 0; p < xd->dims[2]; p++) for (int q = 0; q < xd->dims[3]; q++) {
+        long s = at(bnd, 0, c, 0, 0), o = at(yd, n, c, p, q);
+        double v = ((double) x[at(xd, n, c, p, q)] - mean[s]) / sqrt((double) var[s] + eps) * scale[s] + bias[s];
+        y[o] = (float) (*alpha * v + (*beta == 0 ? 0 : *beta * y[o]));
+    }
+    fake_cudnn_calls++; return 0;
+}

@@ -1,5 +1,6 @@
-package dev.kiln.cuda;
+package dev.kiln.train;
 
+import dev.kiln.backend.InputFeed;
 import dev.kiln.data.Batch;
 import dev.kiln.data.Loader;
 
@@ -8,13 +9,13 @@ import java.lang.foreign.MemorySegment;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 
 /**
- * A {@link PinnedFeed.Source} over a data {@link Loader}: each batch's feature arrays, then its label arrays, copied
+ * An {@link InputFeed.Source} over a data {@link Loader}: each batch's feature arrays, then its label arrays, copied
  * into the pinned buffers in that order (so the feed's slots list the program's feature inputs, then its target
  * inputs). Start the loader's epoch before the feed is built; the feed's thread then takes the loader's batches (with
  * the loader's own prefetch, decoding and shuffling run one batch further ahead). A batch shorter than the buffers
  * (the last, partial one) ends the feed and is kept in {@link #remainder()}, for its own program through setInput.
  */
-public final class LoaderSource implements PinnedFeed.Source {
+public final class LoaderSource implements InputFeed.Source {
     private final Loader loader;
     private final int batchSize;
     private final int[] featureColumns, labelColumns;
