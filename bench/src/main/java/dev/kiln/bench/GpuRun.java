@@ -110,18 +110,21 @@ public final class GpuRun {
         return new float[][] {x, y};
     }
 
-    private static void feed(Executable e, float[][] xy, int step) {
-        e.setInput(0, xy[0]);
-        e.setInput(1, xy[1]);
-        e.setInput(2, new float[] {1e-3f});
-        e.setInput(3, new float[] {step});
+    /** Feeds by name (Program.inputSlot), as the trainer does: the training graph's input order is not a contract. */
+    private static void feed(Executable e, String name, float[][] xy, int step) {
+        dev.kiln.compile.Program p = e.program();
+        dev.kiln.nn.Model names = BenchModels.of(name).model();
+        e.setInput(p.inputSlot(names.programInputName(0)), xy[0]);
+        e.setInput(p.inputSlot(names.programTargetName(0)), xy[1]);
+        e.setInput(p.inputSlot("lr"), new float[] {1e-3f});
+        e.setInput(p.inputSlot("step"), new float[] {step});
     }
 
     /** The loss of each of {@code steps} training steps on batches 1..steps. */
     static float[] curve(String name, Executable e, int steps) {
         float[] loss = new float[steps];
         for (int s = 1; s <= steps; s++) {
-            feed(e, batch(name, s), s);
+            feed(e, name, batch(name, s), s);
             e.run();
             loss[s - 1] = e.outputScalar(0);
         }
@@ -136,10 +139,10 @@ public final class GpuRun {
         float[][] xy = batch(name, 1);
         int batch = BenchModels.of(name).batch();
         int step = 1;
-        feed(e, xy, step);
+        feed(e, name, xy, step);
         long w0 = System.nanoTime();
         for (int i = 0; i < 20 || System.nanoTime() - w0 < seconds * 1e9; i++) {
-            e.setInput(3, new float[] {step++});
+            e.setInput(e.program().inputSlot("step"), new float[] {step++});
             e.run();
             if (i % 16 == 15) e.outputScalar(0);
         }
@@ -148,7 +151,7 @@ public final class GpuRun {
         for (int k = 0; k < rates.length; k++) {
             long t0 = System.nanoTime(), n = 0;
             do {
-                e.setInput(3, new float[] {step++});
+                e.setInput(e.program().inputSlot("step"), new float[] {step++});
                 e.run();
                 n++;
                 if (n % 16 == 0) e.outputScalar(0);   // a device backend runs ahead; reading the loss waits for it
