@@ -130,6 +130,13 @@ public final class ServeOverload {
         }
     }
 
+    /**
+     * The most requests the client keeps in flight, as a load generator caps its connections. Each is a socket at
+     * both ends in this one process: without a cap, 10x on a fast machine opened ~5,000 at once, hit the process's
+     * open-file limit ("Too many open files"), and the sockets still closing failed the next phase too.
+     */
+    static final int MAX_IN_FLIGHT = 1000;
+
     private static final String ROW = "0.1,-0.2,0.3,-0.4,0.5,-0.6,0.7,-0.8,0.9,-1.0,0.25";
 
     /** Outcomes of one phase, counted by the responses' callbacks. */
@@ -137,16 +144,24 @@ public final class ServeOverload {
         final AtomicInteger sent = new AtomicInteger(), ok = new AtomicInteger(), rejected = new AtomicInteger(), failed = new AtomicInteger();
         final ConcurrentLinkedQueue<Long> latencies = new ConcurrentLinkedQueue<>();
         volatile int maxQueued;
+        final java.util.concurrent.Semaphore inFlight = new java.util.concurrent.Semaphore(MAX_IN_FLIGHT);
+        final java.util.concurrent.atomic.AtomicReference<String> firstError = new java.util.concurrent.atomic.AtomicReference<>();
 
         CompletableFuture<Void> send(HttpClient client, URI uri) {
             sent.incrementAndGet();
+            if (!inFlight.tryAcquire()) {   // the client's connection cap: not sent, counted as failed
+                failed.incrementAndGet();
+                firstError.compareAndSet(null, "the client already has " + MAX_IN_FLIGHT + " requests in flight (its connection cap)");
+                return CompletableFuture.completedFuture(null);
+            }
             long t = System.nanoTime();
             HttpRequest req = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(20)).POST(HttpRequest.BodyPublishers.ofString(ROW)).build();
             return client.sendAsync(req, HttpResponse.BodyHandlers.ofString()).handle((resp, err) -> {
-                if (err != null) failed.incrementAndGet();
+                if (err != null) { failed.incrementAndGet(); firstError.compareAndSet(null, String.valueOf(err)); }
                 else if (resp.statusCode() == 200) { ok.incrementAndGet(); latencies.add(System.nanoTime() - t); }
                 else if (resp.statusCode() == 503) rejected.incrementAndGet();
                 else failed.incrementAndGet();
+                inFlight.release();
                 return null;
             });
         }
@@ -161,6 +176,7 @@ public final class ServeOverload {
             long[] l = latencies.stream().mapToLong(Long::longValue).sorted().toArray();
             double p50 = l.length == 0 ? Double.NaN : l[(int) (0.50 * (l.length - 1))] / 1e6, p99 = l.length == 0 ? Double.NaN : l[(int) (0.99 * (l.length - 1))] / 1e6;
             int lost = sent.get() - ok.get() - rejected.get() - failed.get();
+            if (firstError.get() != null) System.out.println(name + ": first client error: " + firstError.get());
             return new Phase(name, rate, sent.get(), ok.get(), rejected.get(), failed.get(), lost, seconds, p50, p99, maxQueued);
         }
 
