@@ -92,6 +92,22 @@ final class CudnnLayers {
         });
     }
 
+    /**
+     * dx of a training batch norm over {@code rows} rows of {@code channels} (BatchNormGrad): cudnnBatchNormalizationBackward
+     * with saved mean and inverse variance NULL, so cuDNN recomputes the batch statistics from x (equal to the graph's
+     * mean and var, which are x's own by BatchNorm's batchStatistics contract). Its scale and bias gradients go to the
+     * workspace and are dropped: the graph computes them as reductions of their own.
+     */
+    Launch batchNormGrad(double epsilon, long rows, int channels, long x, long dy, long gamma, long dx, ConvWorkspace ws) {
+        long xd = nhwc(Math.toIntExact(rows), channels, 1, 1), stats = nhwc(1, channels, 1, 1);
+        ws.require(0, 8L * channels);
+        return new Launch.Library("cudnnBatchNormalizationBackward", s -> {
+            onStream.accept(s);
+            long scratch = ws.address();
+            dnn.batchNormBackward(handle, xd, x, dy, dx, stats, gamma, scratch, scratch + 4L * channels, epsilon);
+        });
+    }
+
     private synchronized long nhwc(int n, int c, int h, int w) {
         return tensors.computeIfAbsent(n + "," + c + "," + h + "," + w, k -> dnn.tensorNhwc(n, c, h, w));
     }
