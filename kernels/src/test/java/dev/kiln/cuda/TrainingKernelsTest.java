@@ -15,6 +15,7 @@ import java.util.Random;
 import static dev.kiln.cuda.emu.EmulatedDevice.floats;
 import static dev.kiln.cuda.emu.EmulatedDevice.launch;
 import static dev.kiln.cuda.emu.EmulatedDevice.upload;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -273,6 +274,11 @@ class TrainingKernelsTest {
             launch(cuda, bwd, 2, 64, 0, KernelArgs.of().pointer(dx).pointer(ddy).pointer(dm).pointer(dv).pointer(dga).pointer(ddx)
                     .pointer(ddg).pointer(ddb).f32(eps).i32(rows).i32(ch));
             float[] y = floats(cuda, dyo, rows * ch), dxs = floats(cuda, ddx, rows * ch), dg = floats(cuda, ddg, ch), db = floats(cuda, ddb, ch);
+            // BatchNormGrad's launch passes dgamma and dbeta as null (the graph sums them itself): the same dx, nothing else written
+            long ddxOnly = cuda.memAlloc(4L * rows * ch);
+            launch(cuda, bwd, 2, 64, 0, KernelArgs.of().pointer(dx).pointer(ddy).pointer(dm).pointer(dv).pointer(dga).pointer(ddxOnly)
+                    .pointer(0).pointer(0).f32(eps).i32(rows).i32(ch));
+            assertArrayEquals(dxs, floats(cuda, ddxOnly, rows * ch), "dx with dgamma and dbeta null (" + rows + "x" + ch + ")");
             for (int c = 0; c < ch; c++) {
                 double invstd = 1 / Math.sqrt(var[c] + (double) eps), sdy = 0, sdyx = 0, mag = 0;
                 for (int i = 0; i < rows; i++) {
