@@ -38,6 +38,18 @@ public record BatchNormStep(Graph graph, List<Node> inputs) {
         return new BatchNormStep(new Graph(outs, List.of()), List.of(x, filter, gamma, beta, c));
     }
 
+    /** Each channel's batch mean and biased variance (in double, rounded once) of x: [rows, channels], into mean and var. */
+    public static void batchStatistics(float[] x, int rows, int channels, float[] mean, float[] var) {
+        for (int c = 0; c < channels; c++) {
+            double m = 0, v = 0;
+            for (int i = 0; i < rows; i++) m += x[i * channels + c];
+            m /= rows;
+            for (int i = 0; i < rows; i++) v += (x[i * channels + c] - m) * (x[i * channels + c] - m);
+            mean[c] = (float) m;
+            var[c] = (float) (v / rows);
+        }
+    }
+
     /** Seeded values for {@link #inputs()}: Gaussian, gamma around 1. */
     public float[][] feeds(long seed) {
         Random r = new Random(seed);

@@ -6,6 +6,7 @@ import dev.kiln.graph.ConvGeometry;
 import dev.kiln.graph.Padding;
 import dev.kiln.graph.Pool2d;
 import dev.kiln.tensor.Shape;
+import dev.kiln.testing.BatchNormStep;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -125,14 +126,7 @@ class CudnnLayersOnAFakeTest {
             int rows = size[0], channels = size[1];
             float[] x = gaussian(rows * channels), dy = gaussian(rows * channels), gamma = gaussian(channels);
             float[] mean = new float[channels], var = new float[channels];
-            for (int c = 0; c < channels; c++) {
-                double m = 0, v = 0;
-                for (int r = 0; r < rows; r++) m += x[r * channels + c];
-                m /= rows;
-                for (int r = 0; r < rows; r++) v += (x[r * channels + c] - m) * (x[r * channels + c] - m);
-                mean[c] = (float) m;
-                var[c] = (float) (v / rows);
-            }
+            BatchNormStep.batchStatistics(x, rows, channels, mean, var);
             double eps = 1e-3;
             float[] want = new float[x.length];
             BatchNormGradScalar.backward(x, 0, dy, 0, mean, 0, var, 0, gamma, 0, eps, want, 0, rows, channels);

@@ -48,7 +48,11 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * lr = 1e-3 times the gradient's sign pattern over steps: where a gradient element is a cancellation
  * of many terms, its relative rounding difference is large and passes into that element's update.
  * Measured here: 3 of 1.6 million M1 elements beyond the tight bound, the worst 7.6e-6 absolute (under
- * 1% of one step's lr); none in M2. A mismatched dropout mask, a wrong broadcast or a transposed GEMM
+ * 1% of one step's lr); none in M2. Each backend compiles with its own passes, as Model.fit does: CUDA keeps a batch
+ * norm's training gradient as one op (kiln_batchnorm_backward_f32, each channel's two sums in the block's fixed tree
+ * order), the CPU gets the composed ops back (expand_batch_norm_grad), so dx's sums over a channel's m rows differ in
+ * order too: ~m·2^-24 relative before cancellation, inside the bounds above (measured with the fused op: M2 loss within
+ * 1.8e-7 relative, variables within 7.2e-7; tiny M3 within 6e-8). A mismatched dropout mask, a wrong broadcast or a transposed GEMM
  * moves the loss by far more than 1e-5 and most weights by ~1e-3.
  *
  * <p>Size: the real layer sizes and batches (M1 256, M2 512), {@value #STEPS} steps cycling over

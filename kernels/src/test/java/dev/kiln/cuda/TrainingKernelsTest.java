@@ -6,6 +6,7 @@ import dev.kiln.cuda.ffi.CudaDriver;
 import dev.kiln.cuda.emu.Nvcc;
 import dev.kiln.cuda.ffi.KernelArgs;
 import dev.kiln.graph.Philox;
+import dev.kiln.testing.BatchNormStep;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -258,14 +259,7 @@ class TrainingKernelsTest {
             int rows = shape[0], ch = shape[1];
             float[] x = random(r, rows * ch, 2f), dy = random(r, rows * ch, 1f), gamma = random(r, ch, 1f), beta = random(r, ch, 1f);
             float[] mean = new float[ch], var = new float[ch];
-            for (int c = 0; c < ch; c++) {
-                double m = 0, v = 0;
-                for (int i = 0; i < rows; i++) m += x[i * ch + c];
-                m /= rows;
-                for (int i = 0; i < rows; i++) v += (x[i * ch + c] - m) * (x[i * ch + c] - m);
-                mean[c] = (float) m;
-                var[c] = (float) (v / rows);
-            }
+            BatchNormStep.batchStatistics(x, rows, ch, mean, var);
             long dx = upload(cuda, x), ddy = upload(cuda, dy), dm = upload(cuda, mean), dv = upload(cuda, var), dga = upload(cuda, gamma),
                     dbe = upload(cuda, beta), dyo = cuda.memAlloc(4L * rows * ch), ddx = cuda.memAlloc(4L * rows * ch),
                     ddg = cuda.memAlloc(4L * ch), ddb = cuda.memAlloc(4L * ch);
