@@ -3,6 +3,7 @@ package dev.kiln.cpu;
 import dev.kiln.graph.AdamUpdate;
 import dev.kiln.graph.Assign;
 import dev.kiln.graph.BatchNorm;
+import dev.kiln.graph.BatchNormGrad;
 import dev.kiln.graph.Binary;
 import dev.kiln.graph.BinaryFn;
 import dev.kiln.graph.Broadcast;
@@ -185,6 +186,13 @@ final class CpuLowering {
                 double eps = bn.epsilon();
                 yield () -> k.batchNorm(x.array(), x.offset(), mean.array(), mean.offset(), var.array(), var.offset(),
                         gamma.array(), gamma.offset(), beta.array(), beta.offset(), eps, out.array(), out.offset(), rows, channels);
+            }
+            case BatchNormGrad bn -> {
+                Buf x = in[0], dy = in[1], mean = in[2], var = in[3], gamma = in[4];
+                int channels = os.dim(-1), rows = n / channels;
+                double eps = bn.epsilon();
+                yield () -> BatchNormGradScalar.backward(x.array(), x.offset(), dy.array(), dy.offset(), mean.array(), mean.offset(),
+                        var.array(), var.offset(), gamma.array(), gamma.offset(), eps, out.array(), out.offset(), rows, channels);
             }
             case InvertedDropout d -> {
                 Buf x = in[0], step = in[1];

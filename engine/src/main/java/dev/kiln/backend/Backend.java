@@ -1,5 +1,7 @@
 package dev.kiln.backend;
 
+import dev.kiln.compile.Compiler;
+import dev.kiln.compile.Pass;
 import dev.kiln.compile.Precision;
 import dev.kiln.compile.Program;
 import dev.kiln.graph.Node;
@@ -39,6 +41,13 @@ public interface Backend {
      * convolutions, on Ampere and later.
      */
     default Precision defaultPrecision() { return Precision.F32; }
+
+    /**
+     * The compiler passes for this backend's programs: {@link Compiler#defaultPasses()}, which expand fused training ops
+     * ({@link dev.kiln.graph.BatchNormGrad}) into the primitives they stand for; a backend that lowers them as one
+     * kernel answers {@link Compiler#fusedPasses()}.
+     */
+    default List<Pass> passes() { return Compiler.defaultPasses(); }
 
     /**
      * The host eager path ({@code dev.kiln.eager}): evaluates one node from its inputs' values with the same

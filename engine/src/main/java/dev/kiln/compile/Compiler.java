@@ -51,11 +51,22 @@ public final class Compiler {
     }
 
     /**
-     * The standard pipeline. CSE runs first so that folding and simplification see each value once,
+     * The standard pipeline. Fused training ops are expanded first (what a backend without a kernel for them
+     * needs: {@link ExpandBatchNormGrad}); CSE runs next so that folding and simplification see each value once,
      * and again after them because their rewrites make new equal nodes; fusion runs last, on the
      * smallest graph: first matmul + bias + activation into one GEMM with an epilogue, then elementwise chains.
      */
     public static List<Pass> defaultPasses() {
+        List<Pass> passes = new ArrayList<>(List.of(new ExpandBatchNormGrad()));
+        passes.addAll(fusedPasses());
+        return List.copyOf(passes);
+    }
+
+    /**
+     * The standard pipeline without {@link ExpandBatchNormGrad}: for a backend that lowers the fused training ops
+     * ({@link dev.kiln.graph.BatchNormGrad}) itself, as CUDA does ({@link dev.kiln.backend.Backend#passes()}).
+     */
+    public static List<Pass> fusedPasses() {
         return List.of(new DuplicateEffectRemoval(), new CommonSubexpressionElimination(), new ConstantFolding(),
                 new AlgebraicSimplification(), new CommonSubexpressionElimination(), new LinearFusion(), new ElementwiseFusion());
     }

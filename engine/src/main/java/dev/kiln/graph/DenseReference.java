@@ -219,6 +219,25 @@ final class DenseReference {
         return y;
     }
 
+    /** {@link BatchNormGrad}'s formula, each channel's two sums over its rows in row order. */
+    static double[] batchNormGrad(BatchNormGrad b, double[] x, double[] dy, double[] mean, double[] var, double[] gamma, Shape out) {
+        int channels = out.dim(-1), rows = x.length / channels;
+        double[] sumDy = new double[channels], sumDyXhat = new double[channels], invStd = new double[channels];
+        for (int c = 0; c < channels; c++) invStd[c] = 1 / Math.sqrt(var[c] + b.epsilon());
+        for (int i = 0; i < x.length; i++) {
+            int c = i % channels;
+            sumDy[c] += dy[i];
+            sumDyXhat[c] += dy[i] * (x[i] - mean[c]) * invStd[c];
+        }
+        double[] dx = new double[x.length];
+        for (int i = 0; i < x.length; i++) {
+            int c = i % channels;
+            double xhat = (x[i] - mean[c]) * invStd[c];
+            dx[i] = gamma[c] * invStd[c] / rows * (rows * dy[i] - sumDy[c] - xhat * sumDyXhat[c]);
+        }
+        return dx;
+    }
+
     static double[] dropout(InvertedDropout d, double[] x, double[] step) {
         long t = (long) step[0];
         double[] y = new double[x.length];

@@ -133,6 +133,7 @@ public final class Interpreter {
             case Pool2d p -> SpatialReference.pool(p, in[0], n.input(0).shape());
             case Pool2dGrad p -> SpatialReference.poolGrad(p.pool(), in[0], n.input(0).shape(), in[1]);
             case BatchNorm b -> batchNorm(b, in[0], in[1], in[2], in[3], in[4], out);
+            case BatchNormGrad b -> batchNormGrad(b, in[0], in[1], in[2], in[3], in[4], out);
             case InvertedDropout d -> dropout(d, in[0], in[1]);
             case Softmax s -> softmax(s.log(), in[0], out);
             case SoftmaxCrossEntropy s -> softmaxCrossEntropy(in[0], in[1], n.input(0).shape());

@@ -97,6 +97,9 @@ public final class Ops {
     public static Node pool2d(Node x, Pool2d pool) { return node(pool, x); }
     public static Node pool2dGrad(Node x, Node dy, Pool2d pool) { return node(new Pool2dGrad(pool), x, dy); }
     public static Node batchNorm(Node x, Node mean, Node var, Node gamma, Node beta, double epsilon) { return node(new BatchNorm(epsilon), x, mean, var, gamma, beta); }
+    /** Batch norm in training: {@code mean} and {@code var} must be x's own mean and biased variance over every axis but the last (see {@link BatchNorm}). */
+    public static Node batchNormOfBatch(Node x, Node mean, Node var, Node gamma, Node beta, double epsilon) { return node(new BatchNorm(epsilon, true), x, mean, var, gamma, beta); }
+    public static Node batchNormGrad(Node x, Node dy, Node mean, Node var, Node gamma, double epsilon) { return node(new BatchNormGrad(epsilon), x, dy, mean, var, gamma); }
     public static Node dropout(Node x, Node step, InvertedDropout op) { return node(op, x, step); }
     public static Node dropout(Node x, Node step, double rate, long seed) { return dropout(x, step, new InvertedDropout(rate, seed)); }
     public static Node softmax(Node x) { return node(new Softmax(false), x); }

@@ -10,7 +10,7 @@ import java.util.List;
 public sealed interface Primitive extends Op
         permits Leaf, Elementwise, Movement,
                 Reduce, MatMul, Conv2d, Conv2dBackwardData, Conv2dBackwardFilter,
-                Pool2d, Pool2dGrad, BatchNorm, InvertedDropout, Softmax, SoftmaxCrossEntropy, OneHot {
+                Pool2d, Pool2dGrad, BatchNorm, BatchNormGrad, InvertedDropout, Softmax, SoftmaxCrossEntropy, OneHot {
 
     /**
      * Gradients of the output with respect to each input, given the output node and the incoming

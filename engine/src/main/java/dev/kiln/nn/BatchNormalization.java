@@ -75,7 +75,7 @@ public final class BatchNormalization extends AbstractLayer<BatchNormalization> 
         Node mm = ctx.read(movingMean), mv = ctx.read(movingVariance);
         ctx.addUpdate(assign(mm, add(mul(mm, scalar(momentum)), mul(mean, scalar(1 - momentum)))));
         ctx.addUpdate(assign(mv, add(mul(mv, scalar(momentum)), mul(var, scalar(1 - momentum)))));
-        return batchNorm(x, mean, var, g, b, epsilon);
+        return batchNormOfBatch(x, mean, var, g, b, epsilon); // its gradient: one fused op (BatchNormGrad)
     }
 
     @Override public Map<String, Object> config() {

@@ -258,7 +258,7 @@ final class Programs {
     }
 
     private Executable compile(Graph g, List<Node> ins) {
-        var opts = Compiler.Options.defaults().withInputs(ins).withCheckNumerics(checkNumerics).withPrecision(precision());
+        var opts = Compiler.Options.defaults().withPasses(backend().passes()).withInputs(ins).withCheckNumerics(checkNumerics).withPrecision(precision());
         return backend().compile(Compiler.compile(g, opts));
     }
 }

@@ -171,6 +171,13 @@ class GradientCheckTest {
             Node var = mean(square(sub(x, mean)), List.of(0, 1), false);
             return batchNorm(x, mean, var, c.in("gamma", s(3)), c.in("beta", s(3)), 1e-3);
         }));
+        // the same statistics marked as the batch's own: the gradient to x is one BatchNormGrad
+        cs.add(check("batch_norm training, fused gradient", c -> {
+            Node x = c.in("x", s(2, 3, 3));
+            Node mean = mean(x, List.of(0, 1), false);
+            Node var = mean(square(sub(x, mean)), List.of(0, 1), false);
+            return batchNormOfBatch(x, mean, var, c.in("gamma", s(3)), c.in("beta", s(3)), 1e-3);
+        }));
         cs.add(check("dropout", c -> dropout(c.in("x", s(3, 5)), c.fixedIn("step", Shape.SCALAR, 7), 0.3, 1234L)));
         cs.add(check("softmax", c -> softmax(c.in("x", s(3, 5)))));
         cs.add(check("softmax rank 3", c -> softmax(c.in("x", s(2, 3, 4)))));
@@ -309,12 +316,20 @@ class GradientCheckTest {
         assertTrue(e.getMessage().contains("max pooling"), e.getMessage());
     }
 
+    @Test
+    void batchNormGradDeclaresNoSecondDerivative() {
+        Node x = input("x", s(4, 3)), c = input("c", s(3));
+        Node g = batchNormGrad(x, input("dy", s(4, 3)), c, c, c, 1e-3);
+        var e = assertThrows(UnsupportedOperationException.class, () -> primitive(g).gradient(g, ones(g)));
+        assertTrue(e.getMessage().contains("second derivative of batch norm"), e.getMessage());
+    }
+
     private static Node ones(Node n) { return full(n.shape(), 1); }
 
     private static Primitive primitive(Node n) { return (Primitive) n.op(); }
 
     /** Primitives whose non-differentiability is asserted by the tests above. */
-    private static final Set<Class<? extends Op>> DECLARED_NOT_DIFFERENTIABLE = Set.of(OneHot.class);
+    private static final Set<Class<? extends Op>> DECLARED_NOT_DIFFERENTIABLE = Set.of(OneHot.class, BatchNormGrad.class);
 
     @Test
     void everyOpInTheCatalogueIsCovered() {

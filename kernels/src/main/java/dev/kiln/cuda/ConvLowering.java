@@ -50,6 +50,12 @@ final class ConvLowering {
                 dnn -> dnn.batchNorm(epsilon, rows, channels, in[0], in[1], in[2], in[3], in[4], y), viaOwn);
     }
 
+    /** dx of a training batch norm (BatchNormGrad; inputs x, dy, mean, var, gamma): cuDNN, else {@code viaOwn} (kiln_batchnorm_backward_f32). */
+    Launch batchNormGrad(double epsilon, long rows, int channels, long[] in, long dx, Supplier<Launch> viaOwn) {
+        return layer("batch_norm_grad [" + rows + ", " + channels + "]", null,
+                dnn -> dnn.batchNormGrad(epsilon, rows, channels, in[0], in[1], in[4], dx, workspace), viaOwn);
+    }
+
     /** cuDNN's layer where it is loaded and {@code misfit} is null, else {@code viaOwn}; records the route. */
     private Launch layer(String what, String misfit, Function<CudnnLayers, Launch> viaCudnn, Supplier<Launch> viaOwn) {
         String why = cudnn.isEmpty() ? "cuDNN 9 is not loaded (libcudnn.so.9 not found, -D" + ConvRoute.PROPERTY + "=off, or the emulated device)"

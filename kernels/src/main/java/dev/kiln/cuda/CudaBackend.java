@@ -3,6 +3,8 @@ package dev.kiln.cuda;
 import dev.kiln.backend.Availability;
 import dev.kiln.backend.Backend;
 import dev.kiln.backend.Executable;
+import dev.kiln.compile.Compiler;
+import dev.kiln.compile.Pass;
 import dev.kiln.compile.Precision;
 import dev.kiln.compile.Program;
 import dev.kiln.cuda.ffi.CFunctions;
@@ -110,6 +112,9 @@ public final class CudaBackend implements Backend {
 
     /** TF32 tensor cores for f32 products unless a model asks for {@link Precision#F32} (PyTorch's allow_tf32 default for convolutions). */
     @Override public Precision defaultPrecision() { return Precision.TF32; }
+
+    /** Keeps BatchNormGrad whole: one cuDNN call or kiln_batchnorm_backward_f32 in place of a dozen composed launches. */
+    @Override public List<Pass> passes() { return Compiler.fusedPasses(); }
 
     @Override public Availability availability() {
         List<String> checks = new ArrayList<>();

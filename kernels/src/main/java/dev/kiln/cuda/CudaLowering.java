@@ -7,6 +7,7 @@ import dev.kiln.cuda.ffi.KernelArgs;
 import dev.kiln.graph.AdamUpdate;
 import dev.kiln.graph.Assign;
 import dev.kiln.graph.BatchNorm;
+import dev.kiln.graph.BatchNormGrad;
 import dev.kiln.graph.Binary;
 import dev.kiln.graph.BinaryFn;
 import dev.kiln.graph.Broadcast;
@@ -144,6 +145,14 @@ final class CudaLowering {
                 yield List.of(conv.batchNorm(bn.epsilon(), rows, channels, in, out, () -> kernel(KernelSource.BATCH_NORM, "kiln_batchnorm_forward_f32", n, KernelArgs.of()
                         .pointer(in[0]).pointer(in[1]).pointer(in[2]).pointer(in[3]).pointer(in[4]).pointer(out)
                         .f32((float) bn.epsilon()).i64(rows).i32(channels))));
+            }
+            case BatchNormGrad bn -> {
+                int channels = os.dim(-1), rows = n / channels;
+                // one block per channel (grid-stride over channels); dgamma and dbeta null: the graph sums them itself
+                Dim3 blocks = new Dim3(Math.max(1, Math.min(channels, maxBlocks)), 1, 1);
+                yield List.of(conv.batchNormGrad(bn.epsilon(), rows, channels, in, out, () -> kernel(KernelSource.BATCH_NORM, "kiln_batchnorm_backward_f32", blocks, KernelArgs.of()
+                        .pointer(in[0]).pointer(in[1]).pointer(in[2]).pointer(in[3]).pointer(in[4]).pointer(out).pointer(0).pointer(0)
+                        .f32((float) bn.epsilon()).i32(rows).i32(channels))));
             }
             case InvertedDropout d -> {
                 // the mask is Philox of (element / 4, step) under the seed: the CPU's (dev.kiln.cpu.DropoutMask), bit for bit

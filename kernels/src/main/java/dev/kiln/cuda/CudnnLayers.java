@@ -10,9 +10,9 @@ import java.util.Map;
 import java.util.function.LongConsumer;
 
 /**
- * Pooling (forward and backward), softmax and batch norm through cuDNN 9 ({@link CudnnLibrary}), NHWC f32, on the
- * handle of the device's {@link CudnnConvolutions}: each a {@link Launch.Library} whose descriptors are made once, at
- * lowering. {@link ConvLowering} routes each op here where cuDNN is loaded and can express it ({@link #poolMisfit}),
+ * Pooling (forward and backward), softmax and batch norm (forward, and backward in training) through cuDNN 9
+ * ({@link CudnnLibrary}), NHWC f32, on the handle of the device's {@link CudnnConvolutions}: each a
+ * {@link Launch.Library} whose descriptors are made once, at lowering. {@link ConvLowering} routes each op here where cuDNN is loaded and can express it ({@link #poolMisfit}),
  * else to Kiln's own kernels (always on the emulated device, and with -Dkiln.cudnn=off).
  *
  * <ul>
@@ -22,14 +22,24 @@ import java.util.function.LongConsumer;
  *       backward pass needs the forward's output: it is recomputed into the program's convolution workspace.</li>
  *   <li>Softmax and log-softmax over the last axis: rows as cuDNN instances [rows, cols, 1, 1], CUDNN_SOFTMAX_ACCURATE
  *       or CUDNN_SOFTMAX_LOG. Its gradient stays in the graph (Kiln differentiates softmax into elementwise ops).</li>
- *   <li>Batch norm: Kiln's BatchNorm takes its statistics as inputs (in training the graph computes them, and autodiff
- *       differentiates through those reductions), which is cuDNN's inference form,
- *       cudnnBatchNormalizationForwardInference, spatial mode over [rows, C, 1, 1]. cuDNN's training forward (saved
- *       mean and inverse deviation) and its backward are not used: they need a fused training op in the graph.</li>
+ *   <li>Batch norm forward: Kiln's BatchNorm takes its statistics as inputs, which is cuDNN's inference form,
+ *       cudnnBatchNormalizationForwardInference, spatial mode over [rows, C, 1, 1]; in training the inputs are the
+ *       graph's batch statistics (two reductions of x), which makes it numerically the training forward.
+ *       cudnnBatchNormalizationForwardTraining does not fit Kiln's graph: it has three results (y, saved mean, saved
+ *       inverse deviation) where a Kiln node has one, and it moves the running variance towards the unbiased
+ *       Σ(x - mean)² / (m - 1), where BatchNormalization's moving average (separate assign ops, Keras 3's convention)
+ *       uses the biased variance the normalisation uses; so the statistics stay graph reductions.</li>
+ *   <li>Batch norm backward in training ({@link dev.kiln.graph.BatchNormGrad}, dx through the batch statistics, the
+ *       op a BatchNorm with batchStatistics differentiates into): cudnnBatchNormalizationBackward, spatial mode, with
+ *       saved mean and inverse variance NULL, so cuDNN recomputes the statistics from x (one more read of x; they equal
+ *       the graph's mean and var, which are x's own by BatchNorm's contract, and cuDNN gets the same epsilon). Its
+ *       scale and bias gradients go to the program's workspace and are dropped: dgamma and dbeta stay reductions in the
+ *       graph, since a node has one output. Without cuDNN: Kiln's kiln_batchnorm_backward_f32 (batchnorm.cu), with
+ *       dgamma and dbeta null.</li>
  * </ul>
  *
  * <p><b>Unverified on hardware</b>, like the convolutions: checked only against the documented-semantics stand-in
- * (fake_cudnn.c, CudnnLayersOnAFakeTest). Max pooling's value agrees with the own kernel's; where a window holds
+ * (fake_cudnn.c, CudnnLayersOnAFakeTest), the batch-norm backward included. Max pooling's value agrees with the own kernel's; where a window holds
  * several equal maxima, which one real cuDNN sends the gradient to is not documented (Kiln's kernel picks the first).
  */
 final class CudnnLayers {
@@ -89,6 +99,22 @@ final class CudnnLayers {
         return new Launch.Library("cudnnBatchNormalizationForwardInference", s -> {
             onStream.accept(s);
             dnn.batchNormInference(handle, xd, x, stats, gamma, beta, mean, var, epsilon, y);
+        });
+    }
+
+    /**
+     * dx of a training batch norm over {@code rows} rows of {@code channels} (BatchNormGrad): cudnnBatchNormalizationBackward
+     * with saved mean and inverse variance NULL, so cuDNN recomputes the batch statistics from x (equal to the graph's
+     * mean and var, which are x's own by BatchNorm's batchStatistics contract). Its scale and bias gradients go to the
+     * workspace and are dropped: the graph computes them as reductions of their own.
+     */
+    Launch batchNormGrad(double epsilon, long rows, int channels, long x, long dy, long gamma, long dx, ConvWorkspace ws) {
+        long xd = nhwc(Math.toIntExact(rows), channels, 1, 1), stats = nhwc(1, channels, 1, 1);
+        ws.require(0, 8L * channels);
+        return new Launch.Library("cudnnBatchNormalizationBackward", s -> {
+            onStream.accept(s);
+            long scratch = ws.address();
+            dnn.batchNormBackward(handle, xd, x, dy, dx, stats, gamma, scratch, scratch + 4L * channels, epsilon);
         });
     }
 

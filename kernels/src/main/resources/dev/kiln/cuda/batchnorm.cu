@@ -5,6 +5,8 @@
 //   xhat = (x - mean)·invstd, dbeta = Σ dy, dgamma = Σ dy·xhat,
 //   dx = gamma·invstd / rows · (rows·dy - dbeta - xhat·dgamma)
 // One block per channel (grid-stride over channels); sums in reduce.cu's fixed block order.
+// dgamma and dbeta may be null: Kiln's graph computes them as reductions of their own (BatchNorm's gradient), so the
+// backward (BatchNormGrad) writes dx only.
 
 #include "reduce_block.cuh"
 
@@ -36,7 +38,7 @@ extern "C" __global__ void kiln_batchnorm_backward_f32(const float* __restrict__
         }
         sdy = kiln_block_sum(sdy, partial);
         sdyx = kiln_block_sum(sdyx, partial);
-        if (threadIdx.x == 0) { dbeta[c] = sdy; dgamma[c] = sdyx; }
+        if (threadIdx.x == 0 && dgamma != nullptr) { dbeta[c] = sdy; dgamma[c] = sdyx; }
         const float k = gamma[c] * invstd / rows;
         for (int r = threadIdx.x; r < rows; r += blockDim.x) {
             const long long i = (long long) r * channels + c;

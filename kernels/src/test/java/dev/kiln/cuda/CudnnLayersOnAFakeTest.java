@@ -1,10 +1,12 @@
 package dev.kiln.cuda;
 
+import dev.kiln.cpu.BatchNormGradScalar;
 import dev.kiln.cpu.Pool2dScalar;
 import dev.kiln.graph.ConvGeometry;
 import dev.kiln.graph.Padding;
 import dev.kiln.graph.Pool2d;
 import dev.kiln.tensor.Shape;
+import dev.kiln.testing.BatchNormStep;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -116,5 +118,36 @@ class CudnnLayersOnAFakeTest {
         dnn.batchNorm(eps, n, channels, in[0], in[1], in[2], in[3], in[4], out.address()).run(null, null, 0);
         assertClose(want, out, "batch norm (x, mean, var, gamma, beta in Kiln's input order)");
         assertTrue(fake.calls() > before, "the launch called the library");
+    }
+
+    @Test
+    void trainingBatchNormBackwardMatchesTheFusedGradientsDefinition() {
+        for (int[] size : new int[][] {{6, 4}, {1, 3}, {37, 5}}) {
+            int rows = size[0], channels = size[1];
+            float[] x = gaussian(rows * channels), dy = gaussian(rows * channels), gamma = gaussian(channels);
+            float[] mean = new float[channels], var = new float[channels];
+            BatchNormStep.batchStatistics(x, rows, channels, mean, var);
+            double eps = 1e-3;
+            float[] want = new float[x.length];
+            BatchNormGradScalar.backward(x, 0, dy, 0, mean, 0, var, 0, gamma, 0, eps, want, 0, rows, channels);
+            MemorySegment out = fake.arena.allocate(4L * x.length);
+            ConvWorkspace ws = new ConvWorkspace();
+            Launch l = dnn.batchNormGrad(eps, rows, channels, device(x).address(), device(dy).address(), device(gamma).address(), out.address(), ws);
+            assertEquals(8L * channels, ws.bytes(), "the scale and bias gradients cuDNN writes go to the workspace");
+            MemorySegment scratch = fake.arena.allocate(ws.bytes(), 256);
+            ws.bind(scratch.address());
+            int before = fake.calls();
+            l.run(null, null, 0);
+            assertTrue(fake.calls() > before, "the launch called the library");
+            assertEquals("cudnnBatchNormalizationBackward", l.describe());
+            // cuDNN recomputes the statistics from x (saved mean and inverse variance NULL); the reference reads the
+            // float-rounded ones, so allow a few float roundings of the largest term gamma·invstd·|dy|
+            float[] got = out.asSlice(0, 4L * x.length).toArray(JAVA_FLOAT);
+            for (int i = 0; i < x.length; i++) {
+                int c = i % channels;
+                double scale = Math.abs(gamma[c]) / Math.sqrt(var[c] + eps) * (1 + Math.abs(dy[i]));
+                assertEquals(want[i], got[i], 1e-5 * scale + 1e-6, "dx at " + i + " of [" + rows + ", " + channels + "]");
+            }
+        }
     }
 }

@@ -6,6 +6,7 @@ import dev.kiln.cuda.ffi.CudaDriver;
 import dev.kiln.cuda.emu.Nvcc;
 import dev.kiln.cuda.ffi.KernelArgs;
 import dev.kiln.graph.Philox;
+import dev.kiln.testing.BatchNormStep;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -15,6 +16,7 @@ import java.util.Random;
 import static dev.kiln.cuda.emu.EmulatedDevice.floats;
 import static dev.kiln.cuda.emu.EmulatedDevice.launch;
 import static dev.kiln.cuda.emu.EmulatedDevice.upload;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -257,14 +259,7 @@ class TrainingKernelsTest {
             int rows = shape[0], ch = shape[1];
             float[] x = random(r, rows * ch, 2f), dy = random(r, rows * ch, 1f), gamma = random(r, ch, 1f), beta = random(r, ch, 1f);
             float[] mean = new float[ch], var = new float[ch];
-            for (int c = 0; c < ch; c++) {
-                double m = 0, v = 0;
-                for (int i = 0; i < rows; i++) m += x[i * ch + c];
-                m /= rows;
-                for (int i = 0; i < rows; i++) v += (x[i * ch + c] - m) * (x[i * ch + c] - m);
-                mean[c] = (float) m;
-                var[c] = (float) (v / rows);
-            }
+            BatchNormStep.batchStatistics(x, rows, ch, mean, var);
             long dx = upload(cuda, x), ddy = upload(cuda, dy), dm = upload(cuda, mean), dv = upload(cuda, var), dga = upload(cuda, gamma),
                     dbe = upload(cuda, beta), dyo = cuda.memAlloc(4L * rows * ch), ddx = cuda.memAlloc(4L * rows * ch),
                     ddg = cuda.memAlloc(4L * ch), ddb = cuda.memAlloc(4L * ch);
@@ -273,6 +268,11 @@ class TrainingKernelsTest {
             launch(cuda, bwd, 2, 64, 0, KernelArgs.of().pointer(dx).pointer(ddy).pointer(dm).pointer(dv).pointer(dga).pointer(ddx)
                     .pointer(ddg).pointer(ddb).f32(eps).i32(rows).i32(ch));
             float[] y = floats(cuda, dyo, rows * ch), dxs = floats(cuda, ddx, rows * ch), dg = floats(cuda, ddg, ch), db = floats(cuda, ddb, ch);
+            // BatchNormGrad's launch passes dgamma and dbeta as null (the graph sums them itself): the same dx, nothing else written
+            long ddxOnly = cuda.memAlloc(4L * rows * ch);
+            launch(cuda, bwd, 2, 64, 0, KernelArgs.of().pointer(dx).pointer(ddy).pointer(dm).pointer(dv).pointer(dga).pointer(ddxOnly)
+                    .pointer(0).pointer(0).f32(eps).i32(rows).i32(ch));
+            assertArrayEquals(dxs, floats(cuda, ddxOnly, rows * ch), "dx with dgamma and dbeta null (" + rows + "x" + ch + ")");
             for (int c = 0; c < ch; c++) {
                 double invstd = 1 / Math.sqrt(var[c] + (double) eps), sdy = 0, sdyx = 0, mag = 0;
                 for (int i = 0; i < rows; i++) {

@@ -16,7 +16,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * a handle, tensor, filter, convolution and activation descriptors, the algorithm heuristics ({@code _v7}) and
  * measurements ({@code Find}), workspace sizes, and the forward (plain and with fused bias + activation), backward-data,
  * backward-filter, add-tensor, activation and transform-tensor calls, and pooling (forward, backward), softmax and
- * batch norm (the inference form, statistics given) for {@code CudnnLayers}. Descriptors and device pointers are passed as
+ * batch norm (the inference form, statistics given, and the training backward) for {@code CudnnLayers}. Descriptors and device pointers are passed as
  * addresses ({@code long}); every failure throws {@link CudaException} with cudnnGetErrorString.
  *
  * <p><b>Unverified on hardware.</b> The prototypes are checked against cuDNN 9's declarations
@@ -189,6 +189,16 @@ public final class CudnnLibrary {
     public void batchNormInference(long h, long xd, long x, long statsDesc, long gamma, long beta, long mean, long var, double epsilon, long y) {
         check(lib.status("cudnnBatchNormalizationForwardInference", seg(h), Cudnn.CUDNN_BATCHNORM_SPATIAL, one, zero, seg(xd), seg(x), seg(xd), seg(y),
                 seg(statsDesc), seg(gamma), seg(beta), seg(mean), seg(var), epsilon), "cudnnBatchNormalizationForwardInference");
+    }
+
+    /**
+     * Training batch norm's backward, spatial mode: dx (and the scale's and bias's gradients into {@code dScale},
+     * {@code dBias}) through the batch statistics of x. Saved mean and inverse variance are passed as NULL, so cuDNN
+     * recomputes them from x with {@code epsilon}.
+     */
+    public void batchNormBackward(long h, long xd, long x, long dy, long dx, long statsDesc, long gamma, long dScale, long dBias, double epsilon) {
+        check(lib.status("cudnnBatchNormalizationBackward", seg(h), Cudnn.CUDNN_BATCHNORM_SPATIAL, one, zero, one, zero, seg(xd), seg(x), seg(xd), seg(dy),
+                seg(xd), seg(dx), seg(statsDesc), seg(gamma), seg(dScale), seg(dBias), epsilon, MemorySegment.NULL, MemorySegment.NULL), "cudnnBatchNormalizationBackward");
     }
 
     /** dst = src between two layouts of the same logical tensor (the filter's HWIO and cuDNN's KRSC). */

@@ -258,3 +258,40 @@ int cudnnBatchNormalizationForwardInference(void* h, int mode, const float* alph
     }
     fake_cudnn_calls++; return 0;
 }
+// training backward, spatial mode: per channel c over its m = n·h·w values; savedMean and savedInvVariance NULL (both
+// or neither, as documented) means recompute the batch's mean and biased variance from x with eps; then
+//   dx = alphaData·(gamma·invstd/m·(m·dy - Σdy - xhat·Σ(dy·xhat))) + betaData·dx, dScale = Σ dy·xhat, dBias = Σ dy
+// (alphaParam/betaParam likewise; beta 0 never reads the old value)
+int cudnnBatchNormalizationBackward(void* h, int mode, const float* alphaData, const float* betaData, const float* alphaParam, const float* betaParam,
+                                    Tensor* xd, const float* x, Tensor* dyd, const float* dy, Tensor* dxd, float* dx,
+                                    Tensor* bnd, const float* scale, float* dScale, float* dBias, double eps, const float* savedMean, const float* savedInvVar) {
+    if (mode != 1 || bnd->dims[0] != 1 || bnd->dims[1] != xd->dims[1] || bnd->dims[2] != 1 || bnd->dims[3] != 1 || eps < 0) return 3;
+    if ((savedMean == NULL) != (savedInvVar == NULL) || dScale == NULL || dBias == NULL) return 3;
+    for (int a = 0; a < 4; a++) if (dyd->dims[a] != xd->dims[a] || dxd->dims[a] != xd->dims[a]) return 3;
+    long m = (long) xd->dims[0] * xd->dims[2] * xd->dims[3];
+    for (int c = 0; c < xd->dims[1]; c++) {
+        long s = at(bnd, 0, c, 0, 0);
+        double mean = 0, var = 0, invstd, sdy = 0, sdyx = 0;
+        if (savedMean == NULL) {
+            for (int n = 0; n < xd->dims[0]; n++) for (int p = 0; p < xd->dims[2]; p++) for (int q = 0; q < xd->dims[3]; q++) mean += x[at(xd, n, c, p, q)];
+            mean /= m;
+            for (int n = 0; n < xd->dims[0]; n++) for (int p = 0; p < xd->dims[2]; p++) for (int q = 0; q < xd->dims[3]; q++) {
+                double d = x[at(xd, n, c, p, q)] - mean; var += d * d;
+            }
+            invstd = 1 / sqrt(var / m + eps);
+        } else { mean = savedMean[s]; invstd = savedInvVar[s]; }
+        for (int n = 0; n < xd->dims[0]; n++) for (int p = 0; p < xd->dims[2]; p++) for (int q = 0; q < xd->dims[3]; q++) {
+            double g = dy[at(dyd, n, c, p, q)];
+            sdy += g; sdyx += g * (x[at(xd, n, c, p, q)] - mean) * invstd;
+        }
+        for (int n = 0; n < xd->dims[0]; n++) for (int p = 0; p < xd->dims[2]; p++) for (int q = 0; q < xd->dims[3]; q++) {
+            double xhat = (x[at(xd, n, c, p, q)] - mean) * invstd;
+            double v = scale[s] * invstd / m * (m * (double) dy[at(dyd, n, c, p, q)] - sdy - xhat * sdyx);
+            long o = at(dxd, n, c, p, q);
+            dx[o] = (float) (*alphaData * v + (*betaData == 0 ? 0 : *betaData * dx[o]));
+        }
+        dScale[s] = (float) (*alphaParam * sdyx + (*betaParam == 0 ? 0 : *betaParam * dScale[s]));
+        dBias[s] = (float) (*alphaParam * sdy + (*betaParam == 0 ? 0 : *betaParam * dBias[s]));
+    }
+    fake_cudnn_calls++; return 0;
+}
