@@ -96,6 +96,7 @@ public final class CudaBackend implements Backend {
     private DeviceVariables variables;
     private boolean graphs = !"false".equals(System.getProperty("kiln.cuda.graph"));
     private boolean pinnedFeed = !"false".equals(System.getProperty("kiln.cuda.pinnedFeed"));
+    private boolean halfGemms = !"false".equals(System.getProperty("kiln.cuda.halfGemm"));
 
     /** The backend ServiceLoader finds: it opens the GPU on first {@link #compile}. */
     public CudaBackend() {}
@@ -205,7 +206,7 @@ public final class CudaBackend implements Backend {
      */
     @Override public Executable compile(Program program) {
         CudaDevice d = device();
-        return new CudaExecutable(Objects.requireNonNull(program, "program"), d, variables(d), graphs, pinnedFeed);
+        return new CudaExecutable(Objects.requireNonNull(program, "program"), d, variables(d), graphs, pinnedFeed, halfGemms);
     }
 
     /** With {@code on} (the default; {@code -Dkiln.cuda.graph=false} turns it off), an executable's second run captures it as a CUDA graph. */
@@ -217,6 +218,12 @@ public final class CudaBackend implements Backend {
      * copy per array per step. Either way the step sees the same bits.
      */
     public CudaBackend pinnedFeed(boolean on) { pinnedFeed = on; return this; }
+
+    /**
+     * With {@code on} (the default; {@code -Dkiln.cuda.halfGemm=false} turns it off), a product whose operands a bf16/fp16
+     * program rounds reads 16-bit copies of them through cublasGemmEx (tensor cores, f32 accumulation: the same results).
+     */
+    public CudaBackend halfGemms(boolean on) { halfGemms = on; return this; }
 
     /** How many times {@code step} captured its launches as a CUDA graph (0 or 1). */
     public static int captures(Executable step) { return cuda(step).captures(); }
