@@ -73,7 +73,8 @@ final class CudaExecutable implements Executable {
         }
         KernelGenerator generator = new KernelGenerator();
         Instruction[] instructions = program.instructions().toArray(Instruction[]::new);
-        this.half = HalfOperands.plan(program.instructions().stream().map(Instruction::node).toList(), halfGemms);
+        this.half = HalfOperands.plan(program.instructions().stream().map(Instruction::node).toList(), halfGemms,
+                device.cudnn().isEmpty());
         if (half.bytes() > 0) half.bind(allocate((int) ((half.bytes() + 3) / 4)));
         CudaLowering lowering = new CudaLowering(device, generator, half);
         List<Launch> all = new ArrayList<>();

@@ -17,6 +17,7 @@ import dev.kiln.graph.Conv2d;
 import dev.kiln.graph.Conv2dBackwardData;
 import dev.kiln.graph.Conv2dBackwardFilter;
 import dev.kiln.graph.ConvBias;
+import dev.kiln.graph.ConvGeometry;
 import dev.kiln.graph.Full;
 import dev.kiln.graph.Fused;
 import dev.kiln.graph.InvertedDropout;
@@ -43,6 +44,7 @@ import dev.kiln.tensor.Shape;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * Lowers one node to its device launches: the exhaustive switch over the op catalogue (no default,
@@ -70,7 +72,7 @@ final class CudaLowering {
     private final int maxBlocks;
 
     /** A lowering whose products all read f32 operands. */
-    CudaLowering(CudaDevice device, KernelGenerator generator) { this(device, generator, HalfOperands.plan(List.of(), false)); }
+    CudaLowering(CudaDevice device, KernelGenerator generator) { this(device, generator, HalfOperands.plan(List.of(), false, false)); }
 
     CudaLowering(CudaDevice device, KernelGenerator generator, HalfOperands half) {
         this.device = device;
@@ -141,10 +143,24 @@ final class CudaLowering {
                 product.add(elementwise(name, out, new long[] {out, in[2]}, n));
                 yield product;
             }
-            case Conv2d c -> List.of(conv.forward(c.geometry(node.input(0).shape(), node.input(1).shape()), Epilogue.Activation.NONE, in[0], in[1], 0, out));
-            case ConvBias c -> List.of(conv.forward(c.geometry(node.input(0).shape(), node.input(1).shape()), c.activation(), in[0], in[1], in[2], out));
-            case Conv2dBackwardData c -> List.of(conv.backwardData(c.geometry(node.input(1).shape()), in[0], in[1], out));
-            case Conv2dBackwardFilter c -> List.of(conv.backwardFilter(c.geometry(node.input(0).shape()), in[0], in[1], out));
+            case Conv2d c -> {
+                ConvGeometry g = c.geometry(node.input(0).shape(), node.input(1).shape());
+                yield convolution(node, in, "forward", g, (k, x, w) -> k.forward(g, Epilogue.Activation.NONE, x, w, 0, out),
+                        () -> conv.forward(g, Epilogue.Activation.NONE, in[0], in[1], 0, out));
+            }
+            case ConvBias c -> {
+                ConvGeometry g = c.geometry(node.input(0).shape(), node.input(1).shape());
+                yield convolution(node, in, "forward", g, (k, x, w) -> k.forward(g, c.activation(), x, w, in[2], out),
+                        () -> conv.forward(g, c.activation(), in[0], in[1], in[2], out));
+            }
+            case Conv2dBackwardData c -> {
+                ConvGeometry g = c.geometry(node.input(1).shape());
+                yield convolution(node, in, "backward data", g, (k, dy, w) -> k.backwardData(g, dy, w, out), () -> conv.backwardData(g, in[0], in[1], out));
+            }
+            case Conv2dBackwardFilter c -> {
+                ConvGeometry g = c.geometry(node.input(0).shape());
+                yield convolution(node, in, "backward filter", g, (k, x, dy) -> k.backwardFilter(g, x, dy, out), () -> conv.backwardFilter(g, in[0], in[1], out));
+            }
             case Pool2d p -> List.of(conv.pool(p, p.geometry(node.input(0).shape()), in[0], out, grid(n)));
             case Pool2dGrad p -> List.of(conv.poolGrad(p.pool(), p.pool().geometry(node.input(0).shape()), in[0], in[1], out, grid(n)));
             case BatchNorm bn -> {
@@ -207,16 +223,30 @@ final class CudaLowering {
         int m = cs.dim(-2), n = cs.dim(-1), k = ta ? as.dim(-2) : as.dim(-1);
         int batch = cs.size() / (m * n);
         long strideA = batchStride(node, as, batch), strideB = batchStride(node, bs, batch);
-        UnaryFn rounding = HalfOperands.rounding(node);
-        if (rounding == null || half.bytes() == 0) {
+        UnaryFn rounding = half.rounding(node);
+        if (rounding == null) {
             return List.of(new Launch.Gemm(Cublas.CUDA_R_32F, tb ? Cublas.OP_T : Cublas.OP_N, ta ? Cublas.OP_T : Cublas.OP_N, n, m, k,
                     b, tb ? k : n, strideB, a, ta ? m : k, strideA, c, n, (long) m * n, batch));
         }
-        // both operands rounded to 16 bits: cast each into its 16-bit copy, then the GEMM reads the copies
-        String cast = generator.castHalf(rounding);
-        return List.of(elementwise(cast, half.first(), new long[] {a}, as.size()), elementwise(cast, half.second(), new long[] {b}, bs.size()),
+        return List.of(cast(rounding, a, half.first(), as), cast(rounding, b, half.second(), bs),
                 new Launch.Gemm(HalfOperands.cudaType(rounding), tb ? Cublas.OP_T : Cublas.OP_N, ta ? Cublas.OP_T : Cublas.OP_N, n, m, k,
                         half.second(), tb ? k : n, strideB, half.first(), ta ? m : k, strideA, c, n, (long) m * n, batch));
+    }
+
+    /** Both operands rounded to 16 bits: each cast into its 16-bit copy ({@link HalfOperands}), which the product then reads. */
+    private Launch cast(UnaryFn rounding, long operand, long copy, Shape shape) {
+        return elementwise(generator.castHalf(rounding), copy, new long[] {operand}, shape.size());
+    }
+
+    /**
+     * A convolution pass over operands {@code in[0]}, {@code in[1]}: {@code f32} (ConvLowering's route: cuDNN or the own
+     * kernels), or when both are rounded to 16 bits, their 16-bit copies through the own kernels' _bf16/_fp16 twins.
+     */
+    private List<Launch> convolution(Node node, long[] in, String pass, ConvGeometry g, ConvLowering.HalfPass own16, Supplier<Launch> f32) {
+        UnaryFn rounding = half.rounding(node);
+        if (rounding == null) return List.of(f32.get());
+        return List.of(cast(rounding, in[0], half.first(), node.input(0).shape()), cast(rounding, in[1], half.second(), node.input(1).shape()),
+                conv.half(HalfOperands.format(rounding), pass, g, own16, half.first(), half.second()));
     }
 
     private static long batchStride(Node node, Shape operand, int batch) {

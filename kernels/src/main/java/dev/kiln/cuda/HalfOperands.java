@@ -1,6 +1,10 @@
 package dev.kiln.cuda;
 
 import dev.kiln.cuda.ffi.Cublas;
+import dev.kiln.graph.Conv2d;
+import dev.kiln.graph.Conv2dBackwardData;
+import dev.kiln.graph.Conv2dBackwardFilter;
+import dev.kiln.graph.ConvBias;
 import dev.kiln.graph.Fused;
 import dev.kiln.graph.Linear;
 import dev.kiln.graph.MatMul;
@@ -12,53 +16,58 @@ import dev.kiln.graph.UnaryFn;
 import java.util.List;
 
 /**
- * 16-bit GEMM operands for bf16/fp16 mixed precision. A product (MatMul, Linear) whose two operands are both made by
+ * 16-bit GEMM operands for bf16/fp16 mixed precision. A product (MatMul, Linear; convolution passes on Kiln's own kernels,
+ * see {@link #plan}) whose two operands are both made by
  * the same rounding (the AutoCast pass's ROUND_BF16 or ROUND_FP16, alone or ending a fused chain) reads them from
  * 16-bit copies: a cast kernel writes each rounded f32 operand's bits ({@link KernelGenerator#castHalf}) and
  * cublasGemmEx multiplies them with f32 accumulation into the f32 output. A rounded value converts exactly, so the
  * products are those of the f32 GEMM over the rounded operands; the master weights, gradients and everything else stay
- * f32. The program's products run one after another on its stream, so one scratch block serves them all: the first
+ * f32 (convolutions: conv.cu's _bf16/_fp16 twins widen each operand as they load it). The program's products run one after another on its stream, so one scratch block serves them all: the first
  * operand's copy at 0, the second's after it, each as large as the largest of its kind. Sized before the program is
  * lowered ({@link #plan}), allocated with the program's buffers, bound before the launches are ({@link #bind}).
  */
 final class HalfOperands {
     /** What the 16-bit path changes in a program: its products, their operand bytes in f32 and in 16 bits, the scratch. */
-    record Footprint(int gemms, long f32OperandBytes, long halfOperandBytes, long scratchBytes) {}
+    record Footprint(int products, long f32OperandBytes, long halfOperandBytes, long scratchBytes) {}
 
     static final long ALIGN = 256;
 
-    private final int gemms;
-    private final long firstElements, secondElements, operandElements;
+    private final boolean enabled, convolutions;
+    private int products;
+    private long firstElements, secondElements, operandElements;
     private long address;
 
-    private HalfOperands(int gemms, long firstElements, long secondElements, long operandElements) {
-        this.gemms = gemms;
-        this.firstElements = firstElements;
-        this.secondElements = secondElements;
-        this.operandElements = operandElements;
+    /**
+     * The scratch the products among {@code nodes} need: none unless {@code enabled}; convolution passes too when
+     * {@code convolutions} (where they run on Kiln's own kernels, whose _bf16/_fp16 twins read 16-bit operands).
+     */
+    static HalfOperands plan(List<Node> nodes, boolean enabled, boolean convolutions) {
+        HalfOperands h = new HalfOperands(enabled, convolutions);
+        for (Node n : nodes) {
+            if (h.rounding(n) == null) continue;
+            long a = n.input(0).shape().size(), b = n.input(1).shape().size();
+            h.products++;
+            h.firstElements = Math.max(h.firstElements, a);
+            h.secondElements = Math.max(h.secondElements, b);
+            h.operandElements += a + b;
+        }
+        return h;
     }
 
-    /** The scratch the products among {@code nodes} need; none when {@code enabled} is false. */
-    static HalfOperands plan(List<Node> nodes, boolean enabled) {
-        int gemms = 0;
-        long first = 0, second = 0, all = 0;
-        for (Node n : enabled ? nodes : List.<Node>of()) {
-            if (rounding(n) == null) continue;
-            long a = n.input(0).shape().size(), b = n.input(1).shape().size();
-            gemms++;
-            first = Math.max(first, a);
-            second = Math.max(second, b);
-            all += a + b;
-        }
-        return new HalfOperands(gemms, first, second, all);
+    private HalfOperands(boolean enabled, boolean convolutions) {
+        this.enabled = enabled;
+        this.convolutions = convolutions;
     }
 
     /**
-     * ROUND_BF16 or ROUND_FP16 when {@code product} is a GEMM both of whose operands that rounding makes (then it reads
-     * 16-bit copies), else null (f32 operands, sgemm).
+     * ROUND_BF16 or ROUND_FP16 when {@code product} is a product this plan covers and both its operands that rounding
+     * makes (then it reads 16-bit copies), else null (f32 operands).
      */
-    static UnaryFn rounding(Node product) {
-        if (!(product.op() instanceof MatMul || product.op() instanceof Linear)) return null;
+    UnaryFn rounding(Node product) {
+        Op op = product.op();
+        boolean covered = op instanceof MatMul || op instanceof Linear || convolutions && (op instanceof Conv2d || op instanceof ConvBias
+                || op instanceof Conv2dBackwardData || op instanceof Conv2dBackwardFilter);
+        if (!enabled || !covered) return null;
         UnaryFn a = madeBy(product.input(0).op()), b = madeBy(product.input(1).op());
         return a != null && a == b && (a == UnaryFn.ROUND_BF16 || a == UnaryFn.ROUND_FP16) ? a : null;
     }
@@ -70,6 +79,9 @@ final class HalfOperands {
         return null;
     }
 
+    /** The kernel-name suffix of a rounding's 16-bit format: "bf16" or "fp16". */
+    static String format(UnaryFn rounding) { return cudaType(rounding) == Cublas.CUDA_R_16BF ? "bf16" : "fp16"; }
+
     /** cublasGemmEx's operand type for a rounding {@link #rounding} returned. */
     static int cudaType(UnaryFn rounding) {
         return switch (rounding) {
@@ -79,7 +91,7 @@ final class HalfOperands {
         };
     }
 
-    long bytes() { return gemms == 0 ? 0 : secondOffset() + 2 * secondElements; }
+    long bytes() { return products == 0 ? 0 : secondOffset() + 2 * secondElements; }
 
     private long secondOffset() { return (2 * firstElements + ALIGN - 1) / ALIGN * ALIGN; }
 
@@ -96,5 +108,5 @@ final class HalfOperands {
         return address;
     }
 
-    Footprint footprint() { return new Footprint(gemms, 4 * operandElements, 2 * operandElements, bytes()); }
+    Footprint footprint() { return new Footprint(products, 4 * operandElements, 2 * operandElements, bytes()); }
 }
