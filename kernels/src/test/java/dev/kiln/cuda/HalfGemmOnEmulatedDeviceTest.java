@@ -9,14 +9,22 @@ import dev.kiln.cpu.CpuBackend;
 import dev.kiln.cuda.emu.EmulatedDevice;
 import dev.kiln.cuda.ffi.CudaDriver.Dim3;
 import dev.kiln.cuda.ffi.KernelArgs;
+import dev.kiln.graph.Conv2d;
+import dev.kiln.graph.Conv2dBackwardData;
+import dev.kiln.graph.Conv2dBackwardFilter;
+import dev.kiln.graph.ConvBias;
 import dev.kiln.graph.Linear;
 import dev.kiln.graph.MatMul;
+import dev.kiln.graph.Op;
 import dev.kiln.graph.Rounding;
 import dev.kiln.graph.UnaryFn;
 import dev.kiln.graph.Variable;
 import dev.kiln.loss.Loss;
+import dev.kiln.nn.Conv2D;
 import dev.kiln.nn.Dense;
+import dev.kiln.nn.Flatten;
 import dev.kiln.nn.Input;
+import dev.kiln.nn.MaxPool2D;
 import dev.kiln.nn.Model;
 import dev.kiln.nn.Sequential;
 import dev.kiln.optim.Adam;
@@ -30,10 +38,11 @@ import java.util.Random;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * bf16/fp16 GEMMs on 16-bit operands (HalfOperands) on the emulated device. The cast kernels write the bits of the CPU's
- * rounding; a BF16 and an FP16 MLP training step run every product as gemmEx over 16-bit copies, and give the bits of
- * the same step with 16-bit GEMMs off (rounded f32 operands through sgemm: the values widen exactly and the reference
- * GEMM sums in the same order), and the CPU's results within the tolerance below.
+ * bf16/fp16 products on 16-bit operands (HalfOperands) on the emulated device. The cast kernels write the bits of the
+ * CPU's rounding; BF16 and FP16 training steps of an MLP and of a small convnet run every GEMM as gemmEx and every
+ * convolution pass as conv.cu's 16-bit twin over 16-bit copies (the launch list and the plan's byte counts say so), and
+ * give the bits of the same step with halfGemms(false) (rounded f32 operands through sgemm and the f32 kernels: the
+ * values widen exactly and the sums run in the same order), and the CPU's results within the tolerance below.
  *
  * <p>CPU tolerance: 1e-5 relative on the loss, 1e-5 absolute on every variable, as for f32 steps (FitOnEmulatedDeviceTest).
  * Both backends round the same operands the same way, so they differ only in the GEMM's summation order (k ≤ 16 terms,
@@ -76,17 +85,28 @@ class HalfGemmOnEmulatedDeviceTest extends OnEmulatedDevice {
         EmulatedDevice.CASES.incrementAndGet();
     }
 
-    @Test void aBf16TrainingStepRunsItsProductsOn16BitOperands() { step(Precision.BF16, "bf16"); }
+    private static Model mlp() { return Sequential.of(Input.shape(FEATURES), Dense.of(16).relu(), Dense.of(10).relu(), Dense.of(1)).seed(11); }
 
-    @Test void anFp16TrainingStepRunsItsProductsOn16BitOperands() { step(Precision.FP16, "fp16"); }
+    /** Two convolutions (the second's backward data pass too), pooling, a dense head over 6x6x2 inputs (72 features). */
+    private static Model convnet() {
+        return Sequential.of(Input.shape(6, 6, 2), Conv2D.of(4, 3).same().relu(), Conv2D.of(4, 3).same().relu(), MaxPool2D.of(2),
+                Flatten.of(), Dense.of(1)).seed(11);
+    }
 
-    private void step(Precision precision, String format) {
-        Model model = Sequential.of(Input.shape(FEATURES), Dense.of(16).relu(), Dense.of(10).relu(), Dense.of(1)).seed(11);
+    @Test void aBf16TrainingStepRunsItsProductsOn16BitOperands() { step(mlp(), 12, 0, Precision.BF16, "bf16"); }
+
+    @Test void anFp16TrainingStepRunsItsProductsOn16BitOperands() { step(mlp(), 12, 0, Precision.FP16, "fp16"); }
+
+    @Test void aBf16ConvnetStepRunsItsConvolutionsOn16BitOperands() { step(convnet(), 72, 5, Precision.BF16, "bf16"); }
+
+    @Test void anFp16ConvnetStepRunsItsConvolutionsOn16BitOperands() { step(convnet(), 72, 5, Precision.FP16, "fp16"); }
+
+    private void step(Model model, int features, int convolutions, Precision precision, String format) {
         model.compile(Adam.lr(1e-2), Loss.mse(), precision);
         Model.Traced t = model.trainingGraph(BATCH);
         Program p = Compiler.compile(t.graph(), Compiler.Options.defaults().withInputs(t.inputs()).withPrecision(precision));
         Random r = new Random(5);
-        float[][] xs = new float[STEPS][BATCH * FEATURES], ys = new float[STEPS][BATCH];
+        float[][] xs = new float[STEPS][BATCH * features], ys = new float[STEPS][BATCH];
         for (int s = 0; s < STEPS; s++) {
             for (int i = 0; i < xs[s].length; i++) xs[s][i] = (float) r.nextGaussian();
             for (int i = 0; i < BATCH; i++) ys[s][i] = (float) (r.nextGaussian() * 2);
@@ -97,35 +117,42 @@ class HalfGemmOnEmulatedDeviceTest extends OnEmulatedDevice {
         Executable cpu = new CpuBackend().compile(p);
 
         // the plan: every product reads 16-bit copies (two casts each), none is an f32 sgemm; the scratch is the largest pair
-        int products = 0;
+        int products = 0, gemms = 0;
         long operands = 0, first = 0, second = 0;
         for (Instruction ins : p.instructions()) {
-            if (!(ins.node().op() instanceof MatMul || ins.node().op() instanceof Linear)) continue;
+            Op op = ins.node().op();
+            boolean gemm = op instanceof MatMul || op instanceof Linear;
+            if (!gemm && !(op instanceof Conv2d || op instanceof ConvBias || op instanceof Conv2dBackwardData || op instanceof Conv2dBackwardFilter)) continue;
             products++;
+            if (gemm) gemms++;
             long a = ins.node().input(0).shape().size(), b = ins.node().input(1).shape().size();
             operands += a + b;
             first = Math.max(first, a);
             second = Math.max(second, b);
         }
-        assertTrue(products >= 6, "an MLP of 3 layers has 3 forward and at least 3 backward products, found " + products);
-        List<String> launches = half.kernelList();
-        assertEquals(products, count(launches, "gemmEx(" + format + ", "), launches.toString());
+        assertTrue(gemms >= 3 && products >= 6, "3 layers have 3 forward and at least 3 backward products, found " + products + ", " + gemms + " GEMMs");
+        List<String> launches = half.kernelList(), plain = f32.kernelList();
+        int convs = products - gemms;
+        assertEquals(gemms, count(launches, "gemmEx(" + format + ", "), launches.toString());
+        assertEquals(convs, count(launches, "kiln_conv2d_", "_" + format + "<<<"), launches.toString());
         assertEquals(2 * products, count(launches, "kiln_cast_" + format + "<<<"), launches.toString());
-        assertEquals(0, count(launches, "sgemm("), launches.toString());
-        assertEquals(products, count(f32.kernelList(), "sgemm("), "with halfGemms(false) every product is an sgemm");
-        assertEquals(0, count(f32.kernelList(), "gemmEx("), "with halfGemms(false)");
+        assertEquals(0, count(launches, "sgemm(") + count(launches, "kiln_conv2d_", "_f32<<<"), launches.toString());
+        assertEquals(gemms, count(plain, "sgemm("), "with halfGemms(false) every GEMM is an sgemm");
+        assertEquals(convs, count(plain, "kiln_conv2d_", "_f32<<<"), "with halfGemms(false) every convolution reads f32");
+        assertEquals(0, count(plain, "gemmEx(") + count(plain, "kiln_cast_"), "with halfGemms(false)");
+        assertEquals(convolutions, convs, "convolution passes (the convnet: 2 forward, 2 filter gradients, the second's data gradient)");
         HalfOperands.Footprint fp = half.halfFootprint();
         long scratch = (2 * first + 255) / 256 * 256 + 2 * second;
         assertEquals(new HalfOperands.Footprint(products, 4 * operands, 2 * operands, scratch), fp);
         assertEquals(new HalfOperands.Footprint(0, 0, 0, 0), f32.halfFootprint());
-        System.out.printf("[kiln-cuda] %s MLP step (batch %d): %d products on 16-bit operands; operand bytes %d in f32, %d in 16 bits; scratch %d bytes%n",
-                format, BATCH, products, fp.f32OperandBytes(), fp.halfOperandBytes(), fp.scratchBytes());
+        System.out.printf("[kiln-cuda] %s step (batch %d): %d products (%d GEMMs) on 16-bit operands; operand bytes %d in f32, %d in 16 bits; scratch %d bytes%n",
+                format, BATCH, products, gemms, fp.f32OperandBytes(), fp.halfOperandBytes(), fp.scratchBytes());
 
         float[] cpuLoss = run(cpu, p, xs, ys);
         List<float[]> cpuVars = copies(p.variables());
         long halfCalls = cuda.gemm.halfCalls();
         float[] halfLoss = run(half, p, xs, ys);
-        assertEquals(halfCalls + (long) STEPS * products, cuda.gemm.halfCalls(), "the reference gemmEx ran once per product per step");
+        assertEquals(halfCalls + (long) STEPS * gemms, cuda.gemm.halfCalls(), "the reference gemmEx ran once per GEMM per step");
         float[] f32Loss = run(f32, p, xs, ys);
         half.syncVariables();
         List<float[]> halfVars = copies(p.variables());
@@ -154,9 +181,11 @@ class HalfGemmOnEmulatedDeviceTest extends OnEmulatedDevice {
         EmulatedDevice.CASES.incrementAndGet();
     }
 
-    private static int count(List<String> launches, String prefix) {
+    private static int count(List<String> launches, String prefix) { return count(launches, prefix, ""); }
+
+    private static int count(List<String> launches, String prefix, String part) {
         int c = 0;
-        for (String l : launches) if (l.startsWith(prefix)) c++;
+        for (String l : launches) if (l.startsWith(prefix) && l.contains(part)) c++;
         return c;
     }
 
