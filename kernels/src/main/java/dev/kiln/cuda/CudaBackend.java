@@ -35,6 +35,8 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  * {@code -Dkiln.cuda.graph=false} or {@link #graphs(boolean)} turns that off. The backend keeps one device
  * copy of each variable for all its executables ({@link DeviceVariables}). {@code Model.fit} feeds full batches through
  * pinned, prefetched host buffers ({@link #pinnedFeed(boolean)}, {@code -Dkiln.cuda.pinnedFeed=false} to turn it off).
+ * In BF16/FP16 the products read 16-bit copies of their rounded operands (cublasGemmEx; conv.cu's 16-bit twins where
+ * cuDNN is not loaded): {@link HalfOperands}, {@link #halfGemms(boolean)}.
  */
 public final class CudaBackend implements Backend {
     static final String NOT_IMPLEMENTED =
