@@ -224,13 +224,16 @@ final class CudaLowering {
         int batch = cs.size() / (m * n);
         long strideA = batchStride(node, as, batch), strideB = batchStride(node, bs, batch);
         UnaryFn rounding = half.rounding(node);
-        if (rounding == null) {
-            return List.of(new Launch.Gemm(Cublas.CUDA_R_32F, tb ? Cublas.OP_T : Cublas.OP_N, ta ? Cublas.OP_T : Cublas.OP_N, n, m, k,
-                    b, tb ? k : n, strideB, a, ta ? m : k, strideA, c, n, (long) m * n, batch));
+        List<Launch> launches = new ArrayList<>(3);
+        if (rounding != null) {   // the product reads the operands' 16-bit copies
+            launches.add(cast(rounding, a, half.first(), as));
+            launches.add(cast(rounding, b, half.second(), bs));
+            a = half.first();
+            b = half.second();
         }
-        return List.of(cast(rounding, a, half.first(), as), cast(rounding, b, half.second(), bs),
-                new Launch.Gemm(HalfOperands.cudaType(rounding), tb ? Cublas.OP_T : Cublas.OP_N, ta ? Cublas.OP_T : Cublas.OP_N, n, m, k,
-                        half.second(), tb ? k : n, strideB, half.first(), ta ? m : k, strideA, c, n, (long) m * n, batch));
+        launches.add(new Launch.Gemm(rounding == null ? Cublas.CUDA_R_32F : HalfOperands.cudaType(rounding), tb ? Cublas.OP_T : Cublas.OP_N,
+                ta ? Cublas.OP_T : Cublas.OP_N, n, m, k, b, tb ? k : n, strideB, a, ta ? m : k, strideA, c, n, (long) m * n, batch));
+        return launches;
     }
 
     /** Both operands rounded to 16 bits: each cast into its 16-bit copy ({@link HalfOperands}), which the product then reads. */
