@@ -23,8 +23,18 @@ final class ConvKernels {
     static final int TILE = 16;
 
     private final CudaDevice device;
+    /** The operands' storage, the kernel names' suffix: "f32", or "bf16" / "fp16" (conv.cu's 16-bit twins). */
+    private final String format;
 
-    ConvKernels(CudaDevice device) { this.device = device; }
+    ConvKernels(CudaDevice device) { this(device, "f32"); }
+
+    private ConvKernels(CudaDevice device, String format) {
+        this.device = device;
+        this.format = format;
+    }
+
+    /** These kernels' twins that read x, w and dy stored in {@code format} ("bf16" or "fp16"), accumulating in f32. */
+    ConvKernels reading(String format) { return new ConvKernels(device, format); }
 
     /** y = act(conv(x, w) + bias); {@code bias} 0 for a plain convolution (then {@code act} must be NONE). */
     Launch forward(ConvGeometry g, Epilogue.Activation act, long x, long w, long bias, long y) {
@@ -83,10 +93,10 @@ final class ConvKernels {
                 .i32(g.strideH()).i32(g.strideW()).i32(g.padTop()).i32(g.padLeft()).i32(g.oh()).i32(g.ow());
     }
 
-    /** {@code base}_f32 or {@code base}_wide_f32 over the GEMM's rows x cols per group, the geometry appended to {@code args}. */
+    /** {@code base}_FORMAT or {@code base}_wide_FORMAT over the GEMM's rows x cols per group, the geometry appended to {@code args}. */
     private Launch conv(String base, long rows, int cols, ConvGeometry g, KernelArgs args) {
         int tile = tile(rows, cols);
-        String name = base + (tile == WIDE_TILE ? "_wide_f32" : "_f32");
+        String name = base + (tile == WIDE_TILE ? "_wide_" : "_") + format;
         Launch.Kernel k = new Launch.Kernel(name, grid(rows, cols, g.groups(), tile), Dim3.of(TILE * TILE), 0, geometry(args, g));
         k.function = device.function(KernelSource.CONV, name);
         return k;

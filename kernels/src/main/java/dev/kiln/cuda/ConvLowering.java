@@ -68,6 +68,18 @@ final class ConvLowering {
         return viaOwn.get();
     }
 
+    /** One pass of the own kernels over two operands' device addresses (16-bit copies, in {@link #half}). */
+    interface HalfPass { Launch on(ConvKernels kernels, long a, long b); }
+
+    /**
+     * A pass over 16-bit operand copies ({@link HalfOperands}): the own kernels' {@code format} twins, never cuDNN (its
+     * half-precision convolutions are not planned: the plan covers convolutions only where cuDNN is not loaded).
+     */
+    Launch half(String format, String pass, ConvGeometry g, HalfPass viaOwn, long a, long b) {
+        routes.add(pass + " " + g + ": own kernels (" + format + " operands)");
+        return viaOwn.on(own.reading(format), a, b);
+    }
+
     Launch forward(ConvGeometry g, Epilogue.Activation act, long x, long w, long bias, long y) {
         return route("forward", g, dnn -> dnn.forward(g, act, x, w, bias, y, workspace), () -> own.forward(g, act, x, w, bias, y));
     }

@@ -37,6 +37,8 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  * {@code -Dkiln.cuda.graph=false} or {@link #graphs(boolean)} turns that off. The backend keeps one device
  * copy of each variable for all its executables ({@link DeviceVariables}). {@code Model.fit} feeds full batches through
  * pinned, prefetched host buffers ({@link #pinnedFeed(boolean)}, {@code -Dkiln.cuda.pinnedFeed=false} to turn it off).
+ * In BF16/FP16 the products read 16-bit copies of their rounded operands (cublasGemmEx; conv.cu's 16-bit twins where
+ * cuDNN is not loaded): {@link HalfOperands}, {@link #halfGemms(boolean)}.
  */
 public final class CudaBackend implements Backend {
     static final String NOT_IMPLEMENTED =
@@ -98,6 +100,7 @@ public final class CudaBackend implements Backend {
     private DeviceVariables variables;
     private boolean graphs = !"false".equals(System.getProperty("kiln.cuda.graph"));
     private boolean pinnedFeed = !"false".equals(System.getProperty("kiln.cuda.pinnedFeed"));
+    private boolean halfGemms = !"false".equals(System.getProperty("kiln.cuda.halfGemm"));
 
     /** The backend ServiceLoader finds: it opens the GPU on first {@link #compile}. */
     public CudaBackend() {}
@@ -210,7 +213,7 @@ public final class CudaBackend implements Backend {
      */
     @Override public Executable compile(Program program) {
         CudaDevice d = device();
-        return new CudaExecutable(Objects.requireNonNull(program, "program"), d, variables(d), graphs, pinnedFeed);
+        return new CudaExecutable(Objects.requireNonNull(program, "program"), d, variables(d), graphs, pinnedFeed, halfGemms);
     }
 
     /** With {@code on} (the default; {@code -Dkiln.cuda.graph=false} turns it off), an executable's second run captures it as a CUDA graph. */
@@ -222,6 +225,12 @@ public final class CudaBackend implements Backend {
      * copy per array per step. Either way the step sees the same bits.
      */
     public CudaBackend pinnedFeed(boolean on) { pinnedFeed = on; return this; }
+
+    /**
+     * With {@code on} (the default; {@code -Dkiln.cuda.halfGemm=false} turns it off), a product whose operands a bf16/fp16
+     * program rounds reads 16-bit copies of them through cublasGemmEx (tensor cores, f32 accumulation: the same results).
+     */
+    public CudaBackend halfGemms(boolean on) { halfGemms = on; return this; }
 
     /** How many times {@code step} captured its launches as a CUDA graph (0 or 1). */
     public static int captures(Executable step) { return cuda(step).captures(); }

@@ -42,11 +42,13 @@ final class CudaExecutable implements Executable {
     private final boolean autoGraph;
     /** Whether {@link #prefetch} offers a pinned feed (else callers feed with setInput). */
     private final boolean pinnedFeed;
+    /** The 16-bit copies of the GEMM operands rounded to bf16/fp16. */
+    private final HalfOperands half;
     private long graph, graphExec, runs;
     private int captures;
     private boolean closed;
 
-    CudaExecutable(Program program, CudaDevice device, DeviceVariables shared, boolean autoGraph, boolean pinnedFeed) {
+    CudaExecutable(Program program, CudaDevice device, DeviceVariables shared, boolean autoGraph, boolean pinnedFeed, boolean halfGemms) {
         this.program = program;
         this.pinnedFeed = pinnedFeed;
         this.shared = shared;
@@ -70,9 +72,12 @@ final class CudaExecutable implements Executable {
             upload(constants[i], consts.get(i).data());
         }
         KernelGenerator generator = new KernelGenerator();
-        CudaLowering lowering = new CudaLowering(device, generator);
-        List<Launch> all = new ArrayList<>();
         Instruction[] instructions = program.instructions().toArray(Instruction[]::new);
+        this.half = HalfOperands.plan(program.instructions().stream().map(Instruction::node).toList(), halfGemms,
+                device.cudnn().isEmpty());
+        if (half.bytes() > 0) half.bind(allocate((int) ((half.bytes() + 3) / 4)));
+        CudaLowering lowering = new CudaLowering(device, generator, half);
+        List<Launch> all = new ArrayList<>();
         this.instructionEnd = new int[instructions.length];
         for (int s = 0; s < instructions.length; s++) {
             Instruction ins = instructions[s];
@@ -194,6 +199,9 @@ final class CudaExecutable implements Executable {
         }
         return o.storage() == Slot.Storage.ARENA && ready == 0 ? launches.length : ready;
     }
+
+    /** The products that read 16-bit operands and the bytes involved ({@link HalfOperands}). */
+    HalfOperands.Footprint halfFootprint() { return half.footprint(); }
 
     /** How many times this executable captured its launches as a CUDA graph: 0 or 1, never once per step. */
     int captures() { return captures; }

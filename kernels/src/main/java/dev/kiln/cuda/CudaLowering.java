@@ -18,6 +18,7 @@ import dev.kiln.graph.Conv2d;
 import dev.kiln.graph.Conv2dBackwardData;
 import dev.kiln.graph.Conv2dBackwardFilter;
 import dev.kiln.graph.ConvBias;
+import dev.kiln.graph.ConvGeometry;
 import dev.kiln.graph.Full;
 import dev.kiln.graph.Fused;
 import dev.kiln.graph.InvertedDropout;
@@ -37,18 +38,21 @@ import dev.kiln.graph.Softmax;
 import dev.kiln.graph.SoftmaxCrossEntropy;
 import dev.kiln.graph.Transpose;
 import dev.kiln.graph.Unary;
+import dev.kiln.graph.UnaryFn;
 import dev.kiln.graph.View;
 import dev.kiln.graph.Where;
 import dev.kiln.tensor.Shape;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * Lowers one node to its device launches: the exhaustive switch over the op catalogue (no default,
  * so a new op does not compile until it is handled here or named as not lowered). Elementwise ops,
  * fused chains, movement, reductions, softmax and one-hot become generated kernels
- * ({@link KernelGenerator}); GEMMs go to the {@link dev.kiln.cuda.ffi.Sgemm}; convolutions, pooling, softmax and
+ * ({@link KernelGenerator}); GEMMs go to the {@link dev.kiln.cuda.ffi.Sgemm} (over 16-bit operand copies when both are
+ * rounded to bf16/fp16: {@link HalfOperands}); convolutions, pooling, softmax and
  * batch norm to cuDNN where it is loaded and can express them, else Kiln's own kernels ({@link ConvLowering}); dropout,
  * softmax cross-entropy and the optimizer updates use the hand-written kernels in
  * {@code src/main/resources/dev/kiln/cuda}. Pointers are device addresses; every argument is bound
@@ -60,14 +64,20 @@ final class CudaLowering {
     private final CudaDevice device;
     private final KernelGenerator generator;
     private final ConvLowering conv;
+    /** Where products over two 16-bit-rounded operands copy them ({@link HalfOperands}). */
+    private final HalfOperands half;
     /** Kernels of the generated unit, whose functions are set once it is compiled and loaded. */
     final List<Launch.Kernel> generated = new ArrayList<>();
 
     /** Grid-stride kernels get at most this many blocks (a few per SM: results do not depend on it). */
     private final int maxBlocks;
 
-    CudaLowering(CudaDevice device, KernelGenerator generator) {
+    /** A lowering whose products all read f32 operands. */
+    CudaLowering(CudaDevice device, KernelGenerator generator) { this(device, generator, HalfOperands.plan(List.of(), false, false)); }
+
+    CudaLowering(CudaDevice device, KernelGenerator generator, HalfOperands half) {
         this.device = device;
+        this.half = half;
         this.generator = generator;
         this.conv = new ConvLowering(device);
         this.maxBlocks = device.maxBlocks();
@@ -124,19 +134,34 @@ final class CudaLowering {
                 yield List.of(new Launch.Fill(out, Float.floatToRawIntBits((float) p.value()), n),
                         copy(part, Strided.dense(part), new Strided(offset, KernelGenerator.longs(ostr)), out, in[0]));
             }
-            case MatMul m -> List.of(gemm(node, m.transposeA(), m.transposeB(), in[0], in[1], out));
+            case MatMul m -> gemm(node, m.transposeA(), m.transposeB(), in[0], in[1], out);
             case Linear l -> {
-                Launch product = gemm(node, l.transposeA(), l.transposeB(), in[0], in[1], out);
+                List<Launch> product = new ArrayList<>(gemm(node, l.transposeA(), l.transposeB(), in[0], in[1], out));
                 // the epilogue in place over the product: out = act(out + bias)
                 List<Fused.Step> steps = new ArrayList<>(List.of(new Fused.Step(new Binary(BinaryFn.ADD), List.of(0, 1))));
                 if (l.activation().fn() != null) steps.add(new Fused.Step(new Unary(l.activation().fn()), List.of(2)));
                 String name = generator.elementwise(steps, List.of(os, node.input(2).shape()), os);
-                yield List.of(product, elementwise(name, out, new long[] {out, in[2]}, n));
+                product.add(elementwise(name, out, new long[] {out, in[2]}, n));
+                yield product;
             }
-            case Conv2d c -> List.of(conv.forward(c.geometry(node.input(0).shape(), node.input(1).shape()), Epilogue.Activation.NONE, in[0], in[1], 0, out));
-            case ConvBias c -> List.of(conv.forward(c.geometry(node.input(0).shape(), node.input(1).shape()), c.activation(), in[0], in[1], in[2], out));
-            case Conv2dBackwardData c -> List.of(conv.backwardData(c.geometry(node.input(1).shape()), in[0], in[1], out));
-            case Conv2dBackwardFilter c -> List.of(conv.backwardFilter(c.geometry(node.input(0).shape()), in[0], in[1], out));
+            case Conv2d c -> {
+                ConvGeometry g = c.geometry(node.input(0).shape(), node.input(1).shape());
+                yield convolution(node, in, "forward", g, (k, x, w) -> k.forward(g, Epilogue.Activation.NONE, x, w, 0, out),
+                        () -> conv.forward(g, Epilogue.Activation.NONE, in[0], in[1], 0, out));
+            }
+            case ConvBias c -> {
+                ConvGeometry g = c.geometry(node.input(0).shape(), node.input(1).shape());
+                yield convolution(node, in, "forward", g, (k, x, w) -> k.forward(g, c.activation(), x, w, in[2], out),
+                        () -> conv.forward(g, c.activation(), in[0], in[1], in[2], out));
+            }
+            case Conv2dBackwardData c -> {
+                ConvGeometry g = c.geometry(node.input(1).shape());
+                yield convolution(node, in, "backward data", g, (k, dy, w) -> k.backwardData(g, dy, w, out), () -> conv.backwardData(g, in[0], in[1], out));
+            }
+            case Conv2dBackwardFilter c -> {
+                ConvGeometry g = c.geometry(node.input(0).shape());
+                yield convolution(node, in, "backward filter", g, (k, x, dy) -> k.backwardFilter(g, x, dy, out), () -> conv.backwardFilter(g, in[0], in[1], out));
+            }
             case Pool2d p -> List.of(conv.pool(p, p.geometry(node.input(0).shape()), in[0], out, grid(n)));
             case Pool2dGrad p -> List.of(conv.poolGrad(p.pool(), p.pool().geometry(node.input(0).shape()), in[0], in[1], out, grid(n)));
             case BatchNorm bn -> {
@@ -202,13 +227,38 @@ final class CudaLowering {
      * Row-major C[..., M, N] = op(A) · op(B) as cuBLAS's column-major Cᵀ = op(B)ᵀ · op(A)ᵀ: the operands
      * swap, the transposes stay. Batch axes: each operand has the output's batch or none (stride 0).
      */
-    private static Launch gemm(Node node, boolean ta, boolean tb, long a, long b, long c) {
+    private List<Launch> gemm(Node node, boolean ta, boolean tb, long a, long b, long c) {
         Shape as = node.input(0).shape(), bs = node.input(1).shape(), cs = node.shape();
         int m = cs.dim(-2), n = cs.dim(-1), k = ta ? as.dim(-2) : as.dim(-1);
         int batch = cs.size() / (m * n);
         long strideA = batchStride(node, as, batch), strideB = batchStride(node, bs, batch);
-        return new Launch.Gemm(tb ? Cublas.OP_T : Cublas.OP_N, ta ? Cublas.OP_T : Cublas.OP_N, n, m, k,
-                b, tb ? k : n, strideB, a, ta ? m : k, strideA, c, n, (long) m * n, batch);
+        UnaryFn rounding = half.rounding(node);
+        List<Launch> launches = new ArrayList<>(3);
+        if (rounding != null) {   // the product reads the operands' 16-bit copies
+            launches.add(cast(rounding, a, half.first(), as));
+            launches.add(cast(rounding, b, half.second(), bs));
+            a = half.first();
+            b = half.second();
+        }
+        launches.add(new Launch.Gemm(rounding == null ? Cublas.CUDA_R_32F : HalfOperands.cudaType(rounding), tb ? Cublas.OP_T : Cublas.OP_N,
+                ta ? Cublas.OP_T : Cublas.OP_N, n, m, k, b, tb ? k : n, strideB, a, ta ? m : k, strideA, c, n, (long) m * n, batch));
+        return launches;
+    }
+
+    /** Both operands rounded to 16 bits: each cast into its 16-bit copy ({@link HalfOperands}), which the product then reads. */
+    private Launch cast(UnaryFn rounding, long operand, long copy, Shape shape) {
+        return elementwise(generator.castHalf(rounding), copy, new long[] {operand}, shape.size());
+    }
+
+    /**
+     * A convolution pass over operands {@code in[0]}, {@code in[1]}: {@code f32} (ConvLowering's route: cuDNN or the own
+     * kernels), or when both are rounded to 16 bits, their 16-bit copies through the own kernels' _bf16/_fp16 twins.
+     */
+    private List<Launch> convolution(Node node, long[] in, String pass, ConvGeometry g, ConvLowering.HalfPass own16, Supplier<Launch> f32) {
+        UnaryFn rounding = half.rounding(node);
+        if (rounding == null) return List.of(f32.get());
+        return List.of(cast(rounding, in[0], half.first(), node.input(0).shape()), cast(rounding, in[1], half.second(), node.input(1).shape()),
+                conv.half(HalfOperands.format(rounding), pass, g, own16, half.first(), half.second()));
     }
 
     private static long batchStride(Node node, Shape operand, int batch) {

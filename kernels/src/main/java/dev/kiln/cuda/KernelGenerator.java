@@ -71,8 +71,21 @@ final class KernelGenerator {
                 const float r = kiln_keep_mantissa(x, 10);
                 return fabsf(r) > 65504.0f ? __uint_as_float(0x7f800000u | sign) : r;
             }
+            // the 16-bit storage of what ROUND_BF16 / ROUND_FP16 make (the same rounding, then its bits): cublasGemmEx's operands
+            __device__ __forceinline__ unsigned short kiln_bf16_bits(float x) {
+                const unsigned int b = __float_as_uint(kiln_keep_mantissa(x, BF16_BITS));
+                return (unsigned short) (x != x ? (b >> 16) | 0x40u : b >> 16);
+            }
+            __device__ __forceinline__ unsigned short kiln_fp16_bits(float x) {
+                const unsigned int b = __float_as_uint(kiln_round_fp16(x)), sign = (b >> 16) & 0x8000u, a = b & 0x7fffffffu;
+                if (a > 0x7f800000u) return (unsigned short) (sign | 0x7e00u);
+                if (a == 0x7f800000u) return (unsigned short) (sign | 0x7c00u);
+                if (a >= 0x38800000u) return (unsigned short) (sign | (((a >> 23) - 112u) << 10) | ((a >> 13) & 0x3ffu));
+                return (unsigned short) (sign | (unsigned int) (__uint_as_float(a) * 16777216.0f));
+            }
             #define KILN_LOOP(i, n) for (long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (long long) gridDim.x * blockDim.x)
-            """.replace("BCE_LO", literal((float) BinaryFn.BCE_EPSILON)).replace("BCE_HI", literal((float) (1 - BinaryFn.BCE_EPSILON)));
+            """.replace("BF16_BITS", String.valueOf(Rounding.BF16_BITS))
+            .replace("BCE_LO", literal((float) BinaryFn.BCE_EPSILON)).replace("BCE_HI", literal((float) (1 - BinaryFn.BCE_EPSILON)));
 
     private final Map<String, String> names = new LinkedHashMap<>();   // kernel body (name placeholder) -> name
     private final StringBuilder source = new StringBuilder(PRELUDE);
@@ -204,11 +217,27 @@ final class KernelGenerator {
         return kernel("float* __restrict__ out, const float* __restrict__ in, long long n", "KILN_LOOP(i, n) {\n" + body + "    }\n");
     }
 
-    private String kernel(String params, String body) {
+    /**
+     * The cast of a rounded f32 GEMM operand into its 16-bit storage ({@code rounding} ROUND_BF16 or ROUND_FP16, round to
+     * nearest even: the bits of that rounding): (unsigned short* out, const float* in, long long n), named kiln_cast_bf16 / kiln_cast_fp16.
+     */
+    String castHalf(UnaryFn rounding) {
+        String format = switch (rounding) {
+            case ROUND_BF16 -> "bf16";
+            case ROUND_FP16 -> "fp16";
+            default -> throw new IllegalArgumentException("only ROUND_BF16 and ROUND_FP16 have a 16-bit storage, not " + rounding);
+        };
+        return kernel("unsigned short* __restrict__ out, const float* __restrict__ in, long long n",
+                "KILN_LOOP(i, n) { out[i] = kiln_" + format + "_bits(in[i]); }\n", "kiln_cast_" + format);
+    }
+
+    private String kernel(String params, String body) { return kernel(params, body, null); }
+
+    private String kernel(String params, String body, String fixedName) {
         String key = params + "\n" + body;
         String name = names.get(key);
         if (name != null) return name;
-        name = "kiln_gen_" + names.size();
+        name = fixedName != null ? fixedName : "kiln_gen_" + names.size();
         names.put(key, name);
         source.append("\nextern \"C\" __global__ void ").append(name).append('(').append(params).append(") {\n    ")
               .append(body).append("}\n");

@@ -27,9 +27,11 @@ public record KernelSource(String resource, List<String> entryPoints) {
     public static final KernelSource OPTIMIZERS = new KernelSource("optimizers.cu", List.of("kiln_sgd_update_f32"));
     public static final KernelSource BATCH_NORM = new KernelSource("batchnorm.cu", List.of("kiln_batchnorm_forward_f32", "kiln_batchnorm_backward_f32"));
 
-    public static final KernelSource CONV = new KernelSource("conv.cu",
-            List.of("kiln_conv2d_forward_f32", "kiln_conv2d_backward_data_f32", "kiln_conv2d_backward_filter_f32",
-                    "kiln_conv2d_forward_wide_f32", "kiln_conv2d_backward_data_wide_f32", "kiln_conv2d_backward_filter_wide_f32"));
+    /** Each pass in 16x16 and wide tiles, for f32 operands and for bf16 / fp16 ones (f32 accumulation and output). */
+    public static final KernelSource CONV = new KernelSource("conv.cu", java.util.stream.Stream.of("f32", "bf16", "fp16")
+            .flatMap(t -> java.util.stream.Stream.of("", "wide_").flatMap(wide -> java.util.stream.Stream.of("forward", "backward_data", "backward_filter")
+                    .map(pass -> "kiln_conv2d_" + pass + "_" + wide + t)))
+            .toList());
     public static final KernelSource POOL = new KernelSource("pool.cu", List.of("kiln_pool2d_forward_f32", "kiln_pool2d_backward_f32"));
 
     /** Every kernel source, for the build's PTX step and the tests. */

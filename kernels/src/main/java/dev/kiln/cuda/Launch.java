@@ -1,5 +1,6 @@
 package dev.kiln.cuda;
 
+import dev.kiln.cuda.ffi.Cublas;
 import dev.kiln.cuda.ffi.CudaDriver;
 import dev.kiln.cuda.ffi.CudaDriver.Dim3;
 import dev.kiln.cuda.ffi.KernelArgs;
@@ -43,16 +44,28 @@ sealed interface Launch {
         }
     }
 
-    /** A row-major batched product as cuBLAS's column-major one (operands already swapped by the lowering). */
-    record Gemm(int transA, int transB, int m, int n, int k, long a, int lda, long strideA, long b, int ldb, long strideB,
+    /**
+     * A row-major batched product as cuBLAS's column-major one (operands already swapped by the lowering). {@code type}
+     * is the operands' storage: {@link Cublas#CUDA_R_32F} (sgemm), or {@link Cublas#CUDA_R_16BF} / {@link Cublas#CUDA_R_16F}
+     * (gemmEx, f32 accumulation and output).
+     */
+    record Gemm(int type, int transA, int transB, int m, int n, int k, long a, int lda, long strideA, long b, int ldb, long strideB,
                 long c, int ldc, long strideC, int batch) implements Launch {
         @Override public void run(CudaDriver driver, Sgemm gemm, long stream) {
-            if (batch == 1) gemm.sgemm(transA, transB, m, n, k, 1f, a, lda, b, ldb, 0f, c, ldc);
+            if (type != Cublas.CUDA_R_32F) gemm.gemmEx(type, transA, transB, m, n, k, 1f, a, lda, strideA, b, ldb, strideB, 0f, c, ldc, strideC, batch);
+            else if (batch == 1) gemm.sgemm(transA, transB, m, n, k, 1f, a, lda, b, ldb, 0f, c, ldc);
             else gemm.sgemmStridedBatched(transA, transB, m, n, k, 1f, a, lda, strideA, b, ldb, strideB, 0f, c, ldc, strideC, batch);
         }
 
+        /** "sgemm(N, T, 512, 256, 512)", or "gemmEx(bf16, N, T, 512, 256, 512)" with 16-bit operands. */
         @Override public String describe() {
-            return "sgemm(" + (transA == 0 ? "N" : "T") + ", " + (transB == 0 ? "N" : "T") + ", " + m + ", " + n + ", " + k
+            String name = switch (type) {
+                case Cublas.CUDA_R_32F -> "sgemm(";
+                case Cublas.CUDA_R_16BF -> "gemmEx(bf16, ";
+                case Cublas.CUDA_R_16F -> "gemmEx(fp16, ";
+                default -> "gemmEx(type " + type + ", ";
+            };
+            return name + (transA == 0 ? "N" : "T") + ", " + (transB == 0 ? "N" : "T") + ", " + m + ", " + n + ", " + k
                     + (batch == 1 ? "" : ", batch " + batch) + ")";
         }
     }

@@ -136,6 +136,8 @@ class CompiledStepTest extends OnEmulatedDevice {
             @Override public void sgemm(int ta, int tb, int m, int n, int k, float al, long a, int lda, long b, int ldb, float be, long c, int ldc) {}
             @Override public void sgemmStridedBatched(int ta, int tb, int m, int n, int k, float al, long a, int lda, long sa, long b, int ldb, long sb,
                                                       float be, long c, int ldc, long sc, int batch) {}
+            @Override public void gemmEx(int type, int ta, int tb, int m, int n, int k, float al, long a, int lda, long sa, long b, int ldb, long sb,
+                                         float be, long c, int ldc, long sc, int batch) {}
             @Override public void setTensorOpMath(boolean on) {}
         };
         // the executable's own cost: the emulated device's launches and the reference GEMM (which allocate) do nothing

@@ -49,13 +49,13 @@ class ConvKernelsTest {
     @AfterEach void stop() { if (cuda != null) cuda.close(); }
 
     /** x shape, filter KH, KW, F, stride, padding, dilation, groups. */
-    private record Case(int n, int h, int w, int c, int kh, int kw, int f, int stride, Padding padding, int dilation, int groups) {
+    record Case(int n, int h, int w, int c, int kh, int kw, int f, int stride, Padding padding, int dilation, int groups) {
         ConvGeometry geometry() {
             return new Conv2d(stride, stride, padding, dilation, dilation, groups).geometry(Shape.of(n, h, w, c), Shape.of(kh, kw, c / groups, f));
         }
     }
 
-    private static final Case[] CASES = {
+    static final Case[] CASES = {
             new Case(2, 5, 7, 3, 3, 3, 5, 1, Padding.SAME, 1, 1),     // 70 output rows: 5 row tiles; depth 27: two slices
             new Case(1, 7, 6, 4, 3, 3, 6, 2, Padding.SAME, 1, 1),     // stride 2 SAME: padding 1 top, 0 left (asymmetric)
             new Case(2, 6, 5, 3, 1, 1, 4, 1, Padding.VALID, 1, 1),    // 1x1

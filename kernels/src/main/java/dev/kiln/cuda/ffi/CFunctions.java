@@ -46,7 +46,7 @@ public record CFunctions(String library, Map<String, Prototype> prototypes) {
 
     // C types by how they cross the ABI. Enums and status codes are ints; CUdeviceptr is 64-bit.
     static final Set<String> INTS = Set.of("int", "unsigned int", "CUresult", "CUdevice", "CUdevice_attribute",
-            "CUstreamCaptureMode", "cublasStatus_t", "cublasOperation_t", "cublasComputeType_t", "cublasMath_t", "cudaDataType",
+            "CUstreamCaptureMode", "cublasStatus_t", "cublasOperation_t", "cublasComputeType_t", "cublasGemmAlgo_t", "cublasMath_t", "cudaDataType",
             "cudaDataType_t", "libraryPropertyType", "nvrtcResult", "cublasLtMatmulDescAttributes_t",
             "cublasLtMatrixLayoutAttribute_t", "cublasLtMatmulPreferenceAttributes_t", "cublasLtEpilogue_t");
     static final Set<String> LONGS = Set.of("size_t", "CUdeviceptr", "long long", "unsigned long long", "int64_t", "uint64_t");

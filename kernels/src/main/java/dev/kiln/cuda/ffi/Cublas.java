@@ -10,7 +10,7 @@ import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 
 /**
- * cuBLAS through {@link CudaApis#CUBLAS}: a handle and the fp32 GEMMs the backend needs. cuBLAS is
+ * cuBLAS through {@link CudaApis#CUBLAS}: a handle and the GEMMs the backend needs (fp32, and bf16/fp16 operands with f32 results). cuBLAS is
  * column-major; a row-major C = A·B is computed as Cᵀ = Bᵀ·Aᵀ (swap the operands, keep the
  * dimensions). Failures throw {@link CudaException} with cublasGetStatusName/String.
  *
@@ -22,6 +22,10 @@ public final class Cublas {
     public static final int OP_N = 0, OP_T = 1;
     /** cublasMath_t (cublas_api.h): exact f32, and TF32 tensor cores for f32 GEMMs. */
     public static final int CUBLAS_DEFAULT_MATH = 0, CUBLAS_TF32_TENSOR_OP_MATH = 3;
+    /** cudaDataType (library_types.h): the 16-bit operand types of {@link Handle#gemmEx}, and its f32 result. */
+    public static final int CUDA_R_32F = 0, CUDA_R_16F = 2, CUDA_R_16BF = 14;
+    /** cublasComputeType_t and cublasGemmAlgo_t (cublas_api.h): f32 accumulation, cuBLAS's own choice of kernel. */
+    public static final int CUBLAS_COMPUTE_32F = 68, CUBLAS_GEMM_DEFAULT = -1;
     private static final int CUBLAS_STATUS_SUCCESS = 0;
 
     private final CFunctions.Bound lib;
@@ -75,6 +79,22 @@ public final class Cublas {
                 check(lib.status("cublasSgemmStridedBatched", handle, transA, transB, m, n, k, arena.allocateFrom(JAVA_FLOAT, alpha),
                         MemorySegment.ofAddress(a), lda, strideA, MemorySegment.ofAddress(b), ldb, strideB, arena.allocateFrom(JAVA_FLOAT, beta),
                         MemorySegment.ofAddress(c), ldc, strideC, batch), "cublasSgemmStridedBatched");
+            }
+        }
+
+        /** Unverified on hardware: written against cuBLAS 12's documented cublasGemmEx / cublasGemmStridedBatchedEx. */
+        @Override public void gemmEx(int type, int transA, int transB, int m, int n, int k, float alpha, long a, int lda, long strideA,
+                                     long b, int ldb, long strideB, float beta, long c, int ldc, long strideC, int batch) {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment al = arena.allocateFrom(JAVA_FLOAT, alpha), be = arena.allocateFrom(JAVA_FLOAT, beta);
+                MemorySegment pa = MemorySegment.ofAddress(a), pb = MemorySegment.ofAddress(b), pc = MemorySegment.ofAddress(c);
+                if (batch == 1) {
+                    check(lib.status("cublasGemmEx", handle, transA, transB, m, n, k, al, pa, type, lda, pb, type, ldb, be, pc, CUDA_R_32F, ldc,
+                            CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT), "cublasGemmEx");
+                } else {
+                    check(lib.status("cublasGemmStridedBatchedEx", handle, transA, transB, m, n, k, al, pa, type, lda, strideA, pb, type, ldb, strideB,
+                            be, pc, CUDA_R_32F, ldc, strideC, batch, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT), "cublasGemmStridedBatchedEx");
+                }
             }
         }
 

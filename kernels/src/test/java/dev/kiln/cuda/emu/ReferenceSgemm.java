@@ -1,5 +1,6 @@
 package dev.kiln.cuda.emu;
 
+import dev.kiln.cuda.ffi.Cublas;
 import dev.kiln.cuda.ffi.Sgemm;
 import dev.kiln.graph.Rounding;
 
@@ -12,7 +13,7 @@ import java.lang.foreign.MemorySegment;
  */
 public final class ReferenceSgemm implements Sgemm {
     private final EmulatedDriver driver;
-    private long calls, stream;
+    private long calls, halfCalls, stream;
     private boolean tensorOps;
 
     public ReferenceSgemm(EmulatedDriver driver) { this.driver = driver; }
@@ -35,6 +36,34 @@ public final class ReferenceSgemm implements Sgemm {
         float[] A = read(a, extent(transA == 0 ? m : k, transA == 0 ? k : m, lda));
         float[] B = read(b, extent(transB == 0 ? k : n, transB == 0 ? n : k, ldb));
         if (tf32) { roundTf32(A); roundTf32(B); }
+        product(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, c, ldc);
+    }
+
+    /**
+     * cublasGemmEx (cublasGemmStridedBatchedEx for batch > 1) with bf16 or fp16 operands and f32 accumulation: each
+     * operand widened to f32 (exact), then the products and sums of {@link #sgemm}. No TF32 rounding: a 16-bit value
+     * already is one. Counted apart from the f32 calls ({@link #halfCalls}).
+     */
+    @Override public void gemmEx(int type, int transA, int transB, int m, int n, int k, float alpha, long a, int lda, long strideA,
+                                 long b, int ldb, long strideB, float beta, long c, int ldc, long strideC, int batch) {
+        if (type != Cublas.CUDA_R_16BF && type != Cublas.CUDA_R_16F) {
+            throw new IllegalArgumentException("the reference gemmEx takes CUDA_R_16BF or CUDA_R_16F operands, not cudaDataType " + type);
+        }
+        for (int i = 0; i < batch; i++) {
+            long ai = a + 2 * i * strideA, bi = b + 2 * i * strideB, ci = c + 4 * i * strideC;
+            driver.enqueue(stream, "gemmEx", () -> {
+                halfCalls++;
+                float[] A = widen(type, ai, extent(transA == 0 ? m : k, transA == 0 ? k : m, lda));
+                float[] B = widen(type, bi, extent(transB == 0 ? k : n, transB == 0 ? n : k, ldb));
+                product(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, ci, ldc);
+            });
+        }
+    }
+
+    /** How many 16-bit products ({@link #gemmEx}, one per batch matrix) ran. */
+    public long halfCalls() { return halfCalls; }
+
+    private void product(int transA, int transB, int m, int n, int k, float alpha, float[] A, int lda, float[] B, int ldb, float beta, long c, int ldc) {
         float[] C = read(c, extent(m, n, ldc));
         // op(A) as rows of k and op(B) as columns of k, contiguous, so each dot product walks memory in order
         float[] rowsA = new float[m * k], colsB = new float[n * k];
@@ -48,6 +77,15 @@ public final class ReferenceSgemm implements Sgemm {
             }
         }
         driver.memcpyHtoD(c, MemorySegment.ofArray(C), 4L * C.length);
+    }
+
+    /** {@code n} 16-bit values of {@code type} from device memory, as floats (bf16: the high half of an f32; fp16: IEEE binary16). */
+    private float[] widen(int type, long address, int n) {
+        short[] h = new short[n];
+        driver.memcpyDtoH(MemorySegment.ofArray(h), address, 2L * n);
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = type == Cublas.CUDA_R_16BF ? Float.intBitsToFloat(h[i] << 16) : Float.float16ToFloat(h[i]);
+        return x;
     }
 
     @Override public void sgemmStridedBatched(int transA, int transB, int m, int n, int k, float alpha, long a, int lda, long strideA,

@@ -29,7 +29,8 @@ class CudaHeaderTest {
     /** Constants the bindings and the emulated driver use, by their cuda.h names. */
     static final Map<String, Integer> CONSTANTS = Map.ofEntries(
             // library_types.h: the properties CudaBackend asks cublasGetProperty for, and fp32's data type
-            Map.entry("MAJOR_VERSION", 0), Map.entry("MINOR_VERSION", 1), Map.entry("PATCH_LEVEL", 2), Map.entry("CUDA_R_32F", 0),
+            Map.entry("MAJOR_VERSION", 0), Map.entry("MINOR_VERSION", 1), Map.entry("PATCH_LEVEL", 2), Map.entry("CUDA_R_32F", Cublas.CUDA_R_32F),
+            Map.entry("CUDA_R_16F", Cublas.CUDA_R_16F), Map.entry("CUDA_R_16BF", Cublas.CUDA_R_16BF),   // cublasGemmEx's operand types
             Map.entry("CU_STREAM_CAPTURE_MODE_THREAD_LOCAL", NativeDriver.CAPTURE_MODE_THREAD_LOCAL),
             Map.entry("CUDA_SUCCESS", 0),
             Map.entry("CUDA_ERROR_INVALID_VALUE", 1),

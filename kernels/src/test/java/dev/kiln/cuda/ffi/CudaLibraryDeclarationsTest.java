@@ -190,6 +190,7 @@ class CudaLibraryDeclarationsTest {
         assertEquals(List.of(), differences(CudaApis.NVRTC, declarations("nvrtc")), "NVRTC table");
         assertEquals(List.of(), differences(CudaApis.CUDNN, declarations("cudnn")), "cuDNN table");
         assertEquals(List.of(), differences(CudaApis.NCCL, declarations("nccl")), "NCCL table");
+        assertTrue(CudaApis.CUBLAS.prototypes().keySet().containsAll(List.of("cublasGemmEx", "cublasGemmStridedBatchedEx")));
         assertTrue(CudaApis.CUDNN.prototypes().keySet().containsAll(List.of("cudnnConvolutionForward", "cudnnConvolutionBackwardData",
                 "cudnnConvolutionBackwardFilter", "cudnnGetConvolutionForwardAlgorithm_v7", "cudnnGetConvolutionForwardWorkspaceSize",
                 "cudnnBackendExecute", "cudnnConvolutionBiasActivationForward")));
@@ -216,6 +217,11 @@ class CudaLibraryDeclarationsTest {
     void everyConstantKilnPassesHasTheHeadersValue() throws Exception {
         assertEquals(List.of(), constantDifferences(kilnConstants(Cudnn.class), constants(declarations("cudnn"))), "cuDNN constants");
         assertEquals(List.of(), constantDifferences(kilnConstants(CublasLt.class), constants(declarations("cublas"))), "cuBLASLt constants");
+        // cublasGemmEx's arguments: the compute type and algorithm (cublas_api.h), the data types (library_types.h, in cudart)
+        assertEquals(List.of(), constantDifferences(new LinkedHashMap<>(Map.of("CUBLAS_COMPUTE_32F", Cublas.CUBLAS_COMPUTE_32F,
+                "CUBLAS_GEMM_DEFAULT", Cublas.CUBLAS_GEMM_DEFAULT)), constants(declarations("cublas"))), "cuBLAS GemmEx constants");
+        assertEquals(List.of(), constantDifferences(new LinkedHashMap<>(Map.of("CUDA_R_32F", Cublas.CUDA_R_32F, "CUDA_R_16F", Cublas.CUDA_R_16F,
+                "CUDA_R_16BF", Cublas.CUDA_R_16BF)), constants(declarations("cudart"))), "cudaDataType constants");
         Map<String, Integer> nccl = new LinkedHashMap<>();
         nccl.put("ncclSuccess", Nccl.NCCL_SUCCESS);
         nccl.put("ncclFloat32", Nccl.NCCL_FLOAT32);
