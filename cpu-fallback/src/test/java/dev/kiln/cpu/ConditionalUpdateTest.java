@@ -93,9 +93,9 @@ class ConditionalUpdateTest {
         }
     }
 
-    @Test void adam() { check(() -> Adam.lr(1e-2)); }
-    @Test void adamW() { check(() -> Adam.lr(1e-2).adamW(0.01)); }
-    @Test void sgdWithNesterovMomentum() { check(() -> Sgd.lr(1e-2).momentum(0.9).nesterov().weightDecay(1e-3)); }
-    @Test void plainSgd() { check(() -> Sgd.lr(1e-2)); }
-    @Test void centeredRmspropWithMomentum() { check(() -> RMSprop.lr(1e-2).momentum(0.9).centered()); }
+    @Test void adamFollowsTheFlag() { check(() -> Adam.lr(1e-2)); }
+    @Test void adamWFollowsTheFlag() { check(() -> Adam.lr(1e-2).adamW(0.01)); }
+    @Test void sgdWithNesterovMomentumFollowsTheFlag() { check(() -> Sgd.lr(1e-2).momentum(0.9).nesterov().weightDecay(1e-3)); }
+    @Test void plainSgdFollowsTheFlag() { check(() -> Sgd.lr(1e-2)); }
+    @Test void centeredRmspropWithMomentumFollowsTheFlag() { check(() -> RMSprop.lr(1e-2).momentum(0.9).centered()); }
 }
