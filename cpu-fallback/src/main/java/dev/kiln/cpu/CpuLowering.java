@@ -230,20 +230,20 @@ final class CpuLowering {
                 yield () -> k.oneHot(idx.array(), idx.offset(), out.array(), out.offset(), count, depth);
             }
             case SgdUpdate s -> {
-                Buf p = in[0], g = in[1], v = in[2], lr = in[3];
+                Buf p = in[0], g = in[1], v = in[2], lr = in[3], apply = s.conditional() ? in[4] : null;
                 int size = node.input(0).shape().size();
                 double momentum = s.momentum(), wd = s.weightDecay();
                 boolean nesterov = s.nesterov();
-                yield () -> k.sgdUpdate(p.array(), p.offset(), g.array(), g.offset(), v.array(), v.offset(), size,
-                        lr.array()[lr.offset()], momentum, nesterov, wd);
+                yield () -> { if (skipped(apply)) return; k.sgdUpdate(p.array(), p.offset(), g.array(), g.offset(), v.array(), v.offset(), size,
+                        lr.array()[lr.offset()], momentum, nesterov, wd); };
             }
             case AdamUpdate a -> {
-                Buf p = in[0], g = in[1], m = in[2], v = in[3], lr = in[4], step = in[5];
+                Buf p = in[0], g = in[1], m = in[2], v = in[3], lr = in[4], step = in[5], apply = a.conditional() ? in[6] : null;
                 int size = node.input(0).shape().size();
                 double b1 = a.beta1(), b2 = a.beta2(), eps = a.epsilon(), wd = a.weightDecay();
                 boolean decoupled = a.decoupled();
-                yield split(size, (from, to) -> k.adamUpdate(p.array(), p.offset() + from, g.array(), g.offset() + from, m.array(), m.offset() + from,
-                        v.array(), v.offset() + from, to - from, lr.array()[lr.offset()], (long) step.array()[step.offset()], b1, b2, eps, wd, decoupled));
+                yield split(size, (from, to) -> { if (!skipped(apply)) k.adamUpdate(p.array(), p.offset() + from, g.array(), g.offset() + from, m.array(), m.offset() + from,
+                        v.array(), v.offset() + from, to - from, lr.array()[lr.offset()], (long) step.array()[step.offset()], b1, b2, eps, wd, decoupled); });
             }
             case Assign a -> {
                 Buf target = in[0], value = in[1];
@@ -275,6 +275,9 @@ final class CpuLowering {
         WorkerPool.RangeTask ranges = (from, to) -> body.run(from * chunk, Math.min(n, to * chunk));
         return () -> pool.parallelFor(chunks, ranges);
     }
+
+    /** Whether a conditional update's apply flag (null: an unconditional update) says to skip this step: it holds 0. */
+    private static boolean skipped(Buf apply) { return apply != null && apply.array()[apply.offset()] == 0; }
 
     /** Elementwise ops with at least this many elements split across the worker pool. */
     static final int PARALLEL_ELEMENTS = 1 << 16;

@@ -3,6 +3,7 @@ package dev.kiln.cpu;
 import dev.kiln.backend.Executable;
 import dev.kiln.compile.Precision;
 import dev.kiln.data.Dataset;
+import dev.kiln.graph.Variable;
 import dev.kiln.loss.Loss;
 import dev.kiln.nn.Dense;
 import dev.kiln.nn.Input;
@@ -90,14 +91,56 @@ class MixedPrecisionTrainingTest {
         return java.util.Arrays.copyOf(features ? d.features(0) : d.labels(0), features ? 32 * FEATURES : 32);
     }
 
-    /** One training step fed by hand, as the Trainer feeds it. */
-    private static void step(Model m, Executable e, float[] x, float[] y, int step) {
+    /** One training step fed by hand, as the Trainer feeds it; returns the loss output. */
+    private static float run(Executable e, float[] x, float[] y, int step) {
         e.setInput(e.program().inputSlot("x"), x);
         e.setInput(e.program().inputSlot("y"), y);
         e.setInput(e.program().inputSlot("lr"), new float[] {1e-2f});
         e.setInput(e.program().inputSlot("step"), new float[] {step});
         e.run();
-        assertTrue(Float.isFinite(e.outputScalar(0)), "the loss output is the unscaled f32 loss, finite even when the gradients overflow");
+        return e.outputScalar(0);
+    }
+
+    private static void step(Model m, Executable e, float[] x, float[] y, int step) {
+        assertTrue(Float.isFinite(run(e, x, y, step)), "the loss output is the unscaled f32 loss, finite even when the gradients overflow");
+    }
+
+    /** The weights, then the optimizer's slots by name (their creation order differs between two equal models). */
+    private static List<float[]> state(Model m) {
+        List<float[]> c = copies(m);
+        List<Variable> slots = new ArrayList<>(m.optimizerState());
+        slots.sort(java.util.Comparator.comparing(Variable::name));
+        for (Variable v : slots) c.add(v.value().clone());
+        return c;
+    }
+
+    /**
+     * GradScaler's semantics end to end in the one compiled step, against the unscaled step as the reference: bf16
+     * with power-of-two scales scales exactly, so every finite step must give the unscaled step's weights and Adam
+     * state bit for bit; a step fed an infinity (steps 3 and 7) must change neither, halve the scale and count as
+     * skipped; three finite steps in a row double it. The reference runs the finite steps only, with the same t.
+     */
+    @Test
+    void theInGraphScaleSkipsPoisonedStepsAndOtherwiseMatchesTheUnscaledStepBitForBit() {
+        float[] x = firstBatch(true), y = firstBatch(false), poisoned = x.clone();
+        poisoned[5] = Float.POSITIVE_INFINITY;
+        Model plain = mlp(Precision.BF16), scaled = mlp(Precision.BF16).lossScale(LossScale.initial(1024f).growthInterval(3));
+        Executable a = plain.trainingProgram(32), b = scaled.trainingProgram(32);
+        float[] expectedScale = {1024, 1024, 512, 512, 512, 1024, 512, 512, 512, 1024};
+        for (int t = 1; t <= expectedScale.length; t++) {
+            boolean poison = t == 3 || t == 7;
+            List<float[]> before = state(scaled);
+            run(b, poison ? poisoned : x, y, t);
+            if (poison) assertEquals(0, differing(before, state(scaled)), "step " + t + " was skipped: no weight or slot changes");
+            else {
+                step(plain, a, x, y, t);
+                assertEquals(0, differing(state(plain), state(scaled)), "step " + t + ": scaled and unscaled bf16 steps differ");
+            }
+            assertEquals(expectedScale[t - 1], scaled.lossScale().scale(), "scale after step " + t);
+        }
+        assertEquals(2, scaled.lossScale().skippedSteps());
+        assertEquals(0, scaled.lossScale().goodSteps(), "doubled at step 10: the count restarted");
+        assertTrue(differing(copies(mlp(Precision.BF16)), copies(scaled)) > 0, "the steps moved the weights");
     }
 
     @Test

@@ -8,16 +8,24 @@ import java.util.List;
  * In-place Adam/AdamW step, as PyTorch's torch.optim.Adam / AdamW:
  * AdamW first decays p *= 1 - lr·wd, Adam adds wd·p to g; m = β1 m + (1-β1) g; v = β2 v + (1-β2) g²;
  * p -= lr / (1-β1^t) · m / (sqrt(v) / sqrt(1-β2^t) + eps).
- * Inputs: param, grad, m, v, lr (scalar), step t (scalar, counting from 1). Updates param, m, v.
+ * Inputs: param, grad, m, v, lr (scalar), step t (scalar, counting from 1), and when {@code conditional} an apply
+ * flag (scalar): the step runs only where it is not 0, else nothing is written (torch's fused Adam's found_inf, which
+ * dynamic loss scaling feeds so an overflowing step is skipped on the device). Updates param, m, v.
  */
-public record AdamUpdate(double beta1, double beta2, double epsilon, double weightDecay, boolean decoupled) implements Effect {
+public record AdamUpdate(double beta1, double beta2, double epsilon, double weightDecay, boolean decoupled, boolean conditional) implements Effect {
+    public AdamUpdate(double beta1, double beta2, double epsilon, double weightDecay, boolean decoupled) { this(beta1, beta2, epsilon, weightDecay, decoupled, false); }
+
+    /** This update, taking the apply flag as a seventh input. */
+    public AdamUpdate onlyIfFlagged() { return new AdamUpdate(beta1, beta2, epsilon, weightDecay, decoupled, true); }
+
     public String name() { return decoupled ? "adamw_update" : "adam_update"; }
-    public int arity() { return 6; }
+    public int arity() { return conditional ? 7 : 6; }
     public List<Integer> writes() { return List.of(0, 2, 3); }
     public Shape inferShape(List<Shape> in) {
         Shape p = in.get(0);
         for (int i = 1; i < 4; i++) if (!in.get(i).equals(p)) throw new IllegalArgumentException("param, grad, m and v must share a shape, got " + in.subList(0, 4));
         if (in.get(4).size() != 1 || in.get(5).size() != 1) throw new IllegalArgumentException("learning rate and step must be scalars");
+        if (conditional && in.get(6).size() != 1) throw new IllegalArgumentException("the apply flag must be a scalar, got " + in.get(6));
         return Shape.SCALAR;
     }
 

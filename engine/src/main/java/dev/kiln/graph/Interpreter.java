@@ -147,6 +147,7 @@ public final class Interpreter {
     }
 
     private void sgdUpdate(SgdUpdate s, Node n, double[][] in) {
+        if (s.conditional() && in[4][0] == 0) return;
         double[] p = in[0].clone(), vel = in[2].clone();
         s.apply(p, in[1], vel, in[3][0]);
         if (s.momentum() != 0) variables.put(variableOf(n, 2), vel);
@@ -154,6 +155,7 @@ public final class Interpreter {
     }
 
     private void adamUpdate(AdamUpdate a, Node n, double[][] in) {
+        if (a.conditional() && in[6][0] == 0) return;
         double[] p = in[0].clone(), m = in[2].clone(), v = in[3].clone();
         a.apply(p, in[1], m, v, in[4][0], in[5][0]);
         variables.put(variableOf(n, 0), p);

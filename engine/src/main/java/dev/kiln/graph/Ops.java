@@ -111,10 +111,18 @@ public final class Ops {
 
     // ---- optimizer updates (in place, no value)
     public static Node sgdUpdate(Node param, Node grad, Node velocity, Node lr, SgdUpdate op) { return node(op, param, grad, velocity, lr); }
+    /** An SGD step that runs only where the scalar {@code apply} is not 0; a null {@code apply} runs it always. */
+    public static Node sgdUpdate(Node param, Node grad, Node velocity, Node lr, Node apply, SgdUpdate op) {
+        return apply == null ? sgdUpdate(param, grad, velocity, lr, op) : node(op.onlyIfFlagged(), param, grad, velocity, lr, apply);
+    }
     /** Writes {@code value} into variable {@code target} (a Param node) after the step's values are computed. */
     public static Node assign(Node target, Node value) {
         if (!(target.op() instanceof Param)) throw new IllegalArgumentException("assign needs a variable (param node) as target, got " + target.describe());
         return node(new Assign(), target, value);
     }
     public static Node adamUpdate(Node param, Node grad, Node m, Node v, Node lr, Node step, AdamUpdate op) { return node(op, param, grad, m, v, lr, step); }
+    /** An Adam step that runs only where the scalar {@code apply} is not 0; a null {@code apply} runs it always. */
+    public static Node adamUpdate(Node param, Node grad, Node m, Node v, Node lr, Node step, Node apply, AdamUpdate op) {
+        return apply == null ? adamUpdate(param, grad, m, v, lr, step, op) : node(op.onlyIfFlagged(), param, grad, m, v, lr, step, apply);
+    }
 }

@@ -7,17 +7,24 @@ import java.util.List;
 /**
  * In-place SGD step, as PyTorch's torch.optim.SGD: g' = g + wd·p; v = μ·v + g';
  * d = nesterov ? g' + μ·v : v (or g' when μ = 0); p -= lr·d.
- * Inputs: param, grad, velocity (ignored when μ = 0; pass the param), lr (scalar).
+ * Inputs: param, grad, velocity (ignored when μ = 0; pass the param), lr (scalar), and when {@code conditional} an
+ * apply flag (scalar): the step runs only where it is not 0, else nothing is written (as {@link AdamUpdate}'s).
  * Updates param and velocity in place; has no value.
  */
-public record SgdUpdate(double momentum, boolean nesterov, double weightDecay) implements Effect {
+public record SgdUpdate(double momentum, boolean nesterov, double weightDecay, boolean conditional) implements Effect {
+    public SgdUpdate(double momentum, boolean nesterov, double weightDecay) { this(momentum, nesterov, weightDecay, false); }
+
+    /** This update, taking the apply flag as a fifth input. */
+    public SgdUpdate onlyIfFlagged() { return new SgdUpdate(momentum, nesterov, weightDecay, true); }
+
     public String name() { return "sgd_update"; }
-    public int arity() { return 4; }
+    public int arity() { return conditional ? 5 : 4; }
     public List<Integer> writes() { return List.of(0, 2); }
     public Shape inferShape(List<Shape> in) {
         Shape p = in.get(0);
         if (!in.get(1).equals(p) || !in.get(2).equals(p)) throw new IllegalArgumentException("param, grad and velocity must share a shape, got " + in.subList(0, 3));
         if (in.get(3).size() != 1) throw new IllegalArgumentException("learning rate must be a scalar");
+        if (conditional && in.get(4).size() != 1) throw new IllegalArgumentException("the apply flag must be a scalar, got " + in.get(4));
         return Shape.SCALAR;
     }
 

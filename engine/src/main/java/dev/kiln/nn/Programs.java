@@ -83,16 +83,6 @@ final class Programs {
     Shape targetShape(int k) { return losses.get(k).targetShape(topology.outputs().get(k).shape()); }
 
     Executable training(int batch) {
-        LossScale scale = lossScale();
-        if (scale != null) {
-            Executable step = cache.get("train-scaled/" + batch);
-            if (step == null) {
-                // the halves first: each fills the cache itself, which a computeIfAbsent around them would not allow
-                step = new LossScaledStep(gradients(batch, true), applyGradients(), scale, gradientWeights());
-                cache.put("train-scaled/" + batch, step);
-            }
-            return step;
-        }
         return cache.computeIfAbsent("train/" + batch, k -> {
             Model.Traced t = trainingGraph(batch);
             return compile(t.graph(), t.inputs());
@@ -114,8 +104,14 @@ final class Programs {
         }
         List<Node> effects = new ArrayList<>(ctx.updates());
         if (!params.isEmpty()) {
-            List<Node> grads = Autodiff.gradients(outs.get(0), paramNodes);
-            try (Scope s = Scope.enter("optimizer")) { effects.addAll(optimizer.updates(params, grads, lr, step)); }
+            // with a loss scale, all of GradScaler inside the step: scaled loss, unscaled gradients, the finite flag
+            // on the device, updates that run only where it is 1, then the scale's own update (LossScale)
+            LossScale scale = lossScale();
+            List<Node> grads = scale == null ? Autodiff.gradients(outs.get(0), paramNodes)
+                    : scale.unscale(Autodiff.gradients(scale.scaleLoss(outs.get(0)), paramNodes));
+            Node finite = scale == null ? null : LossScale.allFinite(grads);
+            try (Scope s = Scope.enter("optimizer")) { effects.addAll(optimizer.updates(params, grads, lr, step, finite)); }
+            if (scale != null) try (Scope s = Scope.enter("loss_scale")) { effects.addAll(scale.updates(finite)); }
         }
         savedSlots.applyTo(optimizer, topology.name());
         List<Node> ins = new ArrayList<>(xs);
@@ -129,28 +125,20 @@ final class Programs {
      * then the gradient of each trainable weight in {@link #gradientWeights} order]; effects: the layers' own
      * updates such as moving statistics, never the optimizer's).
      */
-    Executable gradients(int batch) { return gradients(batch, false); }
-
-    /**
-     * With {@code scaled}, for {@link LossScaledStep}: the gradients are of loss × input "loss_scale", divided by
-     * it again before they are returned, and the program also takes "lr" (unused) so the step is fed as training's.
-     */
-    private Executable gradients(int batch, boolean scaled) {
-        return cache.computeIfAbsent((scaled ? "grad-scaled/" : "grad/") + batch, k -> {
+    Executable gradients(int batch) {
+        return cache.computeIfAbsent("grad/" + batch, k -> {
             if (optimizer == null) throw new IllegalStateException("model '" + topology.name() + "' was compiled without an optimizer");
             weights.build();
             List<Node> xs = trainingInputNodes(batch);
             List<Node> ys = targetNodes(batch);
-            Node step = Ops.input("step", Shape.SCALAR), scale = Ops.input("loss_scale", Shape.SCALAR);
+            Node step = Ops.input("step", Shape.SCALAR);
             CallContext ctx = new CallContext(true, step);
             List<Node> outs = lossAndPredictions(topology.trace(xs, ctx), ys);
             List<Node> paramNodes = new ArrayList<>();
             for (Variable v : traced(ctx)) paramNodes.add(ctx.params().get(v));
-            List<Node> grads = Autodiff.gradients(scaled ? Ops.mul(outs.get(0), scale) : outs.get(0), paramNodes);
-            for (Node g : grads) outs.add(scaled ? Ops.div(g, scale) : g);
+            outs.addAll(Autodiff.gradients(outs.get(0), paramNodes));
             List<Node> ins = new ArrayList<>(xs);
             ins.addAll(ys); ins.add(step);
-            if (scaled) { ins.add(scale); ins.add(Ops.input("lr", Shape.SCALAR)); }
             return compile(new Graph(outs, ctx.updates()), ins);
         });
     }

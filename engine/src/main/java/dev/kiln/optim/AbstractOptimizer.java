@@ -1,6 +1,7 @@
 package dev.kiln.optim;
 
 import dev.kiln.graph.Node;
+import dev.kiln.graph.Ops;
 import dev.kiln.graph.Variable;
 
 import java.util.ArrayList;
@@ -31,8 +32,11 @@ public abstract sealed class AbstractOptimizer<O extends AbstractOptimizer<O>> i
     /** A copy of this optimizer with other clipping (and fresh slots). */
     abstract O withClipping(GradientClipping c);
 
-    /** Appends one parameter's update effects, reading state through {@link #slot}. */
-    abstract void update(Variable param, Node grad, Node lr, Node step, List<Node> effects);
+    /** Appends one parameter's update effects, reading state through {@link #slot}; each runs only where {@code apply} (null: always) is not 0. */
+    abstract void update(Variable param, Node grad, Node lr, Node step, Node apply, List<Node> effects);
+
+    /** target := value, or where {@code apply} (not null) is 0 target := target: a composed update made conditional. */
+    static Node assignIf(Node apply, Node target, Node value) { return Ops.assign(target, apply == null ? value : Ops.where(apply, value, target)); }
 
     /** Scales all gradients together so their global L2 norm is at most {@code c} ({@link GradientClipping}). */
     public final O clipNorm(double c) { return withClipping(clipping.withNorm(c)); }
@@ -43,11 +47,11 @@ public abstract sealed class AbstractOptimizer<O extends AbstractOptimizer<O>> i
     @Override public final double learningRate() { return lr; }
     @Override public final GradientClipping clipping() { return clipping; }
 
-    @Override public final List<Node> updates(List<Variable> params, List<Node> rawGrads, Node lrNode, Node step) {
+    @Override public final List<Node> updates(List<Variable> params, List<Node> rawGrads, Node lrNode, Node step, Node apply) {
         if (params.size() != rawGrads.size()) throw new IllegalArgumentException(params.size() + " parameters but " + rawGrads.size() + " gradients");
         List<Node> grads = clipping.apply(rawGrads);
         List<Node> effects = new ArrayList<>();
-        for (int i = 0; i < params.size(); i++) update(params.get(i), grads.get(i), lrNode, step, effects);
+        for (int i = 0; i < params.size(); i++) update(params.get(i), grads.get(i), lrNode, step, apply, effects);
         return effects;
     }
 

@@ -34,7 +34,7 @@ public final class Adam extends AbstractOptimizer<Adam> {
 
     public AdamUpdate op() { return op; }
 
-    @Override void update(Variable p, Node grad, Node lr, Node step, List<Node> effects) {
-        effects.add(Ops.adamUpdate(Ops.param(p), grad, Ops.param(slot(p, "adam_m")), Ops.param(slot(p, "adam_v")), lr, step, op));
+    @Override void update(Variable p, Node grad, Node lr, Node step, Node apply, List<Node> effects) {
+        effects.add(Ops.adamUpdate(Ops.param(p), grad, Ops.param(slot(p, "adam_m")), Ops.param(slot(p, "adam_v")), lr, step, apply, op));
     }
 }

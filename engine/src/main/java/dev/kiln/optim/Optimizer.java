@@ -25,7 +25,13 @@ public sealed interface Optimizer permits AbstractOptimizer {
      * One update effect (or more) per parameter; optimizer state (slots) is created on first use
      * and kept. The gradients are first clipped as {@link #clipping()} says.
      */
-    List<Node> updates(List<Variable> params, List<Node> grads, Node lr, Node step);
+    default List<Node> updates(List<Variable> params, List<Node> grads, Node lr, Node step) { return updates(params, grads, lr, step, null); }
+
+    /**
+     * As {@link #updates(List, List, Node, Node)}, each effect conditional on the scalar {@code apply}: where it is 0
+     * no weight and no slot changes (dynamic loss scaling's skipped step, decided on the device). Null: unconditional.
+     */
+    List<Node> updates(List<Variable> params, List<Node> grads, Node lr, Node step, Node apply);
 
     /** Every slot variable created so far, in creation order (for saving and resuming). */
     List<Variable> slots();

@@ -64,18 +64,18 @@ public final class RMSprop extends AbstractOptimizer<RMSprop> {
     public double weightDecay() { return weightDecay; }
     public boolean isCentered() { return centered; }
 
-    @Override void update(Variable p, Node grad, Node lr, Node step, List<Node> effects) {
+    @Override void update(Variable p, Node grad, Node lr, Node step, Node apply, List<Node> effects) {
         Node param = param(p);
         Node g = grad;
         if (weightDecay != 0) g = add(g, mul(scalar(weightDecay), param));
         Node squareAvg = param(slot(p, "rmsprop_square_avg"));
         Node newSquareAvg = add(mul(scalar(rho), squareAvg), mul(scalar(1 - rho), square(g)));
-        effects.add(assign(squareAvg, newSquareAvg));
+        effects.add(assignIf(apply, squareAvg, newSquareAvg));
         Node variance = newSquareAvg;
         if (centered) {
             Node gradAvg = param(slot(p, "rmsprop_grad_avg"));
             Node newGradAvg = add(mul(scalar(rho), gradAvg), mul(scalar(1 - rho), g));
-            effects.add(assign(gradAvg, newGradAvg));
+            effects.add(assignIf(apply, gradAvg, newGradAvg));
             // s - c² >= 0 in exact arithmetic (Cauchy-Schwarz over the EMA weights); the floor
             // only keeps float rounding from turning it into sqrt(negative) = NaN
             variance = maximum(sub(newSquareAvg, square(newGradAvg)), scalar(0));
@@ -84,8 +84,8 @@ public final class RMSprop extends AbstractOptimizer<RMSprop> {
         if (momentum > 0) {
             Node buffer = param(slot(p, "rmsprop_momentum"));
             direction = add(mul(scalar(momentum), buffer), direction);
-            effects.add(assign(buffer, direction));
+            effects.add(assignIf(apply, buffer, direction));
         }
-        effects.add(assign(param, sub(param, mul(lr, direction))));
+        effects.add(assignIf(apply, param, sub(param, mul(lr, direction))));
     }
 }

@@ -30,7 +30,7 @@ public final class Sgd extends AbstractOptimizer<Sgd> {
     private Sgd with(SgdUpdate o) { return new Sgd(learningRate(), o, clipping()); }
     @Override Sgd withClipping(GradientClipping c) { return new Sgd(learningRate(), op, c); }
 
-    @Override void update(Variable p, Node grad, Node lr, Node step, List<Node> effects) {
-        effects.add(Ops.sgdUpdate(Ops.param(p), grad, Ops.param(slot(p, "sgd_velocity")), lr, op));
+    @Override void update(Variable p, Node grad, Node lr, Node step, Node apply, List<Node> effects) {
+        effects.add(Ops.sgdUpdate(Ops.param(p), grad, Ops.param(slot(p, "sgd_velocity")), lr, apply, op));
     }
 }

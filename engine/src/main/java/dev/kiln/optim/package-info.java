@@ -25,5 +25,11 @@
  * Today {@code AdamUpdate} and {@code SgdUpdate} are fused; RMSprop and clipping are composed, and a new
  * optimizer starts composed: it then runs on every backend with no kernel to write, and is fused later only
  * when a measurement asks for it.
+ *
+ * <h2>Conditional updates</h2>
+ * {@code updates(params, grads, lr, step, apply)} makes every effect conditional on a scalar flag, computed in the
+ * graph (dynamic loss scaling's "all gradients finite", {@code dev.kiln.nn.LossScale}): where it is 0 nothing is
+ * written. A fused op takes the flag as its last input ({@code AdamUpdate.onlyIfFlagged()}; each backend's kernel
+ * returns at once on a 0 flag); a composed update writes {@code where(apply, new, old)} ({@code assignIf}).
  */
 package dev.kiln.optim;

@@ -63,9 +63,7 @@ class ModelFileTest {
         Model m = mlp(5);
         m.compile(Adam.lr(1e-3), Loss.sparseCategoricalCrossentropy(), dev.kiln.compile.Precision.FP16);
         m.lossScale(LossScale.initial(4096f).growthInterval(100));
-        m.lossScale().update(true);
-        m.lossScale().update(false);   // 2048, count restarted
-        m.lossScale().update(true);    // 1 good step
+        m.lossScale().restore(2048f, 1);   // as after a finite, a skipped and a finite step
         Path f = dir.resolve("fp16.kiln");
         m.save(f);
         Model back = Model.load(f);

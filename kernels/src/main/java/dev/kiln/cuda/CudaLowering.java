@@ -201,14 +201,14 @@ final class CudaLowering {
             case SgdUpdate s -> {
                 int size = node.input(0).shape().size();
                 yield List.of(kernel(KernelSource.OPTIMIZERS, "kiln_sgd_update_f32", size, KernelArgs.of()
-                        .pointer(in[0]).pointer(in[1]).pointer(in[2]).pointer(in[3])
+                        .pointer(in[0]).pointer(in[1]).pointer(in[2]).pointer(in[3]).pointer(s.conditional() ? in[4] : 0)
                         .f32((float) s.momentum()).f32((float) s.weightDecay()).i32(s.nesterov() ? 1 : 0).i64(size)));
             }
             case AdamUpdate a -> {
                 int size = node.input(0).shape().size();
                 yield List.of(kernel(KernelSource.ELEMENTWISE, "kiln_adam_update_f32", size, KernelArgs.of()
                         .pointer(in[0]).pointer(in[1]).pointer(in[2]).pointer(in[3]).pointer(in[4]).pointer(in[5])
-                        .f32((float) a.beta1()).f32((float) a.beta2()).f32((float) a.epsilon()).f32((float) a.weightDecay())
+                        .pointer(a.conditional() ? in[6] : 0).f32((float) a.beta1()).f32((float) a.beta2()).f32((float) a.epsilon()).f32((float) a.weightDecay())
                         .i32(a.decoupled() ? 1 : 0).i64(size)));
             }
             case Assign a -> List.of(new Launch.Copy(in[0], in[1], 4L * node.input(0).shape().size()));

@@ -32,12 +32,15 @@ extern "C" __global__ void kiln_relu_backward_f32(const float* __restrict__ y, c
 //   AdamW: p *= 1 - lr*wd          Adam: g += wd*p
 //   m = b1*m + (1-b1)*g;  v = b2*v + (1-b2)*g^2
 //   p -= lr / (1-b1^t) * m / (sqrt(v) / sqrt(1-b2^t) + eps)
-// lr and t (counting from 1) are one-element device buffers.
+// lr and t (counting from 1) are one-element device buffers; so is apply_buf, the flag dynamic loss scaling
+// computes on the device (0: a skipped step, nothing written), or null for an unconditional step.
 extern "C" __global__ void kiln_adam_update_f32(float* __restrict__ p, const float* __restrict__ g,
                                                 float* __restrict__ m, float* __restrict__ v,
                                                 const float* __restrict__ lr_buf, const float* __restrict__ step_buf,
+                                                const float* __restrict__ apply_buf,
                                                 float beta1, float beta2, float eps, float weight_decay,
                                                 int decoupled, long long n) {
+    if (apply_buf != nullptr && *apply_buf == 0.0f) return;   // a skipped step (null: always applied)
     const float lr = *lr_buf;
     const float t = *step_buf;
     const float step_size = lr / (1.0f - powf(beta1, t));

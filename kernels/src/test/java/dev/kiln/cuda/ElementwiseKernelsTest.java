@@ -103,8 +103,10 @@ class ElementwiseKernelsTest {
             if (n > 3) { g[1] = 0f; g[2] = -0f; p[3] = 0f; }
             long dp = upload(cuda, p), dg = upload(cuda, g), dm = upload(cuda, m), dv = upload(cuda, v);
             long dlr = upload(cuda, new float[] {(float) lr}), dt = upload(cuda, new float[] {step});
-            launch(cuda, fn, 2, 64, 0, KernelArgs.of().pointer(dp).pointer(dg).pointer(dm).pointer(dv).pointer(dlr).pointer(dt)
-                    .f32((float) b1).f32((float) b2).f32((float) eps).f32((float) wd).i32(decoupled ? 1 : 0).i64(n));
+            for (long apply : new long[] {0, upload(cuda, new float[] {0f})}) {   // null: always; a 0 flag: a skipped step, run second
+                launch(cuda, fn, 2, 64, 0, KernelArgs.of().pointer(dp).pointer(dg).pointer(dm).pointer(dv).pointer(dlr).pointer(dt).pointer(apply)
+                        .f32((float) b1).f32((float) b2).f32((float) eps).f32((float) wd).i32(decoupled ? 1 : 0).i64(n));
+            }
             float[] gp = floats(cuda, dp, n), gm = floats(cuda, dm, n), gv = floats(cuda, dv, n);
             // The kernel's constants are floats; the reference is given the same float values.
             float[] ep = p.clone(), em = m.clone(), ev = v.clone();

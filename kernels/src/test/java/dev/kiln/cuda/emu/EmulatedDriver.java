@@ -204,7 +204,19 @@ public final class EmulatedDriver implements CudaDriver, AutoCloseable {
     }
 
     @Override public void memcpyHtoD(long dst, MemorySegment src, long bytes) { noSyncDuringCapture("cuMemcpyHtoD"); deviceSlice(dst, bytes, "cuMemcpyHtoD").copyFrom(src.asSlice(0, bytes)); }
-    @Override public void memcpyDtoH(MemorySegment dst, long src, long bytes) { noSyncDuringCapture("cuMemcpyDtoH"); dst.asSlice(0, bytes).copyFrom(deviceSlice(src, bytes, "cuMemcpyDtoH")); }
+    @Override public void memcpyDtoH(MemorySegment dst, long src, long bytes) {
+        noSyncDuringCapture("cuMemcpyDtoH");
+        deviceToHost++;
+        deviceRead(dst, src, bytes);
+    }
+
+    /** The emulated libraries' own reads of device memory (on a GPU, the library's kernels'): not a copy to the host. */
+    void deviceRead(MemorySegment dst, long src, long bytes) { dst.asSlice(0, bytes).copyFrom(deviceSlice(src, bytes, "cuMemcpyDtoH")); }
+
+    private long deviceToHost;
+
+    /** The program's device-to-host copies so far, synchronous and asynchronous: a step that reads nothing back adds none. */
+    public long deviceToHostCopies() { return deviceToHost; }
     @Override public void memcpyDtoD(long dst, long src, long bytes) { noSyncDuringCapture("cuMemcpyDtoD"); deviceSlice(dst, bytes, "cuMemcpyDtoD").copyFrom(deviceSlice(src, bytes, "cuMemcpyDtoD")); }
     @Override public void memcpyHtoDAsync(long dst, MemorySegment src, long bytes, long stream) {
         if (!src.isNative()) throw error("cuMemcpyHtoDAsync", 1, "CUDA_ERROR_INVALID_VALUE", "an asynchronous copy from a Java heap array (use pinned memory)");

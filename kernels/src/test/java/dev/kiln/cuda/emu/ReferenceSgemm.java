@@ -102,7 +102,7 @@ public final class ReferenceSgemm implements Sgemm {
 
     private float[] read(long address, int n) {
         float[] x = new float[n];
-        driver.memcpyDtoH(MemorySegment.ofArray(x), address, 4L * n);
+        driver.deviceRead(MemorySegment.ofArray(x), address, 4L * n);
         return x;
     }
 }
