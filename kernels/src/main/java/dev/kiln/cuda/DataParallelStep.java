@@ -5,6 +5,7 @@ import dev.kiln.cuda.ffi.CudaDriver;
 import dev.kiln.cuda.ffi.Nccl;
 import dev.kiln.graph.Variable;
 import dev.kiln.nn.Model;
+import dev.kiln.nn.RankStep;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -22,7 +23,8 @@ import java.util.List;
  * queued (an event on the compute stream, waited for on the communication stream), while the rest of the
  * backward pass is queued behind them; buckets go in the order their gradients become final. Unverified on
  * GPUs (the emulated device runs every call at once, so its tests check the order of the calls and the
- * values, not concurrency). Not yet: more than one rank per process ({@link Nccl#initAll}).
+ * values, not concurrency). Several ranks in one process, a thread and a device each: {@link MultiGpu} (through
+ * {@link dev.kiln.nn.DataParallel}, which feeds each rank its slice of the global batch).
  *
  * <pre>{@code
  * var step = new DataParallelStep(model, 256, DataParallelStep.nccl(comm), GradientBuckets.DEFAULT_CAP_BYTES);
@@ -30,7 +32,7 @@ import java.util.List;
  * float loss = step.run(1e-3f, t);
  * }</pre>
  */
-public final class DataParallelStep implements AutoCloseable {
+public final class DataParallelStep implements RankStep {
     /** Averages {@code count} floats at a device address over the ranks, in place, on a stream. */
     public interface AllReduce {
         int ranks();
@@ -107,12 +109,18 @@ public final class DataParallelStep implements AutoCloseable {
     }
 
     /** The gradient program: feed its batch inputs (by {@code program().inputSlot(name)}) before {@link #run}. */
-    public Executable gradients() { return grad; }
+    @Override public Executable gradients() { return grad; }
+
+    /** The replica's weights (the gradient program's variables) and the optimizer's slots to the host. */
+    @Override public void syncVariables() {
+        grad.syncVariables();
+        apply.syncVariables();
+    }
 
     public GradientBuckets plan() { return plan; }
 
     /** One step at rate {@code lr} and step counter {@code t} (from 1): gradients, all-reduce, update; returns this rank's loss. */
-    public float run(float lr, long t) {
+    @Override public float run(float lr, long t) {
         scalar[0] = t;
         grad.setInput(stepIn, scalar);
         if (plan.allReduces()) {
