@@ -64,6 +64,9 @@ public final class MultiGpu {
         }, (replica, rank, batch) -> new DataParallelStep(replica, batch, reduce.apply(rank), GradientBuckets.DEFAULT_CAP_BYTES));
     }
 
+    /** How many GPUs the driver sees (0 without a driver or a device). */
+    public static int visibleGpus() { return visible().count(); }
+
     /** How many GPUs the driver sees, and why none when none (" (libcuda.so.1 not found: no NVIDIA driver)"). */
     record Visible(int count, String why) {}
 
