@@ -54,9 +54,18 @@ public final class DataParallel implements AutoCloseable {
             ranks.close();
             throw e;
         }
-        for (int r = 0; r < count; r++) {
-            if (replicas[r] == null) throw new IllegalArgumentException("the replica builder returned null for rank " + r + "; return a compiled model");
-            replicas[r].requireCompiled();
+        try {
+            for (int r = 0; r < count; r++) {
+                if (replicas[r] == null) throw new IllegalArgumentException("the replica builder returned null for rank " + r + "; return a compiled model");
+                replicas[r].requireCompiled();
+                if (count > 1 && replicas[r].lossScale() != null) {
+                    throw new IllegalArgumentException("model '" + replicas[r].name() + "' scales its loss (" + replicas[r].precision()
+                            + "), which data-parallel training does not do yet; compile it in F32, TF32 or BF16 without a loss scale");
+                }
+            }
+        } catch (RuntimeException e) {
+            ranks.close();
+            throw e;
         }
         for (int r = 1; r < count; r++) {
             replicas[r].setWeights(replicas[0].getWeights());
@@ -93,6 +102,7 @@ public final class DataParallel implements AutoCloseable {
         Trainer.Parts parts = Trainer.parts(data, fit);
         Dataset train = parts.train();
         int left = train.size() % n;
+        if (train.size() < n) throw new IllegalArgumentException("data-parallel training on " + n + " ranks needs at least " + n + " training examples, got " + train.size());
         if (left > 0) {
             System.err.println("kiln: data-parallel training on " + n + " ranks uses " + (train.size() - left) + " of " + train.size()
                     + " training examples: the last " + left + " do not split evenly over the ranks");

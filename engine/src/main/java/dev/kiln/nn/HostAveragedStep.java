@@ -22,7 +22,8 @@ public final class HostAveragedStep implements RankStep {
     private final int rank, first;
     private final float[][] gradients, averaged;
     private final int[] applyIn;
-    private final int stepIn, lrIn, applyStepIn;
+    private final int stepIn;
+    private final OptimizerUpdate update;
     private final float[] scalar = new float[1];
 
     public HostAveragedStep(Model replica, int rank, int batch, HostAllReduce reduce) {
@@ -41,8 +42,7 @@ public final class HostAveragedStep implements RankStep {
         this.averaged = reduce.ranks() > 1 ? new float[ws.size()][] : gradients;
         if (reduce.ranks() > 1) for (int i = 0; i < ws.size(); i++) averaged[i] = new float[gradients[i].length];
         this.stepIn = grad.program().inputSlot("step");
-        this.lrIn = apply.program().inputSlot("lr");
-        this.applyStepIn = apply.program().inputSlot("step");
+        this.update = new OptimizerUpdate(apply);
     }
 
     /** Steps whose gradients {@code reduce} averages over its ranks. */
@@ -59,11 +59,7 @@ public final class HostAveragedStep implements RankStep {
         for (int i = 0; i < gradients.length; i++) grad.readOutput(first + i, gradients[i]);
         if (reduce.ranks() > 1) reduce.average(rank, gradients, averaged);
         for (int i = 0; i < averaged.length; i++) apply.setInput(applyIn[i], averaged[i]);
-        scalar[0] = lr;
-        apply.setInput(lrIn, scalar);
-        scalar[0] = t;
-        apply.setInput(applyStepIn, scalar);
-        apply.run();
+        update.run(lr, t);
         return grad.outputScalar(0);
     }
 

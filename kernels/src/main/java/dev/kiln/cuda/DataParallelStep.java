@@ -5,6 +5,7 @@ import dev.kiln.cuda.ffi.CudaDriver;
 import dev.kiln.cuda.ffi.Nccl;
 import dev.kiln.graph.Variable;
 import dev.kiln.nn.Model;
+import dev.kiln.nn.OptimizerUpdate;
 import dev.kiln.nn.RankStep;
 
 import java.util.ArrayList;
@@ -63,7 +64,8 @@ public final class DataParallelStep implements RankStep {
     private final DeviceAllocator.Block flat;
     /** By weight index (the gradient program's order): where its gradient is produced, where the optimizer reads it, its bytes. */
     private final long[] gradOut, applyIn, bytes;
-    private final int stepIn, lrIn, applyStepIn;
+    private final int stepIn;
+    private final OptimizerUpdate update;
     private final float[] scalar = new float[1];
     /** Several ranks: the buckets in the order they become final, the launch count before each, an event each, the communication stream. */
     private final GradientBuckets.Bucket[] order;
@@ -104,8 +106,7 @@ public final class DataParallelStep implements RankStep {
         for (int k = 0; k < buckets; k++) ready[k] = driver.eventCreate();
         this.comm = plan.allReduces() ? driver.streamCreate() : 0;
         this.stepIn = grad.program().inputSlot("step");
-        this.lrIn = apply.program().inputSlot("lr");
-        this.applyStepIn = apply.program().inputSlot("step");
+        this.update = new OptimizerUpdate(apply);
     }
 
     /** The gradient program: feed its batch inputs (by {@code program().inputSlot(name)}) before {@link #run}. */
@@ -132,11 +133,7 @@ public final class DataParallelStep implements RankStep {
         }
         // the optimizer runs on its own stream: the gradients must have arrived
         driver.streamSynchronize(grad.stream());
-        scalar[0] = lr;
-        apply.setInput(lrIn, scalar);
-        scalar[0] = t;
-        apply.setInput(applyStepIn, scalar);
-        apply.run();
+        update.run(lr, t);
         return grad.outputScalar(0);
     }
 
