@@ -10,6 +10,7 @@ import dev.kiln.nn.HostAllReduce;
 import dev.kiln.nn.HostAveragedStep;
 import dev.kiln.nn.Input;
 import dev.kiln.nn.Model;
+import dev.kiln.nn.RankStep;
 import dev.kiln.nn.Sequential;
 import dev.kiln.optim.Sgd;
 import dev.kiln.tensor.Shape;
@@ -23,6 +24,7 @@ import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -142,6 +144,26 @@ class DataParallelTrainingTest {
                 for (int i = 0; i < want.get(v).length; i++) assertEquals(want.get(v)[i], got.get(v)[i], TOLERANCE, "weight " + v + "[" + i + "]");
             }
         }
+    }
+
+    @Test
+    void aRankThatFailsStopsTheOthersWithItsErrorInsteadOfHanging() {
+        HostAllReduce reduce = new HostAllReduce(2);
+        RankStep.Factory failingOnRank1 = (replica, rank, batch) -> {
+            HostAveragedStep step = new HostAveragedStep(replica, rank, batch, reduce);
+            if (rank == 0) return step;
+            return new RankStep() {   // rank 0 waits in the all-reduce for this rank, which fails before it gets there
+                @Override public dev.kiln.backend.Executable gradients() { return step.gradients(); }
+                @Override public float run(float lr, long t) { throw new IllegalStateException("rank 1 broke at step " + t); }
+                @Override public void abort() { step.abort(); }
+            };
+        };
+        try (DataParallel dp = DataParallel.start(2, rank -> model(), failingOnRank1)) {
+            var e = assertTimeoutPreemptively(java.time.Duration.ofSeconds(60), () -> assertThrows(IllegalStateException.class, () -> dp.fit(data(ROWS), fit())));
+            assertEquals("rank 1 broke at step 1", e.getMessage());
+        }
+        var build = assertThrows(IllegalArgumentException.class, () -> DataParallel.onHost(2, rank -> rank == 1 ? null : model()));
+        assertEquals("the replica builder returned null for rank 1; return a compiled model", build.getMessage());
     }
 
     private static void assertBits(float[] a, float[] b, String what) {

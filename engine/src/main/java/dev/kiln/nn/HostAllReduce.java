@@ -1,7 +1,5 @@
 package dev.kiln.nn;
 
-import java.util.concurrent.BrokenBarrierException;
-import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -19,14 +17,16 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class HostAllReduce {
     private final int ranks;
     private final float[][][] handedIn;
-    private final CyclicBarrier barrier;
+    private final Object lock = new Object();
+    private int arrived;          // ranks waiting at the barrier of this generation
+    private long generation;      // barriers passed
+    private boolean broken;       // a rank failed: every wait fails from now on
     private final AtomicLong calls = new AtomicLong();
 
     public HostAllReduce(int ranks) {
         if (ranks < 1) throw new IllegalArgumentException("an all-reduce needs at least one rank, got " + ranks);
         this.ranks = ranks;
         this.handedIn = new float[ranks][][];
-        this.barrier = new CyclicBarrier(ranks);
     }
 
     public int ranks() { return ranks; }
@@ -54,17 +54,35 @@ public final class HostAllReduce {
         await(rank);
     }
 
-    /** Breaks the barrier: ranks waiting in {@link #average} fail instead of waiting for a rank that failed. */
-    public void abort() { barrier.reset(); }
+    /** A rank failed: ranks waiting in {@link #average}, and any that call it later, fail instead of waiting for it. For good: the training has failed. */
+    public void abort() {
+        synchronized (lock) {
+            broken = true;
+            lock.notifyAll();
+        }
+    }
 
+    /** Waits until every rank has arrived (a barrier that stays broken once {@link #abort} is called, whenever a rank arrives). */
     private void await(int rank) {
-        try {
-            barrier.await();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("rank " + rank + " was interrupted while waiting for the other ranks' gradients", e);
-        } catch (BrokenBarrierException e) {
-            throw new IllegalStateException("rank " + rank + " stopped waiting for the other ranks' gradients: another rank failed (its error is reported first)", e);
+        synchronized (lock) {
+            long mine = generation;
+            if (!broken && ++arrived == ranks) {
+                arrived = 0;
+                generation++;
+                lock.notifyAll();
+                return;
+            }
+            while (!broken && generation == mine) {
+                try {
+                    lock.wait();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException("rank " + rank + " was interrupted while waiting for the other ranks' gradients", e);
+                }
+            }
+            if (generation == mine) {
+                throw new IllegalStateException("rank " + rank + " stopped waiting for the other ranks' gradients: another rank failed (its error is reported first)");
+            }
         }
     }
 }
