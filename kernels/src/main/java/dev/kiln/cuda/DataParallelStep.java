@@ -38,6 +38,9 @@ public final class DataParallelStep implements RankStep {
     public interface AllReduce {
         int ranks();
         void average(long pointer, long count, long stream);
+
+        /** Another rank failed: stop waiting for it (NCCL: ncclCommAbort), so that this rank's thread returns. */
+        default void abort() {}
     }
 
     /** One rank: nothing to average (the plan has no buckets, so this is never called). */
@@ -54,6 +57,7 @@ public final class DataParallelStep implements RankStep {
         return new AllReduce() {
             @Override public int ranks() { return ranks; }
             @Override public void average(long pointer, long count, long stream) { comm.allReduceAverage(pointer, pointer, count, stream); }
+            @Override public void abort() { comm.abort(); }
         };
     }
 
@@ -136,6 +140,8 @@ public final class DataParallelStep implements RankStep {
         update.run(lr, t);
         return grad.outputScalar(0);
     }
+
+    @Override public void abort() { reduce.abort(); }
 
     /** One rank: the gradients straight to the optimizer's inputs, on the compute stream. */
     private void exchange() {

@@ -72,6 +72,7 @@ class MultiGpuOnEmulatedDevicesTest {
                 host.average(rank, in, out);
                 device.driver.memcpyHtoD(pointer, MemorySegment.ofArray(out[0]), 4 * count);
             }
+            @Override public void abort() { host.abort(); }
         };
     }
 

@@ -80,6 +80,7 @@ public final class Nccl {
     /** A communicator; closing it destroys it. */
     public final class Comm implements AutoCloseable {
         private final MemorySegment comm;
+        private boolean aborted;
 
         private Comm(MemorySegment comm) { this.comm = comm; }
 
@@ -107,7 +108,18 @@ public final class Nccl {
                     comm, MemorySegment.ofAddress(stream)), "ncclAllReduce");
         }
 
-        @Override public void close() { check(lib.status("ncclCommDestroy", comm), "ncclCommDestroy"); }
+        /** Another rank failed: ends this communicator's pending and future collectives (ncclCommAbort); close then does nothing. */
+        public synchronized void abort() {
+            if (aborted) return;
+            aborted = true;
+            check(lib.status("ncclCommAbort", comm), "ncclCommAbort");
+        }
+
+        @Override public synchronized void close() {
+            if (aborted) return;   // ncclCommAbort freed it
+            aborted = true;
+            check(lib.status("ncclCommDestroy", comm), "ncclCommDestroy");
+        }
     }
 
     /** Calls issued between groupStart and groupEnd are launched together (one per bucket, say). */

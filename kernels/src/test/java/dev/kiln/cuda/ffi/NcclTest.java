@@ -96,6 +96,8 @@ class NcclTest {
                 assertEquals(3, dev.kiln.cuda.DataParallelStep.nccl(comms.get(r)).ranks());
             }
         } finally {
+            comms.get(1).abort();   // a failed rank's communicator: aborted (freed by NCCL), so close must not destroy it again
+            comms.get(1).abort();
             for (Nccl.Comm c : comms) c.close();
         }
         assertThrows(IllegalArgumentException.class, () -> nccl.commsForDevices(0));
