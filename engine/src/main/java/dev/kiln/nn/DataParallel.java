@@ -19,11 +19,14 @@ import java.util.function.IntFunction;
  * weights reach the host model ({@link #model()}) at each epoch's end, before callbacks and validation (rank 0 alone).
  * With one rank, {@code fit} is the model's own {@code fit}: the fused step, no all-reduce.
  *
+ * <p>Dropout draws its masks from the replica's seed: build replica r with a seed of its own (its weights are replaced
+ * by rank 0's anyway), or every rank drops the same units at the same row of its slice.
+ *
  * <p>Rows: every batch is split evenly, so the batch size must be a multiple of the rank count, and the last
  * {@code size % n} training examples (after a validation split) are left out, with a note.
  *
  * <pre>{@code
- * try (DataParallel dp = DataParallel.onHost(2, rank -> buildAndCompile())) {
+ * try (DataParallel dp = DataParallel.onHost(2, rank -> buildAndCompile(seed + rank))) {
  *     History h = dp.fit(train, Fit.epochs(5).batchSize(128));   // 64 rows per rank per step
  *     dp.model().save(path);
  * }
