@@ -21,7 +21,7 @@ import java.util.function.IntFunction;
  * <pre>{@code
  * try (DataParallel dp = MultiGpu.allGpus(rank -> {
  *         Model m = Sequential.of(Input.shape(784), Dense.of(256).relu(), Dense.of(10)).seed(1);
- *         m.compile(Adam.lr(1e-3), Loss.sparseCategoricalCrossentropy(true), Metric.accuracy());
+ *         m.compile(Adam.lr(1e-3), Loss.sparseCategoricalCrossentropyFromLogits(), Metric.accuracy());
  *         return m; })) {
  *     dp.fit(train, Fit.epochs(5).batchSize(512));   // 512 / n examples per GPU per step
  *     dp.model().save(Path.of("model.kiln"));
