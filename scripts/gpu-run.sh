@@ -9,6 +9,8 @@
 #   3b. the lessons on CUDA (dev.kiln.examples.GpuLessons): M3 fit on the bundled Fashion-MNIST subset on the CPU and
 #      on CUDA (CUDA must reach the CPU's test accuracy), the transfer lesson (frozen base vs scratch) on CUDA, and M3
 #      in mixed bf16 on CUDA (within 0.5 points of f32's test accuracy);
+#   3c. data-parallel training (dev.kiln.bench.MultiGpuRun): M1 on every visible GPU vs GPU 0 alone, same global
+#      batches; with one GPU it says "1 GPU: data-parallel degrades to one rank" and trains that way;
 #   4. PyTorch on the same GPU, M1 and M2 training samples/s, eager and torch.compile(mode="reduce-overhead");
 #   5. a summary table (summary.md), printed last.
 # Results go to $OUT (the device tool's folder), else to the folder given as the first argument, else ./gpu-out.
@@ -63,6 +65,8 @@ step 85 "Kiln M1-M4 on the GPU vs the CPU" "$java" "${jvm[@]}" -cp "$cp" dev.kil
 # the lessons read the bundled Fashion-MNIST subset from the repository (the pack leaves it out): the run's checkout is ../..
 step 150 "Kiln lessons on CUDA: M3 on the subset vs the CPU, transfer, bf16" "$java" "${jvm[@]}" -cp "$cp:$pack/../../examples/src/main/resources" \
     dev.kiln.examples.GpuLessons --lessons m3,transfer,bf16 --out "$out/kiln-lessons.json"
+# several GPUs: M1 data-parallel on all of them vs GPU 0 alone (one GPU: says it degrades to one rank)
+step 30 "Kiln data-parallel on every visible GPU" "$java" "${jvm[@]}" -cp "$cp" dev.kiln.bench.MultiGpuRun --epochs 3 --steps 16
 if [[ -n "$python" ]]; then
     step 90 "PyTorch M1/M2 on the GPU" env PYTHONUNBUFFERED=1 "$python" "$pack/python/gpu_peer.py" bench --models M1,M2 --out "$out/torch-gpu.json"
     step 10 "summary" "$python" "$pack/python/gpu_peer.py" summary --kiln "$out/kiln-gpu.json" --torch "$out/torch-gpu.json" --lessons "$out/kiln-lessons.json" --out "$out/summary.md"

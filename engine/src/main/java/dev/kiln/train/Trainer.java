@@ -54,6 +54,14 @@ public final class Trainer {
 
     /** Trains {@code model} on {@code train} as {@code fit} says; see {@link Fit}. */
     public static History fit(Trainable model, Dataset train, Fit fit) {
+        Parts parts = parts(train, fit);
+        return new Trainer(model, parts.train(), parts.validation(), fit).run();
+    }
+
+    /** The data fit trains on and validates on: {@code fit}'s validation data if given, else the last {@code validationSplit} of the rows (Keras's rule), else none. */
+    public record Parts(Dataset train, Dataset validation) {}
+
+    public static Parts parts(Dataset train, Fit fit) {
         Dataset validation = fit.validation();
         if (validation == null && fit.validationSplit() > 0) {
             int n = train.size(), held = (int) Math.round(n * fit.validationSplit());
@@ -61,7 +69,7 @@ public final class Trainer {
             validation = train.subset(range(n - held, n));
             train = train.subset(range(0, n - held));
         }
-        return new Trainer(model, train, validation, fit).run();
+        return new Parts(train, validation);
     }
 
     private Trainer(Trainable model, Dataset train, Dataset validation, Fit fit) {

@@ -30,6 +30,7 @@ public final class CudaDevice {
     private final PtxCompiler compiler;
     private final DeviceAllocator allocator;
     private final int maxBlocks;
+    private final int ordinal;
     private final Optional<CudnnConvolutions> cudnn;
     private final Map<KernelSourceKey, Long> modules = new EnumMap<>(KernelSourceKey.class);
 
@@ -42,16 +43,19 @@ public final class CudaDevice {
         KernelSourceKey(KernelSource s) { source = s; }
     }
 
-    public CudaDevice(CudaDriver driver, Sgemm gemm, PtxCompiler compiler) { this(driver, gemm, compiler, Optional.empty()); }
+    public CudaDevice(CudaDriver driver, Sgemm gemm, PtxCompiler compiler) { this(driver, gemm, compiler, Optional.empty(), 0); }
 
     /** With cuDNN for the convolutions ({@link ConvLowering}); without it they run on Kiln's own kernels. */
-    CudaDevice(CudaDriver driver, Sgemm gemm, PtxCompiler compiler, Optional<CudnnConvolutions> cudnn) {
+    CudaDevice(CudaDriver driver, Sgemm gemm, PtxCompiler compiler, Optional<CudnnConvolutions> cudnn) { this(driver, gemm, compiler, cudnn, 0); }
+
+    private CudaDevice(CudaDriver driver, Sgemm gemm, PtxCompiler compiler, Optional<CudnnConvolutions> cudnn, int ordinal) {
+        this.ordinal = ordinal;
         this.cudnn = cudnn;
         this.driver = driver;
         this.gemm = gemm;
         this.compiler = compiler;
         this.allocator = new DeviceAllocator(driver);
-        this.maxBlocks = BLOCKS_PER_MULTIPROCESSOR * Math.max(1, driver.deviceAttribute(CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, 0));
+        this.maxBlocks = BLOCKS_PER_MULTIPROCESSOR * Math.max(1, driver.deviceAttribute(CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, ordinal));
     }
 
     static final int CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT = 16;
@@ -65,16 +69,27 @@ public final class CudaDevice {
      * Device 0 through libcuda, cuBLAS and NVRTC, or an {@link UnsupportedOperationException} naming
      * what is missing (the CPU backend is the fallback).
      */
-    public static CudaDevice openNative() {
+    public static CudaDevice openNative() { return openNative(0); }
+
+    /**
+     * Device {@code ordinal} (0 .. count-1, as CUDA_VISIBLE_DEVICES numbers them), its primary context made current on the
+     * calling thread: every later call for this device must come from that thread (data-parallel ranks have a thread each).
+     */
+    public static CudaDevice openNative(int ordinal) {
         Arena arena = Arena.global();
         NativeDriver cuda = NativeDriver.load(arena).orElseThrow(() -> missing("libcuda.so.1 not found (no NVIDIA driver)"));
         cuda.init();
-        if (cuda.deviceCount() == 0) throw missing("the driver sees no CUDA device");
-        cuda.contextCreate(0);
+        int count = cuda.deviceCount();
+        if (count == 0) throw missing("the driver sees no CUDA device");
+        if (ordinal < 0 || ordinal >= count) {
+            throw new IllegalArgumentException("CUDA device " + ordinal + " asked for, but the driver sees " + count + " (devices 0.." + (count - 1)
+                    + "); check nvidia-smi and CUDA_VISIBLE_DEVICES");
+        }
+        cuda.contextCreate(ordinal);
         Cublas blas = Cublas.load(arena).orElseThrow(() -> missing("cuBLAS not found"));
         Nvrtc nvrtc = Nvrtc.load(arena).orElseThrow(() -> missing("NVRTC not found"));
-        int major = cuda.deviceAttribute(75, 0), minor = cuda.deviceAttribute(76, 0);
-        return new CudaDevice(cuda, blas.create(), PtxCompiler.nvrtc(nvrtc, major, minor), CudnnConvolutions.open(arena));
+        int major = cuda.deviceAttribute(75, ordinal), minor = cuda.deviceAttribute(76, ordinal);
+        return new CudaDevice(cuda, blas.create(), PtxCompiler.nvrtc(nvrtc, major, minor), CudnnConvolutions.open(arena), ordinal);
     }
 
     private static UnsupportedOperationException missing(String what) {
@@ -82,6 +97,8 @@ public final class CudaDevice {
     }
 
     public CudaDriver driver() { return driver; }
+    /** The device's ordinal (0 unless opened with {@link #openNative(int)}). */
+    public int ordinal() { return ordinal; }
     /** cuDNN's convolutions, where libcudnn.so.9 loaded (and -Dkiln.cudnn is not off). */
     Optional<CudnnConvolutions> cudnn() { return cudnn; }
     public Sgemm gemm() { return gemm; }

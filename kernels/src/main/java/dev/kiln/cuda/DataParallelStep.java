@@ -5,6 +5,8 @@ import dev.kiln.cuda.ffi.CudaDriver;
 import dev.kiln.cuda.ffi.Nccl;
 import dev.kiln.graph.Variable;
 import dev.kiln.nn.Model;
+import dev.kiln.nn.OptimizerUpdate;
+import dev.kiln.nn.RankStep;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -22,7 +24,8 @@ import java.util.List;
  * queued (an event on the compute stream, waited for on the communication stream), while the rest of the
  * backward pass is queued behind them; buckets go in the order their gradients become final. Unverified on
  * GPUs (the emulated device runs every call at once, so its tests check the order of the calls and the
- * values, not concurrency). Not yet: more than one rank per process ({@link Nccl#initAll}).
+ * values, not concurrency). Several ranks in one process, a thread and a device each: {@link MultiGpu} (through
+ * {@link dev.kiln.nn.DataParallel}, which feeds each rank its slice of the global batch).
  *
  * <pre>{@code
  * var step = new DataParallelStep(model, 256, DataParallelStep.nccl(comm), GradientBuckets.DEFAULT_CAP_BYTES);
@@ -30,11 +33,14 @@ import java.util.List;
  * float loss = step.run(1e-3f, t);
  * }</pre>
  */
-public final class DataParallelStep implements AutoCloseable {
+public final class DataParallelStep implements RankStep {
     /** Averages {@code count} floats at a device address over the ranks, in place, on a stream. */
     public interface AllReduce {
         int ranks();
         void average(long pointer, long count, long stream);
+
+        /** Another rank failed: stop waiting for it (NCCL: ncclCommAbort), so that this rank's thread returns. */
+        default void abort() {}
     }
 
     /** One rank: nothing to average (the plan has no buckets, so this is never called). */
@@ -51,6 +57,7 @@ public final class DataParallelStep implements AutoCloseable {
         return new AllReduce() {
             @Override public int ranks() { return ranks; }
             @Override public void average(long pointer, long count, long stream) { comm.allReduceAverage(pointer, pointer, count, stream); }
+            @Override public void abort() { comm.abort(); }
         };
     }
 
@@ -61,7 +68,8 @@ public final class DataParallelStep implements AutoCloseable {
     private final DeviceAllocator.Block flat;
     /** By weight index (the gradient program's order): where its gradient is produced, where the optimizer reads it, its bytes. */
     private final long[] gradOut, applyIn, bytes;
-    private final int stepIn, lrIn, applyStepIn;
+    private final int stepIn;
+    private final OptimizerUpdate update;
     private final float[] scalar = new float[1];
     /** Several ranks: the buckets in the order they become final, the launch count before each, an event each, the communication stream. */
     private final GradientBuckets.Bucket[] order;
@@ -102,17 +110,22 @@ public final class DataParallelStep implements AutoCloseable {
         for (int k = 0; k < buckets; k++) ready[k] = driver.eventCreate();
         this.comm = plan.allReduces() ? driver.streamCreate() : 0;
         this.stepIn = grad.program().inputSlot("step");
-        this.lrIn = apply.program().inputSlot("lr");
-        this.applyStepIn = apply.program().inputSlot("step");
+        this.update = new OptimizerUpdate(apply);
     }
 
     /** The gradient program: feed its batch inputs (by {@code program().inputSlot(name)}) before {@link #run}. */
-    public Executable gradients() { return grad; }
+    @Override public Executable gradients() { return grad; }
+
+    /** The replica's weights (the gradient program's variables) and the optimizer's slots to the host. */
+    @Override public void syncVariables() {
+        grad.syncVariables();
+        apply.syncVariables();
+    }
 
     public GradientBuckets plan() { return plan; }
 
     /** One step at rate {@code lr} and step counter {@code t} (from 1): gradients, all-reduce, update; returns this rank's loss. */
-    public float run(float lr, long t) {
+    @Override public float run(float lr, long t) {
         scalar[0] = t;
         grad.setInput(stepIn, scalar);
         if (plan.allReduces()) {
@@ -124,13 +137,11 @@ public final class DataParallelStep implements AutoCloseable {
         }
         // the optimizer runs on its own stream: the gradients must have arrived
         driver.streamSynchronize(grad.stream());
-        scalar[0] = lr;
-        apply.setInput(lrIn, scalar);
-        scalar[0] = t;
-        apply.setInput(applyStepIn, scalar);
-        apply.run();
+        update.run(lr, t);
         return grad.outputScalar(0);
     }
+
+    @Override public void abort() { reduce.abort(); }
 
     /** One rank: the gradients straight to the optimizer's inputs, on the compute stream. */
     private void exchange() {

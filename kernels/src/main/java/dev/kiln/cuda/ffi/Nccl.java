@@ -4,6 +4,8 @@ import dev.kiln.cuda.CudaException;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
@@ -52,20 +54,33 @@ public final class Nccl {
         return code >= 20900 ? code / 10000 + "." + code % 10000 / 100 + "." + code % 100 : code / 1000 + "." + code % 1000 / 100 + "." + code % 100;
     }
 
-    /** One communicator per device 0..ranks-1 of this process (ncclCommInitAll); here, one rank per communicator set. */
+    /** The one-rank communicator over device 0 (ncclCommInitAll of one device): all-reduces are copies. */
     public Comm initAll(int ranks) {
-        if (ranks != 1) throw new IllegalArgumentException("Nccl.initAll: " + ranks + " ranks asked; Kiln drives one rank per communicator set so far");
+        if (ranks != 1) throw new IllegalArgumentException("Nccl.initAll: " + ranks + " ranks asked; it makes the one-rank communicator, use commsForDevices(" + ranks + ") for several");
+        return commsForDevices(ranks).getFirst();
+    }
+
+    /**
+     * One communicator per device 0..count-1 of this process, rank r on device r (ncclCommInitAll): one thread per rank
+     * then issues that rank's collectives. Close each.
+     */
+    public List<Comm> commsForDevices(int count) {
+        if (count < 1) throw new IllegalArgumentException("Nccl.commsForDevices: " + count + " devices asked; at least one");
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment comms = arena.allocate(ADDRESS, ranks);
-            MemorySegment devices = arena.allocateFrom(JAVA_INT, 0);
-            check(lib.status("ncclCommInitAll", comms, ranks, devices), "ncclCommInitAll");
-            return new Comm(comms.get(ADDRESS, 0));
+            MemorySegment comms = arena.allocate(ADDRESS, count);
+            MemorySegment devices = arena.allocate(JAVA_INT, count);
+            for (int d = 0; d < count; d++) devices.setAtIndex(JAVA_INT, d, d);
+            check(lib.status("ncclCommInitAll", comms, count, devices), "ncclCommInitAll");
+            List<Comm> all = new ArrayList<>(count);
+            for (int r = 0; r < count; r++) all.add(new Comm(comms.getAtIndex(ADDRESS, r)));
+            return List.copyOf(all);
         }
     }
 
     /** A communicator; closing it destroys it. */
     public final class Comm implements AutoCloseable {
         private final MemorySegment comm;
+        private boolean aborted;
 
         private Comm(MemorySegment comm) { this.comm = comm; }
 
@@ -93,7 +108,18 @@ public final class Nccl {
                     comm, MemorySegment.ofAddress(stream)), "ncclAllReduce");
         }
 
-        @Override public void close() { check(lib.status("ncclCommDestroy", comm), "ncclCommDestroy"); }
+        /** Another rank failed: ends this communicator's pending and future collectives (ncclCommAbort); close then does nothing. */
+        public synchronized void abort() {
+            if (aborted) return;
+            aborted = true;
+            check(lib.status("ncclCommAbort", comm), "ncclCommAbort");
+        }
+
+        @Override public synchronized void close() {
+            if (aborted) return;   // ncclCommAbort freed it
+            aborted = true;
+            check(lib.status("ncclCommDestroy", comm), "ncclCommDestroy");
+        }
     }
 
     /** Calls issued between groupStart and groupEnd are launched together (one per bucket, say). */

@@ -20,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * The NCCL binding with one rank, against the stand-in library (fake_cuda_libs.c): communicator, all-reduce of a
+ * The NCCL binding with one rank (and the communicators of several), against the stand-in library (fake_cuda_libs.c): communicator, all-reduce of a
  * gradient bucket's flat buffer, groups, and NCCL's own error text. The real libnccl is not installed here.
  */
 class NcclTest {
@@ -82,6 +82,25 @@ class NcclTest {
             var plan = GradientBuckets.plan(List.of(new GradientBuckets.Gradient("w", 4096)), GradientBuckets.DEFAULT_CAP_BYTES, reduce.ranks());
             assertTrue(!plan.allReduces(), "one rank: the data-parallel step does no all-reduce");
         }
+    }
+
+    @Test
+    void commsForDevicesMakesRankROnDeviceR() {
+        Nccl nccl = Nccl.bind(fake);
+        List<Nccl.Comm> comms = nccl.commsForDevices(3);
+        try {
+            assertEquals(3, comms.size());
+            for (int r = 0; r < 3; r++) {
+                assertEquals(3, comms.get(r).count(), "rank " + r + "'s communicator counts every rank");
+                assertEquals(r, comms.get(r).rank());
+                assertEquals(3, dev.kiln.cuda.DataParallelStep.nccl(comms.get(r)).ranks());
+            }
+        } finally {
+            comms.get(1).abort();   // a failed rank's communicator: aborted (freed by NCCL), so close must not destroy it again
+            comms.get(1).abort();
+            for (Nccl.Comm c : comms) c.close();
+        }
+        assertThrows(IllegalArgumentException.class, () -> nccl.commsForDevices(0));
     }
 
     @Test

@@ -56,20 +56,25 @@ int cublasGetProperty(int type, int* value) { *value = type == 0 ? 13 : type == 
 size_t cublasLtGetVersion(void) { return 130002; }
 size_t cudnnGetVersion(void) { return 91001; }
 
-/* NCCL with one rank: a communicator is a small struct; an all-reduce over one rank copies send to recv (host
+/* NCCL: a communicator is a small struct (ncclCommInitAll makes one per device); an all-reduce over one rank copies send to recv (host
  * addresses here). A count past what the fake accepts returns ncclInvalidArgument (4) so error texts are exercised. */
 typedef struct { int ranks; int rank; } fake_comm;
 int ncclGetVersion(int* v) { *v = 22707; return 0; }
 const char* ncclGetErrorString(int r) { return r == 4 ? "invalid argument (run with NCCL_DEBUG=WARN for details)" : "unhandled error"; }
 int ncclCommInitAll(fake_comm** comms, int ndev, const int* devs) {
-    if (ndev != 1 || devs[0] != 0) return 4;
-    comms[0] = calloc(1, sizeof(fake_comm));
-    comms[0]->ranks = 1;
+    if (ndev < 1) return 4;
+    for (int i = 0; i < ndev; i++) if (devs[i] != i) return 4;   /* the fake's devices are 0..ndev-1 */
+    for (int i = 0; i < ndev; i++) {
+        comms[i] = calloc(1, sizeof(fake_comm));
+        comms[i]->ranks = ndev;
+        comms[i]->rank = i;
+    }
     return 0;
 }
 int ncclCommCount(const fake_comm* c, int* n) { *n = c->ranks; return 0; }
 int ncclCommUserRank(const fake_comm* c, int* r) { *r = c->rank; return 0; }
 int ncclCommDestroy(fake_comm* c) { free(c); return 0; }
+int ncclCommAbort(fake_comm* c) { free(c); return 0; }
 int ncclAllReduce(const void* send, void* recv, size_t count, int type, int op, fake_comm* c, void* stream) {
     if (type != 7 || (op != 0 && op != 4) || count > (1u << 20)) return 4;   // ncclSum or ncclAvg: one rank, the same
     if (send != recv) memcpy(recv, send, count * 4);

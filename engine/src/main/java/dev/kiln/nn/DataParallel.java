@@ -1,0 +1,137 @@
+package dev.kiln.nn;
+
+import dev.kiln.data.Dataset;
+import dev.kiln.train.Fit;
+import dev.kiln.train.History;
+import dev.kiln.train.Trainer;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.IntFunction;
+
+/**
+ * Data-parallel training in one process: one replica of the model per rank (a GPU each, on kiln-cuda's
+ * {@code MultiGpu}), each on its own thread, every replica starting from rank 0's weights. {@link #fit} is the
+ * ordinary {@code fit} loop over global batches: each epoch's shuffled batch order is the one {@code model.fit}
+ * would use (same seed, same batches), and rank r trains on rows {@code [r·b, (r+1)·b)} of each batch of
+ * {@code n·b}; the ranks' gradients are averaged (mean losses, equal slices: the average is the whole batch's
+ * gradient), so every replica takes the same step. Epoch loss and metrics are over the whole batches; rank 0's
+ * weights reach the host model ({@link #model()}) at each epoch's end, before callbacks and validation (rank 0 alone).
+ * With one rank, {@code fit} is the model's own {@code fit}: the fused step, no all-reduce.
+ *
+ * <p>Dropout draws its masks from the replica's seed: build replica r with a seed of its own (its weights are replaced
+ * by rank 0's anyway), or every rank drops the same units at the same row of its slice.
+ *
+ * <p>Rows: every batch is split evenly, so the batch size must be a multiple of the rank count, and the last
+ * {@code size % n} training examples (after a validation split) are left out, with a note.
+ *
+ * <pre>{@code
+ * try (DataParallel dp = DataParallel.onHost(2, rank -> buildAndCompile(seed + rank))) {
+ *     History h = dp.fit(train, Fit.epochs(5).batchSize(128));   // 64 rows per rank per step
+ *     dp.model().save(path);
+ * }
+ * }</pre>
+ */
+public final class DataParallel implements AutoCloseable {
+    private final Ranks ranks;
+    private final Model[] replicas;
+    private final ReplicatedModel view;
+    private final List<AutoCloseable> resources = new ArrayList<>();
+
+    private DataParallel(Ranks ranks, Model[] replicas, RankStep.Factory steps) {
+        this.ranks = ranks;
+        this.replicas = replicas;
+        this.view = new ReplicatedModel(replicas, ranks, steps);
+    }
+
+    /**
+     * {@code count} ranks: replica r is made by {@code build.apply(r)} (a compiled model on rank r's backend) on rank
+     * r's thread, then given rank 0's weights and step counter; {@code steps} opens each rank's training step.
+     */
+    public static DataParallel start(int count, IntFunction<Model> build, RankStep.Factory steps) {
+        Ranks ranks = new Ranks(count);
+        Model[] replicas = new Model[count];
+        try {
+            ranks.each(r -> replicas[r] = build.apply(r), () -> {});
+        } catch (RuntimeException | Error e) {
+            ranks.close();
+            throw e;
+        }
+        try {
+            for (int r = 0; r < count; r++) {
+                if (replicas[r] == null) throw new IllegalArgumentException("the replica builder returned null for rank " + r + "; return a compiled model");
+                replicas[r].requireCompiled();
+                if (count > 1 && replicas[r].lossScale() != null) {
+                    throw new IllegalArgumentException("model '" + replicas[r].name() + "' scales its loss (" + replicas[r].precision()
+                            + "), which data-parallel training does not do yet; compile it in F32, TF32 or BF16 without a loss scale");
+                }
+            }
+        } catch (RuntimeException e) {
+            ranks.close();
+            throw e;
+        }
+        for (int r = 1; r < count; r++) {
+            replicas[r].setWeights(replicas[0].getWeights());
+            replicas[r].setIterations(replicas[0].iterations());
+        }
+        return new DataParallel(ranks, replicas, steps);
+    }
+
+    /** {@code count} ranks whose gradients are averaged on the host ({@link HostAllReduce}): any backend, a thread per rank. */
+    public static DataParallel onHost(int count, IntFunction<Model> build) {
+        return start(count, build, HostAveragedStep.over(new HostAllReduce(count)));
+    }
+
+    public int ranks() { return replicas.length; }
+
+    /** Rank 0's model: the one whose weights are current on the host after each epoch; save and predict with it. */
+    public Model model() { return replicas[0]; }
+
+    /** Rank r's replica (its host weights are rank 0's at the start; only rank 0's are brought back to the host). */
+    public Model replica(int r) { return replicas[r]; }
+
+    /** Closes {@code resource} (a communicator, say) when this closes, after the ranks' steps; later ones first. */
+    public DataParallel closing(AutoCloseable resource) { resources.add(resource); return this; }
+
+    /** Trains every replica as {@code fit} says on global batches of {@code fit.batchSize()}; see the class comment. */
+    public History fit(Dataset data, Fit fit) {
+        int n = replicas.length;
+        if (n == 1) return model().fit(data, fit);
+        if (fit.batchSize() % n != 0) {
+            int up = (fit.batchSize() + n - 1) / n * n;
+            throw new IllegalArgumentException("data-parallel training on " + n + " ranks splits each batch evenly, but the batch size " + fit.batchSize()
+                    + " is not a multiple of " + n + "; use Fit.batchSize(" + up + ") (" + up / n + " examples per rank per step)");
+        }
+        Trainer.Parts parts = Trainer.parts(data, fit);
+        Dataset train = parts.train();
+        int left = train.size() % n;
+        if (train.size() < n) throw new IllegalArgumentException("data-parallel training on " + n + " ranks needs at least " + n + " training examples, got " + train.size());
+        if (left > 0) {
+            System.err.println("kiln: data-parallel training on " + n + " ranks uses " + (train.size() - left) + " of " + train.size()
+                    + " training examples: the last " + left + " do not split evenly over the ranks");
+            int[] kept = new int[train.size() - left];
+            for (int i = 0; i < kept.length; i++) kept[i] = i;
+            train = train.subset(kept);
+        }
+        return Trainer.fit(view, train, fit.validation(parts.validation()));
+    }
+
+    @Override public void close() {
+        RuntimeException failure = null;
+        try {
+            view.closeSteps();
+        } catch (RuntimeException e) {
+            failure = e;
+        }
+        ranks.close();
+        for (int i = resources.size() - 1; i >= 0; i--) {
+            try {
+                resources.get(i).close();
+            } catch (Exception e) {
+                if (failure == null) failure = new IllegalStateException("closing " + resources.get(i) + " failed: " + e.getMessage(), e);
+                else failure.addSuppressed(e);
+            }
+        }
+        if (failure != null) throw failure;
+    }
+}
