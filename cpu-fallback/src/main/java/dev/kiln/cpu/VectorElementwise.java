@@ -55,51 +55,94 @@ public final class VectorElementwise implements ElementwiseKernels {
 
     // ---------------------------------------------------------------- elementwise
 
-    // One loop per function: a switch inside the loop (or a helper returning the vector from a
-    // switch) defeats C2's vector-box elimination and runs ~20x slower than these loops.
+    // One loop per function, each in a method of its own returning the index it reached (bound), as binaryRun: a switch
+    // inside the loop (or a helper returning the vector from a switch) defeats C2's vector-box elimination and runs ~20x
+    // slower, and one method holding all the loops outgrew C2's inlining budget in some JIT states and boxed its vectors
+    // (FusedAndAllocationTest saw 3,840 bytes per call of every function in 1 of 8 module runs).
     @Override public void unary(UnaryFn fn, float[] x, int xOff, float[] y, int yOff, int n) {
         if (n < SMALL) { TWIN.unary(fn, x, xOff, y, yOff, n); return; }
-        int i = 0, bound = S.loopBound(n);
+        int bound = S.loopBound(n);
         // a switch expression, so a new UnaryFn does not compile until it has a vector loop here
-        i = switch (fn) {
-            case NEG -> { for (; i < bound; i += L) load(x, xOff + i).neg().intoArray(y, yOff + i); yield i; }
-            case EXP -> { for (; i < bound; i += L) load(x, xOff + i).lanewise(VectorOperators.EXP).intoArray(y, yOff + i); yield i; }
-            case LOG -> { for (; i < bound; i += L) load(x, xOff + i).lanewise(VectorOperators.LOG).intoArray(y, yOff + i); yield i; }
-            case SQRT -> { for (; i < bound; i += L) load(x, xOff + i).sqrt().intoArray(y, yOff + i); yield i; }
-            case RSQRT -> { for (; i < bound; i += L) ONE.div(load(x, xOff + i).sqrt()).intoArray(y, yOff + i); yield i; }
-            case ABS -> { for (; i < bound; i += L) load(x, xOff + i).abs().intoArray(y, yOff + i); yield i; }
-            // 0, -0 and NaN keep their value, as Math.signum
-            case SIGN -> {
-                for (; i < bound; i += L) {
-                    FloatVector v = load(x, xOff + i);
-                    v.blend(ONE, v.compare(VectorOperators.GT, 0f)).blend(MINUS_ONE, v.compare(VectorOperators.LT, 0f)).intoArray(y, yOff + i);
-                }
-                yield i;
-            }
-            // NaN gives 0, as the twin's x > 0 ? x : 0 (a max would propagate it)
-            case RELU -> {
-                for (; i < bound; i += L) {
-                    FloatVector v = load(x, xOff + i);
-                    ZERO.blend(v, v.compare(VectorOperators.GT, 0f)).intoArray(y, yOff + i);
-                }
-                yield i;
-            }
-            case SIGMOID -> {
-                for (; i < bound; i += L) {
-                    FloatVector v = load(x, xOff + i);
-                    FloatVector e = v.abs().neg().lanewise(VectorOperators.EXP);
-                    FloatVector r = ONE.div(ONE.add(e));
-                    r.blend(e.mul(r), v.compare(VectorOperators.LT, 0f)).intoArray(y, yOff + i);
-                }
-                yield i;
-            }
-            case TANH -> { for (; i < bound; i += L) load(x, xOff + i).lanewise(VectorOperators.TANH).intoArray(y, yOff + i); yield i; }
-            // the roundings loop in methods of their own: inside this method's budget C2 boxed their vectors
+        int i = switch (fn) {
+            case NEG -> negRun(x, xOff, y, yOff, bound);
+            case EXP -> expRun(x, xOff, y, yOff, bound);
+            case LOG -> logRun(x, xOff, y, yOff, bound);
+            case SQRT -> sqrtRun(x, xOff, y, yOff, bound);
+            case RSQRT -> rsqrtRun(x, xOff, y, yOff, bound);
+            case ABS -> absRun(x, xOff, y, yOff, bound);
+            case SIGN -> signRun(x, xOff, y, yOff, bound);
+            case RELU -> reluRun(x, xOff, y, yOff, bound);
+            case SIGMOID -> sigmoidRun(x, xOff, y, yOff, bound);
+            case TANH -> tanhRun(x, xOff, y, yOff, bound);
             case ROUND_BF16 -> keepMantissaRun(x, xOff, y, yOff, bound, Rounding.BF16_BITS);
             case ROUND_TF32 -> keepMantissaRun(x, xOff, y, yOff, bound, Rounding.TF32_BITS);
             case ROUND_FP16 -> fp16Run(x, xOff, y, yOff, bound);
         };
         if (i < n) TWIN.unary(fn, x, xOff + i, y, yOff + i, n - i);
+    }
+
+    private static int negRun(float[] x, int xOff, float[] y, int yOff, int bound) {
+        int i = 0;
+        for (; i < bound; i += L) load(x, xOff + i).neg().intoArray(y, yOff + i);
+        return i;
+    }
+    private static int expRun(float[] x, int xOff, float[] y, int yOff, int bound) {
+        int i = 0;
+        for (; i < bound; i += L) load(x, xOff + i).lanewise(VectorOperators.EXP).intoArray(y, yOff + i);
+        return i;
+    }
+    private static int logRun(float[] x, int xOff, float[] y, int yOff, int bound) {
+        int i = 0;
+        for (; i < bound; i += L) load(x, xOff + i).lanewise(VectorOperators.LOG).intoArray(y, yOff + i);
+        return i;
+    }
+    private static int sqrtRun(float[] x, int xOff, float[] y, int yOff, int bound) {
+        int i = 0;
+        for (; i < bound; i += L) load(x, xOff + i).sqrt().intoArray(y, yOff + i);
+        return i;
+    }
+    private static int rsqrtRun(float[] x, int xOff, float[] y, int yOff, int bound) {
+        int i = 0;
+        for (; i < bound; i += L) ONE.div(load(x, xOff + i).sqrt()).intoArray(y, yOff + i);
+        return i;
+    }
+    private static int absRun(float[] x, int xOff, float[] y, int yOff, int bound) {
+        int i = 0;
+        for (; i < bound; i += L) load(x, xOff + i).abs().intoArray(y, yOff + i);
+        return i;
+    }
+    // 0, -0 and NaN keep their value, as Math.signum
+    private static int signRun(float[] x, int xOff, float[] y, int yOff, int bound) {
+        int i = 0;
+        for (; i < bound; i += L) {
+            FloatVector v = load(x, xOff + i);
+            v.blend(ONE, v.compare(VectorOperators.GT, 0f)).blend(MINUS_ONE, v.compare(VectorOperators.LT, 0f)).intoArray(y, yOff + i);
+        }
+        return i;
+    }
+    // NaN gives 0, as the twin's x > 0 ? x : 0 (a max would propagate it)
+    private static int reluRun(float[] x, int xOff, float[] y, int yOff, int bound) {
+        int i = 0;
+        for (; i < bound; i += L) {
+            FloatVector v = load(x, xOff + i);
+            ZERO.blend(v, v.compare(VectorOperators.GT, 0f)).intoArray(y, yOff + i);
+        }
+        return i;
+    }
+    private static int sigmoidRun(float[] x, int xOff, float[] y, int yOff, int bound) {
+        int i = 0;
+        for (; i < bound; i += L) {
+            FloatVector v = load(x, xOff + i);
+            FloatVector e = v.abs().neg().lanewise(VectorOperators.EXP);
+            FloatVector r = ONE.div(ONE.add(e));
+            r.blend(e.mul(r), v.compare(VectorOperators.LT, 0f)).intoArray(y, yOff + i);
+        }
+        return i;
+    }
+    private static int tanhRun(float[] x, int xOff, float[] y, int yOff, int bound) {
+        int i = 0;
+        for (; i < bound; i += L) load(x, xOff + i).lanewise(VectorOperators.TANH).intoArray(y, yOff + i);
+        return i;
     }
 
     /** {@link Rounding#keepMantissa} lane by lane: the same integer steps on the f32 bit patterns. Returns {@code bound}. */

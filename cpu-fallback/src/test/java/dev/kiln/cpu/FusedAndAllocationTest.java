@@ -137,6 +137,8 @@ class FusedAndAllocationTest {
                 () -> k.adamUpdate(y2, 0, c, 0, m, 0, v, 0, 5 * n, 0.01f, 4, 0.9, 0.999, 1e-8, 1e-2, true),
             };
             for (int i = 0; i < calls.length; i++) assertEquals(0, allocatedPer1000Calls(calls[i]), k.name() + " call #" + i + " allocated");
+            // each function on its own too: a JIT state where one of them boxes its vectors is named
+            for (UnaryFn fn : unaries) assertEquals(0, allocatedPer1000Calls(() -> k.unary(fn, a, 0, y, 0, 5 * n)), k.name() + " unary " + fn + " allocated");
         }
         assertEquals(0, allocatedPer1000Calls(() -> fused.run(ins, offs, y, 0)), "fused run allocated");
     }
