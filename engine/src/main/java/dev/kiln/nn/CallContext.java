@@ -5,7 +5,7 @@ import dev.kiln.graph.Ops;
 import dev.kiln.graph.Variable;
 
 import java.util.ArrayList;
-import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -17,7 +17,9 @@ import java.util.Map;
 public final class CallContext {
     private final boolean training;
     private final Node step;
-    private final Map<Variable, Node> params = new IdentityHashMap<>();
+    // in the order the trace read them (Variable has identity equality): an identity map iterated in an order that
+    // differed between JVMs, and the training program's updates were built in that order
+    private final Map<Variable, Node> params = new LinkedHashMap<>();
     private final List<Node> updates = new ArrayList<>();
 
     public CallContext(boolean training, Node step) {
@@ -36,7 +38,7 @@ public final class CallContext {
     /** The node that reads {@code v} in this trace; the same node every time. */
     public Node read(Variable v) { return params.computeIfAbsent(v, Ops::param); }
 
-    /** Nodes for every variable read so far. */
+    /** Nodes for every variable read so far, in the order they were first read. */
     public Map<Variable, Node> params() { return params; }
 
     /** Registers an in-place update (an effect node) to run at the end of the step. */

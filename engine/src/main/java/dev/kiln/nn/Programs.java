@@ -99,9 +99,7 @@ final class Programs {
         List<Node> outs = lossAndPredictions(topology.trace(xs, ctx), ys);
         List<Variable> params = new ArrayList<>();
         List<Node> paramNodes = new ArrayList<>();
-        for (Map.Entry<Variable, Node> e : ctx.params().entrySet()) {
-            if (e.getKey().trainable()) { params.add(e.getKey()); paramNodes.add(e.getValue()); }
-        }
+        for (Variable v : traced(ctx)) { params.add(v); paramNodes.add(ctx.params().get(v)); }
         List<Node> effects = new ArrayList<>(ctx.updates());
         if (!params.isEmpty()) {
             // with a loss scale, all of GradScaler inside the step: scaled loss, unscaled gradients, the finite flag
@@ -151,7 +149,7 @@ final class Programs {
         return traced(ctx);
     }
 
-    /** The trainable weights a trace read, in the model's weight order (ctx.params() is an identity map: its order differs between JVMs). */
+    /** The trainable weights a trace read, in the model's weight order. */
     private List<Variable> traced(CallContext ctx) {
         List<Variable> params = new ArrayList<>();
         for (Variable v : weights.trainable()) if (ctx.params().containsKey(v)) params.add(v);
