@@ -86,7 +86,7 @@ class MultiGpuOnEmulatedDevicesTest {
             HostAllReduce host = new HostAllReduce(2);
             History got;
             List<float[]> rank0, rank1;
-            try (DataParallel dp = MultiGpu.start(2, r -> gpus[r].device, r -> model(), r -> standIn(gpus[r], r, host))) {
+            try (DataParallel dp = MultiGpu.start(2, r -> gpus[r].device, false, r -> model(), r -> standIn(gpus[r], r, host))) {
                 got = dp.fit(data(), fit());
                 rank0 = values(dp.model());
                 Model replica = dp.replica(1);

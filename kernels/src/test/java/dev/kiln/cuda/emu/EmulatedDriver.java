@@ -60,6 +60,7 @@ public final class EmulatedDriver implements CudaDriver, AutoCloseable {
 
     @Override public long contextCreate(int ordinal) { device(ordinal); return nextHandle++; }
     @Override public void contextDestroy(long context) {}
+    @Override public void contextSetCurrent(long context) {}   // one emulated context per driver, usable from any thread
     @Override public void contextSynchronize() {}
 
     @Override public long moduleLoadData(String ptx) {
