@@ -47,6 +47,9 @@ public final class CudaDevice {
 
     public CudaDevice(CudaDriver driver, Sgemm gemm, PtxCompiler compiler) { this(driver, gemm, compiler, Optional.empty(), 0, 0); }
 
+    /** Over a context the caller retained ({@code driver.contextCreate}): {@link #makeCurrent} and {@link #close} handle it as {@link #openNative(int)}'s. */
+    CudaDevice(CudaDriver driver, Sgemm gemm, PtxCompiler compiler, long context) { this(driver, gemm, compiler, Optional.empty(), 0, context); }
+
     /** With cuDNN for the convolutions ({@link ConvLowering}); without it they run on Kiln's own kernels. */
     CudaDevice(CudaDriver driver, Sgemm gemm, PtxCompiler compiler, Optional<CudnnConvolutions> cudnn) { this(driver, gemm, compiler, cudnn, 0, 0); }
 
