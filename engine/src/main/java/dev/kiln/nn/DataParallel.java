@@ -95,10 +95,13 @@ public final class DataParallel implements AutoCloseable {
 
     public int ranks() { return replicas.length; }
 
-    /** Rank 0's model: the one whose weights are current on the host after each epoch; save and predict with it. */
+    /**
+     * Rank 0's model: the one whose weights are current on the host after each epoch; save and predict with it. On a
+     * GPU, predict on a thread where rank 0's context is current: the one that started the ranks, or one that called fit.
+     */
     public Model model() { return replicas[0]; }
 
-    /** Rank r's replica (its host weights are rank 0's at the start; only rank 0's are brought back to the host). */
+    /** Rank r's replica (its host weights are rank 0's at the start of every fit; only rank 0's are brought back to the host). */
     public Model replica(int r) { return replicas[r]; }
 
     /** Closes {@code resource} (a communicator, say) when this closes, after the ranks' steps; later ones first. */

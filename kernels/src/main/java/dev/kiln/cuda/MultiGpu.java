@@ -15,9 +15,10 @@ import java.util.function.IntFunction;
  * Data-parallel training on the GPUs of this machine, one process: rank r builds its replica on GPU r, on a thread of
  * its own with that GPU's context current, and trains with a {@link DataParallelStep} whose gradient buckets NCCL
  * averages (ncclCommInitAll: one communicator per GPU). {@link DataParallel} does the rest: rank 0's weights to every
- * replica at the start, each global batch split into one slice per GPU, the epoch's figures over whole batches, rank
- * 0's weights to the host model after each epoch, each GPU's context released on close. One GPU degrades to the model's own {@code fit}: the fused step,
- * no NCCL, no all-reduce. Unverified on a machine with several GPUs (the emulated device and the CPU test the logic).
+ * replica at the start of every fit, each global batch split into one slice per GPU, the epoch's figures over whole
+ * batches, rank 0's weights to the host model after each epoch. Rank 0's context is made current on whichever thread
+ * calls fit or close, and each GPU's context is released on close. One GPU degrades to the model's own {@code fit}: the
+ * fused step, no NCCL, no all-reduce. Unverified on a machine with several GPUs (the emulated device and the CPU test the logic).
  *
  * <pre>{@code
  * try (DataParallel dp = MultiGpu.allGpus(rank -> {
