@@ -67,4 +67,14 @@ class GradientProgramTest {
         // and the weights moved
         assertNotEquals(m1().weights().get(0).value()[0], split.weights().get(0).value()[0]);
     }
+
+    @Test void aLossScaledModelIsRefusedNotTrainedUnscaled() {
+        Model m = m1();
+        m.lossScale(LossScale.initial(1024f));
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> m.gradientProgram(16));
+        assertTrue(e.getMessage().contains("scales its loss") && e.getMessage().contains("compile it in F32"), e.getMessage());
+        assertFalse(e.getMessage().contains("\n"), "one line");
+        m.lossScale(null);
+        assertNotNull(m.gradientProgram(16), "without the scale it compiles");
+    }
 }

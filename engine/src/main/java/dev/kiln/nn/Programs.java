@@ -124,6 +124,10 @@ final class Programs {
      * updates such as moving statistics, never the optimizer's).
      */
     Executable gradients(int batch) {
+        // the split step has no loss scale (its finite flag and skip live in the one training program): refused, not
+        // trained unscaled, for every caller (DataParallel, Spark replicas, a user's own loop)
+        if (lossScale() != null) throw new IllegalStateException("model '" + topology.name() + "' scales its loss (" + precision()
+                + "), which the split gradient program for data-parallel training does not do yet; train it with fit, or compile it in F32, TF32 or BF16 without a loss scale");
         return cache.computeIfAbsent("grad/" + batch, k -> {
             if (optimizer == null) throw new IllegalStateException("model '" + topology.name() + "' was compiled without an optimizer");
             weights.build();
