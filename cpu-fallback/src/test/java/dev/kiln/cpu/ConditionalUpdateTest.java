@@ -27,15 +27,18 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 
 /**
  * Every optimizer's updates made conditional on an apply flag (dynamic loss scaling's skipped step): on the CPU
- * backend a 0 flag writes no weight and no slot, and a 1 flag gives the unconditional update's bits; the reference
+ * backend a 0 flag writes no weight and no slot even when the gradient holds infinities and a NaN (as a skipped step's
+ * does), and a 1 flag gives the unconditional update's bits; the reference
  * interpreter agrees. Adam and SGD are fused ops with a flag input; RMSprop is composed (its assigns keep the old value).
  */
 class ConditionalUpdateTest {
     private static final Shape SHAPE = Shape.of(3, 70);   // 210 elements: a vector body and a scalar tail
 
-    /** Runs two steps of {@code opt} on a fresh weight, with the apply flag fed {@code flag} (null: unconditional); returns the weight and slots. */
+    /** Runs two steps of {@code opt} on a fresh weight, with the apply flag fed {@code flag} (null: unconditional; 0: a non-finite gradient); returns the weight and slots. */
     private static List<float[]> twoSteps(Optimizer opt, Float flag, boolean interpreter) {
         float[] grad = data()[1];
+        // a skipped step is skipped because its gradient is not finite: fed one, in the vector body and in the tail
+        if (flag != null && flag == 0f) { grad[5] = Float.POSITIVE_INFINITY; grad[100] = Float.NaN; grad[209] = Float.NEGATIVE_INFINITY; }
         Variable w = new Variable("w", SHAPE, data()[0], true);
         Node g = Ops.input("g", SHAPE), lr = Ops.input("lr", Shape.SCALAR), step = Ops.input("step", Shape.SCALAR);
         Node apply = flag == null ? null : Ops.input("apply", Shape.SCALAR);

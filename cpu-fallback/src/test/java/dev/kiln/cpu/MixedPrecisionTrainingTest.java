@@ -105,7 +105,7 @@ class MixedPrecisionTrainingTest {
         assertTrue(Float.isFinite(run(e, x, y, step)), "the loss output is the unscaled f32 loss, finite even when the gradients overflow");
     }
 
-    /** The weights, then the optimizer's slots by name (their creation order differs between two equal models). */
+    /** The weights, then the optimizer's slots by name (an order that does not rest on how the slots were created). */
     private static List<float[]> state(Model m) {
         List<float[]> c = copies(m);
         List<Variable> slots = new ArrayList<>(m.optimizerState());

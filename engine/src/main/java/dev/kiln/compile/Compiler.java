@@ -64,10 +64,12 @@ public final class Compiler {
 
     /**
      * The standard pipeline without {@link ExpandBatchNormGrad}: for a backend that lowers the fused training ops
-     * ({@link dev.kiln.graph.BatchNormGrad}) itself, as CUDA does ({@link dev.kiln.backend.Backend#passes()}).
+     * ({@link dev.kiln.graph.BatchNormGrad}) itself, as CUDA does ({@link dev.kiln.backend.Backend#passes()}). After the
+     * first CSE, {@link BatchNormGradOfCentered} lets each such op read the centred x the graph already holds, so that x
+     * itself dies after the forward pass (a no-op once the ops are expanded).
      */
     public static List<Pass> fusedPasses() {
-        return List.of(new DuplicateEffectRemoval(), new CommonSubexpressionElimination(), new ConstantFolding(),
+        return List.of(new DuplicateEffectRemoval(), new CommonSubexpressionElimination(), new BatchNormGradOfCentered(), new ConstantFolding(),
                 new AlgebraicSimplification(), new CommonSubexpressionElimination(), new LinearFusion(), new ElementwiseFusion());
     }
 

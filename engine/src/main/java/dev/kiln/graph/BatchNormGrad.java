@@ -10,7 +10,9 @@ import java.util.List;
  * {@code dx = gamma·invStd / m · (m·dy - Σdy - xhat·Σ(dy·xhat))}, sums over the rows of each channel.
  * Inputs: x [..., C], dy [..., C], mean [C], var [C] (biased), gamma [C].
  * One op where CUDA has one kernel or cuDNN call (cudnnBatchNormalizationBackward); the compiler's
- * {@code expand_batch_norm_grad} pass turns it back into the composed ops for backends without one (the CPU).
+ * {@code expand_batch_norm_grad} pass turns it back into the composed ops for backends without one (the CPU). Where it
+ * stays one op, {@code batch_norm_grad_of_centered} hands it x - mean (which the variance already computed) and a zero
+ * mean in place of x and mean, so that x need not stay live until the backward pass.
  */
 public record BatchNormGrad(double epsilon) implements Primitive {
     public String name() { return "batch_norm_grad"; }

@@ -101,16 +101,7 @@ final class Programs {
         List<Node> paramNodes = new ArrayList<>();
         for (Variable v : traced(ctx)) { params.add(v); paramNodes.add(ctx.params().get(v)); }
         List<Node> effects = new ArrayList<>(ctx.updates());
-        if (!params.isEmpty()) {
-            // with a loss scale, all of GradScaler inside the step: scaled loss, unscaled gradients, the finite flag
-            // on the device, updates that run only where it is 1, then the scale's own update (LossScale)
-            LossScale scale = lossScale();
-            List<Node> grads = scale == null ? Autodiff.gradients(outs.get(0), paramNodes)
-                    : scale.unscale(Autodiff.gradients(scale.scaleLoss(outs.get(0)), paramNodes));
-            Node finite = scale == null ? null : LossScale.allFinite(grads);
-            try (Scope s = Scope.enter("optimizer")) { effects.addAll(optimizer.updates(params, grads, lr, step, finite)); }
-            if (scale != null) try (Scope s = Scope.enter("loss_scale")) { effects.addAll(scale.updates(finite)); }
-        }
+        if (!params.isEmpty()) effects.addAll(updates(params, gradients(outs.get(0), paramNodes), lr, step));
         savedSlots.applyTo(optimizer, topology.name());
         List<Node> ins = new ArrayList<>(xs);
         ins.addAll(ys); ins.add(lr); ins.add(step);
@@ -121,7 +112,9 @@ final class Programs {
      * The training step split in two, for data-parallel training (gradients averaged across replicas between the
      * halves): the gradient program (inputs as training; outputs [loss, predictions..., per-output losses...,
      * then the gradient of each trainable weight in {@link #gradientWeights} order]; effects: the layers' own
-     * updates such as moving statistics, never the optimizer's).
+     * updates such as moving statistics, never the optimizer's). With a loss scale the gradients are those of the scaled
+     * loss, unscaled (infinite or NaN where they overflowed); {@link #applyGradients} makes the finite check on what it
+     * is given, so after an average every replica sees the same non-finite values and skips the same step.
      */
     Executable gradients(int batch) {
         return cache.computeIfAbsent("grad/" + batch, k -> {
@@ -134,14 +127,33 @@ final class Programs {
             List<Node> outs = lossAndPredictions(topology.trace(xs, ctx), ys);
             List<Node> paramNodes = new ArrayList<>();
             for (Variable v : traced(ctx)) paramNodes.add(ctx.params().get(v));
-            outs.addAll(Autodiff.gradients(outs.get(0), paramNodes));
+            outs.addAll(gradients(outs.get(0), paramNodes));
             List<Node> ins = new ArrayList<>(xs);
             ins.addAll(ys); ins.add(step);
             return compile(new Graph(outs, ctx.updates()), ins);
         });
     }
 
-    /** The trainable weights whose gradients {@link #gradients} returns, in its output order. */
+    // With a loss scale, all of GradScaler in the graph (LossScale): the scaled loss's gradients, unscaled; the finite
+    // flag over the gradients the updates get, the updates run only where it is 1, then the scale's own update.
+
+    /** The gradients of {@code loss} with respect to {@code params}: of the scaled loss, unscaled, when the model scales. */
+    private List<Node> gradients(Node loss, List<Node> params) {
+        LossScale scale = lossScale();
+        return scale == null ? Autodiff.gradients(loss, params) : scale.unscale(Autodiff.gradients(scale.scaleLoss(loss), params));
+    }
+
+    /** The optimizer's updates of {@code params} by {@code grads}; when the model scales, conditional on all being finite, then the scale's update. */
+    private List<Node> updates(List<Variable> params, List<Node> grads, Node lr, Node step) {
+        LossScale scale = lossScale();
+        Node finite = scale == null ? null : LossScale.allFinite(grads);
+        List<Node> effects = new ArrayList<>();
+        try (Scope s = Scope.enter("optimizer")) { effects.addAll(optimizer.updates(params, grads, lr, step, finite)); }
+        if (scale != null) try (Scope s = Scope.enter("loss_scale")) { effects.addAll(scale.updates(finite)); }
+        return effects;
+    }
+
+    /** The trainable weights whose gradients {@link #gradients(int)} returns, in its output order. */
     List<Variable> gradientWeights() {
         weights.build();
         CallContext ctx = new CallContext(true, Ops.input("step", Shape.SCALAR));
@@ -156,7 +168,11 @@ final class Programs {
         return params;
     }
 
-    /** The other half: the optimizer's updates from given gradients. Inputs "grad/0".. (each weight's shape), "lr", "step"; no outputs. */
+    /**
+     * The other half: the optimizer's updates from given gradients. Inputs "grad/0".. (each weight's shape), "lr", "step";
+     * no outputs. With a loss scale, as the one training step: the updates apply only where every given gradient is
+     * finite, and the scale's own update follows.
+     */
     Executable applyGradients() {
         return cache.computeIfAbsent("apply", k -> {
             if (optimizer == null) throw new IllegalStateException("model '" + topology.name() + "' was compiled without an optimizer");
@@ -165,8 +181,7 @@ final class Programs {
             List<Node> grads = new ArrayList<>();
             for (int i = 0; i < params.size(); i++) grads.add(Ops.input("grad/" + i, params.get(i).shape()));
             Node lr = Ops.input("lr", Shape.SCALAR), step = Ops.input("step", Shape.SCALAR);
-            List<Node> effects;
-            try (Scope s = Scope.enter("optimizer")) { effects = optimizer.updates(params, grads, lr, step); }
+            List<Node> effects = updates(params, grads, lr, step);
             savedSlots.applyTo(optimizer, topology.name());
             List<Node> ins = new ArrayList<>(grads);
             ins.add(lr); ins.add(step);

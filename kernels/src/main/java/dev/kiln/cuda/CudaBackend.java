@@ -228,7 +228,8 @@ public final class CudaBackend implements Backend {
 
     /**
      * With {@code on} (the default; {@code -Dkiln.cuda.halfGemm=false} turns it off), a product whose operands a bf16/fp16
-     * program rounds reads 16-bit copies of them through cublasGemmEx (tensor cores, f32 accumulation: the same results).
+     * program rounds reads 16-bit copies of them through cublasGemmEx (tensor cores, f32 accumulation: the same products;
+     * the emulated device gives the f32 path's bits, real cuBLAS may sum in another order).
      */
     public CudaBackend halfGemms(boolean on) { halfGemms = on; return this; }
 

@@ -35,7 +35,9 @@ import java.util.function.LongConsumer;
  *       the graph's mean and var, which are x's own by BatchNorm's contract, and cuDNN gets the same epsilon). Its
  *       scale and bias gradients go to the program's workspace and are dropped: dgamma and dbeta stay reductions in the
  *       graph, since a node has one output. Without cuDNN: Kiln's kiln_batchnorm_backward_f32 (batchnorm.cu), with
- *       dgamma and dbeta null.</li>
+ *       dgamma and dbeta null. CUDA's passes (batch_norm_grad_of_centered) give the op x - mean and a zero mean for x
+ *       and mean, so x dies after the forward pass: cuDNN then recomputes a mean of 0 and the same variance, up to
+ *       rounding, and so the same dx up to rounding (dx depends on x only through x - mean).</li>
  * </ul>
  *
  * <p><b>Unverified on hardware</b>, like the convolutions: checked only against the documented-semantics stand-in

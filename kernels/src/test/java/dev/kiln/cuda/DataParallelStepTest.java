@@ -2,8 +2,12 @@ package dev.kiln.cuda;
 
 import dev.kiln.backend.Executable;
 import dev.kiln.cuda.emu.EmulatedDevice;
+import dev.kiln.compile.Precision;
 import dev.kiln.graph.Variable;
+import dev.kiln.loss.Loss;
+import dev.kiln.nn.LossScale;
 import dev.kiln.nn.Model;
+import dev.kiln.optim.Adam;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.MemorySegment;
@@ -46,22 +50,43 @@ class DataParallelStepTest extends OnEmulatedDevice {
     }
 
     @Test
-    void oneRankTrainsAsTheFusedStepWithNoAllReduce() {
+    void oneRankTrainsAsTheFusedStepWithNoAllReduce() { oneRankAsTheFusedStep(false); }
+
+    /** FP16 with a loss scale (2 good steps to double) and an infinity in step 2's input: the split step skips it as the fused one does. */
+    @Test
+    void oneRankInFp16SkipsAPoisonedStepAndScalesAsTheFusedStep() { oneRankAsTheFusedStep(true); }
+
+    private void oneRankAsTheFusedStep(boolean fp16) {
         Model fused = model(), split = model();
+        if (fp16) for (Model m : List.of(fused, split)) {
+            m.compile(Adam.lr(1e-2), Loss.mse(), Precision.FP16);
+            m.lossScale(LossScale.initial(1024f).growthInterval(2));
+        }
+        int poisoned = fp16 ? 2 : -1;
         Executable train = fused.trainingProgram(BATCH);
         List<String> calls = new ArrayList<>();
         try (DataParallelStep dp = new DataParallelStep(split, BATCH, DataParallelStep.ONE_RANK, GradientBuckets.DEFAULT_CAP_BYTES)) {
             assertTrue(dp.plan().buckets().isEmpty() && !dp.plan().allReduces());
             for (int s = 1; s <= STEPS; s++) {
-                feed(train, batch(s));
+                float[][] xy = batch(s);
+                if (s == poisoned) xy[0][3] = Float.POSITIVE_INFINITY;
+                feed(train, xy);
                 train.setInput(train.program().inputSlot("lr"), new float[] {1e-2f});
                 train.setInput(train.program().inputSlot("step"), new float[] {s});
                 train.run();
-                feed(dp.gradients(), batch(s));
+                feed(dp.gradients(), xy);
                 if (s == STEPS) cuda.driver.logCalls(calls);
                 float loss = dp.run(1e-2f, s);
                 cuda.driver.logCalls(null);
-                assertEquals(train.outputScalar(0), loss, 1e-6 * Math.abs(loss), "loss of step " + s);
+                if (s != poisoned) assertEquals(train.outputScalar(0), loss, 1e-6 * Math.abs(loss), "loss of step " + s);
+            }
+            if (fp16) {
+                train.syncVariables();
+                dp.syncVariables();   // the scale's variables are the apply program's
+                assertEquals(1, fused.lossScale().skippedSteps(), "the fused step skipped step " + poisoned);
+                assertEquals(fused.lossScale().skippedSteps(), split.lossScale().skippedSteps());
+                assertEquals(fused.lossScale().scale(), split.lossScale().scale(), "scale");
+                assertEquals(512f, split.lossScale().scale(), "1024, halved to 512 at step 2; doubling needs 2 good steps after it");
             }
             train.syncVariables();
             List<float[]> a = values(fused.weights());

@@ -103,8 +103,9 @@ class ElementwiseKernelsTest {
             if (n > 3) { g[1] = 0f; g[2] = -0f; p[3] = 0f; }
             long dp = upload(cuda, p), dg = upload(cuda, g), dm = upload(cuda, m), dv = upload(cuda, v);
             long dlr = upload(cuda, new float[] {(float) lr}), dt = upload(cuda, new float[] {step});
+            long dbad = upload(cuda, nonFinite(n));   // what a skipped step's gradient holds
             for (long apply : new long[] {0, upload(cuda, new float[] {0f})}) {   // null: always; a 0 flag: a skipped step, run second
-                launch(cuda, fn, 2, 64, 0, KernelArgs.of().pointer(dp).pointer(dg).pointer(dm).pointer(dv).pointer(dlr).pointer(dt).pointer(apply)
+                launch(cuda, fn, 2, 64, 0, KernelArgs.of().pointer(dp).pointer(apply == 0 ? dg : dbad).pointer(dm).pointer(dv).pointer(dlr).pointer(dt).pointer(apply)
                         .f32((float) b1).f32((float) b2).f32((float) eps).f32((float) wd).i32(decoupled ? 1 : 0).i64(n));
             }
             float[] gp = floats(cuda, dp, n), gm = floats(cuda, dm, n), gv = floats(cuda, dv, n);
@@ -125,5 +126,12 @@ class ElementwiseKernelsTest {
             }
             EmulatedDevice.CASES.incrementAndGet();
         }
+    }
+
+    /** A skipped step's gradient: NaN, +inf and -inf in turn. */
+    static float[] nonFinite(int n) {
+        float[] g = new float[n];
+        for (int i = 0; i < n; i++) g[i] = i % 3 == 0 ? Float.NaN : i % 3 == 1 ? Float.POSITIVE_INFINITY : Float.NEGATIVE_INFINITY;
+        return g;
     }
 }

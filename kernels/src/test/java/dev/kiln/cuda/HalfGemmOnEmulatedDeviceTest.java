@@ -101,6 +101,25 @@ class HalfGemmOnEmulatedDeviceTest extends OnEmulatedDevice {
 
     @Test void anFp16ConvnetStepRunsItsConvolutionsOn16BitOperands() { step(convnet(), 72, 5, Precision.FP16, "fp16"); }
 
+    /** The README's M1 figures (bench model M1, BF16, batch 256): printed from the plan, with what they must satisfy. */
+    @Test
+    void m1AtBatch256ReadsHalfTheOperandBytesForAScratchSmallerThanItsArena() {
+        Model m1 = Sequential.of(Input.shape(11), Dense.of(512).relu(), Dense.of(512).relu(), Dense.of(512).relu(), Dense.of(1)).seed(1);
+        m1.compile(Adam.lr(1e-3), Loss.mae(), Precision.BF16);
+        Model.Traced t = m1.trainingGraph(256);
+        Program p = Compiler.compile(t.graph(), Compiler.Options.defaults().withInputs(t.inputs()).withPrecision(Precision.BF16));
+        CudaExecutable e = (CudaExecutable) cuda.backend.compile(p);
+        HalfOperands.Footprint fp = e.halfFootprint();
+        long arenaBytes = 4L * p.arenaSize();
+        System.out.printf("[kiln-cuda] M1 bf16 training step, batch 256: %d products on 16-bit operands; GEMM operand bytes per step %,d in f32, %,d in 16 bits; scratch %,d bytes beside a %,d-byte arena%n",
+                fp.products(), fp.f32OperandBytes(), fp.halfOperandBytes(), fp.scratchBytes(), arenaBytes);
+        assertTrue(fp.products() >= 11, "4 forward and at least 7 backward products, found " + fp.products());
+        assertEquals(fp.f32OperandBytes(), 2 * fp.halfOperandBytes(), "16-bit operands read half the bytes");
+        assertTrue(fp.scratchBytes() > 0 && fp.scratchBytes() < arenaBytes, "scratch " + fp.scratchBytes() + " vs arena " + arenaBytes);
+        e.close();
+        EmulatedDevice.CASES.incrementAndGet();
+    }
+
     private void step(Model model, int features, int convolutions, Precision precision, String format) {
         model.compile(Adam.lr(1e-2), Loss.mse(), precision);
         Model.Traced t = model.trainingGraph(BATCH);

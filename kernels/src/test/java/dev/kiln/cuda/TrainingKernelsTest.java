@@ -234,8 +234,9 @@ class TrainingKernelsTest {
             float mu = (float) cfg[0], wd = (float) cfg[2], lr = 0.05f;
             float[] p = random(r, n, 1f), g = random(r, n, 0.1f), v = random(r, n, 0.01f);
             long dp = upload(cuda, p), dg = upload(cuda, g), dv = mu != 0 ? upload(cuda, v) : 0, dlr = upload(cuda, new float[] {lr});
+            long dbad = upload(cuda, ElementwiseKernelsTest.nonFinite(n));   // what a skipped step's gradient holds
             for (long apply : new long[] {0, upload(cuda, new float[] {0f})}) {   // null: always; a 0 flag: a skipped step, run second
-                launch(cuda, fn, 2, 64, 0, KernelArgs.of().pointer(dp).pointer(dg).pointer(dv).pointer(dlr).pointer(apply).f32(mu).f32(wd).i32((int) cfg[1]).i64(n));
+                launch(cuda, fn, 2, 64, 0, KernelArgs.of().pointer(dp).pointer(apply == 0 ? dg : dbad).pointer(dv).pointer(dlr).pointer(apply).f32(mu).f32(wd).i32((int) cfg[1]).i64(n));
             }
             float[] gp = floats(cuda, dp, n), gv = mu != 0 ? floats(cuda, dv, n) : null;
             for (int i = 0; i < n; i++) {

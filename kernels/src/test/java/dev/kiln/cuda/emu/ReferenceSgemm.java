@@ -82,7 +82,7 @@ public final class ReferenceSgemm implements Sgemm {
     /** {@code n} 16-bit values of {@code type} from device memory, as floats (bf16: the high half of an f32; fp16: IEEE binary16). */
     private float[] widen(int type, long address, int n) {
         short[] h = new short[n];
-        driver.memcpyDtoH(MemorySegment.ofArray(h), address, 2L * n);
+        driver.deviceRead(MemorySegment.ofArray(h), address, 2L * n);   // the library's own read: not a copy to the host
         float[] x = new float[n];
         for (int i = 0; i < n; i++) x[i] = type == Cublas.CUDA_R_16BF ? Float.intBitsToFloat(h[i] << 16) : Float.float16ToFloat(h[i]);
         return x;
