@@ -43,10 +43,12 @@ class DataParallelTrainingTest {
     private static final int ROWS = 64, FEATURES = 6, BATCH = 16, EPOCHS = 4;
     private static final double TOLERANCE = 1e-5;
 
-    private static Model model() {
+    private static Model model() { return model(Sgd.lr(0.05)); }
+
+    private static Model model(Sgd optimizer) {
         Model m = Sequential.of(Input.shape(FEATURES), Dense.of(12).relu(), Dense.of(8).relu(), Dense.of(1)).seed(11);
         m.backend(new CpuBackend(CpuKernels.best(), new WorkerPool(1)));   // a backend and pool per replica: the ranks run at once
-        m.compile(Sgd.lr(0.05), Loss.mse(), Metric.mae());
+        m.compile(optimizer, Loss.mse(), Metric.mae());
         return m;
     }
 
@@ -197,6 +199,33 @@ class DataParallelTrainingTest {
             assertClose(values(single), values(dp.model()), "second fit from rewritten weights");
             List<float[]> rank1 = values(dp.replica(1));
             for (int v = 0; v < rank1.size(); v++) assertBits(values(dp.model()).get(v), rank1.get(v), "rank 1's weight " + v);
+        }
+    }
+
+    /**
+     * Rank 0's optimizer slots rewritten between fits (momentum's velocity zeroed, as a fresh optimizer has it) reach
+     * every rank too: without them rank 1 would step with its old velocity and leave rank 0. Tolerance: momentum 0.5
+     * at most doubles each step's move, so twice the bound above, 2e-5.
+     */
+    @Test
+    void rank0sOptimizerSlotsSetBetweenFitsReachEveryRank() {
+        List<dev.kiln.eager.Tensor> restart = model().getWeights();
+        Model single = model(Sgd.lr(0.05).momentum(0.5));
+        single.fit(data(ROWS), fit());
+        single.setWeights(restart);
+        for (Variable slot : single.optimizer().slots()) slot.assign(new float[slot.shape().size()]);
+        single.fit(data(ROWS), fit());
+        try (DataParallel dp = DataParallel.onHost(2, rank -> model(Sgd.lr(0.05).momentum(0.5)))) {
+            dp.fit(data(ROWS), fit());
+            dp.model().setWeights(restart);
+            assertTrue(!dp.model().optimizer().slots().isEmpty(), "momentum keeps a velocity slot per weight");
+            for (Variable slot : dp.model().optimizer().slots()) slot.assign(new float[slot.shape().size()]);
+            dp.fit(data(ROWS), fit());
+            List<float[]> want = values(single), got = values(dp.model()), rank1 = values(dp.replica(1));
+            for (int v = 0; v < want.size(); v++) {
+                for (int i = 0; i < want.get(v).length; i++) assertEquals(want.get(v)[i], got.get(v)[i], 2 * TOLERANCE, "weight " + v + "[" + i + "]");
+                assertBits(got.get(v), rank1.get(v), "rank 1's weight " + v);
+            }
         }
     }
 
