@@ -43,10 +43,12 @@ class DataParallelTrainingTest {
     private static final int ROWS = 64, FEATURES = 6, BATCH = 16, EPOCHS = 4;
     private static final double TOLERANCE = 1e-5;
 
-    private static Model model() {
+    private static Model model() { return model(Sgd.lr(0.05)); }
+
+    private static Model model(Sgd optimizer) {
         Model m = Sequential.of(Input.shape(FEATURES), Dense.of(12).relu(), Dense.of(8).relu(), Dense.of(1)).seed(11);
         m.backend(new CpuBackend(CpuKernels.best(), new WorkerPool(1)));   // a backend and pool per replica: the ranks run at once
-        m.compile(Sgd.lr(0.05), Loss.mse(), Metric.mae());
+        m.compile(optimizer, Loss.mse(), Metric.mae());
         return m;
     }
 
@@ -148,22 +150,107 @@ class DataParallelTrainingTest {
 
     @Test
     void aRankThatFailsStopsTheOthersWithItsErrorInsteadOfHanging() {
-        HostAllReduce reduce = new HostAllReduce(2);
-        RankStep.Factory failingOnRank1 = (replica, rank, batch) -> {
-            HostAveragedStep step = new HostAveragedStep(replica, rank, batch, reduce);
-            if (rank == 0) return step;
-            return new RankStep() {   // rank 0 waits in the all-reduce for this rank, which fails before it gets there
-                @Override public dev.kiln.backend.Executable gradients() { return step.gradients(); }
-                @Override public float run(float lr, long t) { throw new IllegalStateException("rank 1 broke at step " + t); }
-                @Override public void abort() { step.abort(); }
-            };
-        };
-        try (DataParallel dp = DataParallel.start(2, rank -> model(), failingOnRank1)) {
+        RankStep.Factory host = HostAveragedStep.over(new HostAllReduce(2));
+        int[] failures = {0, Integer.MAX_VALUE};   // [opening, running]: rank 0 waits in the all-reduce for rank 1, which fails before it gets there
+        try (DataParallel dp = DataParallel.start(2, rank -> model(), failingOnRank1(host, failures))) {
             var e = assertTimeoutPreemptively(java.time.Duration.ofSeconds(60), () -> assertThrows(IllegalStateException.class, () -> dp.fit(data(ROWS), fit())));
             assertEquals("rank 1 broke at step 1", e.getMessage());
         }
         var build = assertThrows(IllegalArgumentException.class, () -> DataParallel.onHost(2, rank -> rank == 1 ? null : model()));
         assertEquals("the replica builder returned null for rank 1; return a compiled model", build.getMessage());
+    }
+
+    @Test
+    void aFitAfterFailedOnesTrainsAsIfTheyHadNotHappened() {
+        // the first fit fails while rank 1 opens its step, the second in rank 1's first step (both abort the all-reduce);
+        // the third must not fail with "another rank failed", and trains as one model does on the global batch
+        Model single = model();
+        single.fit(data(ROWS), fit());
+        int[] failures = {1, 1};
+        try (DataParallel dp = DataParallel.start(2, rank -> model(), failingOnRank1(HostAveragedStep.over(new HostAllReduce(2)), failures))) {
+            var open = assertThrows(IllegalStateException.class, () -> dp.fit(data(ROWS), fit()));
+            assertEquals("rank 1 could not open its step", open.getMessage());
+            var run = assertThrows(IllegalStateException.class, () -> dp.fit(data(ROWS), fit()));
+            assertEquals("rank 1 broke at step 1", run.getMessage());
+            dp.fit(data(ROWS), fit());
+            assertClose(values(single), values(dp.model()), "after two failed fits");
+            List<float[]> rank1 = values(dp.replica(1));
+            for (int v = 0; v < rank1.size(); v++) assertBits(values(dp.model()).get(v), rank1.get(v), "rank 1's weight " + v);
+        }
+    }
+
+    /**
+     * Rank 0's weights rewritten between fits (what setWeights, loadWeights and EarlyStopping's restore do to
+     * {@code dp.model()} alone) reach every rank before the next fit's first step: that fit trains as one model does from
+     * those weights on the global batch. Tolerance as above: the second fit's 16 steps alone, from equal weights.
+     * Without the copy, rank 1 keeps its trained weights and the average mixes gradients taken at other weights.
+     */
+    @Test
+    void rank0sWeightsSetBetweenFitsReachEveryRank() { restartedBetweenFits(Sgd.lr(0.05), TOLERANCE); }
+
+    /**
+     * Rank 0's optimizer slots rewritten between fits (momentum's velocity zeroed, as a fresh optimizer has it) reach
+     * every rank too: without them rank 1 would step with its old velocity and leave rank 0. Tolerance: momentum 0.5
+     * at most doubles each step's move, so twice the bound above.
+     */
+    @Test
+    void rank0sOptimizerSlotsSetBetweenFitsReachEveryRank() { restartedBetweenFits(Sgd.lr(0.05).momentum(0.5), 2 * TOLERANCE); }
+
+    /** One model and two ranks trained, rank 0's weights set to the initial ones and its slots zeroed, trained again: equal within {@code tolerance}. */
+    private static void restartedBetweenFits(Sgd optimizer, double tolerance) {
+        List<dev.kiln.eager.Tensor> restart = model().getWeights();   // the initial weights: far from the trained ones
+        Model single = model(optimizer);
+        single.fit(data(ROWS), fit());
+        restart(single, restart);
+        single.fit(data(ROWS), fit());
+        try (DataParallel dp = DataParallel.onHost(2, rank -> model(optimizer))) {
+            dp.fit(data(ROWS), fit());
+            restart(dp.model(), restart);
+            dp.fit(data(ROWS), fit());
+            List<float[]> want = values(single), got = values(dp.model()), rank1 = values(dp.replica(1));
+            for (int v = 0; v < want.size(); v++) {
+                for (int i = 0; i < want.get(v).length; i++) assertEquals(want.get(v)[i], got.get(v)[i], tolerance, "weight " + v + "[" + i + "]");
+                assertBits(got.get(v), rank1.get(v), "rank 1's weight " + v);
+            }
+            System.out.println("[kiln-cpu] data-parallel, second fit from rewritten weights and " + dp.model().optimizer().slots().size() + " zeroed slots: within " + tolerance + " of one model");
+        }
+    }
+
+    private static void restart(Model m, List<dev.kiln.eager.Tensor> weights) {
+        m.setWeights(weights);
+        for (Variable slot : m.optimizer().slots()) slot.assign(new float[slot.shape().size()]);
+    }
+
+    /** Rank 1's steps fail: the first {@code failures[0]} times one is opened, then the first {@code failures[1]} times one runs. */
+    private static RankStep.Factory failingOnRank1(RankStep.Factory host, int[] failures) {
+        return new RankStep.Factory() {
+            @Override public RankStep open(Model replica, int rank, int batch) {
+                RankStep step = host.open(replica, rank, batch);
+                if (rank == 0) return step;
+                if (failures[0]-- > 0) throw new IllegalStateException("rank 1 could not open its step");
+                return new RankStep() {
+                    @Override public dev.kiln.backend.Executable gradients() { return step.gradients(); }
+                    @Override public dev.kiln.backend.Executable applyGradients() { return step.applyGradients(); }
+                    @Override public float run(float lr, long t) {
+                        if (failures[1]-- > 0) throw new IllegalStateException("rank 1 broke at step " + t);
+                        return step.run(lr, t);
+                    }
+                    @Override public void abort() { step.abort(); }
+                };
+            }
+            @Override public void reset() { host.reset(); }
+        };
+    }
+
+    private static void assertClose(List<float[]> want, List<float[]> got, String what) {
+        double worst = 0;
+        for (int v = 0; v < want.size(); v++) {
+            for (int i = 0; i < want.get(v).length; i++) {
+                worst = Math.max(worst, Math.abs(want.get(v)[i] - got.get(v)[i]));
+                assertEquals(want.get(v)[i], got.get(v)[i], TOLERANCE, what + ": weight " + v + "[" + i + "]");
+            }
+        }
+        System.out.println("[kiln-cpu] data-parallel, " + what + ": largest weight difference from one model " + worst);
     }
 
     private static void assertBits(float[] a, float[] b, String what) {

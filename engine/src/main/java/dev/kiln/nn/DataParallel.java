@@ -11,19 +11,24 @@ import java.util.function.IntFunction;
 
 /**
  * Data-parallel training in one process: one replica of the model per rank (a GPU each, on kiln-cuda's
- * {@code MultiGpu}), each on its own thread, every replica starting from rank 0's weights. {@link #fit} is the
+ * {@code MultiGpu}), each on its own thread, every replica starting each {@code fit} from rank 0's weights (moving
+ * statistics, optimizer slots and step counter too, so rank 0's rewritten weights reach every rank). {@link #fit} is the
  * ordinary {@code fit} loop over global batches: each epoch's shuffled batch order is the one {@code model.fit}
- * would use (same seed, same batches), and rank r trains on rows {@code [r·b, (r+1)·b)} of each batch of
- * {@code n·b}; the ranks' gradients are averaged (mean losses, equal slices: the average is the whole batch's
- * gradient), so every replica takes the same step. Epoch loss and metrics are over the whole batches; rank 0's
+ * would use on the same training examples (same seed, same batches), and rank r trains on rows {@code [r·b, (r+1)·b)}
+ * of each batch of {@code n·b}; the ranks' gradients are averaged (mean losses over equal slices), so every replica
+ * takes the same step. Without batch normalization that average is the whole batch's gradient. With it, it is not:
+ * each rank normalizes with its own slice's mean and variance (no statistics cross ranks), and the moving statistics
+ * that evaluation uses are rank 0's, from rank 0's slices. Epoch loss and metrics are over the whole batches; rank 0's
  * weights reach the host model ({@link #model()}) at each epoch's end, before callbacks and validation (rank 0 alone).
- * With one rank, {@code fit} is the model's own {@code fit}: the fused step, no all-reduce.
+ * With one rank, {@code fit} is the model's own {@code fit}: the fused step, no all-reduce. With more, a model that
+ * scales its loss (FP16) is refused.
  *
  * <p>Dropout draws its masks from the replica's seed: build replica r with a seed of its own (its weights are replaced
  * by rank 0's anyway), or every rank drops the same units at the same row of its slice.
  *
  * <p>Rows: every batch is split evenly, so the batch size must be a multiple of the rank count, and the last
- * {@code size % n} training examples (after a validation split) are left out, with a note.
+ * {@code size % n} training examples (after a validation split) are left out, with a note; the shuffle is then over the
+ * examples kept, so the batches differ from {@code model.fit}'s on all of them.
  *
  * <pre>{@code
  * try (DataParallel dp = DataParallel.onHost(2, rank -> buildAndCompile(seed + rank))) {
@@ -36,28 +41,31 @@ public final class DataParallel implements AutoCloseable {
     private final Ranks ranks;
     private final Model[] replicas;
     private final ReplicatedModel view;
+    private final RankResources bound;
     private final List<AutoCloseable> resources = new ArrayList<>();
 
-    private DataParallel(Ranks ranks, Model[] replicas, RankStep.Factory steps) {
+    private DataParallel(Ranks ranks, Model[] replicas, RankStep.Factory steps, RankResources bound) {
         this.ranks = ranks;
         this.replicas = replicas;
+        this.bound = bound;
         this.view = new ReplicatedModel(replicas, ranks, steps);
     }
 
     /**
      * {@code count} ranks: replica r is made by {@code build.apply(r)} (a compiled model on rank r's backend) on rank
-     * r's thread, then given rank 0's weights and step counter; {@code steps} opens each rank's training step.
+     * r's thread, then given rank 0's weights and step counter (again at every {@link #fit}); {@code steps} opens each
+     * rank's training step.
      */
     public static DataParallel start(int count, IntFunction<Model> build, RankStep.Factory steps) {
-        Ranks ranks = new Ranks(count);
+        return start(count, build, steps, RankResources.NONE);
+    }
+
+    /** As {@link #start(int, IntFunction, RankStep.Factory)}, each rank holding {@code bound} (a GPU) that this binds to its thread and releases on close. */
+    public static DataParallel start(int count, IntFunction<Model> build, RankStep.Factory steps, RankResources bound) {
+        Ranks ranks = new Ranks(count, bound::enter);
         Model[] replicas = new Model[count];
         try {
             ranks.each(r -> replicas[r] = build.apply(r), () -> {});
-        } catch (RuntimeException | Error e) {
-            ranks.close();
-            throw e;
-        }
-        try {
             for (int r = 0; r < count; r++) {
                 if (replicas[r] == null) throw new IllegalArgumentException("the replica builder returned null for rank " + r + "; return a compiled model");
                 replicas[r].requireCompiled();
@@ -66,15 +74,18 @@ public final class DataParallel implements AutoCloseable {
                             + "), which data-parallel training does not do yet; compile it in F32, TF32 or BF16 without a loss scale");
                 }
             }
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
+            try {
+                ranks.each(bound::release, () -> {});
+            } catch (RuntimeException | Error released) {
+                e.addSuppressed(released);
+            }
             ranks.close();
             throw e;
         }
-        for (int r = 1; r < count; r++) {
-            replicas[r].setWeights(replicas[0].getWeights());
-            replicas[r].setIterations(replicas[0].iterations());
-        }
-        return new DataParallel(ranks, replicas, steps);
+        DataParallel dp = new DataParallel(ranks, replicas, steps, bound);
+        dp.view.startFromLead();
+        return dp;
     }
 
     /** {@code count} ranks whose gradients are averaged on the host ({@link HostAllReduce}): any backend, a thread per rank. */
@@ -84,10 +95,13 @@ public final class DataParallel implements AutoCloseable {
 
     public int ranks() { return replicas.length; }
 
-    /** Rank 0's model: the one whose weights are current on the host after each epoch; save and predict with it. */
+    /**
+     * Rank 0's model: the one whose weights are current on the host after each epoch; save and predict with it. On a
+     * GPU, predict on a thread where rank 0's context is current: the one that started the ranks, or one that called fit.
+     */
     public Model model() { return replicas[0]; }
 
-    /** Rank r's replica (its host weights are rank 0's at the start; only rank 0's are brought back to the host). */
+    /** Rank r's replica (its host weights are rank 0's at the start of every fit; only rank 0's are brought back to the host). */
     public Model replica(int r) { return replicas[r]; }
 
     /** Closes {@code resource} (a communicator, say) when this closes, after the ranks' steps; later ones first. */
@@ -96,7 +110,10 @@ public final class DataParallel implements AutoCloseable {
     /** Trains every replica as {@code fit} says on global batches of {@code fit.batchSize()}; see the class comment. */
     public History fit(Dataset data, Fit fit) {
         int n = replicas.length;
-        if (n == 1) return model().fit(data, fit);
+        if (n == 1) {
+            ranks.enterLead();
+            return model().fit(data, fit);
+        }
         if (fit.batchSize() % n != 0) {
             int up = (fit.batchSize() + n - 1) / n * n;
             throw new IllegalArgumentException("data-parallel training on " + n + " ranks splits each batch evenly, but the batch size " + fit.batchSize()
@@ -113,9 +130,11 @@ public final class DataParallel implements AutoCloseable {
             for (int i = 0; i < kept.length; i++) kept[i] = i;
             train = train.subset(kept);
         }
+        view.startFromLead();
         return Trainer.fit(view, train, fit.validation(parts.validation()));
     }
 
+    /** Closes the ranks' steps, then the resources handed to {@link #closing}, then releases each rank's {@link RankResources}, then ends the ranks' threads. */
     @Override public void close() {
         RuntimeException failure = null;
         try {
@@ -123,7 +142,6 @@ public final class DataParallel implements AutoCloseable {
         } catch (RuntimeException e) {
             failure = e;
         }
-        ranks.close();
         for (int i = resources.size() - 1; i >= 0; i--) {
             try {
                 resources.get(i).close();
@@ -132,6 +150,13 @@ public final class DataParallel implements AutoCloseable {
                 else failure.addSuppressed(e);
             }
         }
+        try {
+            ranks.each(bound::release, () -> {});
+        } catch (RuntimeException e) {
+            if (failure == null) failure = e;
+            else failure.addSuppressed(e);
+        }
+        ranks.close();
         if (failure != null) throw failure;
     }
 }

@@ -1,5 +1,6 @@
 package dev.kiln.nn;
 
+import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -54,11 +55,21 @@ public final class HostAllReduce {
         await(rank);
     }
 
-    /** A rank failed: ranks waiting in {@link #average}, and any that call it later, fail instead of waiting for it. For good: the training has failed. */
+    /** A rank failed: ranks waiting in {@link #average}, and any that call it later, fail instead of waiting for it, until {@link #reset}. */
     public void abort() {
         synchronized (lock) {
             broken = true;
             lock.notifyAll();
+        }
+    }
+
+    /** Mends the barrier after {@link #abort} for a new round of steps; call it only while no rank is in {@link #average} (between fits). */
+    public void reset() {
+        synchronized (lock) {
+            broken = false;
+            arrived = 0;
+            generation++;
+            Arrays.fill(handedIn, null);
         }
     }
 

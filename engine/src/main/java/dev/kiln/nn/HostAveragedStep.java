@@ -47,10 +47,14 @@ public final class HostAveragedStep implements RankStep {
 
     /** Steps whose gradients {@code reduce} averages over its ranks. */
     public static RankStep.Factory over(HostAllReduce reduce) {
-        return (replica, rank, batch) -> new HostAveragedStep(replica, rank, batch, reduce);
+        return new RankStep.Factory() {
+            @Override public RankStep open(Model replica, int rank, int batch) { return new HostAveragedStep(replica, rank, batch, reduce); }
+            @Override public void reset() { reduce.reset(); }
+        };
     }
 
     @Override public Executable gradients() { return grad; }
+    @Override public Executable applyGradients() { return apply; }
 
     @Override public float run(float lr, long t) {
         scalar[0] = t;
@@ -61,11 +65,6 @@ public final class HostAveragedStep implements RankStep {
         for (int i = 0; i < averaged.length; i++) apply.setInput(applyIn[i], averaged[i]);
         update.run(lr, t);
         return grad.outputScalar(0);
-    }
-
-    @Override public void syncVariables() {
-        grad.syncVariables();
-        apply.syncVariables();
     }
 
     @Override public void abort() { reduce.abort(); }

@@ -14,6 +14,12 @@ public interface RankStep extends AutoCloseable {
     /** Opens rank {@code rank}'s step for {@code batch} examples (its slice of the global batch) of {@code replica}, on that rank's thread. */
     interface Factory {
         RankStep open(Model replica, int rank, int batch);
+
+        /**
+         * A new {@code fit} begins, every rank idle: undo an earlier failure's {@link RankStep#abort} where the all-reduce
+         * can (the host's can; an aborted NCCL communicator cannot), so that one failed fit does not fail every later one.
+         */
+        default void reset() {}
     }
 
     /** The gradient program: its batch inputs (by {@code program().inputSlot(name)}) are fed before {@link #run}. */
@@ -22,8 +28,14 @@ public interface RankStep extends AutoCloseable {
     /** One step at rate {@code lr} and step counter {@code t} (from 1): gradients, average over the ranks, update; returns this rank's loss. */
     float run(float lr, long t);
 
-    /** Makes the host's copy of the replica's weights and optimizer state current (a device backend's is on the device). */
-    default void syncVariables() { gradients().syncVariables(); }
+    /** The optimizer's program ({@link Model#applyGradientsProgram}) that {@link #run} feeds the averaged gradients. */
+    Executable applyGradients();
+
+    /** Makes the host's copy of the replica's weights, moving statistics and optimizer slots current (a device backend's is on the device). */
+    default void syncVariables() {
+        gradients().syncVariables();
+        applyGradients().syncVariables();
+    }
 
     /** Another rank failed: leave any wait for it, so that this rank's thread returns (with an error) instead of blocking. */
     default void abort() {}

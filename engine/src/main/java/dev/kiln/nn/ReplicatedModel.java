@@ -10,6 +10,7 @@ import dev.kiln.train.Trainable;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -18,6 +19,8 @@ import java.util.Map;
  * What {@code fit} sees of data-parallel replicas: rank 0's model in every respect (names, shapes, losses, metrics,
  * the step counter, weights, evaluation, saving), except that its training program for a global batch is a
  * {@link ReplicatedStep} over every rank. Evaluation runs on rank 0 alone, on the calling thread (rank 0's).
+ * Every fit starts from rank 0's host state on every rank ({@link #startFromLead}): whatever rewrote rank 0's weights
+ * between fits (setWeights, loadWeights, EarlyStopping's restore) reaches the other replicas before they take a step.
  */
 final class ReplicatedModel implements Trainable {
     private final Model lead;
@@ -25,7 +28,7 @@ final class ReplicatedModel implements Trainable {
     private final Ranks ranks;
     private final RankStep.Factory factory;
     private final Map<Integer, ReplicatedStep> steps = new HashMap<>();
-    private final Map<Integer, RankStep[]> opened = new HashMap<>();
+    private final List<RankStep[]> opened = new ArrayList<>();
 
     ReplicatedModel(Model[] replicas, Ranks ranks, RankStep.Factory factory) {
         this.replicas = replicas;
@@ -41,7 +44,7 @@ final class ReplicatedModel implements Trainable {
         ReplicatedStep step = steps.get(batch);
         if (step == null) {
             RankStep[] each = new RankStep[n];
-            opened.put(batch, each);
+            opened.add(each);   // closed with the others even when another rank failed to open its step
             ranks.each(r -> each[r] = factory.open(replicas[r], r, batch / n), () -> abortOpened(each));
             step = new ReplicatedStep(ranks, each, lead.gradientWeights().size());
             steps.put(batch, step);
@@ -53,12 +56,41 @@ final class ReplicatedModel implements Trainable {
 
     /** Closes every rank's steps, each on its rank's thread. */
     void closeSteps() {
-        for (RankStep[] each : opened.values()) ranks.each(r -> { if (each[r] != null) each[r].close(); }, () -> {});
+        for (RankStep[] each : opened) ranks.each(r -> { if (each[r] != null) each[r].close(); }, () -> {});
         opened.clear();
         steps.clear();
     }
 
-    @Override public Executable evaluationProgram(int batch) { return lead.evaluationProgram(batch); }
+    /**
+     * Before every fit with several ranks: the all-reduce mended after an earlier fit's failure, and rank 0's host
+     * weights (moving statistics included), optimizer slots and step counter assigned to every replica, rank 0's own
+     * too. Assigning moves each variable's version, so a device backend uploads the host's values on every rank before
+     * the first step: all ranks start from the same values even when a failed fit left rank 0's device ahead of its
+     * host copy (current after each epoch) or the user rewrote rank 0's.
+     */
+    void startFromLead() {
+        factory.reset();
+        List<Variable> weights = lead.weights(), slots = lead.optimizer().slots();
+        for (int r = 0; r < replicas.length; r++) {
+            assignAll(weights, replicas[r].weights(), r, "weights");
+            assignAll(slots, replicas[r].optimizer().slots(), r, "optimizer slots");
+            replicas[r].setIterations(lead.iterations());
+        }
+    }
+
+    private static void assignAll(List<Variable> from, List<Variable> to, int rank, String what) {
+        if (from.size() != to.size()) {
+            throw new IllegalStateException("rank " + rank + "'s replica has " + to.size() + " " + what + " where rank 0's has " + from.size()
+                    + "; build every replica with the same architecture and optimizer");
+        }
+        for (int i = 0; i < from.size(); i++) to.get(i).assign(from.get(i).value());
+    }
+
+    /** Rank 0's evaluation program, rank 0's resources bound to the calling thread first (a fit from another thread). */
+    @Override public Executable evaluationProgram(int batch) {
+        ranks.enterLead();
+        return lead.evaluationProgram(batch);
+    }
     @Override public String name() { return lead.name(); }
     @Override public List<String> inputNames() { return lead.inputNames(); }
     @Override public Shape inputShape(int i) { return lead.inputShape(i); }
@@ -76,5 +108,8 @@ final class ReplicatedModel implements Trainable {
     @Override public void setIterations(long t) { for (Model m : replicas) m.setIterations(t); }
     @Override public List<Variable> weights() { return lead.weights(); }
     @Override public void save(Path path) throws IOException { lead.save(path); }
-    @Override public float[] predict(float[] x, int batchSize) { return lead.predict(x, batchSize); }
+    @Override public float[] predict(float[] x, int batchSize) {
+        ranks.enterLead();
+        return lead.predict(x, batchSize);
+    }
 }

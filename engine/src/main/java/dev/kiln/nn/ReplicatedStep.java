@@ -122,5 +122,8 @@ final class ReplicatedStep implements Executable {
     }
 
     /** Rank 0's weights and optimizer state to the host (the ranks hold equal ones), on the calling thread: rank 0's. */
-    @Override public void syncVariables() { steps[0].syncVariables(); }
+    @Override public void syncVariables() {
+        ranks.enterLead();
+        steps[0].syncVariables();
+    }
 }

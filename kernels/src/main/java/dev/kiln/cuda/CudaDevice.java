@@ -31,6 +31,8 @@ public final class CudaDevice {
     private final DeviceAllocator allocator;
     private final int maxBlocks;
     private final int ordinal;
+    /** The primary context {@link #openNative(int)} retained (0 for a device made from a driver whose context its maker handles). */
+    private final long context;
     private final Optional<CudnnConvolutions> cudnn;
     private final Map<KernelSourceKey, Long> modules = new EnumMap<>(KernelSourceKey.class);
 
@@ -43,13 +45,17 @@ public final class CudaDevice {
         KernelSourceKey(KernelSource s) { source = s; }
     }
 
-    public CudaDevice(CudaDriver driver, Sgemm gemm, PtxCompiler compiler) { this(driver, gemm, compiler, Optional.empty(), 0); }
+    public CudaDevice(CudaDriver driver, Sgemm gemm, PtxCompiler compiler) { this(driver, gemm, compiler, Optional.empty(), 0, 0); }
+
+    /** Over a context the caller retained ({@code driver.contextCreate}): {@link #makeCurrent} and {@link #close} handle it as {@link #openNative(int)}'s. */
+    CudaDevice(CudaDriver driver, Sgemm gemm, PtxCompiler compiler, long context) { this(driver, gemm, compiler, Optional.empty(), 0, context); }
 
     /** With cuDNN for the convolutions ({@link ConvLowering}); without it they run on Kiln's own kernels. */
-    CudaDevice(CudaDriver driver, Sgemm gemm, PtxCompiler compiler, Optional<CudnnConvolutions> cudnn) { this(driver, gemm, compiler, cudnn, 0); }
+    CudaDevice(CudaDriver driver, Sgemm gemm, PtxCompiler compiler, Optional<CudnnConvolutions> cudnn) { this(driver, gemm, compiler, cudnn, 0, 0); }
 
-    private CudaDevice(CudaDriver driver, Sgemm gemm, PtxCompiler compiler, Optional<CudnnConvolutions> cudnn, int ordinal) {
+    private CudaDevice(CudaDriver driver, Sgemm gemm, PtxCompiler compiler, Optional<CudnnConvolutions> cudnn, int ordinal, long context) {
         this.ordinal = ordinal;
+        this.context = context;
         this.cudnn = cudnn;
         this.driver = driver;
         this.gemm = gemm;
@@ -85,11 +91,11 @@ public final class CudaDevice {
             throw new IllegalArgumentException("CUDA device " + ordinal + " asked for, but the driver sees " + count + " (devices 0.." + (count - 1)
                     + "); check nvidia-smi and CUDA_VISIBLE_DEVICES");
         }
-        cuda.contextCreate(ordinal);
+        long context = cuda.contextCreate(ordinal);
         Cublas blas = Cublas.load(arena).orElseThrow(() -> missing("cuBLAS not found"));
         Nvrtc nvrtc = Nvrtc.load(arena).orElseThrow(() -> missing("NVRTC not found"));
         int major = cuda.deviceAttribute(75, ordinal), minor = cuda.deviceAttribute(76, ordinal);
-        return new CudaDevice(cuda, blas.create(), PtxCompiler.nvrtc(nvrtc, major, minor), CudnnConvolutions.open(arena), ordinal);
+        return new CudaDevice(cuda, blas.create(), PtxCompiler.nvrtc(nvrtc, major, minor), CudnnConvolutions.open(arena), ordinal, context);
     }
 
     private static UnsupportedOperationException missing(String what) {
@@ -104,6 +110,33 @@ public final class CudaDevice {
     public Sgemm gemm() { return gemm; }
     public PtxCompiler compiler() { return compiler; }
     public DeviceAllocator allocator() { return allocator; }
+
+    /** Makes this device's context current on the calling thread (data-parallel rank 0 runs on whichever thread calls fit). */
+    public void makeCurrent() {
+        if (context != 0) driver.contextSetCurrent(context);
+    }
+
+    /**
+     * Frees the allocator's cached blocks and releases the context {@link #openNative(int)} retained, on a thread where
+     * it is current; the driver destroys the primary context, and every allocation in it, at its last release. The
+     * device is unusable afterwards. A device made from a driver directly keeps its context (its maker owns it).
+     */
+    public void close() {
+        allocator.close();
+        if (context != 0) {
+            driver.contextSynchronize();
+            if (gemm instanceof AutoCloseable handle) closeGemm(handle);
+            driver.contextDestroy(context);
+        }
+    }
+
+    private static void closeGemm(AutoCloseable handle) {
+        try {
+            handle.close();
+        } catch (Exception e) {
+            throw new IllegalStateException("closing the device's GEMM handle failed: " + e.getMessage(), e);
+        }
+    }
 
     /** The function {@code name} of a hand-written kernel module, loading the module on first use. */
     synchronized long function(KernelSource source, String name) {

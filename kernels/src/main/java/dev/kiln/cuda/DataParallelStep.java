@@ -116,11 +116,7 @@ public final class DataParallelStep implements RankStep {
     /** The gradient program: feed its batch inputs (by {@code program().inputSlot(name)}) before {@link #run}. */
     @Override public Executable gradients() { return grad; }
 
-    /** The replica's weights (the gradient program's variables) and the optimizer's slots to the host. */
-    @Override public void syncVariables() {
-        grad.syncVariables();
-        apply.syncVariables();
-    }
+    @Override public Executable applyGradients() { return apply; }
 
     public GradientBuckets plan() { return plan; }
 

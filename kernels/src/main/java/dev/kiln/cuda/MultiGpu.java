@@ -4,6 +4,7 @@ import dev.kiln.cuda.ffi.Nccl;
 import dev.kiln.cuda.ffi.NativeDriver;
 import dev.kiln.nn.DataParallel;
 import dev.kiln.nn.Model;
+import dev.kiln.nn.RankResources;
 
 import java.lang.foreign.Arena;
 import java.util.List;
@@ -14,9 +15,10 @@ import java.util.function.IntFunction;
  * Data-parallel training on the GPUs of this machine, one process: rank r builds its replica on GPU r, on a thread of
  * its own with that GPU's context current, and trains with a {@link DataParallelStep} whose gradient buckets NCCL
  * averages (ncclCommInitAll: one communicator per GPU). {@link DataParallel} does the rest: rank 0's weights to every
- * replica at the start, each global batch split into one slice per GPU, the epoch's figures over whole batches, rank
- * 0's weights to the host model after each epoch. One GPU degrades to the model's own {@code fit}: the fused step,
- * no NCCL, no all-reduce. Unverified on a machine with several GPUs (the emulated device and the CPU test the logic).
+ * replica at the start of every fit, each global batch split into one slice per GPU, the epoch's figures over whole
+ * batches, rank 0's weights to the host model after each epoch. Rank 0's context is made current on whichever thread
+ * calls fit or close, and each GPU's context is released on close. One GPU degrades to the model's own {@code fit}: the
+ * fused step, no NCCL, no all-reduce. Unverified on a machine with several GPUs (the emulated device and the CPU test the logic).
  *
  * <pre>{@code
  * try (DataParallel dp = MultiGpu.allGpus(rank -> {
@@ -41,12 +43,12 @@ public final class MultiGpu {
     /** GPUs 0..gpus-1, replica r made by {@code build.apply(r)} (a compiled model; its backend is set to GPU r's). */
     public static DataParallel start(int gpus, IntFunction<Model> build) {
         requireDevices(gpus, visible());
-        if (gpus == 1) return start(1, CudaDevice::openNative, build, rank -> DataParallelStep.ONE_RANK);
+        if (gpus == 1) return start(1, CudaDevice::openNative, true, build, rank -> DataParallelStep.ONE_RANK);
         Nccl nccl = Nccl.load(Arena.global()).orElseThrow(() -> new UnsupportedOperationException("data-parallel training on " + gpus
                 + " GPUs needs NCCL: libnccl.so.2 not found; install it (apt-get install libnccl2, or pip install nvidia-nccl-cu12) or add its folder to LD_LIBRARY_PATH"));
         List<Nccl.Comm> comms = nccl.commsForDevices(gpus);
         try {
-            DataParallel dp = start(gpus, CudaDevice::openNative, build, rank -> DataParallelStep.nccl(comms.get(rank)));
+            DataParallel dp = start(gpus, CudaDevice::openNative, true, build, rank -> DataParallelStep.nccl(comms.get(rank)));
             for (Nccl.Comm c : comms) dp.closing(c);
             return dp;
         } catch (RuntimeException | Error e) {
@@ -55,13 +57,24 @@ public final class MultiGpu {
         }
     }
 
-    /** The mechanism, over any devices and all-reduce (the emulated ones in tests): rank r's replica on {@code open.apply(r)}, on rank r's thread. */
-    static DataParallel start(int ranks, IntFunction<CudaDevice> open, IntFunction<Model> build, IntFunction<DataParallelStep.AllReduce> reduce) {
+    /**
+     * The mechanism, over any devices and all-reduce (the emulated ones in tests): rank r's replica on {@code open.apply(r)},
+     * on rank r's thread; the device's context is made current before each of the rank's pieces of work (rank 0 runs on
+     * whichever thread calls fit or close) and, when {@code owned}, the device is closed on the rank's thread at the end.
+     */
+    static DataParallel start(int ranks, IntFunction<CudaDevice> open, boolean owned, IntFunction<Model> build, IntFunction<DataParallelStep.AllReduce> reduce) {
+        CudaDevice[] devices = new CudaDevice[ranks];
+        RankResources gpus = new RankResources() {
+            @Override public void enter(int rank) { if (devices[rank] != null) devices[rank].makeCurrent(); }
+            @Override public void release(int rank) {
+                if (owned && devices[rank] != null) devices[rank].close();
+                devices[rank] = null;
+            }
+        };
         return DataParallel.start(ranks, rank -> {
-            CudaDevice device = open.apply(rank);
-            Model replica = build.apply(rank);
-            return replica.backend(new CudaBackend(device));
-        }, (replica, rank, batch) -> new DataParallelStep(replica, batch, reduce.apply(rank), GradientBuckets.DEFAULT_CAP_BYTES));
+            devices[rank] = open.apply(rank);
+            return build.apply(rank).backend(new CudaBackend(devices[rank]));
+        }, (replica, rank, batch) -> new DataParallelStep(replica, batch, reduce.apply(rank), GradientBuckets.DEFAULT_CAP_BYTES), gpus);
     }
 
     /** How many GPUs the driver sees (0 without a driver or a device). */

@@ -22,10 +22,14 @@ import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.IntFunction;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -86,7 +90,7 @@ class MultiGpuOnEmulatedDevicesTest {
             HostAllReduce host = new HostAllReduce(2);
             History got;
             List<float[]> rank0, rank1;
-            try (DataParallel dp = MultiGpu.start(2, r -> gpus[r].device, r -> model(), r -> standIn(gpus[r], r, host))) {
+            try (DataParallel dp = MultiGpu.start(2, r -> gpus[r].device, false, r -> model(), r -> standIn(gpus[r], r, host))) {
                 got = dp.fit(data(), fit());
                 rank0 = values(dp.model());
                 Model replica = dp.replica(1);
@@ -111,6 +115,60 @@ class MultiGpuOnEmulatedDevicesTest {
             }
         }
         EmulatedDevice.CASES.incrementAndGet();
+    }
+
+    /**
+     * Rank 0 runs on whichever thread calls fit: its device's context must be made current there (the emulated driver
+     * records the context current per thread; each rank's all-reduce checks it), and the devices MultiGpu owns are
+     * released when it closes. A fit from a thread other than the one that started the ranks had rank 0 run with no
+     * context current.
+     */
+    @Test
+    void rank0sContextIsCurrentOnTheThreadThatCallsFitAndOwnedDevicesAreReleased() throws InterruptedException {
+        assumeTrue(Nvcc.find().isPresent(), Nvcc.ABSENT);
+        try (EmulatedCuda gpu0 = new EmulatedCuda(); EmulatedCuda gpu1 = new EmulatedCuda()) {
+            EmulatedCuda[] gpus = {gpu0, gpu1};
+            long[] contexts = new long[2];
+            HostAllReduce host = new HostAllReduce(2);
+            List<String> wrong = Collections.synchronizedList(new ArrayList<>());
+            IntFunction<CudaDevice> open = r -> {
+                contexts[r] = gpus[r].driver.contextCreate(0);
+                return new CudaDevice(gpus[r].driver, gpus[r].gemm, Nvcc::ptx, contexts[r]);
+            };
+            AtomicReference<Throwable> failed = new AtomicReference<>();
+            DataParallel dp = MultiGpu.start(2, open, true, r -> model(), r -> checkingContext(standIn(gpus[r], r, host), gpus[r], contexts, r, wrong));
+            try {
+                Thread other = new Thread(() -> {
+                    try {
+                        dp.fit(data(), fit());
+                    } catch (RuntimeException | Error e) {
+                        failed.set(e);
+                    }
+                });
+                other.start();
+                other.join();
+            } finally {
+                dp.close();
+            }
+            assertNull(failed.get(), () -> "fit from another thread failed: " + failed.get());
+            assertEquals(List.of(), wrong);
+            assertTrue(host.calls() > 0, "the all-reduce ran");
+            for (int r = 0; r < 2; r++) assertTrue(gpus[r].driver.released(contexts[r]), "rank " + r + "'s context released on close");
+        }
+        EmulatedDevice.CASES.incrementAndGet();
+    }
+
+    /** {@code reduce}, recording a call made on a thread where rank {@code rank}'s context is not current. */
+    private static DataParallelStep.AllReduce checkingContext(DataParallelStep.AllReduce reduce, EmulatedCuda gpu, long[] contexts, int rank, List<String> wrong) {
+        return new DataParallelStep.AllReduce() {
+            @Override public int ranks() { return reduce.ranks(); }
+            @Override public void average(long pointer, long count, long stream) {
+                long current = gpu.driver.currentContext();
+                if (current != contexts[rank]) wrong.add("rank " + rank + " ran on " + Thread.currentThread().getName() + " with context " + current + " current, not " + contexts[rank]);
+                reduce.average(pointer, count, stream);
+            }
+            @Override public void abort() { reduce.abort(); }
+        };
     }
 
     @Test

@@ -48,7 +48,11 @@ public interface CudaDriver {
     /** Creates a context on the device and makes it current on this thread. */
     long contextCreate(int ordinal);
 
+    /** Ends this process's use of {@code context} (a primary context is released on the device it belongs to). */
     void contextDestroy(long context);
+
+    /** Makes {@code context} current on the calling thread (a context is current per thread). */
+    void contextSetCurrent(long context);
 
     void contextSynchronize();
 

@@ -6,7 +6,9 @@ import java.lang.foreign.AddressLayout;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
@@ -30,6 +32,8 @@ public final class NativeDriver implements CudaDriver {
     private static final AddressLayout C_STRING = ADDRESS.withTargetLayout(MemoryLayout.sequenceLayout(Long.MAX_VALUE, JAVA_BYTE));
 
     private final CFunctions.Bound cu;
+    /** The device each retained primary context belongs to, so that releasing it names that device. */
+    private final Map<Long, Integer> contextDevice = new ConcurrentHashMap<>();
 
     private NativeDriver(CFunctions.Bound cu) { this.cu = cu; }
 
@@ -107,15 +111,21 @@ public final class NativeDriver implements CudaDriver {
 
     /** Retains the device's primary context (the runtime API's, shared with cuBLAS/cuDNN) and makes it current. */
     @Override public long contextCreate(int ordinal) {
-        long ctx = longOut("cuDevicePrimaryCtxRetain", device(ordinal));
+        int device = device(ordinal);
+        long ctx = longOut("cuDevicePrimaryCtxRetain", device);
+        contextDevice.put(ctx, device);
         call("cuCtxSetCurrent", handle(ctx));
         return ctx;
     }
 
+    /** Releases the primary context on its own device (the driver destroys it, and frees its memory, at the last release). */
     @Override public void contextDestroy(long context) {
-        // A primary context is released, not destroyed; the handle names the current device.
-        call("cuDevicePrimaryCtxRelease_v2", device(0));
+        Integer device = contextDevice.remove(context);
+        if (device == null) throw new IllegalArgumentException("context 0x" + Long.toHexString(context) + " was not retained by this driver (contextCreate) or is already released");
+        call("cuDevicePrimaryCtxRelease_v2", device);
     }
+
+    @Override public void contextSetCurrent(long context) { call("cuCtxSetCurrent", handle(context)); }
 
     @Override public void contextSynchronize() { call("cuCtxSynchronize"); }
 

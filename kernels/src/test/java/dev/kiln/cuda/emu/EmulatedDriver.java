@@ -58,8 +58,25 @@ public final class EmulatedDriver implements CudaDriver, AutoCloseable {
         };
     }
 
-    @Override public long contextCreate(int ordinal) { device(ordinal); return nextHandle++; }
-    @Override public void contextDestroy(long context) {}
+    // One emulated context per driver, usable from any thread; which handle is current on which thread, and which were
+    // released, is recorded for tests of code that must make its context current (data-parallel ranks).
+    private final ThreadLocal<Long> current = new ThreadLocal<>();
+    private final java.util.Set<Long> released = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    @Override public long contextCreate(int ordinal) {
+        device(ordinal);
+        long context = nextHandle++;
+        current.set(context);
+        return context;
+    }
+    @Override public void contextDestroy(long context) { released.add(context); }
+    @Override public void contextSetCurrent(long context) { current.set(context); }
+
+    /** The context last made current on the calling thread (contextCreate, contextSetCurrent), or 0. */
+    public long currentContext() { Long c = current.get(); return c == null ? 0 : c; }
+
+    /** Whether {@code context} was released (contextDestroy). */
+    public boolean released(long context) { return released.contains(context); }
     @Override public void contextSynchronize() {}
 
     @Override public long moduleLoadData(String ptx) {

@@ -82,3 +82,14 @@ int ncclAllReduce(const void* send, void* recv, size_t count, int type, int op, 
 }
 int ncclGroupStart(void) { return 0; }
 int ncclGroupEnd(void) { return 0; }
+
+/* libcuda's primary contexts, for NativeDriver's context calls: a retain count per device (four), the
+ * context current per thread; a context's handle is 0x1000 + its device. */
+static int primary_retains[4];
+static __thread void* current_context;
+int cuDeviceGet(int* dev, int ordinal) { if (ordinal < 0 || ordinal > 3) return 101; *dev = ordinal; return 0; }
+int cuDevicePrimaryCtxRetain(void** ctx, int dev) { primary_retains[dev]++; *ctx = (void*) (0x1000L + dev); return 0; }
+int cuDevicePrimaryCtxRelease_v2(int dev) { if (primary_retains[dev] == 0) return 201; primary_retains[dev]--; return 0; }
+int cuCtxSetCurrent(void* ctx) { current_context = ctx; return 0; }
+int cuCtxGetCurrent(void** ctx) { *ctx = current_context; return 0; }
+int fakePrimaryRetains(int dev) { return primary_retains[dev]; }
