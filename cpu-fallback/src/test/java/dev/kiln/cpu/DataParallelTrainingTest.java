@@ -1,5 +1,6 @@
 package dev.kiln.cpu;
 
+import dev.kiln.compile.Precision;
 import dev.kiln.data.Dataset;
 import dev.kiln.graph.Variable;
 import dev.kiln.loss.Loss;
@@ -9,6 +10,7 @@ import dev.kiln.nn.Dense;
 import dev.kiln.nn.HostAllReduce;
 import dev.kiln.nn.HostAveragedStep;
 import dev.kiln.nn.Input;
+import dev.kiln.nn.LossScale;
 import dev.kiln.nn.Model;
 import dev.kiln.nn.RankStep;
 import dev.kiln.nn.Sequential;
@@ -52,11 +54,15 @@ class DataParallelTrainingTest {
         return m;
     }
 
-    private static Dataset data(int rows) {
+    private static Dataset data(int rows) { return data(rows, -1); }
+
+    /** {@code rows} examples; example {@code poisoned} (when not -1) has 1e6 in its third feature: finite, but infinite in FP16 (above 65504). */
+    private static Dataset data(int rows, int poisoned) {
         SplittableRandom r = new SplittableRandom(5);
         float[] x = new float[rows * FEATURES], y = new float[rows];
         for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
         for (int i = 0; i < rows; i++) y[i] = x[i * FEATURES] - 0.5f * x[i * FEATURES + 3] + 0.1f * (float) r.nextGaussian();
+        if (poisoned >= 0) x[poisoned * FEATURES + 2] = 1e6f;
         return Dataset.of(x, Shape.of(rows, FEATURES), y, Shape.of(rows, 1));
     }
 
@@ -96,6 +102,37 @@ class DataParallelTrainingTest {
         assertTrue(expected.get("loss").get(EPOCHS - 1) < expected.get("loss").get(0), "training lowers the loss: " + expected.get("loss"));
         // the average made both ranks take the same steps: their replicas are equal to the bit (their slices differ)
         for (int v = 0; v < dp.rank0().size(); v++) assertBits(dp.rank0().get(v), dp.rank1().get(v), "rank 1's " + single.weights().get(v).name());
+    }
+
+    /**
+     * FP16 with a loss scale on two ranks: one training example holds 1e6, which FP16 rounds to infinity, so the step whose global batch holds
+     * it (one per epoch) overflows on one rank only; the average carries the infinity to both, both skip it, and the
+     * run trains as one FP16 model on the whole batch (same skips, same scale, weights within the tolerance above:
+     * the rounded operands are the same, as the slices' mean-loss gradients differ from the whole batch's by a power
+     * of two).
+     */
+    @Test
+    void twoRanksInFp16SkipAStepThatOverflowsOnOneRankTogetherAndTrainAsOneModel() {
+        Dataset poisoned = data(ROWS, 21);
+        java.util.function.IntFunction<Model> fp16 = rank -> {
+            Model m = model();
+            m.compile(Sgd.lr(0.05), Loss.mse(), Precision.FP16);
+            m.lossScale(LossScale.initial(1024f).growthInterval(2));
+            return m;
+        };
+        Model single = fp16.apply(0);
+        single.fit(poisoned, fit());
+        try (DataParallel dp = DataParallel.onHost(2, fp16)) {
+            dp.fit(poisoned, fit());
+            assertEquals(EPOCHS, single.lossScale().skippedSteps(), "one poisoned step per epoch: " + single.lossScale());
+            for (Model replica : List.of(dp.model(), dp.replica(1))) {
+                assertEquals(single.lossScale().skippedSteps(), replica.lossScale().skippedSteps(), "skipped steps: " + replica.lossScale());
+                assertEquals(single.lossScale().scale(), replica.lossScale().scale(), "scale: " + replica.lossScale());
+            }
+            assertClose(values(single), values(dp.model()), "rank 0 vs one FP16 model");
+            List<float[]> rank0 = values(dp.model()), rank1 = values(dp.replica(1));
+            for (int v = 0; v < rank0.size(); v++) assertBits(rank0.get(v), rank1.get(v), "rank 1's weight " + v);
+        }
     }
 
     @Test

@@ -20,8 +20,9 @@ import java.util.function.IntFunction;
  * each rank normalizes with its own slice's mean and variance (no statistics cross ranks), and the moving statistics
  * that evaluation uses are rank 0's, from rank 0's slices. Epoch loss and metrics are over the whole batches; rank 0's
  * weights reach the host model ({@link #model()}) at each epoch's end, before callbacks and validation (rank 0 alone).
- * With one rank, {@code fit} is the model's own {@code fit}: the fused step, no all-reduce. With more, a model that
- * scales its loss (FP16) is refused.
+ * With one rank, {@code fit} is the model's own {@code fit}: the fused step, no all-reduce. A model that scales its loss
+ * (FP16) scales on every rank from rank 0's scale; each rank's optimizer program checks the averaged gradients, so a
+ * non-finite gradient on any rank skips the step on all of them and their scales stay equal.
  *
  * <p>Dropout draws its masks from the replica's seed: build replica r with a seed of its own (its weights are replaced
  * by rank 0's anyway), or every rank drops the same units at the same row of its slice.
@@ -69,10 +70,6 @@ public final class DataParallel implements AutoCloseable {
             for (int r = 0; r < count; r++) {
                 if (replicas[r] == null) throw new IllegalArgumentException("the replica builder returned null for rank " + r + "; return a compiled model");
                 replicas[r].requireCompiled();
-                if (count > 1 && replicas[r].lossScale() != null) {
-                    throw new IllegalArgumentException("model '" + replicas[r].name() + "' scales its loss (" + replicas[r].precision()
-                            + "), which data-parallel training does not do yet; compile it in F32, TF32 or BF16 without a loss scale");
-                }
             }
         } catch (RuntimeException | Error e) {
             try {

@@ -71,10 +71,19 @@ final class ReplicatedModel implements Trainable {
     void startFromLead() {
         factory.reset();
         List<Variable> weights = lead.weights(), slots = lead.optimizer().slots();
+        LossScale scale = lead.lossScale();
         for (int r = 0; r < replicas.length; r++) {
             assignAll(weights, replicas[r].weights(), r, "weights");
             assignAll(slots, replicas[r].optimizer().slots(), r, "optimizer slots");
             replicas[r].setIterations(lead.iterations());
+            LossScale own = replicas[r].lossScale();
+            if ((own == null) != (scale == null)) {
+                throw new IllegalStateException("rank " + r + "'s replica " + (own == null ? "does not scale its loss where rank 0's does" : "scales its loss where rank 0's does not")
+                        + "; build every replica with the same precision and loss scale");
+            }
+            // the same scale everywhere: the average's finite check then skips the same steps on every rank, and the
+            // scale moves the same way
+            if (own != null && own != scale) own.restore(scale.scale(), scale.goodSteps());
         }
     }
 
