@@ -65,12 +65,15 @@ public final class DataParallel implements AutoCloseable {
     public static DataParallel start(int count, IntFunction<Model> build, RankStep.Factory steps, RankResources bound) {
         Ranks ranks = new Ranks(count, bound::enter);
         Model[] replicas = new Model[count];
+        DataParallel dp;
         try {
             ranks.each(r -> replicas[r] = build.apply(r), () -> {});
             for (int r = 0; r < count; r++) {
                 if (replicas[r] == null) throw new IllegalArgumentException("the replica builder returned null for rank " + r + "; return a compiled model");
                 replicas[r].requireCompiled();
             }
+            dp = new DataParallel(ranks, replicas, steps, bound);
+            dp.view.startFromLead();
         } catch (RuntimeException | Error e) {
             try {
                 ranks.each(bound::release, () -> {});
@@ -80,8 +83,6 @@ public final class DataParallel implements AutoCloseable {
             ranks.close();
             throw e;
         }
-        DataParallel dp = new DataParallel(ranks, replicas, steps, bound);
-        dp.view.startFromLead();
         return dp;
     }
 

@@ -46,17 +46,23 @@ final class Ranks implements AutoCloseable {
     /**
      * Runs {@code work} for every rank at once, each on its rank's thread, and waits for all. The first rank to fail
      * runs {@code onFailure} at once (to release ranks that wait for it), and its error is thrown once all have returned.
-     * An interrupt of the calling thread counts as a failure (onFailure runs), and the ranks are still waited for:
-     * none is left running into what the caller does next; the interrupt flag is set again on return.
+     * An interrupt of the calling thread during the call counts as a failure (onFailure runs), and the ranks are still
+     * waited for: none is left running into what the caller does next; the interrupt flag is set again on return (as
+     * is one from before the call, which does not count as a failure).
      */
     void each(IntConsumer work, Runnable onFailure) {
+        // an interrupt from before this call (a fit interrupted earlier, then close) is kept for the caller, not taken
+        // as this call's failure: the cleanup still runs on every rank
+        boolean interruptedBefore = Thread.interrupted();
         AtomicReference<Throwable> first = new AtomicReference<>();
         for (int r = 1; r < count(); r++) {
             int rank = r;
             pending[r - 1] = threads[r - 1].submit(() -> runRank(work, rank, onFailure, first));
         }
         runRank(work, 0, onFailure, first);
-        boolean interrupted = false;
+        // an interrupt that arrived while rank 0 worked (NCCL and device waits do not look at it) counts as one too
+        boolean interrupted = Thread.interrupted();
+        if (interrupted && first.compareAndSet(null, new IllegalStateException("the thread running data-parallel training was interrupted; the ranks were stopped"))) onFailure.run();
         for (int r = 1; r < count(); r++) {
             while (true) {
                 try {
@@ -71,7 +77,7 @@ final class Ranks implements AutoCloseable {
                 }
             }
         }
-        if (interrupted) Thread.currentThread().interrupt();
+        if (interrupted || interruptedBefore) Thread.currentThread().interrupt();
         Throwable failed = first.get();
         if (failed instanceof RuntimeException e) throw e;
         if (failed instanceof Error e) throw e;

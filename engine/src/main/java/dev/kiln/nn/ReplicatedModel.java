@@ -56,9 +56,20 @@ final class ReplicatedModel implements Trainable {
 
     /** Closes every rank's steps, each on its rank's thread. */
     void closeSteps() {
-        for (RankStep[] each : opened) ranks.each(r -> { if (each[r] != null) each[r].close(); }, () -> {});
-        opened.clear();
-        steps.clear();
+        RuntimeException failed = null;
+        try {
+            for (RankStep[] each : opened) {
+                try {
+                    ranks.each(r -> { if (each[r] != null) each[r].close(); }, () -> {});
+                } catch (RuntimeException e) {   // the other batch sizes' steps are closed all the same
+                    if (failed == null) failed = e; else failed.addSuppressed(e);
+                }
+            }
+        } finally {
+            opened.clear();
+            steps.clear();
+        }
+        if (failed != null) throw failed;
     }
 
     /**
@@ -70,6 +81,7 @@ final class ReplicatedModel implements Trainable {
      */
     void startFromLead() {
         factory.reset();
+        if (lead.optimizer() == null) throw new IllegalStateException("model '" + lead.name() + "' was compiled without an optimizer; compile every replica with one before data-parallel training");
         List<Variable> weights = lead.weights(), slots = lead.optimizer().slots();
         LossScale scale = lead.lossScale();
         for (int r = 0; r < replicas.length; r++) {
@@ -81,9 +93,9 @@ final class ReplicatedModel implements Trainable {
                 throw new IllegalStateException("rank " + r + "'s replica " + (own == null ? "does not scale its loss where rank 0's does" : "scales its loss where rank 0's does not")
                         + "; build every replica with the same precision and loss scale");
             }
-            // the same scale everywhere: the average's finite check then skips the same steps on every rank, and the
-            // scale moves the same way
-            if (own != null && own != scale) own.restore(scale.scale(), scale.goodSteps());
+            // the same scale everywhere, rank 0's own re-uploaded too (a failed fit can leave its device copy ahead of
+            // the host's): the average's finite check then skips the same steps on every rank and the scales move together
+            if (own != null) own.restore(scale.scale(), scale.goodSteps());
         }
     }
 

@@ -46,6 +46,19 @@ class RanksTest {
     }
 
     @Test
+    void anInterruptFromBeforeTheCallIsKeptButDoesNotStopIt() {
+        AtomicInteger ran = new AtomicInteger(), aborts = new AtomicInteger();
+        try (Ranks ranks = new Ranks(3, r -> {})) {
+            Thread.currentThread().interrupt();   // as after an interrupted fit, before close's cleanup
+            ranks.each(r -> ran.incrementAndGet(), aborts::incrementAndGet);
+            boolean flag = Thread.interrupted();
+            assertEquals(3, ran.get(), "every rank ran");
+            assertEquals(0, aborts.get(), "no failure");
+            assertTrue(flag, "the caller's interrupt flag is kept");
+        }
+    }
+
+    @Test
     void eachRankIsEnteredOnTheThreadThatRunsItsWorkRankZeroOnTheCaller() throws InterruptedException {
         ThreadLocal<Integer> bound = new ThreadLocal<>();
         int[] seen = {-1, -1, -1};

@@ -91,7 +91,8 @@ public final class CudaDevice {
             throw new IllegalArgumentException("CUDA device " + ordinal + " asked for, but the driver sees " + count + " (devices 0.." + (count - 1)
                     + "); check nvidia-smi and CUDA_VISIBLE_DEVICES");
         }
-        long context = cuda.contextCreate(ordinal);
+        long context = cuda.contextCreate(ordinal);   // and made current on this thread: no other device is
+        CURRENT.get()[0] = null;
         Cublas blas = Cublas.load(arena).orElseThrow(() -> missing("cuBLAS not found"));
         Nvrtc nvrtc = Nvrtc.load(arena).orElseThrow(() -> missing("NVRTC not found"));
         int major = cuda.deviceAttribute(75, ordinal), minor = cuda.deviceAttribute(76, ordinal);
@@ -111,9 +112,22 @@ public final class CudaDevice {
     public PtxCompiler compiler() { return compiler; }
     public DeviceAllocator allocator() { return allocator; }
 
+    /**
+     * The device whose context Kiln last made current on each thread (null: none known), as CUDA keeps one context per
+     * thread: a data-parallel rank enters its device before every step, and a rank's own thread only ever holds its own,
+     * so the driver call is made only when the thread's device changes. Kept by device, not by handle: two drivers (the
+     * emulated devices) may hand out equal handles.
+     */
+    private static final ThreadLocal<CudaDevice[]> CURRENT = ThreadLocal.withInitial(() -> new CudaDevice[1]);
+
     /** Makes this device's context current on the calling thread (data-parallel rank 0 runs on whichever thread calls fit). */
     public void makeCurrent() {
-        if (context != 0) driver.contextSetCurrent(context);
+        if (context == 0) return;
+        CudaDevice[] current = CURRENT.get();
+        if (current[0] != this) {
+            driver.contextSetCurrent(context);
+            current[0] = this;
+        }
     }
 
     /**
@@ -122,11 +136,18 @@ public final class CudaDevice {
      * device is unusable afterwards. A device made from a driver directly keeps its context (its maker owns it).
      */
     public void close() {
-        allocator.close();
-        if (context != 0) {
-            driver.contextSynchronize();
-            if (gemm instanceof AutoCloseable handle) closeGemm(handle);
-            driver.contextDestroy(context);
+        try {
+            allocator.close();
+            if (context != 0) driver.contextSynchronize();
+        } finally {   // a sticky error in the synchronize still releases the handle and the context
+            if (context != 0) {
+                try {
+                    if (gemm instanceof AutoCloseable handle) closeGemm(handle);
+                } finally {
+                    driver.contextDestroy(context);
+                    if (CURRENT.get()[0] == this) CURRENT.get()[0] = null;
+                }
+            }
         }
     }
 
