@@ -177,4 +177,31 @@ class MixedPrecisionTrainingTest {
         assertEquals(0, differing(copies(plain), copies(scaled)), "scaled and unscaled bf16 steps differ");
         assertTrue(differing(copies(mlp(Precision.BF16)), copies(scaled)) > 0, "the steps moved the weights");
     }
+
+    /**
+     * A batch whose FP16 forward pass overflows (an input of 1e30, above FP16's 65504, into a linear layer: the loss
+     * itself is infinite) is a step the loss scale skips, not a diverged run: fit goes on, leaves it out of the epoch's
+     * loss, and the scale halves once per epoch. Without a loss scale the same infinite loss stops fit.
+     */
+    @Test
+    void anFp16StepWhoseLossOverflowsIsSkippedAndFitGoesOn() {
+        int rows = 32, features = 4, epochs = 3;
+        SplittableRandom r = new SplittableRandom(8);
+        float[] x = new float[rows * features], y = new float[rows];
+        for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+        for (int i = 0; i < rows; i++) y[i] = (float) r.nextGaussian();
+        x[5 * features + 1] = 1e30f;   // finite: rounds to infinity in FP16, and its square overflows f32's loss
+        Dataset data = Dataset.of(x, Shape.of(rows, features), y, Shape.of(rows, 1));
+        Fit fit = Fit.epochs(epochs).batchSize(8).seed(1).verbose(false);
+        Model m = Sequential.of(Input.shape(features), Dense.of(1)).seed(3);
+        m.compile(Adam.lr(1e-2), Loss.mse(), Precision.FP16);
+        var history = m.fit(data, fit);
+        assertEquals(epochs, m.lossScale().skippedSteps(), "one overflowing batch per epoch: " + m.lossScale());
+        assertEquals(65536f / 8, m.lossScale().scale(), "halved at each skip");
+        for (double loss : history.get("loss")) assertTrue(Double.isFinite(loss), "epoch losses " + history.get("loss"));
+        Model unscaled = Sequential.of(Input.shape(features), Dense.of(1)).seed(3);
+        unscaled.compile(Adam.lr(1e-2), Loss.mse(), Precision.F32);
+        var e = assertThrows(ArithmeticException.class, () -> unscaled.fit(data, fit));
+        assertTrue(e.getMessage().startsWith("the loss became Infinity"), e.getMessage());
+    }
 }

@@ -206,6 +206,7 @@ public final class Model implements Trainable {
     /** Sets the loss scale: FP16's own, or turns scaling on for another precision. */
     public Model lossScale(LossScale s) { programs.lossScale(s); return this; }
     @Override public Optimizer optimizer() { return optimizer; }
+    @Override public boolean scalesLoss() { return lossScale() != null; }
 
     /** The loss of a model with one output. */
     public Loss loss() {

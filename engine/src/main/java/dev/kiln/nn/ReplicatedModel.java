@@ -123,6 +123,7 @@ final class ReplicatedModel implements Trainable {
     @Override public List<Loss> losses() { return lead.losses(); }
     @Override public List<Metric> metrics() { return lead.metrics(); }
     @Override public Optimizer optimizer() { return lead.optimizer(); }
+    @Override public boolean scalesLoss() { return lead.scalesLoss(); }
     @Override public String summary() { return lead.summary(); }
     @Override public String firstLayer() { return lead.firstLayer(); }
     @Override public long iterations() { return lead.iterations(); }

@@ -46,6 +46,12 @@ public interface Trainable {
     List<Metric> metrics();
     Optimizer optimizer();
 
+    /**
+     * True when the training step scales its loss dynamically (FP16): a step whose gradients are not finite updates
+     * nothing on the device, so a non-finite loss there is a skipped step, not a diverged run, and does not stop fit.
+     */
+    default boolean scalesLoss() { return false; }
+
     /** The layer table (Keras's {@code model.summary()}), shown by the {@link Dashboard}. */
     default String summary() { return name(); }
 

@@ -168,11 +168,15 @@ public final class Trainer {
     /** Reads the step's loss and metrics into the logs and runs the callbacks; true when one asked to stop. */
     private boolean afterStep(Feeds.Slots f, float[][] labels, int rows, int index) {
         float loss = f.executable.outputScalar(0);
-        lossSum += (double) loss * rows;
-        seen += rows;
         logs.setBatchLoss(loss);
-        logs.set(lossSum / seen, seen, -1, 0);
-        out.update(f.executable, labels, rows, logs, lossSum / seen, seen);
+        // a non-finite loss gets here only from a loss-scaled step, which the device skipped (nothing updated): left
+        // out of the epoch's loss and metrics, as it is out of training
+        if (Float.isFinite(loss)) {
+            lossSum += (double) loss * rows;
+            seen += rows;
+            logs.set(lossSum / seen, seen, -1, 0);
+            out.update(f.executable, labels, rows, logs, lossSum / seen, seen);
+        }
         for (Callback c : callbacks) c.onBatchEnd(state, index, logs);
         return state.stopRequested();
     }
@@ -188,7 +192,7 @@ public final class Trainer {
         e.setInput(f.step, step);
         e.run();
         float loss = e.outputScalar(0);
-        if (!Float.isFinite(loss)) {
+        if (!Float.isFinite(loss) && !model.scalesLoss()) {
             throw new ArithmeticException("the loss became " + loss + " in epoch " + (epoch + 1) + ", batch " + (index + 1)
                     + " (learning rate " + rate + "); lower the learning rate, check the data for extreme values, or run with model.checkNumerics(true) to find the op");
         }

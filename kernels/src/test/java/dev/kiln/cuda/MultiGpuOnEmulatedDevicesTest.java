@@ -12,6 +12,7 @@ import dev.kiln.nn.DataParallel;
 import dev.kiln.nn.Dense;
 import dev.kiln.nn.HostAllReduce;
 import dev.kiln.nn.Input;
+import dev.kiln.nn.LossScale;
 import dev.kiln.nn.Model;
 import dev.kiln.nn.Sequential;
 import dev.kiln.optim.Sgd;
@@ -56,11 +57,23 @@ class MultiGpuOnEmulatedDevicesTest {
         return m;
     }
 
-    private static Dataset data() {
+    /** FP16 with a loss scale of 1024 that doubles after 2 good steps. */
+    private static Model fp16Model() {
+        Model m = model();
+        m.compile(Sgd.lr(0.05), Loss.mse(), Precision.FP16, Metric.mae());
+        m.lossScale(LossScale.initial(1024f).growthInterval(2));
+        return m;
+    }
+
+    private static Dataset data() { return data(-1); }
+
+    /** The examples; example {@code poisoned} (when not -1) holds 1e6, finite but infinite in FP16 (above 65504). */
+    private static Dataset data(int poisoned) {
         Random r = new Random(4);
         float[] x = new float[ROWS * FEATURES], y = new float[ROWS];
         for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
         for (int i = 0; i < ROWS; i++) y[i] = x[FEATURES * i] - 0.5f * x[FEATURES * i + 3] + 0.1f * (float) r.nextGaussian();
+        if (poisoned >= 0) x[FEATURES * poisoned + 2] = 1e6f;
         return Dataset.of(x, Shape.of(ROWS, FEATURES), y, Shape.of(ROWS, 1));
     }
 
@@ -112,6 +125,38 @@ class MultiGpuOnEmulatedDevicesTest {
                 double a = expected.get("loss").get(e), b = got.get("loss").get(e);
                 assertEquals(a, b, TOLERANCE * Math.max(1, a), "loss of epoch " + (e + 1));
                 assertEquals(expected.get("mae").get(e), got.get("mae").get(e), TOLERANCE * Math.max(1, a), "mae of epoch " + (e + 1));
+            }
+        }
+        EmulatedDevice.CASES.incrementAndGet();
+    }
+
+    /**
+     * FP16 with a loss scale on two emulated GPUs through the gradient buckets: the step whose global batch holds an
+     * example FP16 cannot hold overflows on one rank only; the averaged buckets carry the infinity to both, both skip
+     * (one step per epoch), and the run keeps one device's skips and scale on the whole batch, weights within the
+     * tolerance above.
+     */
+    @Test
+    void twoEmulatedGpusInFp16SkipAStepThatOverflowsOnOneRankTogether() {
+        assumeTrue(Nvcc.find().isPresent(), Nvcc.ABSENT);
+        try (EmulatedCuda one = new EmulatedCuda(); EmulatedCuda gpu0 = new EmulatedCuda(); EmulatedCuda gpu1 = new EmulatedCuda()) {
+            Model single = fp16Model().backend(one.backend);
+            single.fit(data(13), fit());
+            EmulatedCuda[] gpus = {gpu0, gpu1};
+            HostAllReduce host = new HostAllReduce(2);
+            try (DataParallel dp = MultiGpu.start(2, r -> gpus[r].device, false, r -> fp16Model(), r -> standIn(gpus[r], r, host))) {
+                dp.fit(data(13), fit());
+                Model replica = dp.replica(1);
+                replica.applyGradientsProgram().syncVariables();   // the scale is the optimizer program's
+                assertEquals(EPOCHS, single.lossScale().skippedSteps(), "one poisoned step per epoch: " + single.lossScale());
+                for (Model m : List.of(dp.model(), replica)) {
+                    assertEquals(single.lossScale().skippedSteps(), m.lossScale().skippedSteps(), m.lossScale().toString());
+                    assertEquals(single.lossScale().scale(), m.lossScale().scale(), m.lossScale().toString());
+                }
+                List<float[]> want = values(single), got = values(dp.model());
+                for (int v = 0; v < want.size(); v++) {
+                    for (int i = 0; i < want.get(v).length; i++) assertEquals(want.get(v)[i], got.get(v)[i], TOLERANCE, single.weights().get(v).name() + "[" + i + "]");
+                }
             }
         }
         EmulatedDevice.CASES.incrementAndGet();
