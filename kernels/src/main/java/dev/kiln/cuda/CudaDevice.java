@@ -136,18 +136,26 @@ public final class CudaDevice {
      * device is unusable afterwards. A device made from a driver directly keeps its context (its maker owns it).
      */
     public void close() {
+        // each part released even when one before it failed (a sticky error fails the synchronize); the first error thrown
+        RuntimeException failed = attempt(null, allocator::close);
+        if (context != 0) {
+            failed = attempt(failed, driver::contextSynchronize);
+            if (gemm instanceof AutoCloseable handle) failed = attempt(failed, () -> closeGemm(handle));
+            failed = attempt(failed, () -> cudnn.ifPresent(CudnnConvolutions::close));
+            failed = attempt(failed, () -> driver.contextDestroy(context));
+            if (CURRENT.get()[0] == this) CURRENT.get()[0] = null;
+        }
+        if (failed != null) throw failed;
+    }
+
+    private static RuntimeException attempt(RuntimeException failed, Runnable part) {
         try {
-            allocator.close();
-            if (context != 0) driver.contextSynchronize();
-        } finally {   // a sticky error in the synchronize still releases the handle and the context
-            if (context != 0) {
-                try {
-                    if (gemm instanceof AutoCloseable handle) closeGemm(handle);
-                } finally {
-                    driver.contextDestroy(context);
-                    if (CURRENT.get()[0] == this) CURRENT.get()[0] = null;
-                }
-            }
+            part.run();
+            return failed;
+        } catch (RuntimeException e) {
+            if (failed == null) return e;
+            failed.addSuppressed(e);
+            return failed;
         }
     }
 

@@ -56,6 +56,9 @@ final class CudnnConvolutions {
         this.tanh = dnn.activation(Cudnn.CUDNN_ACTIVATION_TANH);
     }
 
+    /** Destroys the cuDNN handle (with its device's context, {@link CudaDevice#close}); the descriptors are host memory, left to the process. */
+    void close() { dnn.destroy(handle); }
+
     /** cuDNN on the current context, or empty where libcudnn.so.9 does not load or -Dkiln.cudnn=off. */
     static Optional<CudnnConvolutions> open(Arena arena) {
         if (!ConvRoute.enabled()) return Optional.empty();
