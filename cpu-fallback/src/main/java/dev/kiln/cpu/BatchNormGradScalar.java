@@ -5,14 +5,24 @@ package dev.kiln.cpu;
  * {@code dx = gamma·invStd / rows · (rows·dy - Σdy - xhat·Σ(dy·xhat))}, xhat = (x - mean)·invStd. The CPU meets this
  * op only in programs compiled without {@code expand_batch_norm_grad} (its default pipeline expands it into the
  * vectorised, fused composed ops), so a plain scalar loop serves: the two sums of each channel in double, in row
- * order, so the result does not depend on threads or the JIT.
+ * order, so the result does not depend on threads or the JIT. One per instruction: its per-channel sums are made
+ * once, so a step allocates nothing.
  */
 public final class BatchNormGradScalar {
-    private BatchNormGradScalar() {}
+    private final int channels;
+    private final double[] sumDy, sumDyXhat, invStd;
 
-    public static void backward(float[] x, int xOff, float[] dy, int dyOff, float[] mean, int mOff, float[] var, int vOff,
-                                float[] gamma, int gOff, double eps, float[] dx, int dxOff, int rows, int channels) {
-        double[] sumDy = new double[channels], sumDyXhat = new double[channels], invStd = new double[channels];
+    public BatchNormGradScalar(int channels) {
+        this.channels = channels;
+        this.sumDy = new double[channels];
+        this.sumDyXhat = new double[channels];
+        this.invStd = new double[channels];
+    }
+
+    public void backward(float[] x, int xOff, float[] dy, int dyOff, float[] mean, int mOff, float[] var, int vOff,
+                         float[] gamma, int gOff, double eps, float[] dx, int dxOff, int rows) {
+        java.util.Arrays.fill(sumDy, 0);
+        java.util.Arrays.fill(sumDyXhat, 0);
         for (int c = 0; c < channels; c++) invStd[c] = 1 / Math.sqrt(var[vOff + c] + eps);
         for (int r = 0; r < rows; r++) {
             for (int c = 0; c < channels; c++) {

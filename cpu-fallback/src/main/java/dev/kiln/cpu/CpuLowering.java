@@ -191,8 +191,9 @@ final class CpuLowering {
                 Buf x = in[0], dy = in[1], mean = in[2], var = in[3], gamma = in[4];
                 int channels = os.dim(-1), rows = n / channels;
                 double eps = bn.epsilon();
-                yield () -> BatchNormGradScalar.backward(x.array(), x.offset(), dy.array(), dy.offset(), mean.array(), mean.offset(),
-                        var.array(), var.offset(), gamma.array(), gamma.offset(), eps, out.array(), out.offset(), rows, channels);
+                BatchNormGradScalar kernel = new BatchNormGradScalar(channels);
+                yield () -> kernel.backward(x.array(), x.offset(), dy.array(), dy.offset(), mean.array(), mean.offset(),
+                        var.array(), var.offset(), gamma.array(), gamma.offset(), eps, out.array(), out.offset(), rows);
             }
             case InvertedDropout d -> {
                 Buf x = in[0], step = in[1];

@@ -62,7 +62,7 @@ final class Ranks implements AutoCloseable {
         runRank(work, 0, onFailure, first);
         // an interrupt that arrived while rank 0 worked (NCCL and device waits do not look at it) counts as one too
         boolean interrupted = Thread.interrupted();
-        if (interrupted && first.compareAndSet(null, new IllegalStateException("the thread running data-parallel training was interrupted; the ranks were stopped"))) onFailure.run();
+        if (interrupted && first.compareAndSet(null, interruptedFailure(null))) onFailure.run();
         for (int r = 1; r < count(); r++) {
             while (true) {
                 try {
@@ -73,7 +73,7 @@ final class Ranks implements AutoCloseable {
                     break;
                 } catch (InterruptedException e) {
                     interrupted = true;
-                    if (first.compareAndSet(null, new IllegalStateException("the thread running data-parallel training was interrupted; the ranks were stopped", e))) onFailure.run();
+                    if (first.compareAndSet(null, interruptedFailure(e))) onFailure.run();
                 }
             }
         }
@@ -82,6 +82,10 @@ final class Ranks implements AutoCloseable {
         if (failed instanceof RuntimeException e) throw e;
         if (failed instanceof Error e) throw e;
         if (failed != null) throw new IllegalStateException("a data-parallel rank failed: " + failed, failed);
+    }
+
+    private static IllegalStateException interruptedFailure(InterruptedException cause) {
+        return new IllegalStateException("the thread running data-parallel training was interrupted; the ranks were stopped", cause);
     }
 
     private void runRank(IntConsumer work, int rank, Runnable onFailure, AtomicReference<Throwable> first) {

@@ -74,8 +74,8 @@ final class ReplicatedModel implements Trainable {
 
     /**
      * Before every fit with several ranks: the all-reduce mended after an earlier fit's failure, and rank 0's host
-     * weights (moving statistics included), optimizer slots and step counter assigned to every replica, rank 0's own
-     * too. Assigning moves each variable's version, so a device backend uploads the host's values on every rank before
+     * weights (moving statistics included), optimizer slots, loss-scale state and step counter assigned to every
+     * replica, rank 0's own too. Assigning moves each variable's version, so a device backend uploads the host's values on every rank before
      * the first step: all ranks start from the same values even when a failed fit left rank 0's device ahead of its
      * host copy (current after each epoch) or the user rewrote rank 0's.
      */
@@ -93,9 +93,9 @@ final class ReplicatedModel implements Trainable {
                 throw new IllegalStateException("rank " + r + "'s replica " + (own == null ? "does not scale its loss where rank 0's does" : "scales its loss where rank 0's does not")
                         + "; build every replica with the same precision and loss scale");
             }
-            // the same scale everywhere, rank 0's own re-uploaded too (a failed fit can leave its device copy ahead of
-            // the host's): the average's finite check then skips the same steps on every rank and the scales move together
-            if (own != null) own.restore(scale.scale(), scale.goodSteps());
+            // the same scale state everywhere, as the weights: the average's finite check then skips the same steps on
+            // every rank and the scales move together
+            if (own != null) assignAll(scale.state(), own.state(), r, "loss-scale state");
         }
     }
 

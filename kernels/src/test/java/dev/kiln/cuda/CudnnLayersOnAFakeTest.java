@@ -129,7 +129,7 @@ class CudnnLayersOnAFakeTest {
             BatchNormStep.batchStatistics(x, rows, channels, mean, var);
             double eps = 1e-3;
             float[] want = new float[x.length];
-            BatchNormGradScalar.backward(x, 0, dy, 0, mean, 0, var, 0, gamma, 0, eps, want, 0, rows, channels);
+            new BatchNormGradScalar(channels).backward(x, 0, dy, 0, mean, 0, var, 0, gamma, 0, eps, want, 0, rows);
             MemorySegment out = fake.arena.allocate(4L * x.length);
             ConvWorkspace ws = new ConvWorkspace();
             Launch l = dnn.batchNormGrad(eps, rows, channels, device(x).address(), device(dy).address(), device(gamma).address(), out.address(), ws);
